@@ -1,0 +1,27 @@
+# camaudit: `make demo` loads the demo data and runs the job; `make test` runs the tests; `make bench` the benchmarks.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: install demo test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+demo: install
+	$(VENV)/bin/camaudit demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/bench_import.py
+	$(PY) bench/bench_audit.py
+
+clean:
+	rm -rf $(VENV) instance build *.egg-info bench/out

@@ -1,0 +1,203 @@
+"""The `camaudit` command line."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .columns import DEVICE_COLUMNS, TABLES
+from .db import database_url, init_db, make_engine, session_factory
+from .models import ChangeLog, Department, Device
+from .reader import DEFAULT_MAX_BYTES
+from .xlsxsafe import csv_safe
+
+KINDS = click.Choice(sorted(TABLES))
+
+
+@contextmanager
+def open_session() -> Iterator[Session]:
+    engine = make_engine()
+    init_db(engine)
+    session = session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """camaudit：非现场执法设备审查 (audit of non-site enforcement devices)."""
+
+
+@main.command("init-db")
+def init_db_cmd() -> None:
+    """Create the database tables (建库)."""
+    with open_session():
+        click.echo(f"数据库已就绪：{database_url()}")
+
+
+@main.command()
+@click.argument("kind", type=KINDS)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the blank .xlsx form.")
+def template(kind: str, output: Path) -> None:
+    """Write the blank form a department fills in (填报模板)."""
+    from .template import write_template
+
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError("模板只能保存为 .xlsx 文件。")
+    write_template(kind, output)
+    click.echo(f"已生成{TABLES[kind].title}模板：{output}")
+
+
+def _save_report(result: Any, source: Path, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        result.report.write_json(out, extra={"result": result.summary()})
+    elif suffix == ".xlsx":
+        from .report_xlsx import write_annotated
+
+        write_annotated(source, result.report, out)
+    else:
+        raise click.UsageError("--report 只支持 .json 或 .xlsx。")
+
+
+@main.command("import")
+@click.argument("kind", type=KINDS)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--department", help="填报单位 (required for devices).")
+@click.option("--crs", "default_crs", help="Default 坐标系 for rows that leave it empty (WGS84, CGCS2000, GCJ02, BD09 …).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the validation report as .json or as the annotated sheet .xlsx.")
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the change log.")
+@click.option("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20, show_default=True,
+              help="Largest accepted file, in MB.")
+def import_cmd(kind: str, file: Path, department: str | None, default_crs: str | None, report_path: Path | None,
+               dry_run: bool, user: str, max_mb: float) -> None:
+    """Import a department's inventory, violation counts or verification records (导入).
+
+    The file is applied whole or not at all: any error leaves the database unchanged (exit code 2).
+    """
+    from .registry import RegistryError, import_file
+
+    with open_session() as session:
+        try:
+            result = import_file(session, file, kind, department=department, user=user,
+                                 default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20))
+        except RegistryError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if result.applied:
+            session.commit()
+        else:
+            session.rollback()
+    if result.report.problems:
+        click.echo(result.report.format_text(limit=200))
+    if report_path:
+        _save_report(result, file, report_path)
+        click.echo(f"校验报告已保存：{report_path}")
+    click.echo(result.format_text())
+    if not result.report.ok:
+        sys.exit(2)
+
+
+LIST_KEYS = [c.key for c in DEVICE_COLUMNS] + ["raw_lon", "raw_lat"]
+TABLE_KEYS = ["device_code", "department", "device_type", "status", "road", "lon", "lat", "crs"]
+
+
+def _table(records: list[dict[str, Any]], keys: list[str]) -> str:
+    headers = {c.key: c.header for c in DEVICE_COLUMNS}
+    rows = [[headers.get(k, k) for k in keys]] + [["" if r.get(k) is None else str(r[k]) for k in keys]
+                                                   for r in records]
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(keys))]
+    return "\n".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths)) for row in rows)
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+@main.command()
+@click.option("--department", help="Only this department's devices.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def devices(department: str | None, fmt: str, output: Path | None) -> None:
+    """List the device registry (设备台账). JSON keys are the English column aliases; lon/lat in WGS-84."""
+    from .registry import device_records
+
+    with open_session() as session:
+        if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
+            raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        records = device_records(session, department)
+    if fmt == "json":
+        text = json.dumps(records, ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=LIST_KEYS + ["missing_since_batch_id"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: csv_safe(v) for k, v in r.items()} for r in records)
+        text = buf.getvalue()
+    else:
+        text = _table(records, TABLE_KEYS) + f"\n共 {len(records)} 台设备"
+    if output:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"已写入 {output}（{len(records)} 台设备）")
+    else:
+        click.echo(text)
+
+
+@main.command()
+def departments() -> None:
+    """List departments with their device counts and boundary source."""
+    with open_session() as session:
+        for dept in session.scalars(select(Department).order_by(Department.name)):
+            count = session.query(Device).filter(Device.department_id == dept.id).count()
+            boundary = dept.boundary_source or "未加载辖区边界"
+            click.echo(f"{dept.name}\t{count} 台\t{boundary}")
+
+
+@main.command()
+@click.argument("department")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source-crs", type=click.Choice(["WGS84", "CGCS2000", "GCJ02", "BD09"]), default="WGS84",
+              show_default=True, help="Coordinate system of the boundary file.")
+@click.option("--user", default="cli", show_default=True)
+def boundary(department: str, file: Path, source_crs: str, user: str) -> None:
+    """Load a department's jurisdiction boundary (辖区边界) from a GeoJSON file."""
+    from geo.boundary import load_boundary
+
+    from .registry import set_boundary
+
+    geometry = load_boundary(file, source_crs=None if source_crs in ("WGS84", "CGCS2000") else source_crs)
+    with open_session() as session:
+        set_boundary(session, department, geometry, source=f"{file.name} ({source_crs})", user=user)
+        session.commit()
+    click.echo(f"已加载“{department}”的辖区边界：{file}")
+
+
+@main.command()
+@click.argument("device_code")
+def history(device_code: str) -> None:
+    """Show the change log of one device (变更记录)."""
+    with open_session() as session:
+        entries = session.scalars(select(ChangeLog).where(ChangeLog.device_code == device_code)
+                                  .order_by(ChangeLog.id)).all()
+    if not entries:
+        raise click.UsageError(f"没有设备“{device_code}”的变更记录。")
+    for e in entries:
+        change = f"{e.field}: {e.before} → {e.after}" if e.field else (e.after or "")
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  批次{e.batch_id or '-'}  {e.user}  {e.action}  {change}")
+
+
+if __name__ == "__main__":
+    main()

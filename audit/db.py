@@ -1,0 +1,73 @@
+"""Database connection: the URL comes from CAMAUDIT_DATABASE_URL, else an SQLite file in the instance folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    """The instance folder (Flask's convention: beside the packages), overridable by CAMAUDIT_INSTANCE_PATH."""
+    return Path(os.environ.get("CAMAUDIT_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
+def database_url() -> str:
+    url = os.environ.get("CAMAUDIT_DATABASE_URL")
+    if url:
+        return url
+    folder = instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'camaudit.sqlite3'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not pysqlite, issue BEGIN, so that savepoints work (SQLAlchemy's pysqlite recipe).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+DEVICE_GEOM_VIEW = """
+CREATE OR REPLACE VIEW device_geom AS
+SELECT id, device_code, department_id, device_type, status,
+       ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326) AS geom
+FROM device WHERE lon IS NOT NULL AND lat IS NOT NULL
+"""
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables (idempotent). On PostgreSQL with PostGIS, also a point view for GIS clients."""
+    Base.metadata.create_all(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            has_postgis = conn.execute(
+                text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).first()
+            if has_postgis:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                conn.execute(text(DEVICE_GEOM_VIEW))
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

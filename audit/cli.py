@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.metadata
 import io
 import json
 import sys
@@ -198,6 +199,51 @@ def history(device_code: str) -> None:
         change = f"{e.field}: {e.before} → {e.after}" if e.field else (e.after or "")
         click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  批次{e.batch_id or '-'}  {e.user}  {e.action}  {change}")
 
+
+@main.command()
+def demo() -> None:
+    """Load the demo county and the real Chicago sample into instance/demo.sqlite3 and show what was loaded."""
+    from .demo import load_demo
+
+    load = load_demo(echo=click.echo)
+    click.echo(f"\n演示数据库：{load.url}")
+    click.echo(f"查看设备台账：CAMAUDIT_DATABASE_URL={load.url} camaudit devices")
+
+
+@main.group()
+def user() -> None:
+    """Manage users (用户管理)."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "auditor", "department"]), required=True)
+@click.option("--department", help="The department of a department user.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(name: str, role: str, department: str | None, password_stdin: bool) -> None:
+    """Add a user; the password is asked for, or read from stdin with --password-stdin."""
+    from .users import UserError, add_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    with open_session() as session:
+        try:
+            add_user(session, name, role, password, department)
+        except UserError as exc:
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+    click.echo(f"已添加用户 {name}（{role}）")
+
+
+def _load_plugins() -> None:
+    """Commands contributed by other packages (e.g. `serve` from the web package) through entry points."""
+    for entry in importlib.metadata.entry_points(group="camaudit.commands"):
+        main.add_command(entry.load(), entry.name)
+
+
+_load_plugins()
 
 if __name__ == "__main__":
     main()

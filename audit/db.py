@@ -1,6 +1,7 @@
 """Database connection: the URL comes from CAMAUDIT_DATABASE_URL, else an SQLite file in the instance folder."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -8,6 +9,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
+
+# Modules whose ORM models share Base.metadata; imported before the tables are created.
+MODEL_MODULES = ("audit.users",)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,8 +61,15 @@ FROM device WHERE lon IS NOT NULL AND lat IS NOT NULL
 """
 
 
+def load_models() -> None:
+    """Register every model module's tables on Base.metadata."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+
+
 def init_db(engine: Engine) -> None:
     """Create the tables (idempotent). On PostgreSQL with PostGIS, also a point view for GIS clients."""
+    load_models()
     Base.metadata.create_all(engine)
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:

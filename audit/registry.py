@@ -118,6 +118,10 @@ def _fmt(value: Any) -> str | None:
     return str(value)
 
 
+def _money(value: Any) -> str:
+    return "-" if value is None or pd.isna(value) else f"{float(value):.2f}"
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, (int, float)) and b is not None:
         return math.isclose(a, float(b), rel_tol=0, abs_tol=1e-9)
@@ -322,7 +326,7 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     upd = merged.loc[changed]
     if len(upd):
         codes = {v: k for k, v in ids.items()}
-        session.execute(update(table), [
+        session.execute(update(ViolationStat), [
             {"id": int(r.id), "count": int(r.count),
              "fine_yuan": None if pd.isna(r.fine_yuan) else float(r.fine_yuan), "batch_id": batch.id}
             for r in upd.itertuples()])
@@ -330,8 +334,8 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
             ChangeLog(user=user, batch_id=batch.id, entity="violation_stat", entity_id=int(r.id),
                       device_code=codes[r.device_id], action="update",
                       field=f"{r.period_start.isoformat()} 违法数量/罚款金额",
-                      before=f"{int(r.count_old)} / {_fmt(_plain(r.old_fine))}",
-                      after=f"{int(r.count)} / {_fmt(_plain(r.fine_yuan))}")
+                      before=f"{int(r.count_old)} / {_money(r.old_fine)}",
+                      after=f"{int(r.count)} / {_money(r.fine_yuan)}")
             for r in upd.itertuples()])
     result.counts = {"新增记录": int(is_new.sum()), "更新记录": int(changed.sum()),
                      "未变记录": int((~is_new & ~changed).sum()), "涉及设备": int(work["device_id"].nunique())}

@@ -174,7 +174,7 @@ def test_violations_import_and_update(session, tmp_path):
     assert second.counts == {"新增记录": 0, "更新记录": 1, "未变记录": 1, "涉及设备": 1}
     assert session.scalar(select(func.count()).select_from(ViolationStat)) == 3
     log = session.scalar(select(ChangeLog).where(ChangeLog.entity == "violation_stat"))
-    assert log.before == "5 / 1000.0" and log.after == "6 / 1200.0" and log.device_code == "JL-001"
+    assert log.before == "5 / 1000.00" and log.after == "6 / 1200.00" and log.device_code == "JL-001"
     frame = registry.load_violations_frame(session)
     assert frame.loc[frame["period"] == "month", "count"].item() == 120
 

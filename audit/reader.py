@@ -1,0 +1,404 @@
+"""Reading an uploaded spreadsheet as it really is: sniff the format, decode, keep every Excel row number.
+
+`read_sheet` returns a RawSheet: a DataFrame of the cells as read (positional columns 0..n-1, first column = Excel
+column A; values are str for CSV, and str/float/bool/date/datetime for Excel, '' or NaN when empty), the Excel
+row number of every frame row, and the formula and error cells found in an .xlsx. Formulas are never evaluated:
+their cells hold the text '=' + formula. On a file-level problem it adds an error to the report and returns None.
+"""
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+from xml.etree import ElementTree
+
+import numpy as np
+import pandas as pd
+import python_calamine as pc
+
+from .report import ValidationReport
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+ACCEPTED_SUFFIXES = (".xlsx", ".xls", ".csv")
+ZIP_MAGIC = b"PK\x03\x04"
+CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx（或 CSV UTF-8）再上传"
+# Codes of problems after which there is no sheet to show.
+FILE_CODES = frozenset({"FILE_EMPTY", "FILE_TOO_LARGE", "FILE_TYPE", "NOT_SPREADSHEET", "FILE_ENCRYPTED",
+                        "FILE_CORRUPT", "FILE_ENCODING"})
+HEADER_SCAN_ROWS = 30
+_SNIFF_RECORDS = 200
+
+
+@dataclass
+class RawSheet:
+    """The cells of one sheet as read. frame row i is Excel row row_numbers[i]; column j is Excel column j+1."""
+
+    sheet: str | None
+    frame: pd.DataFrame
+    row_numbers: np.ndarray
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (excel row, column index) -> '=…'
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (excel row, column index) -> '#N/A'…
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
+        """Rows as lists of cell values, empty cells as None."""
+        part = self.frame.iloc[start:stop].astype(object)
+        return part.where(part.notna() & (part != ""), None).to_numpy(dtype=object).tolist()
+
+
+class _FileProblem(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def read_sheet(path: Path, report: ValidationReport, max_bytes: int | None = DEFAULT_MAX_BYTES, *,
+               pick: Any = None, sheet: str | None = None) -> RawSheet | None:
+    """The sheet to import from `path`, or None after adding a file-level error to `report`.
+
+    For a workbook, `sheet` names the sheet to read; otherwise `pick(rows) -> bool`, given the first rows of each
+    sheet in turn, chooses the first sheet it accepts (default: the first sheet with any non-empty cell).
+    """
+    path = Path(path)
+    try:
+        raw = _read(path, max_bytes, pick, sheet, report)
+    except _FileProblem as exc:
+        report.error(exc.code, str(exc))
+        return None
+    report.sheet = raw.sheet
+    return raw
+
+
+def _read(path: Path, max_bytes: int | None, pick: Any, sheet: str | None, report: ValidationReport) -> RawSheet:
+    suffix = path.suffix.lower()
+    if suffix not in ACCEPTED_SUFFIXES:
+        hint = "WPS 表格（.et）、" if suffix == ".et" else ""
+        raise _FileProblem("FILE_TYPE", f"不支持“{suffix or '无扩展名'}”文件，只接受 .xlsx、.xls、.csv；"
+                                        f"{hint}其他格式请用 Excel 或 WPS 打开后另存为 .xlsx 再上传。")
+    size = path.stat().st_size
+    if size == 0:
+        raise _FileProblem("FILE_EMPTY", "文件是空的（0 字节）；请检查是否选错了文件，或重新保存后上传。")
+    if max_bytes is not None and size > max_bytes:
+        raise _FileProblem("FILE_TOO_LARGE", f"文件大小 {_size(size)}，超过上限 {max_bytes / 1048576:g} MB；"
+                                             "请删除多余的工作表、图片和空白行，或拆分为几个文件分别上传。")
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    kind = _sniff(head, suffix, path)
+    if kind != suffix.lstrip("."):
+        report.warning("FILE_SUFFIX", f"文件扩展名为 {suffix}，内容实际是 .{kind} 格式，已按 .{kind} 读取；"
+                                      f"建议改正扩展名。")
+    if kind == "csv":
+        raw = _read_csv(path)
+    else:
+        raw = _read_workbook(path, kind, pick, sheet, report)
+    if not _has_value(raw.frame):
+        raise _FileProblem("FILE_EMPTY", "文件中没有任何内容（所有单元格都是空的）；请检查是否选错了文件或工作表。")
+    return raw
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:.1f} MB" if n >= 104858 else f"{n / 1024:.1f} KB"
+
+
+def _sniff(head: bytes, suffix: str, path: Path) -> str:
+    """'xlsx', 'xls' or 'csv' from the first bytes; raises _FileProblem for anything else."""
+    name = suffix.lstrip(".")
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(CFB_MAGIC):
+        if name == "xlsx" and not _cfb_holds_xls(head, path):
+            raise _FileProblem("FILE_ENCRYPTED", "文件设置了打开密码（已加密），无法读取；请在 Excel 中"
+                                                 "“文件—信息—保护工作簿—用密码进行加密”清除密码，保存后重新上传。")
+        return "xls"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")):
+        raise _FileProblem("NOT_SPREADSHEET", f"文件扩展名为 {suffix}，内容却是网页（HTML/XML），不是真正的 Excel 文件"
+                                              f"（一些系统“导出Excel”生成的就是这种文件）；{SAVE_AS}。")
+    if name in ("xlsx", "xls"):
+        what = "文本文件" if b"\x00" not in head else "其他格式的文件"
+        raise _FileProblem("NOT_SPREADSHEET", f"文件扩展名为 {suffix}，内容却不是 Excel 工作簿（看起来是{what}）；{SAVE_AS}。")
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _FileProblem("NOT_SPREADSHEET", f"文件扩展名为 .csv，内容却不是文本表格；{SAVE_AS}。")
+    return "csv"
+
+
+def _cfb_holds_xls(head: bytes, path: Path) -> bool:
+    """True if a CFB (OLE) file names a 'Workbook' (or 'Book') stream in its first directory sector: an .xls.
+    Under .xlsx anything else is an encrypted workbook (streams EncryptionInfo / EncryptedPackage)."""
+    if len(head) < 0x34:
+        return False
+    sector_size = 1 << int.from_bytes(head[0x1E:0x20], "little")
+    first_dir = int.from_bytes(head[0x30:0x34], "little")
+    if sector_size not in (512, 4096) or first_dir >= 0xFFFFFFFA:
+        return False
+    with path.open("rb") as fh:
+        fh.seek((first_dir + 1) * sector_size)
+        directory = fh.read(sector_size)
+    names = {directory[i:i + 64].decode("utf-16-le", "ignore").split("\x00")[0]
+             for i in range(0, len(directory) - 127, 128)}
+    return bool(names & {"Workbook", "Book"})
+
+
+# --- CSV ---------------------------------------------------------------------------------------------------------
+
+def _encoding(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            data.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise _FileProblem("FILE_ENCODING", "无法识别文件的文字编码（既不是 UTF-8，也不是 GBK/GB18030）；"
+                                        "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+
+
+def _read_csv(path: Path) -> RawSheet:
+    data = path.read_bytes()
+    encoding = _encoding(data)
+    sample = data[:65536].decode(encoding, errors="ignore")
+    delimiter = _delimiter(sample)
+    width = max((len(r) for r in _records(sample, delimiter, _SNIFF_RECORDS)), default=1)
+    try:
+        frame = pd.read_csv(path, encoding=encoding, sep=delimiter, header=None, names=range(width), dtype=str,
+                            keep_default_na=False, na_values=[""], skip_blank_lines=False, quotechar='"')
+    except (pd.errors.ParserError, ValueError):
+        # Some row is wider than the sampled ones: fall back to the csv module, which takes ragged rows.
+        records = list(csv.reader(io.StringIO(data.decode(encoding)), delimiter=delimiter))
+        width = max((len(r) for r in records), default=1)
+        frame = pd.DataFrame([r + [None] * (width - len(r)) for r in records], dtype=object).replace("", None)
+    except UnicodeDecodeError:
+        raise _FileProblem("FILE_ENCODING", "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+    frame.columns = range(frame.shape[1])
+    return RawSheet(None, frame, np.arange(1, len(frame) + 1))
+
+
+def _delimiter(sample: str) -> str:
+    """Comma, tab or semicolon: the one found most often the same number of times per line (comma on a tie)."""
+    lines = [line for line in sample.splitlines()[:HEADER_SCAN_ROWS + 20] if line.strip()]
+    best, best_score = ",", 0
+    for delimiter in (",", "\t", ";"):
+        counts = pd.Series([line.count(delimiter) for line in lines], dtype="int64")
+        counts = counts[counts > 0]
+        score = int(counts.value_counts().iloc[0]) * int(counts.mode().iloc[-1]) if len(counts) else 0
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _records(sample: str, delimiter: str, limit: int) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(sample), delimiter=delimiter)
+    out = []
+    try:
+        for record in reader:
+            out.append(record)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+# --- workbooks ---------------------------------------------------------------------------------------------------
+
+def _open_workbook(path: Path, kind: str) -> pc.CalamineWorkbook:
+    try:
+        if kind == "xlsx":
+            with zipfile.ZipFile(path) as zf:
+                names = set(zf.namelist())
+                if "xl/workbook.xml" not in names:
+                    what = "Word 文档" if "word/document.xml" in names else "压缩包或其他 Office 文件"
+                    raise _FileProblem("NOT_SPREADSHEET", f"文件内容不是 Excel 工作簿（是{what}）；{SAVE_AS}。")
+        with path.open("rb") as fh:
+            return pc.CalamineWorkbook.from_filelike(fh)
+    except _FileProblem:
+        raise
+    except pc.PasswordError:
+        raise _FileProblem("FILE_ENCRYPTED", "文件设置了打开密码，无法读取；请清除密码（文件—信息—保护工作簿），保存后重新上传。")
+    except (zipfile.BadZipFile, pc.CalamineError, OSError, ValueError, EOFError) as exc:
+        raise _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开，"
+                                           "如能打开则另存为新的 .xlsx 后上传，否则请重新导出文件。")
+
+
+def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, report: ValidationReport) -> RawSheet:
+    wb = _open_workbook(path, kind)
+    try:
+        names = wb.sheet_names
+        visible = [m.name for m in wb.sheets_metadata if m.visible == pc.SheetVisibleEnum.Visible]
+        order = [n for n in names if n in visible] + [n for n in names if n not in visible]
+        chosen, loaded = None, None
+        if sheet is not None and sheet in names:
+            chosen = sheet
+        else:
+            for name in order:
+                loaded = wb.get_sheet_by_name(name)
+                head = loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
+                if (pick(head) if pick is not None else _has_value(pd.DataFrame(head, dtype=object))):
+                    chosen = name
+                    break
+            if chosen is None:
+                chosen, loaded = order[0], None
+        if loaded is None or loaded.name != chosen:
+            loaded = wb.get_sheet_by_name(chosen)
+        # skip_empty_area=False: the first row returned is Excel row 1 and the first column is column A.
+        rows = loaded.to_python(skip_empty_area=False)
+    except (pc.CalamineError, ValueError) as exc:
+        raise _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开后另存为新的 .xlsx 再上传。")
+    finally:
+        wb.close()
+    frame = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
+    raw = RawSheet(chosen, frame, np.arange(1, len(frame) + 1))
+    if kind == "xlsx":
+        _substitute_formulas(path, raw)
+    else:
+        report.warning("XLS_FORMULAS", "旧版 .xls 文件中的公式无法识别，公式单元格按 Excel 保存的计算结果读取；"
+                                       "建议另存为 .xlsx 后上传，以便检查公式。")
+    return raw
+
+
+def _has_value(frame: pd.DataFrame) -> bool:
+    """True if any cell is not empty or blank (the first rows are looked at first: the usual case is quick)."""
+    for part in (frame.head(100), frame):
+        for col in part.columns:
+            values = pd.unique(part[col].to_numpy(dtype=object))
+            if any(not (v is None or v != v or isinstance(v, str) and not v.strip()) for v in values):
+                return True
+    return False
+
+
+# --- formulas in .xlsx -------------------------------------------------------------------------------------------
+
+_CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
+_F_OPEN = re.compile(rb"<(?:[\w.-]+:)?f\b([^>]*?)(/?)>")
+_ERROR_CELL = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\bt="e"[^>]*>')
+_V_TEXT = re.compile(rb"<(?:[\w.-]+:)?v>([^<]*)</")
+_A1 = re.compile(r"(?<![A-Za-z0-9_.])(\$?)([A-Z]{1,3})(\$?)(\d+)(?![A-Za-z0-9_(])")
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _sheet_xml_path(zf: zipfile.ZipFile, sheet: str) -> str | None:
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+    rid = next((s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
+    rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship") if r.get("Id") == rid), None)
+    if target is None:
+        return None
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts: list[str] = []
+    for part in PurePosixPath("xl", target).parts:
+        if part == "..":
+            parts.pop()
+        elif part != ".":
+            parts.append(part)
+    return "/".join(parts)
+
+
+def _substitute_formulas(path: Path, raw: RawSheet) -> None:
+    """Find formula and error cells in the sheet XML; put '=' + formula (or the error text) in their place."""
+    with zipfile.ZipFile(path) as zf:
+        member = _sheet_xml_path(zf, raw.sheet or "")
+        if member is None or member not in zf.namelist():
+            return
+        data = zf.read(member)
+    has_formula = data.find(b"f>") >= 0  # every formula has a closing </f> (or </x:f>) in its sheet
+    has_error = data.find(b't="e"') >= 0
+    if not (has_formula or has_error):
+        return
+    cells: dict[tuple[int, int], tuple[str, bool]] = {}
+    if has_formula:
+        shared: dict[bytes, tuple[str, int, int]] = {}
+        pending: list[tuple[int, int, bytes]] = []
+        for m in _F_OPEN.finditer(data):
+            ref = _cell_ref_before(data, m.start())
+            if ref is None:
+                continue
+            row, col = ref
+            attrs, closed = m.group(1), m.group(2)
+            si = re.search(rb'\bsi="(\d+)"', attrs)
+            text = "" if closed else html.unescape(data[m.end():data.find(b"<", m.end())].decode("utf-8"))
+            if text:
+                cells[(row, col)] = ("=" + text, True)
+                if si and b'"shared"' in attrs:
+                    shared[si.group(1)] = (text, row, col)
+            elif si:
+                pending.append((row, col, si.group(1)))
+        for row, col, si in pending:
+            if si in shared:
+                text, row0, col0 = shared[si]
+                cells[(row, col)] = ("=" + _shift(text, row - row0, col - col0), True)
+    if has_error:
+        for m in _ERROR_CELL.finditer(data):
+            ref = _CELL_REF.search(m.group(0))
+            if ref is None:
+                continue
+            key = (int(ref.group(2)), _column_index(ref.group(1).decode()))
+            if key not in cells:
+                v = _V_TEXT.search(data, m.end(), m.end() + 400)
+                cells[key] = (html.unescape(v.group(1).decode()) if v else "#VALUE!", False)
+    frame = raw.frame
+    for (row, col), (text, is_formula) in cells.items():
+        if row < 1:
+            continue
+        while row > len(frame) or col >= frame.shape[1]:
+            frame = _grow(frame, row, col)
+        frame.iat[row - 1, col] = text
+        (raw.formulas if is_formula else raw.errors)[(row, col)] = text
+    raw.frame = frame
+    raw.row_numbers = np.arange(1, len(frame) + 1)
+
+
+def _grow(frame: pd.DataFrame, row: int, col: int) -> pd.DataFrame:
+    rows = max(row, len(frame))
+    cols = max(col + 1, frame.shape[1])
+    return frame.reindex(index=range(rows), columns=range(cols)).astype(object)
+
+
+def _cell_ref_before(data: bytes, pos: int) -> tuple[int, int] | None:
+    start = max(data.rfind(token, 0, pos) for token in (b"<c ", b":c ", b"<c>", b":c>"))
+    if start < 0:
+        return None  # a cell without an r attribute: its position is implied, and not worked out here
+    end = data.find(b">", start)
+    m = _CELL_REF.search(data, start, end)
+    if m is None:
+        return None
+    return int(m.group(2)), _column_index(m.group(1).decode())
+
+
+def _shift(formula: str, drow: int, dcol: int) -> str:
+    """A shared formula as it reads in a cell drow rows and dcol columns from its master cell."""
+    def move(m: re.Match) -> str:
+        col_abs, letters, row_abs, digits = m.groups()
+        col = letters if col_abs else _column_letters(_column_index(letters) + dcol)
+        row = digits if row_abs else str(int(digits) + drow)
+        return f"{col_abs}{col}{row_abs}{row}"
+
+    parts = formula.split('"')
+    parts[::2] = [_A1.sub(move, p) for p in parts[::2]]  # not inside string literals
+    return '"'.join(parts)

@@ -1,0 +1,116 @@
+"""The `camaudit` command line as a clerk or an engineer uses it."""
+from __future__ import annotations
+
+import json
+import zipfile
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from audit.cli import main
+
+DEPT = "将乐县公安局交通管理大队"
+GOOD = ("设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态\n"
+        "JL-001,水南大道测速,固定测速,水南大道,117.4731,26.7285,WGS84,2023-07-01,在用\n"
+        "JL-002,=HYPERLINK(\"http://x\"),闯红灯,府前路,117.4702,26.7301,WGS84,2023-07-01,在用\n")
+BAD = ("设备编号,设备名称,设备类型,经度,纬度\n"
+       "JL-010,甲,固定测速,117.47,26.72\n"
+       "JL-010,乙,无人机,东经117度,26.73\n")
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("CAMAUDIT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.sqlite3'}")
+    runner = CliRunner()
+
+    def run(*args, input=None):
+        return runner.invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def test_import_with_errors_exits_2_prints_report_and_saves_it(cli, tmp_path):
+    bad = write(tmp_path, "bad.csv", BAD)
+    out = cli("import", "devices", bad, "--department", DEPT, "--report", tmp_path / "r.json")
+    assert out.exit_code == 2
+    assert "DUPLICATE_CODE" in out.output and "第3行" in out.output and "无人机" in out.output
+    assert "数据库未作任何改动" in out.output
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert not report["ok"] and {e["code"] for e in report["errors"]} >= {"DUPLICATE_CODE", "BAD_CHOICE",
+                                                                          "COORD_NOT_NUMERIC"}
+    listing = cli("devices", "--format", "json")
+    assert json.loads(listing.output) == []
+
+
+def test_report_as_annotated_sheet(cli, tmp_path):
+    bad = write(tmp_path, "bad.csv", BAD)
+    assert cli("import", "devices", bad, "--department", DEPT, "--report", tmp_path / "r.xlsx").exit_code == 2
+    book = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    sheet = book.worksheets[0]
+    flagged = [c for row in sheet.iter_rows() for c in row if c.comment is not None]
+    assert any(c.value == "无人机" for c in flagged)
+
+
+def test_import_then_list_as_json_csv_and_table(cli, tmp_path):
+    good = write(tmp_path, "good.csv", GOOD, encoding="gb18030")
+    out = cli("import", "devices", good, "--department", DEPT)
+    assert out.exit_code == 0, out.output
+    assert "新增 2 台" in out.output and "CELL_FORMULA" in out.output
+    records = json.loads(cli("devices", "--format", "json").output)
+    assert [r["device_code"] for r in records] == ["JL-001", "JL-002"]
+    first = records[0]
+    assert first["department"] == DEPT and first["lon"] == pytest.approx(117.4731)
+    assert first["raw_lat"] == pytest.approx(26.7285) and first["crs"] == "WGS84"
+    assert records[1]["name"] == '=HYPERLINK("http://x")'
+    csv_text = cli("devices", "--format", "csv").output
+    assert "'=HYPERLINK" in csv_text
+    table = cli("devices", "--department", DEPT).output
+    assert "JL-002" in table and "共 2 台设备" in table
+    unknown = cli("devices", "--department", "不存在的单位")
+    assert unknown.exit_code != 0 and "不存在的单位" in unknown.output
+
+
+def test_dry_run_then_history(cli, tmp_path):
+    good = write(tmp_path, "good.csv", GOOD)
+    dry = cli("import", "devices", good, "--department", DEPT, "--dry-run")
+    assert dry.exit_code == 0 and "未写入数据库" in dry.output
+    assert json.loads(cli("devices", "--format", "json").output) == []
+    assert cli("import", "devices", good, "--department", DEPT, "--user", "张三").exit_code == 0
+    changed = write(tmp_path, "changed.csv", GOOD.replace("水南大道测速", "水南大道区间"))
+    out = cli("import", "devices", changed, "--department", DEPT, "--user", "李四")
+    assert "变更 JL-001：name" in out.output
+    history = cli("history", "JL-001").output.splitlines()
+    assert "张三" in history[0] and "create" in history[0]
+    assert "李四" in history[1] and "name: 水南大道测速 → 水南大道区间" in history[1]
+
+
+def test_violations_for_unknown_device(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "good.csv", GOOD), "--department", DEPT)
+    v = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL-001,2025-03-01,4\nJL-404,2025-03-01,2\n")
+    out = cli("import", "violations", v)
+    assert out.exit_code == 2 and "UNKNOWN_DEVICE" in out.output and "JL-404" in out.output
+
+
+def test_template_written(cli, tmp_path):
+    out = cli("template", "devices", "-o", tmp_path / "t.xlsx")
+    assert out.exit_code == 0
+    assert zipfile.is_zipfile(tmp_path / "t.xlsx")
+    assert cli("template", "devices", "-o", tmp_path / "t.csv").exit_code != 0
+
+
+def test_user_add_reads_password_from_stdin(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "good.csv", GOOD), "--department", DEPT)
+    ok = cli("user", "add", "clerk", "--role", "department", "--department", DEPT, "--password-stdin",
+             input="s3cret-pass\n")
+    assert ok.exit_code == 0, ok.output
+    short = cli("user", "add", "x", "--role", "auditor", "--password-stdin", input="short\n")
+    assert short.exit_code != 0 and "至少" in short.output
+    nodept = cli("user", "add", "y", "--role", "department", "--password-stdin", input="long-enough\n")
+    assert nodept.exit_code != 0 and "--department" in nodept.output

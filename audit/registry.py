@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .columns import DEVICE_COLUMNS
 from .inventory import parse_upload
-from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat
+from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat, utcnow
 from .reader import DEFAULT_MAX_BYTES
 from .report import ValidationReport
 
@@ -230,69 +230,85 @@ def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batc
                    result: ImportResult) -> None:
     present = [f for f in DEVICE_FIELDS if f in frame.columns]
     existing = {d.device_code: d for d in session.scalars(select(Device).where(Device.department_id == dept.id))}
-    records = frame[["device_code", *[f for f in present if f != "device_code"]]].to_dict("records")
-    seen: set[str] = set()
-    for raw in records:
-        rec = {k: _plain(v) for k, v in raw.items()}
-        code = rec["device_code"]
-        seen.add(code)
-        device = existing.get(code)
-        if device is None:
-            device = Device(department_id=dept.id, created_batch_id=batch.id, updated_batch_id=batch.id, **rec)
-            session.add(device)
-            session.flush()
-            snapshot = {k: _fmt(v) for k, v in rec.items() if v is not None}
-            session.add(ChangeLog(user=user, batch_id=batch.id, entity="device", entity_id=device.id,
-                                  device_code=code, action="create",
-                                  after=json.dumps(snapshot, ensure_ascii=False)))
-            result.new.append(code)
-        else:
+    known_verifications = set(session.execute(
+        select(VerificationRecord.device_id, VerificationRecord.verified_on).join(Device)
+        .where(Device.department_id == dept.id)).all())
+    records = [{k: _plain(v) for k, v in raw.items()}
+               for raw in frame[["device_code", *[f for f in present if f != "device_code"]]].to_dict("records")]
+    created: list[dict[str, Any]] = []
+    logs: list[dict[str, Any]] = []
+
+    def log(device_id: int, code: str, action: str, field: str | None = None, before: Any = None,
+            after: Any = None) -> None:
+        logs.append({"user": user, "batch_id": batch.id, "entity": "device", "entity_id": device_id,
+                     "device_code": code, "action": action, "field": field, "before": before, "after": after,
+                     "at": utcnow()})
+
+    with session.no_autoflush:
+        for rec in records:
+            code = rec["device_code"]
+            device = existing.get(code)
+            if device is None:
+                created.append(rec)
+                result.new.append(code)
+                continue
             fields = []
             for key, value in rec.items():
                 old = getattr(device, key)
                 if not _same(old, value):
                     fields.append(key)
-                    session.add(ChangeLog(user=user, batch_id=batch.id, entity="device", entity_id=device.id,
-                                          device_code=code, action="update", field=key,
-                                          before=_fmt(old), after=_fmt(value)))
+                    log(device.id, code, "update", key, _fmt(old), _fmt(value))
                     setattr(device, key, value)
             if device.missing_since_batch_id is not None:
                 fields.append("missing_since_batch_id")
-                session.add(ChangeLog(user=user, batch_id=batch.id, entity="device", entity_id=device.id,
-                                      device_code=code, action="reappear", field="missing_since_batch_id",
-                                      before=str(device.missing_since_batch_id), after=None))
+                log(device.id, code, "reappear", "missing_since_batch_id", str(device.missing_since_batch_id))
                 device.missing_since_batch_id = None
             if fields:
                 device.updated_batch_id = batch.id
                 result.changed[code] = fields
             else:
                 result.unchanged.append(code)
-        _record_inventory_verification(session, device, rec, batch)
-    for code, device in sorted(existing.items()):
-        if code in seen or device.status == "拆除":
-            continue
-        result.missing.append(code)
-        if device.missing_since_batch_id is None:
-            device.missing_since_batch_id = batch.id
-            session.add(ChangeLog(user=user, batch_id=batch.id, entity="device", entity_id=device.id,
-                                  device_code=code, action="missing", field="missing_since_batch_id",
-                                  after=str(batch.id)))
+        seen = {rec["device_code"] for rec in records}
+        for code, device in sorted(existing.items()):
+            if code in seen or device.status == "拆除":
+                continue
+            result.missing.append(code)
+            if device.missing_since_batch_id is None:
+                device.missing_since_batch_id = batch.id
+                log(device.id, code, "missing", "missing_since_batch_id", after=str(batch.id))
+    session.flush()
+    ids = {code: device.id for code, device in existing.items()}
+    if created:
+        # Core bulk insert (one batched statement) instead of an ORM object per device.
+        keys = sorted({k for rec in created for k in rec})
+        rows = [{k: rec.get(k) for k in keys} | {"department_id": dept.id, "created_batch_id": batch.id,
+                                                 "updated_batch_id": batch.id} for rec in created]
+        session.execute(insert(Device), rows)
+        ids.update(_device_ids(session, [rec["device_code"] for rec in created]))
+        for rec in created:
+            snapshot = {k: _fmt(v) for k, v in rec.items() if v is not None}
+            log(ids[rec["device_code"]], rec["device_code"], "create",
+                after=json.dumps(snapshot, ensure_ascii=False))
+    verifications = [v for rec in records
+                     if (v := _inventory_verification(ids[rec["device_code"]], rec, batch, known_verifications))]
+    if verifications:
+        session.execute(insert(VerificationRecord), verifications)
+    if logs:
+        session.execute(insert(ChangeLog), logs)
     result.counts = {"新增": len(result.new), "变更": len(result.changed), "未变": len(result.unchanged),
                      "缺少": len(result.missing)}
 
 
-def _record_inventory_verification(session: Session, device: Device, rec: dict[str, Any],
-                                   batch: ImportBatch) -> None:
+def _inventory_verification(device_id: int, rec: dict[str, Any], batch: ImportBatch,
+                            known: set[tuple[int, dt.date]]) -> dict[str, Any] | None:
     """The inventory's latest verification columns also enter the verification history, once."""
     verified_on, valid_until = rec.get("verified_on"), rec.get("verification_valid_until")
     result = rec.get("verification_result")
-    if not (verified_on and valid_until and result):
-        return
-    exists = session.scalar(select(VerificationRecord.id).where(
-        VerificationRecord.device_id == device.id, VerificationRecord.verified_on == verified_on))
-    if exists is None:
-        session.add(VerificationRecord(device_id=device.id, verified_on=verified_on, valid_until=valid_until,
-                                       result=result, certificate_no=rec.get("certificate_no"), batch_id=batch.id))
+    if not (verified_on and valid_until and result) or (device_id, verified_on) in known:
+        return None
+    known.add((device_id, verified_on))
+    return {"device_id": device_id, "verified_on": verified_on, "valid_until": valid_until, "result": result,
+            "certificate_no": rec.get("certificate_no"), "batch_id": batch.id}
 
 
 def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch, user: str,
@@ -318,11 +334,9 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     old_fine = pd.to_numeric(merged["old_fine"], errors="coerce").round(2)
     same_fine = (old_fine == merged["fine_yuan"].round(2)) | (old_fine.isna() & merged["fine_yuan"].isna())
     changed = ~is_new & ((merged["count_old"] != merged["count"]) | ~same_fine)
-    fresh = merged.loc[is_new, ["device_id", "period", "period_start", "count", "fine_yuan"]]
+    fresh = merged.loc[is_new]
     if len(fresh):
-        rows = fresh.assign(batch_id=batch.id).astype(object).where(fresh.notna(), None).to_dict("records")
-        for start in range(0, len(rows), 50_000):
-            session.execute(insert(table), rows[start:start + 50_000])
+        _insert_violation_rows(session, fresh, batch.id)
     upd = merged.loc[changed]
     if len(upd):
         codes = {v: k for k, v in ids.items()}
@@ -339,6 +353,24 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
             for r in upd.itertuples()])
     result.counts = {"新增记录": int(is_new.sum()), "更新记录": int(changed.sum()),
                      "未变记录": int((~is_new & ~changed).sum()), "涉及设备": int(work["device_id"].nunique())}
+
+
+def _insert_violation_rows(session: Session, rows: pd.DataFrame, batch_id: int) -> None:
+    """Insert many statistics rows at the driver level: the ORM's per-value processing costs more than the write."""
+    conn = session.connection()
+    dialect = conn.dialect
+    fines = rows["fine_yuan"].round(2).to_numpy(dtype=object)
+    fines[pd.isna(rows["fine_yuan"]).to_numpy()] = None
+    starts = rows["period_start"].tolist()
+    if dialect.name == "sqlite":
+        starts = [d.isoformat() for d in starts]  # SQLAlchemy's SQLite Date storage format
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = ("INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) VALUES "
+           f"({', '.join([marker] * 6)})")
+    values = list(zip(rows["device_id"].tolist(), rows["period"].tolist(), starts, rows["count"].tolist(),
+                      fines.tolist(), [batch_id] * len(rows)))
+    for start in range(0, len(values), 100_000):
+        conn.exec_driver_sql(sql, values[start:start + 100_000])
 
 
 def _apply_verifications(session: Session, frame: pd.DataFrame, batch: ImportBatch, user: str,

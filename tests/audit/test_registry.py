@@ -73,7 +73,7 @@ def test_failure_while_applying_leaves_no_trace(session, tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(registry, "_record_inventory_verification", explode)
+    monkeypatch.setattr(registry, "_inventory_verification", explode)
     with pytest.raises(RuntimeError):
         import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
     session.commit()

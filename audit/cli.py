@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib.metadata
 import io
 import json
@@ -200,6 +201,115 @@ def history(device_code: str) -> None:
         click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  批次{e.batch_id or '-'}  {e.user}  {e.action}  {change}")
 
 
+FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
+                "profile", "threshold", "title_zh", "title_en"]
+
+
+def _parse_date(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"日期“{value}”应写作 2025-06-30。") from exc
+
+
+@main.command("audit")
+@click.option("--as-of", "as_of", help="Audit date YYYY-MM-DD (default: today).")
+@click.option("--profile", default="national", show_default=True, help="Threshold profile (camaudit rules --profiles).")
+@click.option("--department", help="Only this department's devices.")
+@click.option("--areas", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Township/area polygons (GeoJSON, WGS-84) for the density rule PLC02.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the findings to a file.")
+@click.option("--user", default="cli", show_default=True)
+def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, fmt: str,
+              output: Path | None, user: str) -> None:
+    """Run every rule on the registry and store the findings as an audit run (审查)."""
+    from geo.boundary import load_areas
+
+    from .engine import run_audit
+    from .findings import summary_text
+    from .profiles import ProfileError
+
+    day = _parse_date(as_of)
+    with open_session() as session:
+        if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
+            raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        try:
+            run, findings = run_audit(session, as_of=day, profile_name=profile, department=department, user=user,
+                                      areas=load_areas(areas) if areas else None)
+        except ProfileError as exc:
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+    records = [{k: _json_value(v) for k, v in rec.items()} for rec in findings[FINDING_KEYS].to_dict("records")]
+    if fmt == "json":
+        text = json.dumps(records, ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=FINDING_KEYS, lineterminator="\n")
+        writer.writeheader()
+        for rec in records:
+            writer.writerow({k: csv_safe(json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v)
+                             for k, v in rec.items()})
+        text = buf.getvalue()
+    else:
+        text = (f"审查批次 {run.id}：基准日 {day}，阈值方案 {profile}，设备 {run.device_count} 台\n"
+                + summary_text(findings))
+    if output:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"已写入 {output}（{len(records)} 条发现，审查批次 {run.id}）")
+    else:
+        click.echo(text)
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, bool, dict, list)):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+@main.command()
+@click.option("--profile", help="Show the setting values of this profile.")
+@click.option("--profiles", "list_only", is_flag=True, help="List the available profiles.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(profile: str | None, list_only: bool, fmt: str) -> None:
+    """List every audit rule with its legal basis, severity, action and settings (审查规则)."""
+    from .engine import describe_rules
+    from .profiles import list_profiles
+
+    if list_only:
+        click.echo("\n".join(list_profiles()))
+        return
+    infos = describe_rules(profile or "national")
+    if fmt == "json":
+        click.echo(json.dumps(infos, ensure_ascii=False, indent=2, default=str))
+        return
+    for info in infos:
+        click.echo(f"{info['code']}  {info['title_zh']} / {info['title_en']}")
+        click.echo(f"    严重程度 {info['severity']}；建议 {info['action']}（{info['action_en']}）")
+        click.echo(f"    依据：{info['basis']}")
+        for setting in info.get("setting_values", []):
+            click.echo(f"    设置 {_setting_text(setting)}")
+
+
+def _setting_text(setting: dict[str, Any]) -> str:
+    fields = [f"{setting.get('name')} = {setting.get('value')}"]
+    if setting.get("by_type"):
+        fields.append("按类型 " + "、".join(f"{t} {v}" for t, v in setting["by_type"].items()))
+    if setting.get("unit"):
+        fields.append(f"单位 {setting['unit']}")
+    if setting.get("help"):
+        fields.append(str(setting["help"]))
+    if setting.get("source"):
+        fields.append(f"来源：{setting['source']}")
+    return "；".join(fields)
+
+
 @main.command()
 def demo() -> None:
     """Load the demo county and the real Chicago sample into instance/demo.sqlite3 and show what was loaded."""
@@ -207,6 +317,7 @@ def demo() -> None:
 
     load = load_demo(echo=click.echo)
     click.echo(f"\n演示数据库：{load.url}")
+    click.echo(f"审查结果：CAMAUDIT_DATABASE_URL={load.url} camaudit audit --as-of {load.as_of} --format json")
     click.echo(f"查看设备台账：CAMAUDIT_DATABASE_URL={load.url} camaudit devices")
 
 
@@ -237,13 +348,20 @@ def user_add(name: str, role: str, department: str | None, password_stdin: bool)
     click.echo(f"已添加用户 {name}（{role}）")
 
 
-def _load_plugins() -> None:
-    """Commands contributed by other packages (e.g. `serve` from the web package) through entry points."""
+def _add_commands() -> None:
+    """Decisions, ledger, documents and spot checks live in their own module; so do plugin commands
+    (e.g. `serve` from the web package, found through the camaudit.commands entry points)."""
+    from .export_cli import decide_cmd, export_cmd, spot_check_cmd, spot_check_result_cmd
+
+    main.add_command(export_cmd, "export")
+    main.add_command(spot_check_cmd, "spot-check")
+    main.add_command(spot_check_result_cmd, "spot-check-result")
+    main.add_command(decide_cmd, "decide")
     for entry in importlib.metadata.entry_points(group="camaudit.commands"):
         main.add_command(entry.load(), entry.name)
 
 
-_load_plugins()
+_add_commands()
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import Base
 
 # Modules whose ORM models share Base.metadata; imported before the tables are created.
-MODEL_MODULES = ("audit.users",)
+MODEL_MODULES = ("audit.users", "audit.findings", "audit.decisions", "audit.spotcheck")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,6 +43,7 @@ def make_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports update large indexes
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -1,12 +1,14 @@
-"""The demo: load the sample county and the real Chicago sample from data/ into a fresh demo database."""
+"""The demo: load the sample county and the real Chicago sample from data/ into a fresh demo database, audit it."""
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -24,6 +26,8 @@ class DemoLoad:
     url: str
     results: list[tuple[str, ImportResult]] = field(default_factory=list)
     rejected: list[tuple[str, ImportResult]] = field(default_factory=list)
+    as_of: dt.date | None = None
+    findings: pd.DataFrame | None = None
 
 
 def demo_database_url() -> str:
@@ -40,7 +44,10 @@ def reset(engine: Engine) -> None:
 
 def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> DemoLoad:
     """Reset the demo database and import every file the manifest lists; imports must have no error."""
-    from geo.boundary import load_boundary
+    from geo.boundary import load_areas, load_boundary
+
+    from .engine import run_audit
+    from .findings import summary_text
 
     manifest = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
     url = url or demo_database_url()
@@ -71,6 +78,15 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             echo(f"\n示例：被拒绝的上传 {item['file']}（{item.get('note', '')}）")
             echo(result.report.format_text(limit=15))
         echo("\n" + registry_summary(session))
+        if "audit" in manifest:
+            settings = manifest["audit"]
+            load.as_of = dt.date.fromisoformat(settings["as_of"])
+            areas = load_areas(DATA / settings["areas"]) if settings.get("areas") else None
+            run, load.findings = run_audit(session, as_of=load.as_of, profile_name=settings["profile"],
+                                           user="demo", areas=areas)
+            session.commit()
+            echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
+            echo(summary_text(load.findings))
     engine.dispose()
     return load
 

@@ -847,6 +847,11 @@ def write_rejected(path: Path) -> None:
 
 MANIFEST = f"""# What `camaudit demo` loads, in order (paths relative to data/). Written by data/demo/build_demo.py.
 
+[audit]
+as_of = "{PERIOD_END.isoformat()}"
+profile = "national"
+areas = "boundaries/jiangle_350428_townships.geojson"
+
 [[boundary]]
 file = "boundaries/jiangle_350428_townships.geojson"
 departments = ["{JJ}", "{JT}", "{CG}", "{HB}"]

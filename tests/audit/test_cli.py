@@ -114,3 +114,28 @@ def test_user_add_reads_password_from_stdin(cli, tmp_path):
     assert short.exit_code != 0 and "至少" in short.output
     nodept = cli("user", "add", "y", "--role", "department", "--password-stdin", input="long-enough\n")
     assert nodept.exit_code != 0 and "--department" in nodept.output
+
+
+def test_audit_json_has_the_fixed_keys_and_is_stored(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "good.csv", GOOD), "--department", DEPT)
+    out = cli("audit", "--as-of", "2025-06-30", "--format", "json")
+    assert out.exit_code == 0, out.output
+    findings = json.loads(out.output)
+    keys = {"rule", "device_code", "department", "severity", "action", "message", "evidence", "basis"}
+    assert findings and all(keys <= set(f) for f in findings)
+    # the devices have no legal review recorded: REV01 asks to suspend both, citing the law
+    rev = [f for f in findings if f["rule"] == "REV01"]
+    assert sorted(f["device_code"] for f in rev) == ["JL-001", "JL-002"]
+    assert all(f["action"] == "停用" and "行政处罚法" in f["basis"] for f in rev)
+    table = cli("audit", "--as-of", "2025-06-30").output
+    assert "审查批次 2" in table and "REV01" in table
+    assert cli("audit", "--as-of", "30/06/2025").exit_code != 0
+    assert "没有名为" in cli("audit", "--department", "无此单位").output
+
+
+def test_rules_lists_every_rule_with_settings(cli):
+    out = cli("rules", "--profile", "guangdong").output
+    for code in ("REV01", "PUB01", "CAL02", "PLC01", "VIO02"):
+        assert code in out
+    assert "粤府〔2025〕12号" in out and "设置 " in out
+    assert "national" in cli("rules", "--profiles").output

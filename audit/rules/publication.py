@@ -1,0 +1,72 @@
+"""PUB: the placement site is published before the device goes into use."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .base import (BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, Rule, as_timestamp, device_states, fmt_dates,
+                   in_use_text, register, unknown_state_findings)
+
+if TYPE_CHECKING:
+    from ..engine import AuditContext
+
+
+@register
+class Publication(Rule):
+    """A device in use whose site was not published, or published later than the profile's lead time before use.
+
+    Why: 《行政处罚法》第四十一条第一款: the placement sites must be published; 国发〔2024〕5号: publish before use.
+    Guangdong (粤府〔2025〕12号) requires publication 30 days before use, for devices going into use from
+    2025-05-01 (`publication_lead_effective_from`); earlier devices are held to "before use" (0 days).
+
+    Fails (national): 启用日期 2023-07-01, 社会公布日期 empty or 2023-07-02.
+    Fails (guangdong): 启用日期 2025-07-01, 社会公布日期 2025-06-15 (16 days, 30 required).
+    Passes: 启用日期 2023-07-01, 社会公布日期 2023-06-20 (national); 2025-05-20 for a 2025-07-01 start (guangdong).
+    """
+
+    code = "PUB01"
+    title_zh = "投入使用前未向社会公布"
+    title_en = "Site not published before use"
+    basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}；《广东省非现场执法管理办法》（粤府〔2025〕12号，广东配置）"
+    severity = "严重"
+    action = "停用"
+    settings = ("publication_lead_days", "publication_lead_effective_from")
+
+    def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
+        day = as_timestamp(ctx.as_of)
+        lead = self.setting(ctx, "publication_lead_days").value
+        since = as_timestamp(self.setting(ctx, "publication_lead_effective_from").value)
+        threshold = {n: self.setting(ctx, n).threshold() for n in self.settings}
+        used = devices[device_states(devices, ctx) == IN_USE]
+        pub = used["published_on"]
+        missing = used[pub.isna() | (pub > day)]
+        dated = used[pub.notna() & (pub <= day)]
+        timing_unknown = dated[dated["in_service_on"].isna()]
+        dated = dated[dated["in_service_on"].notna()]
+        required = pd.Series(0, index=dated.index).where(dated["in_service_on"] < since, lead)
+        actual = (dated["in_service_on"] - dated["published_on"]).dt.days
+        late = dated[actual < required]
+        req, act = required[late.index].tolist(), actual[late.index].tolist()
+
+        pub_text = fmt_dates(missing["published_on"])
+        msg_missing = [
+            f"{used}，但截至{day:%Y-%m-%d}未记录社会公布（“社会公布日期”{'为空' if not p else f'{p} 晚于审查基准日'}）；"
+            f"应立即停用，向社会公布设置地点后方可使用。" for p, used in zip(pub_text, in_use_text(missing))]
+        ev_missing = [{"published_on": p or None, "in_service_on": s or None,
+                       "lead_days_required": int(lead) if pd.notna(st) and st >= since else 0}
+                      for p, s, st in zip(pub_text, fmt_dates(missing["in_service_on"]), missing["in_service_on"])]
+        p_late, s_late = fmt_dates(late["published_on"]), fmt_dates(late["in_service_on"])
+        msg_late = [
+            (f"社会公布日期 {p} 晚于启用日期 {s}：投入使用时未向社会公布；" if a < 0 else
+             f"社会公布日期 {p} 仅早于启用日期 {s} {a} 天，少于本配置要求的 {r} 天；")
+            + "应停用核查，依规公布后方可使用。"
+            for p, s, a, r in zip(p_late, s_late, act, req)]
+        ev_late = [{"published_on": p, "in_service_on": s, "lead_days_actual": a, "lead_days_required": r}
+                   for p, s, a, r in zip(p_late, s_late, act, req)]
+        return [
+            unknown_state_findings(self, devices, ctx, "设备是否在用、是否须已公布"),
+            self.findings(missing, msg_missing, ev_missing, threshold),
+            self.findings(late, msg_late, ev_late, threshold),
+            self.cannot_assess(timing_unknown, ["in_service_on"], "是否在投入使用前公布"),
+        ]

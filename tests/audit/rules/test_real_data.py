@@ -1,0 +1,82 @@
+"""The capture and spacing rules on real open data (skipped when ../shared/data/real is absent).
+
+bench/real_data_audit.py prints the full rankings; these tests pin what a user relies on.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audit.engine import AuditContext, run_rules
+from audit.profiles import load_profile
+
+from .realdata import CHICAGO_AS_OF, CHICAGO_VIOLATIONS, KOREA_CAMERAS, chicago_frames, korea_devices, profile_with
+
+
+def _real(findings: pd.DataFrame) -> pd.DataFrame:
+    return findings[~findings["evidence"].map(lambda e: bool(e.get("cannot_assess"))).astype(bool)]
+
+
+@pytest.fixture(scope="module")
+def chicago():
+    if not CHICAGO_VIOLATIONS.is_file():
+        pytest.skip("real Chicago data not available")
+    return chicago_frames()
+
+
+def test_chicago_peer_ranking_puts_the_busiest_cameras_first(chicago, tmp_path) -> None:
+    devices, violations = chicago
+    ranking = load_profile(profile_with(tmp_path, "rank", peer_score_threshold=0.0))
+    found = _real(run_rules(devices, AuditContext(as_of=CHICAGO_AS_OF, profile=ranking, violations=violations),
+                            rules=["VIO01"]))
+    scores = {c: e for c, e in zip(found["device_code"], found["evidence"])}
+    top = sorted(scores, key=lambda c: -scores[c]["score"])[:3]
+    assert top == ["CHI174", "CHI045", "CHI029"]
+    e = scores["CHI174"]
+    assert e["per_day"] == pytest.approx(106.57, abs=0.01) and e["days"] == 107
+    assert e["peer_median_per_day"] == pytest.approx(7.25, abs=0.01) and e["peer_count"] == 154
+    # Below the national threshold (3.5) on the log scale: the spread of Chicago's cameras is wide.
+    assert e["score"] == pytest.approx(2.67, abs=0.01)
+
+    strict = load_profile(profile_with(tmp_path, "strict", peer_score_threshold=2.5))
+    flagged = _real(run_rules(devices, AuditContext(as_of=CHICAGO_AS_OF, profile=strict, violations=violations),
+                              rules=["VIO01"]))
+    assert set(flagged["device_code"]) == {"CHI174", "CHI045", "CHI029"}
+    assert flagged["threshold"].iloc[0]["peer_score_threshold"]["value"] == 2.5
+
+
+def test_chicago_spike_against_own_history(chicago) -> None:
+    devices, violations = chicago
+    found = run_rules(devices, AuditContext(as_of=CHICAGO_AS_OF, profile=load_profile("national"),
+                                            violations=violations), rules=["VIO02"])
+    spikes = _real(found)
+    assert list(zip(spikes["device_code"], spikes["evidence"].map(lambda e: e["date"]))) == [("CHI184", "2019-02-27")]
+    e = spikes["evidence"].iloc[0]
+    assert e["count"] == 174 and 35 < e["expected"] < 50 and e["score"] > 5
+    # Cameras with fewer than 28 days of data get a cannot-assess finding, not silence.
+    unassessed = set(found["device_code"]) - set(spikes["device_code"])
+    counts = violations.groupby("device_code").size()
+    assert unassessed == set(counts[counts < 28].index)
+
+
+def test_korean_cameras_spacing(tmp_path) -> None:
+    if not KOREA_CAMERAS.is_file():
+        pytest.skip("real Korean data not available")
+    devices = korea_devices()
+    found = run_rules(devices, AuditContext(as_of=dt.date(2020, 12, 31), profile=load_profile("national")),
+                      rules=["PLC01"])
+    flagged = _real(found)
+    no_xy = devices["lon"].isna() | devices["lat"].isna()
+    assert set(found["device_code"]) - set(flagged["device_code"]) == set(devices.loc[no_xy, "device_code"])
+    assert len(flagged) > 1000
+    # Every pair of same-type cameras at identical coordinates on a compatible road and direction is flagged at 0 m.
+    located = devices[~no_xy]
+    dup = located[located.duplicated(["lon", "lat", "device_type", "road", "direction"], keep=False)]
+    zero = {c for c, e in zip(flagged["device_code"], flagged["evidence"]) if e["distance_m"] == 0}
+    assert set(dup["device_code"]) <= zero
+    distances = np.array([e["distance_m"] for e in flagged["evidence"]])
+    limits = np.array([e["min_spacing_m"] for e in flagged["evidence"]])
+    assert (distances < limits).all()

@@ -22,6 +22,7 @@ test: install
 bench: install
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_audit.py
+	$(PY) bench/bench_exports.py
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info bench/out

@@ -1,0 +1,55 @@
+"""The documents auditors file, made from the findings, the decisions and the ledger.
+
+`export(session, kind, path, ...)` picks the writer from the kind and the file's suffix.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from . import findings, ledger, opinion_letter, public_notice, self_inspection, summary, suspension_list
+from .data import ExportError, Options
+
+Writer = Callable[[Session, Path, Options], Path]
+
+# kind → (Chinese name, {suffix: writer}); the suffix decides the format.
+KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
+    "suspension-list": ("停用设备清单", {".xlsx": suspension_list.write_xlsx_file,
+                                   ".docx": suspension_list.write_docx_file}),
+    "self-inspection": ("突出问题清单", {".xlsx": self_inspection.write_xlsx_file,
+                                   ".docx": self_inspection.write_docx_file}),
+    "ledger": ("整改台账", {".xlsx": ledger.write_xlsx_file}),
+    "summary": ("专项监督工作总结", {".docx": summary.write_docx_file}),
+    "public-notice": ("设置地点公告", {".docx": public_notice.write_docx_file,
+                                  ".xlsx": public_notice.write_xlsx_file}),
+    "opinion-letter": ("行政执法监督意见书", {".docx": opinion_letter.write_docx_file}),
+    "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
+}
+
+
+def export(session: Session, kind: str, path: str | Path, *, department: str | None = None,
+           as_of: dt.date | None = None, run_id: int | None = None, case_finding_id: int | None = None,
+           issuer: str | None = None) -> Path:
+    """Write one document; the format follows the suffix of `path`.
+
+    department: one department's document (required for opinion-letter); as_of: the date printed and used for
+    overdue items (default today); run_id: the audit run (default the latest covering the department);
+    case_finding_id: the typical case of the summary; issuer: the signing body of docx letters.
+    Raises ExportError (a Chinese message) for an unknown kind, an unsupported suffix or missing data.
+    """
+    path = Path(path)
+    if kind not in KINDS:
+        raise ExportError(f"未知的导出类型“{kind}”，可选：{'、'.join(KINDS)}。")
+    name, writers = KINDS[kind]
+    suffix = path.suffix.lower()
+    if suffix not in writers:
+        raise ExportError(f"{name}（{kind}）只能导出为 {'、'.join(writers)} 文件，不支持“{suffix or '无扩展名'}”。")
+    opts = Options(department=department or None, as_of=as_of, run_id=run_id, case_finding_id=case_finding_id,
+                   issuer=issuer)
+    return writers[suffix](session, path, opts)
+
+
+__all__ = ["KINDS", "ExportError", "export"]

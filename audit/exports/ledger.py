@@ -1,0 +1,55 @@
+"""ledger: 整改台账, one row per item with its deadline, status, 销号 date and checker, xlsx.
+
+With an audit run made after the items were opened, a 复查结果 column says what the data now shows.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from ..ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
+from .common import Col, Table, write_xlsx
+from .data import Options, check_department, latest_run, resolve_run, run_label
+
+TITLE = "罚款实施专项监督问题整改台账"
+COLUMNS = (
+    Col("序号", 6, kind="int"),
+    Col("单位", 16),
+    Col("设备编号", 14, kind="center"),
+    Col("问题类别", 14, "问题情况"),
+    Col("问题描述", 32, "问题情况"),
+    Col("整改措施", 22, "整改要求"),
+    Col("整改要求", 20, "整改要求"),
+    Col("整改时限", 12, "整改要求", kind="date"),
+    Col("责任人", 10, "整改要求", kind="center"),
+    Col("整改状态", 12, "整改进展", kind="center"),
+    Col("是否逾期", 8, "整改进展", kind="center"),
+    Col("复查结果", 12, "整改进展", kind="center"),
+    Col("销号日期", 12, "销号情况", kind="date"),
+    Col("核查人", 10, "销号情况", kind="center"),
+    Col("核查情况", 26, "销号情况"),
+)
+
+
+def build(session: Session, opts: Options, *, attachment: str | None = "附件") -> Table:
+    check_department(session, opts.department)
+    run = (resolve_run(session, opts.run_id, opts.department) if opts.run_id is not None
+           else latest_run(session, opts.department))
+    comparison = compare_with_run(session, run.id) if run is not None else {}
+    rows = []
+    chosen = items(session, department=opts.department)
+    for n, item in enumerate(chosen, start=1):
+        rows.append([n, item.department, item.device.device_code, item.category, item.problem, item.measure,
+                     item.requirement, item.deadline, item.responsible, item.status,
+                     "逾期" if is_overdue(item, opts.day) else "否",
+                     COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
+                     item.closed_on, item.closed_by, item.close_evidence])
+    notes = [f"说明：是否逾期按 {opts.day.isoformat()} 计；"
+             + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
+    return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
+                 attachment=attachment, sheet_name="整改台账", notes=notes)
+
+
+def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
+    return write_xlsx(path, [build(session, opts)])

@@ -323,14 +323,14 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     })
     table = ViolationStat.__table__
     existing = pd.DataFrame(session.execute(
-        select(table.c.id, table.c.device_id, table.c.period, table.c.period_start, table.c.count,
-               table.c.fine_yuan)
+        select(table.c.device_id, table.c.period, table.c.period_start, table.c.count, table.c.fine_yuan)
         .where(table.c.device_id.in_(work["device_id"].unique().tolist()),
                table.c.period_start >= work["period_start"].min(),
                table.c.period_start <= work["period_start"].max())).all(),
-        columns=["id", "device_id", "period", "period_start", "count", "old_fine"])
-    merged = work.merge(existing, how="left", on=["device_id", "period", "period_start"], suffixes=("", "_old"))
-    is_new = merged["id"].isna()
+        columns=["device_id", "period", "period_start", "count", "old_fine"])
+    merged = work.merge(existing, how="left", on=["device_id", "period", "period_start"], suffixes=("", "_old"),
+                        indicator=True)
+    is_new = merged["_merge"] == "left_only"
     old_fine = pd.to_numeric(merged["old_fine"], errors="coerce").round(2)
     same_fine = (old_fine == merged["fine_yuan"].round(2)) | (old_fine.isna() & merged["fine_yuan"].isna())
     changed = ~is_new & ((merged["count_old"] != merged["count"]) | ~same_fine)
@@ -341,11 +341,11 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     if len(upd):
         codes = {v: k for k, v in ids.items()}
         session.execute(update(ViolationStat), [
-            {"id": int(r.id), "count": int(r.count),
-             "fine_yuan": None if pd.isna(r.fine_yuan) else float(r.fine_yuan), "batch_id": batch.id}
+            {"device_id": int(r.device_id), "period": r.period, "period_start": r.period_start,
+             "count": int(r.count), "fine_yuan": None if pd.isna(r.fine_yuan) else float(r.fine_yuan), "batch_id": batch.id}
             for r in upd.itertuples()])
         session.add_all([
-            ChangeLog(user=user, batch_id=batch.id, entity="violation_stat", entity_id=int(r.id),
+            ChangeLog(user=user, batch_id=batch.id, entity="violation_stat", entity_id=int(r.device_id),
                       device_code=codes[r.device_id], action="update",
                       field=f"{r.period_start.isoformat()} 违法数量/罚款金额",
                       before=f"{int(r.count_old)} / {_money(r.old_fine)}",

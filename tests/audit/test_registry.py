@@ -227,3 +227,15 @@ def test_postgis_view_shows_device_points(session, tmp_path, db_engine):
     rows = session.execute(text("SELECT device_code, ST_X(geom), ST_Y(geom) FROM device_geom ORDER BY 1")).all()
     assert [r[0] for r in rows] == ["JL-001", "JL-002", "JL-003"]
     assert rows[0][1] == pytest.approx(117.4731)
+
+
+def test_statistics_load_by_code_with_quotes_in_codes(session, tmp_path):
+    rows = [ROWS[0].replace("JL-001", "JL'001"), ROWS[1]]
+    import_file(session, device_csv(tmp_path, rows), "devices", department=DEPT)
+    session.commit()
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL'001,2025-01-01,5\nJL-002,2025-01-01,9\n")
+    assert import_file(session, path, "violations").report.ok
+    session.commit()
+    frame = registry.load_violations_frame(session, ["JL'001"])
+    assert frame["device_code"].tolist() == ["JL'001"] and frame["count"].tolist() == [5]
+    assert str(frame["period_start"].dtype) == "datetime64[ns]"

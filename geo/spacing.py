@@ -70,11 +70,14 @@ def close_pairs(lon, lat, max_m, groups=None) -> pd.DataFrame:
     tree = shapely.STRtree(points)
     a, b = tree.query(points, predicate="dwithin", distance=limit[ok] * scale * _MARGIN)
     a, b = index[a], index[b]
-    keep = (a != b) & (codes[a] == codes[b])
-    pairs = np.unique(np.sort(np.column_stack([a[keep], b[keep]]), axis=1), axis=0)
-    if not len(pairs):
+    # A pair that can pass the final test lies within both points' search radii, so the query reports it from
+    # both sides: keeping a < b drops the self-matches and the mirrored duplicates at once.
+    keep = (a < b) & (codes[a] == codes[b])
+    i, j = a[keep], b[keep]
+    if not i.size:
         return empty
-    i, j = pairs[:, 0], pairs[:, 1]
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
     dist = geodesic_m(lon[i], lat[i], lon[j], lat[j])
     close = dist < np.minimum(limit[i], limit[j])
     return pd.DataFrame({"i": i[close].astype(np.int64), "j": j[close].astype(np.int64),

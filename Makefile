@@ -13,8 +13,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $@
 
+DEMO_DB := sqlite:///$(CURDIR)/instance/demo.sqlite3
+DEMO_AREAS := data/boundaries/jiangle_350428_townships.geojson
+
 demo: install
 	$(VENV)/bin/camaudit demo
+	CAMAUDIT_DATABASE_URL=$(DEMO_DB) CAMAUDIT_AREAS_FILE=$(DEMO_AREAS) $(VENV)/bin/camaudit serve $(SERVE_ARGS)
 
 test: install
 	$(PY) -m pytest -q
@@ -23,6 +27,7 @@ bench: install
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_audit.py
 	$(PY) bench/bench_exports.py
+	$(PY) bench/bench_web.py
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info bench/out

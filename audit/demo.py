@@ -28,6 +28,8 @@ class DemoLoad:
     rejected: list[tuple[str, ImportResult]] = field(default_factory=list)
     as_of: dt.date | None = None
     findings: pd.DataFrame | None = None
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+    password: str | None = None
 
 
 def demo_database_url() -> str:
@@ -48,6 +50,7 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
 
     from .engine import run_audit
     from .findings import summary_text
+    from .users import add_user
 
     manifest = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
     url = url or demo_database_url()
@@ -87,6 +90,11 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             session.commit()
             echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
             echo(summary_text(load.findings))
+        for name, role, dept in manifest.get("users", {}).get("accounts", []):
+            add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
+            load.logins.append((name, role, dept))
+            load.password = manifest["users"]["password"]
+        session.commit()
     engine.dispose()
     return load
 

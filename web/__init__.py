@@ -1,0 +1,102 @@
+"""The auditor's web application (Flask application factory). Views parse the request, call audit/geo, render."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from audit.db import instance_path
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # None: audit.db.database_url()
+    "MAX_CONTENT_LENGTH": 20 * 2**20,  # largest accepted upload, bytes
+    "MAP_TILES": "none",  # none | osm | gaode | tianditu
+    "TIANDITU_KEY": "",
+    "AREAS_FILE": None,  # township/area polygons (GeoJSON …): density rule and map layer; relative to the project
+    "AREAS_CRS": None,  # their CRS when the file does not say (e.g. GCJ02 for DataV outlines)
+    "SUPERVISION_PHASES": [],  # [{"name": "自查", "start": "2024-05-01", "end": "2024-06-30"}, …]
+    "UPLOAD_MAX_AGE_HOURS": 24,  # pending uploads older than this are removed
+    "DEVICES_PER_PAGE": 50,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # set True when served over HTTPS
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. Settings: DEFAULTS, then instance/web.cfg, then CAMAUDIT_* environment, then `config`."""
+    app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("web.cfg", silent=True)
+    app.config.from_prefixed_env("CAMAUDIT")
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+    from . import database, errors, templating
+    from .extensions import csrf, login_manager
+
+    database.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _configure_login(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .devices import bp as devices_bp
+    from .map import bp as map_bp
+    from .overview import bp as overview_bp
+    from .review import bp as review_bp
+    from .upload import bp as upload_bp
+
+    for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, api_bp):
+        app.register_blueprint(bp)
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive a restart."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+PUBLIC_ENDPOINTS = {"auth.login_form", "auth.login", "auth.set_language", "api.csrf_token", "static"}
+
+
+def _configure_login(app: Flask) -> None:
+    from flask import jsonify, redirect, request, url_for
+    from flask_login import current_user
+
+    from .auth.users import Anonymous
+    from .extensions import login_manager
+    from .i18n import gettext
+
+    login_manager.anonymous_user = Anonymous
+    login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():  # type: ignore[no-untyped-def]
+        if request.blueprint == "api" or request.is_json:
+            return jsonify({"error": gettext("需要登录。")}), 401
+        return redirect(url_for("auth.login_form", next=request.full_path.rstrip("?")))
+
+    @app.before_request
+    def require_login():  # type: ignore[no-untyped-def]
+        # Every page needs a signed-in user unless listed as public: new views are closed by default.
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        return None

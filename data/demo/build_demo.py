@@ -852,6 +852,16 @@ as_of = "{PERIOD_END.isoformat()}"
 profile = "national"
 areas = "boundaries/jiangle_350428_townships.geojson"
 
+# Demo logins for the web application (demo database only).
+[users]
+password = "camaudit-demo"
+accounts = [
+    ["admin", "admin", ""],
+    ["auditor", "auditor", ""],
+    ["jiaojing", "department", "{JJ}"],
+    ["chengguan", "department", "{CG}"],
+]
+
 [[boundary]]
 file = "boundaries/jiangle_350428_townships.geojson"
 departments = ["{JJ}", "{JT}", "{CG}", "{HB}"]

@@ -1,0 +1,140 @@
+"""Every endpoint against every role: who gets the page, who is sent to log in, who gets 403 or 404.
+
+A department user asking for anything of another department gets 404, never its content. The matrix must name
+every endpoint of the app: a new endpoint without a row here fails test_matrix_covers_every_endpoint.
+"""
+from __future__ import annotations
+
+import pytest
+
+from .support import DEPT_A, DEPT_B, client_for, post, token_of, upload
+
+ROLES = ("anonymous", "admin", "auditor", "dept_a", "dept_b")
+LOGIN = "login"  # anonymous: pages redirect to the login form, the API answers 401
+
+BAD_CSV = "设备编号,设备类型,经度,纬度\nJA-009,无人机,abc,26.7\n".encode()
+
+
+@pytest.fixture(scope="module")
+def world(shared_world):
+    """The shared world plus two pending uploads of department A (one for the cancel endpoint)."""
+    clerk = client_for(shared_world.app, "dept_a")
+    shared_world.token["a"] = token_of(upload(clerk, "bad.csv", BAD_CSV))
+    shared_world.token["cancel"] = token_of(upload(clerk, "bad.csv", BAD_CSV))
+    return shared_world
+
+
+@pytest.fixture
+def clients(world):
+    return {role: client_for(world.app, role) for role in ROLES}
+
+
+def A(w):  # noqa: N802  (device ids by department)
+    return w.device["JA-001"]
+
+
+def B(w):  # noqa: N802
+    return w.device["JB-001"]
+
+
+# (endpoint, method, url builder, form data, expected per role in ROLES order)
+MATRIX = [
+    ("overview.index", "GET", lambda w: "/", None, (LOGIN, 200, 200, 200, 200)),
+    ("devices.index", "GET", lambda w: "/devices", None, (LOGIN, 200, 200, 200, 200)),
+    ("devices.index", "GET", lambda w: f"/devices?department={w.dept['b']}", None, (LOGIN, 200, 200, 404, 200)),
+    ("devices.show", "GET", lambda w: f"/devices/{A(w)}", None, (LOGIN, 200, 200, 200, 404)),
+    ("devices.show", "GET", lambda w: f"/devices/{B(w)}", None, (LOGIN, 200, 200, 404, 200)),
+    ("devices.export_csv", "GET", lambda w: f"/devices/export.csv?department={w.dept['a']}", None,
+     (LOGIN, 200, 200, 200, 404)),
+    ("map.index", "GET", lambda w: "/map", None, (LOGIN, 200, 200, 200, 200)),
+    ("map.index", "GET", lambda w: f"/map?department={w.dept['a']}", None, (LOGIN, 200, 200, 200, 404)),
+    ("map.popup", "GET", lambda w: f"/map/popup/{A(w)}", None, (LOGIN, 200, 200, 200, 404)),
+    ("review.index", "GET", lambda w: "/review", None, (LOGIN, 200, 200, 403, 403)),
+    ("review.ledger_index", "GET", lambda w: "/review/ledger", None, (LOGIN, 200, 200, 200, 200)),
+    ("upload.index", "GET", lambda w: "/upload", None, (LOGIN, 200, 200, 200, 200)),
+    ("upload.template", "GET", lambda w: "/upload/template/devices.xlsx", None, (LOGIN, 200, 200, 200, 200)),
+    ("upload.show", "GET", lambda w: f"/upload/{w.token['a']}", None, (LOGIN, 200, 200, 200, 404)),
+    ("upload.annotated", "GET", lambda w: f"/upload/{w.token['a']}/annotated.xlsx", None,
+     (LOGIN, 200, 200, 200, 404)),
+    ("api.csrf_token", "GET", lambda w: "/api/csrf", None, (200, 200, 200, 200, 200)),
+    ("api.devices", "GET", lambda w: "/api/devices", None, (LOGIN, 200, 200, 200, 200)),
+    ("api.devices", "GET", lambda w: f"/api/devices?department={w.dept['b']}", None, (LOGIN, 200, 200, 404, 200)),
+    ("api.device", "GET", lambda w: f"/api/devices/{A(w)}", None, (LOGIN, 200, 200, 200, 404)),
+    ("api.device", "GET", lambda w: f"/api/devices/{B(w)}", None, (LOGIN, 200, 200, 404, 200)),
+    ("api.findings", "GET", lambda w: "/api/findings", None, (LOGIN, 200, 200, 200, 200)),
+    ("api.findings", "GET", lambda w: f"/api/findings?department={DEPT_A}", None, (LOGIN, 200, 200, 200, 404)),
+    ("auth.login_form", "GET", lambda w: "/login", None, (200, 302, 302, 302, 302)),
+    # State-changing requests, sent with a valid CSRF token but data the audit functions refuse: access is
+    # decided before anything is written, so these rows change nothing.
+    ("overview.run", "POST", lambda w: "/audit/run", {"profile": "no-such-profile"}, (LOGIN, 303, 303, 403, 403)),
+    ("review.review_finding", "POST", lambda w: f"/review/findings/{w.finding['a']}", {"decision": "dismiss"},
+     (LOGIN, 303, 303, 403, 403)),
+    ("review.suspend", "POST", lambda w: f"/review/devices/{B(w)}/suspend", {"reason": ""},
+     (LOGIN, 303, 303, 403, 403)),
+    ("review.rectify", "POST", lambda w: f"/review/devices/{B(w)}/rectify", {"deadline": "soon"},
+     (LOGIN, 303, 303, 403, 403)),
+    ("review.keep", "POST", lambda w: f"/review/devices/{B(w)}/keep", {"reason": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("review.advance", "POST", lambda w: f"/review/ledger/{w.ledger_b}/advance", {"to_status": "已销号"},
+     (LOGIN, 403, 403, 404, 403)),
+    ("review.close", "POST", lambda w: f"/review/ledger/{w.ledger_b}/close", {"evidence": ""},
+     (LOGIN, 303, 303, 403, 403)),
+    ("upload.submit", "POST", lambda w: "/upload", {"kind": "devices"}, (LOGIN, 302, 302, 302, 302)),
+    ("upload.confirm", "POST", lambda w: f"/upload/{w.token['a']}/confirm", {}, (LOGIN, 303, 303, 303, 404)),
+    ("upload.cancel", "POST", lambda w: f"/upload/{w.token['cancel']}/cancel", {}, (LOGIN, 303, 303, 303, 404)),
+    ("auth.set_language", "POST", lambda w: "/lang", {"lang": "zh"}, (302, 302, 302, 302, 302)),
+    ("auth.login", "POST", lambda w: "/login", {"username": "nobody", "password": "wrong-password"},
+     (401, 401, 401, 401, 401)),
+]
+LAST = [("auth.logout", "POST", lambda w: "/logout", {}, (302, 302, 302, 302, 302))]
+
+
+def _request(client, method, url, data):
+    if method == "GET":
+        return client.get(url)
+    return post(client, url, data)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(world, clients, role):
+    client = clients[role]
+    column = ROLES.index(role)
+    for endpoint, method, url_of, data, expected in MATRIX + LAST:
+        url = url_of(world)
+        response = _request(client, method, url, data)
+        want = expected[column]
+        where = f"{role} {method} {url} ({endpoint})"
+        if want == LOGIN:
+            if url.startswith("/api/"):
+                assert response.status_code == 401, where
+            else:
+                assert response.status_code == 302, where
+                assert response.headers["Location"].startswith("/login"), where
+        else:
+            assert response.status_code == want, f"{where}: {response.status_code}"
+        if response.status_code == 404:
+            # Nothing of the other department leaks into the error page.
+            assert "JB-" not in response.text and "JA-" not in response.text, where
+
+
+def test_matrix_covers_every_endpoint(world):
+    covered = {row[0] for row in MATRIX + LAST}
+    endpoints = {rule.endpoint for rule in world.app.url_map.iter_rules() if rule.endpoint != "static"}
+    assert endpoints == covered
+
+
+def test_department_lists_show_only_their_devices(world, clients):
+    page = clients["dept_a"].get("/devices").text
+    assert "JA-002" in page and "JB-" not in page
+    features = clients["dept_b"].get("/api/devices").get_json()["features"]
+    assert {f["properties"]["device_code"] for f in features} == {"JB-001", "JB-002"}
+    findings = clients["dept_a"].get("/api/findings").get_json()["findings"]
+    assert findings and {f["department"] for f in findings} == {DEPT_A}
+    csv = clients["dept_b"].get("/devices/export.csv").text
+    assert "JB-001" in csv and "JA-" not in csv
+    assert DEPT_B not in clients["dept_a"].get("/map").text
+
+
+def test_a_pending_upload_is_seen_by_its_department_only(world, clients):
+    assert clients["dept_b"].get(f"/upload/{world.token['a']}").status_code == 404
+    assert clients["dept_a"].get("/upload/not-a-token").status_code == 404
+    assert clients["dept_a"].get("/upload/" + "A" * 22).status_code == 404

@@ -1,0 +1,83 @@
+"""设备列表 (search, filter, sort, paginate, export) and 设备详情 (record, history, chart with spikes)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from audit.engine import run_audit
+from audit.registry import import_file
+
+from .support import client_for, database_session, make_app, populate, post
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<td><a href="/devices/\d+">([^<]+)</a></td>', html)
+
+
+def test_search_filter_and_sort(shared_world):
+    client = client_for(shared_world.app, "auditor")
+    assert listed(client.get("/devices").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
+    assert listed(client.get("/devices?sort=code&desc=1").text) == ["JB-002", "JB-001", "JA-003", "JA-002", "JA-001"]
+    types = {"JA-001": "固定测速", "JA-002": "闯红灯", "JA-003": "违法停车", "JB-001": "超限超载", "JB-002": "固定测速"}
+    assert listed(client.get("/devices?sort=type").text) == sorted(types, key=lambda c: (types[c], c))
+    assert listed(client.get("/devices?q=三华").text) == ["JA-003"]
+    assert listed(client.get("/devices?type=超限超载").text) == ["JB-001"]
+    assert listed(client.get("/devices?severity=严重").text) == ["JA-001", "JB-001"]
+    assert listed(client.get("/devices?rule=SGN01&department=%d" % shared_world.dept["a"]).text) == ["JA-002"]
+    # Unknown filter values are ignored rather than failing.
+    assert len(listed(client.get("/devices?type=卫星&status=x&rule=DROP TABLE&sort=evil&page=-3").text)) == 5
+
+
+def test_pagination(tmp_path):
+    app = make_app(tmp_path, DEVICES_PER_PAGE=2)
+    populate(app, tmp_path)
+    client = client_for(app, "auditor")
+    first, last = client.get("/devices").text, client.get("/devices?page=3").text
+    assert listed(first) == ["JA-001", "JA-002"] and "第 1 / 3 页" in first and "page=2" in first
+    assert listed(last) == ["JB-002"] and "下一页" not in last
+    assert listed(client.get("/devices?page=99").text) == ["JB-002"]
+
+
+def test_export_keeps_filters_and_makes_formulas_inert(world):
+    from audit.models import Device
+
+    with database_session(world.app) as db:
+        db.get(Device, world.device["JA-003"]).name = "=HYPERLINK(\"http://x\")"
+        db.commit()
+    response = client_for(world.app, "auditor").get(f"/devices/export.csv?department={world.dept['a']}")
+    text = response.data.decode("utf-8-sig")
+    assert response.mimetype == "text/csv"
+    assert text.splitlines()[0].startswith("所属单位,设备编号,设备名称")
+    assert "JB-" not in text and "'=HYPERLINK" in text
+
+
+def test_detail_shows_record_history_and_the_spike_chart(world, tmp_path):
+    days = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(120)]
+    counts = [5 + (i % 7) % 3 for i in range(120)]
+    spike = days[70]
+    counts[70] = 80
+    path = tmp_path / "violations.csv"
+    path.write_text("设备编号,日期,违法数量\n" + "".join(f"JA-002,{d},{c}\n" for d, c in zip(days, counts)),
+                    encoding="utf-8")
+    with database_session(world.app) as db:
+        assert import_file(db, path, "violations", user="setup").applied
+        db.commit()
+        run_audit(db, as_of=days[-1], user="setup")
+        db.commit()
+    client = client_for(world.app, "auditor")
+    page = client.get(f"/devices/{world.device['JA-002']}").text
+    assert re.search(r'<circle class="spike" cx="[\d.]+" cy="[\d.]+" r="4"><title>%s：80' % spike, page)
+    assert page.count('class="spike"') == 1
+    assert "府前路与金溪路口" in page and "VIO02" in page
+    assert 'id="change-table"' in page and "setup" in page
+    # a department user sees its own device's page but no decision forms
+    clerk = client_for(world.app, "dept_a").get(f"/devices/{world.device['JA-002']}").text
+    assert 'id="finding-table"' in clerk and "/suspend" not in clerk
+
+
+def test_language_switch_renders_english_terms(shared_world):
+    client = client_for(shared_world.app, "auditor")
+    post(client, "/lang", {"lang": "en"})
+    page = client.get(f"/devices/{shared_world.device['JB-001']}").text
+    assert "Registry record" in page and "weigh-in-motion" in page and "Serious" in page
+    assert "登记信息" not in page

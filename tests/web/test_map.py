@@ -1,0 +1,108 @@
+"""The device map: local assets only, tiles as a setting (GCJ-02 for 高德), layers per finding group, small pages."""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from geo.crs import wgs84_to_gcj02
+from web.findings import DeviceFindings
+from web.map.build import MapData, MapDevice, Tiles, build_map, group_mask, render_parts
+
+from .support import client_for
+
+
+def render(app, devices, tiles="none", key="", **kw):
+    with app.test_request_context():
+        parts = render_parts(build_map(MapData(devices, **kw), Tiles(tiles, key), lambda s: s))
+    return parts
+
+
+def marker_rows(script: str) -> list[list]:
+    return json.loads(re.search(r"var data = (\[.*?\]);\n", script, re.S).group(1))
+
+
+def findings(*rules_and_severities):
+    f = DeviceFindings()
+    for rule, severity in rules_and_severities:
+        f.add(rule, severity)
+    return f
+
+
+DEVICES = [MapDevice(1, 117.47, 26.72, findings(("REV01", "严重"), ("VIO02", "一般"))),
+           MapDevice(2, 117.48, 26.73, findings(("SGN01", "较重"))),
+           MapDevice(3, 117.49, 26.74, None)]
+
+
+def test_group_mask_and_severity_colour():
+    assert group_mask(DEVICES[0].findings) == (1 << 0) | (1 << 5)
+    assert group_mask(None) == 0
+    assert [d.severity_index for d in DEVICES] == [0, 1, 3]
+
+
+def test_every_asset_is_served_locally(shared_world):
+    client = client_for(shared_world.app, "auditor")
+    page = client.get("/map").text
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert assets and all(a.startswith("/static/") or a.startswith("data:") for a in assets), assets
+    for asset in assets:
+        if asset.startswith("/static/"):
+            assert client.get(asset).status_code == 200, asset
+    assert "cdn" not in page.lower() and "https://" not in page
+
+
+def test_layers_per_group_with_counts_and_one_marker_per_device(shared_world):
+    parts = render(shared_world.app, DEVICES)
+    rows = marker_rows(parts["script"])
+    assert [r[2:] for r in rows] == [[1, 0, 33], [2, 1, 4], [3, 3, 0]]
+    for name in ("审核（1）", "公布（0）", "标识（1）", "采集量（1）", "无问题（1）"):
+        assert json.dumps(name) in parts["script"], name  # layer names as folium writes them (JSON)
+    assert "camauditMap.connect(" in parts["script"]
+
+
+def test_tiles_setting(shared_world):
+    none = render(shared_world.app, DEVICES)["script"]
+    assert "tileLayer" not in none
+    assert "tile.openstreetmap.org" in render(shared_world.app, DEVICES, "osm")["script"]
+    tianditu = render(shared_world.app, DEVICES, "tianditu", key="abc123")["script"]
+    assert "tianditu.gov.cn" in tianditu and "tk=abc123" in tianditu
+    assert not Tiles("tianditu").usable and "tianditu" not in render(shared_world.app, DEVICES, "tianditu")["script"]
+
+
+def test_gaode_tiles_move_points_to_gcj02(shared_world):
+    rows = marker_rows(render(shared_world.app, DEVICES, "gaode")["script"])
+    lon, lat = wgs84_to_gcj02([d.lon for d in DEVICES], [d.lat for d in DEVICES])
+    assert np.allclose([r[1] for r in rows], lon, atol=1e-6) and np.allclose([r[0] for r in rows], lat, atol=1e-6)
+    assert abs(rows[0][1] - DEVICES[0].lon) > 1e-3  # several hundred metres in China
+    wgs = marker_rows(render(shared_world.app, DEVICES, "osm")["script"])
+    assert [r[:2] for r in wgs] == [[d.lat, d.lon] for d in DEVICES]
+
+
+def test_focus_centres_on_the_device(shared_world):
+    script = render(shared_world.app, DEVICES, focus=2)["script"]
+    assert "[26.73, 117.48]" in script and "fitBounds" not in script
+
+
+def test_ten_thousand_devices_stay_under_five_megabytes(shared_world):
+    rng = np.random.default_rng(1)
+    many = [MapDevice(i, 117 + rng.random(), 26 + rng.random(),
+                      findings(("CAL02", "严重"), ("VIO01", "一般")) if i % 3 else None) for i in range(10_000)]
+    parts = render(shared_world.app, many)
+    size = sum(len(p.encode()) for p in parts.values())
+    assert len(marker_rows(parts["script"])) == 10_000
+    assert size < 5 * 2**20
+
+
+@pytest.mark.parametrize("role,count", [("auditor", "显示 5 台设备"), ("dept_a", "显示 3 台设备")])
+def test_the_map_page_counts_what_the_user_may_see(shared_world, role, count):
+    page = client_for(shared_world.app, role).get("/map").text
+    assert count in page
+
+
+def test_map_filters(shared_world):
+    client = client_for(shared_world.app, "auditor")
+    assert "显示 1 台设备" in client.get("/map?type=闯红灯").text
+    assert "显示 2 台设备" in client.get("/map?rule=REV01").text
+    assert "显示 0 台设备" in client.get("/map?status=拆除").text

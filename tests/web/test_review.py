@@ -1,0 +1,102 @@
+"""问题审核 and decisions through the web: every change goes through audit and is logged with the user."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from audit.decisions import Decision, FindingReview, LedgerItem
+from audit.findings import AuditRun, Finding
+from audit.models import ChangeLog, Device
+
+from .support import client_for, database_session, post
+
+
+def finding_of(app, code, rule):
+    with database_session(app) as db:
+        return db.scalar(select(Finding.id).where(Finding.device_code == code, Finding.rule == rule))
+
+
+def test_suspending_a_device_changes_its_status_and_is_logged(world):
+    client = client_for(world.app, "auditor")
+    device = world.device["JA-002"]
+    finding = finding_of(world.app, "JA-002", "SGN01")
+    back = f"/devices/{device}"
+    response = post(client, f"/review/devices/{device}/suspend",
+                    {"reason": "无标识，立即停用", "finding": [str(finding)], "next": back})
+    assert response.status_code == 303 and response.headers["Location"] == back
+    page = client.get(back).text
+    assert "已停用设备 JA-002" in page and 'class="badge status-停用"' in page
+    with database_session(world.app) as db:
+        assert db.get(Device, device).status == "停用"
+        decision = db.scalar(select(Decision).where(Decision.device_id == device))
+        assert decision.kind == "suspend" and decision.decided_by == "auditor" and decision.finding_ids == [finding]
+        log = db.scalar(select(ChangeLog).where(ChangeLog.device_code == "JA-002", ChangeLog.field == "status"))
+        assert (log.user, log.before, log.after) == ("auditor", "在用", "停用")
+    assert "停用" in client.get(f"/map/popup/{device}").text
+
+
+def test_a_refused_decision_shows_why_and_writes_nothing(world):
+    client = client_for(world.app, "admin")
+    device = world.device["JA-003"]
+    with database_session(world.app) as db:
+        before = len(db.scalars(select(ChangeLog)).all())
+    post(client, f"/review/devices/{device}/suspend", {"reason": "  "})
+    post(client, f"/review/devices/{device}/rectify", {"measure": "补设标识", "requirement": "设置标识",
+                                                        "deadline": "2000-01-01", "responsible": "李四"})
+    page = client.get("/").text
+    assert "请填写停用原因" in page and "早于决定日期" in page
+    with database_session(world.app) as db:
+        assert len(db.scalars(select(ChangeLog)).all()) == before
+        assert db.get(Device, device).status == "在用"
+
+
+def test_dismissing_needs_a_reason_and_removes_the_finding_from_open_ones(world):
+    client = client_for(world.app, "auditor")
+    finding = finding_of(world.app, "JA-002", "SGN01")
+    post(client, f"/review/findings/{finding}", {"decision": "dismiss", "reason": ""})
+    assert "排除问题须说明理由" in client.get("/").text
+    post(client, f"/review/findings/{finding}", {"decision": "dismiss", "reason": "现场已有标识，照片见附件"})
+    with database_session(world.app) as db:
+        review = db.scalar(select(FindingReview).where(FindingReview.finding_id == finding))
+        assert (review.status, review.user) == ("dismissed", "auditor")
+    data = client.get("/api/devices?severity=较重").get_json()
+    assert "JA-002" not in {f["properties"]["device_code"] for f in data["features"]}
+    assert "现场已有标识" in client.get("/review?state=dismissed").text
+
+
+def test_the_review_page_lists_devices_with_unreviewed_findings(shared_world):
+    page = client_for(shared_world.app, "auditor").get("/review?rule=CAL02").text
+    assert "JB-001" in page and "JA-001" not in page
+    assert 'action="/review/devices/%d/suspend"' % shared_world.device["JB-001"] in page
+
+
+def test_a_department_moves_its_ledger_item_and_the_auditor_closes_it(world):
+    item = world.ledger_b
+    clerk_b, clerk_a, auditor = (client_for(world.app, r) for r in ("dept_b", "dept_a", "auditor"))
+    assert "补办审核" in clerk_b.get("/review/ledger").text
+    assert "补办审核" not in clerk_a.get("/review/ledger").text
+    assert post(clerk_a, f"/review/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 404
+    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "整改中", "note": "已报法制审核"}
+                ).status_code == 303
+    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "已整改待核查"}).status_code == 303
+    # Sending it back and closing it are the checker's steps.
+    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 403
+    assert post(clerk_b, f"/review/ledger/{item}/close", {"evidence": "自己说好了"}).status_code == 403
+    assert post(auditor, f"/review/ledger/{item}/close", {"evidence": "审核意见书 乙交法审〔2024〕3号"}
+                ).status_code == 303
+    with database_session(world.app) as db:
+        closed = db.get(LedgerItem, item)
+        assert (closed.status, closed.closed_by) == ("已销号", "auditor")
+        users = [e.user for e in closed.events]
+        assert users == ["auditor", "clerk_b", "clerk_b", "auditor"]
+
+
+def test_running_the_audit_from_the_overview(world):
+    client = client_for(world.app, "auditor")
+    response = post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national", "department": ""})
+    assert response.status_code == 303
+    assert "审查完成" in client.get("/").text
+    with database_session(world.app) as db:
+        run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()))
+        assert run.id != world.run_id and run.user == "auditor" and str(run.as_of) == "2024-07-31"
+    post(client, "/audit/run", {"as_of": "31/07/2024"})
+    assert "审查基准日须为日期" in client.get("/").text

@@ -1,0 +1,117 @@
+"""GET /api/csrf, /api/devices (GeoJSON), /api/devices/<id>, /api/findings. Sessions: POST /login, /logout."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
+
+from audit.columns import DEVICE_COLUMNS
+from audit.decisions import device_decisions, latest_reviews
+from audit.findings import AuditRun, Finding
+from audit.models import Department, Device, VerificationRecord
+
+from ..access import DECIDERS, check_department
+from ..database import get_session
+from ..devices.filters import DeviceFilter
+from ..findings import SEVERITIES, current_condition, summarise, visible_condition
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+DEVICE_KEYS = [c.key for c in DEVICE_COLUMNS if c.key != "department"]
+SUMMARY_KEYS = ["device_code", "name", "device_type", "road", "direction", "address", "status"]
+
+
+def plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+@bp.get("/csrf")
+def csrf_token():
+    """A CSRF token for this session: send it as the X-CSRFToken header with every POST."""
+    return jsonify({"csrf_token": generate_csrf()})
+
+
+@bp.get("/devices")
+def devices():
+    db = get_session()
+    filt = DeviceFilter.from_args(request.args)
+    wanted = filt.finding_ids(db)
+    rows = [(device, dept) for device, dept in db.execute(
+        filt.apply(select(Device, Department.name).join(Department)).order_by(Device.device_code))
+        if wanted is None or device.id in wanted]
+    summary = summarise(db) if rows else {}
+    features = []
+    for device, dept in rows:
+        s = summary.get(device.id)
+        props = {"id": device.id, "department": dept, **{k: getattr(device, k) for k in SUMMARY_KEYS},
+                 "worst_severity": s.worst if s else None, "rules": s.rules if s else []}
+        geometry = ({"type": "Point", "coordinates": [device.lon, device.lat]}
+                    if device.lon is not None and device.lat is not None else None)
+        features.append({"type": "Feature", "id": device.id, "geometry": geometry, "properties": props})
+    return jsonify({"type": "FeatureCollection", "features": features})
+
+
+def _finding(f: Finding, review: Any) -> dict[str, Any]:
+    return {"id": f.id, "run_id": f.run_id, "rule": f.rule, "device_id": f.device_id, "device_code": f.device_code,
+            "department": f.department, "severity": f.severity, "action": f.action, "message": f.message,
+            "evidence": f.evidence, "basis": f.basis, "threshold": f.threshold,
+            "review": None if review is None else {"status": review.status, "reason": review.reason,
+                                                   "user": review.user, "at": plain(review.at)}}
+
+
+@bp.get("/devices/<int:device_id>")
+def device(device_id: int):
+    db = get_session()
+    dev = db.get(Device, device_id)
+    if dev is None:
+        abort(404)
+    check_department(dev.department_id)
+    findings = db.scalars(select(Finding).where(Finding.device_id == dev.id, current_condition(db))
+                          .order_by(Finding.rule)).all()
+    reviews = latest_reviews(db, [f.id for f in findings])
+    verifications = db.scalars(select(VerificationRecord).where(VerificationRecord.device_id == dev.id)
+                               .order_by(VerificationRecord.verified_on)).all()
+    return jsonify({
+        "id": dev.id, "department": dev.department.name,
+        **{k: plain(getattr(dev, k)) for k in DEVICE_KEYS},
+        "raw_lon": dev.raw_lon, "raw_lat": dev.raw_lat, "missing_since_batch_id": dev.missing_since_batch_id,
+        "verifications": [{"verified_on": plain(v.verified_on), "valid_until": plain(v.valid_until),
+                           "result": v.result, "certificate_no": v.certificate_no, "agency": v.agency}
+                          for v in verifications],
+        "findings": [_finding(f, reviews.get(f.id)) for f in findings],
+        "decisions": [{"id": d.id, "kind": d.kind, "decided_on": plain(d.decided_on), "reason": d.reason,
+                       "decided_by": d.decided_by, "finding_ids": d.finding_ids}
+                      for d in device_decisions(db, dev.id)],
+    })
+
+
+@bp.get("/findings")
+def findings():
+    """Filters: rule, department (name), severity, run (id; default: each department's current run)."""
+    db = get_session()
+    args = request.args
+    department = args.get("department", "")
+    if department and current_user.role not in DECIDERS and department != current_user.department_name:
+        abort(404)
+    run_id = args.get("run", type=int)
+    if "run" in args and (run_id is None or db.get(AuditRun, run_id) is None):
+        abort(404)
+    query = select(Finding).where(current_condition(db, run_id), visible_condition())
+    if args.get("rule"):
+        query = query.where(Finding.rule == args["rule"].upper())
+    if department:
+        query = query.where(Finding.department == department)
+    if args.get("severity") in SEVERITIES:
+        query = query.where(Finding.severity == args["severity"])
+    rows = db.scalars(query.order_by(Finding.run_id, Finding.id)).all()
+    reviews = latest_reviews(db, [f.id for f in rows]) if rows else {}
+    return jsonify({"run": run_id, "count": len(rows), "findings": [_finding(f, reviews.get(f.id)) for f in rows]})

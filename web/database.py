@@ -1,0 +1,61 @@
+"""One engine per app (config DATABASE_URL) and one session per request."""
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from audit.db import database_url, init_db, make_engine, session_factory
+
+EXTENSION = "camaudit.db"
+
+
+@dataclass
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+    # Serialises the requests that write (one server process: waitress threads); see writing().
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def init_app(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or database_url()
+    engine = make_engine(url)
+    init_db(engine)
+    app.extensions[EXTENSION] = Database(engine, session_factory(engine))
+    app.teardown_appcontext(_close_session)
+
+
+def database() -> Database:
+    return current_app.extensions[EXTENSION]
+
+
+def get_session() -> Session:
+    """The request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = database().sessions()
+    return g.db_session
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """The request's session for a change: one writer at a time, on a fresh transaction.
+
+    Earlier reads of the request ended their transaction first: on SQLite a transaction that read before another
+    writer committed cannot write any more ("database is locked").
+    """
+    session = get_session()
+    with database().write_lock:
+        session.rollback()
+        yield session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()

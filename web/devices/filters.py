@@ -1,0 +1,64 @@
+"""Device filters from the query string, shared by the list, its CSV export, the map and the API."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import Select, or_
+from sqlalchemy.orm import Session
+
+from audit.columns import DEVICE_TYPES, STATUSES
+from audit.models import Device
+from audit.rules.base import CODE_PATTERN
+
+from ..access import requested_department, scope_devices
+from ..findings import SEVERITIES, open_findings
+
+
+@dataclass
+class DeviceFilter:
+    q: str = ""
+    department_id: int | None = None
+    device_type: str = ""
+    status: str = ""
+    rule: str = ""
+    severity: str = ""
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
+        """Unknown values are ignored, except another department's id, which answers 404."""
+        device_type, status = args.get("type", ""), args.get("status", "")
+        rule, severity = str(args.get("rule", "")).upper(), args.get("severity", "")
+        return cls(q=str(args.get("q", "")).strip()[:100],
+                   department_id=requested_department(args.get("department")),
+                   device_type=device_type if device_type in DEVICE_TYPES else "",
+                   status=status if status in STATUSES else "",
+                   rule=rule if CODE_PATTERN.match(rule) else "",
+                   severity=severity if severity in SEVERITIES else "")
+
+    def apply(self, query: Select[Any]) -> Select[Any]:
+        """The filters on the registry itself (department, type, status, text), in SQL."""
+        query = scope_devices(query)
+        if self.department_id is not None:
+            query = query.where(Device.department_id == self.department_id)
+        if self.device_type:
+            query = query.where(Device.device_type == self.device_type)
+        if self.status:
+            query = query.where(Device.status == self.status)
+        if self.q:
+            like = {"autoescape": True}
+            query = query.where(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
+                                    Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
+        return query
+
+    def finding_ids(self, db: Session) -> set[int] | None:
+        """Devices with an open finding of the rule/severity asked for (None: no such filter), applied in Python."""
+        if not (self.rule or self.severity):
+            return None
+        return open_findings(db).device_ids(self.rule, self.severity)
+
+    def args(self) -> dict[str, Any]:
+        """The filter as query-string arguments (for links that keep it)."""
+        out = {"q": self.q, "department": self.department_id, "type": self.device_type, "status": self.status,
+               "rule": self.rule, "severity": self.severity}
+        return {k: v for k, v in out.items() if v not in ("", None)}

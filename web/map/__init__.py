@@ -1,0 +1,4 @@
+"""设备地图."""
+from .views import bp
+
+__all__ = ["bp"]

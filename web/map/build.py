@@ -1,0 +1,226 @@
+"""The folium map of the devices: every asset from /static, one clustered layer per finding group.
+
+Markers carry only [lat, lon, device id, severity index]; a popup is fetched from /map/popup/<id> when opened, so
+a map of 10,000 devices stays small. Text that folium inserts as HTML (tooltips) is escaped here.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import folium
+from branca.element import MacroElement
+from folium.template import Template
+import numpy as np
+import shapely
+from flask import url_for
+from folium.plugins import FastMarkerCluster, HeatMap
+from markupsafe import escape
+from shapely.geometry import mapping, shape
+
+from geo.crs import wgs84_to_gcj02
+from geo.density import count_in_areas
+
+from ..findings import GROUPS, SEVERITIES, DeviceFindings
+
+NO_FINDING = len(SEVERITIES)  # severity index of a device with no open finding
+CHINA_CENTRE = (35.0, 105.0)
+MAX_ZOOM = 18
+
+
+def _static(path: str) -> str:
+    return url_for("static", filename=f"vendor/{path}")
+
+
+def _local(element: Any, js: Iterable[tuple[str, str]], css: Iterable[tuple[str, str]] = ()) -> Any:
+    """Point an element's JS/CSS links at the copies in web/static/vendor instead of a CDN."""
+    element.default_js = [(name, _static(path)) for name, path in js]
+    element.default_css = [(name, _static(path)) for name, path in css]
+    return element
+
+
+LEAFLET_JS = [("leaflet", "leaflet/leaflet.js")]
+LEAFLET_CSS = [("leaflet_css", "leaflet/leaflet.css")]
+CLUSTER_JS = [("markerclusterjs", "leaflet.markercluster/leaflet.markercluster.js")]
+CLUSTER_CSS = [("markerclustercss", "leaflet.markercluster/MarkerCluster.css"),
+               ("markerclusterdefaultcss", "leaflet.markercluster/MarkerCluster.Default.css")]
+HEAT_JS = [("leaflet-heat.js", "leaflet.heat/leaflet-heat.js")]
+
+
+@dataclass
+class Tiles:
+    """A base map: 'none' (blank), 'osm', 'gaode' (GCJ-02: points are converted) or 'tianditu' (needs a key)."""
+
+    name: str
+    key: str = ""
+
+    @property
+    def gcj02(self) -> bool:
+        return self.name == "gaode"
+
+    @property
+    def usable(self) -> bool:
+        return self.name in ("none", "osm", "gaode") or (self.name == "tianditu" and bool(self.key))
+
+    def add_to(self, m: folium.Map) -> None:
+        if self.name == "osm":
+            folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+        elif self.name == "gaode":
+            folium.TileLayer(
+                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+                attr="© 高德地图 AutoNavi", name="高德地图", subdomains="1234", max_zoom=18, control=False).add_to(m)
+        elif self.name == "tianditu" and self.key:
+            base = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}" \
+                   "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
+            for layer in ("vec", "cva"):
+                folium.TileLayer(base.format(s="{s}", layer=layer, key=self.key), attr="© 天地图", name=f"天地图 {layer}",
+                                 subdomains="01234567", max_zoom=18, control=False, overlay=layer == "cva").add_to(m)
+
+
+@dataclass
+class MapDevice:
+    id: int
+    lon: float
+    lat: float
+    findings: DeviceFindings | None
+
+    @property
+    def severity_index(self) -> int:
+        if self.findings is None or self.findings.worst is None:
+            return NO_FINDING
+        return SEVERITIES.index(self.findings.worst)
+
+
+@dataclass
+class MapData:
+    devices: list[MapDevice]
+    boundaries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (department, GeoJSON geometry)
+    areas: Any = None  # GeoDataFrame name/geometry in WGS-84, or None
+    focus: int | None = None
+
+
+def group_mask(findings: DeviceFindings | None) -> int:
+    """Bit i set when the device has an open finding of the i-th group of GROUPS; 0 for none."""
+    if findings is None:
+        return 0
+    order = list(GROUPS.values())
+    return sum(1 << order.index(g) for g in findings.groups if g in order)
+
+
+class GroupFilter(MacroElement):
+    """Connects the layer control's group entries to the cluster layer (camauditMap.connect in map.js)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        camauditMap.connect({{ this._parent.get_name() }}, {{ this.cluster.get_name() }}, [
+            {%- for bit, layer in this.toggles %}[{{ bit }}, {{ layer.get_name() }}]{{ "," if not loop.last }}{% endfor -%}
+        ], {{ this.none_bit }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, cluster: Any, toggles: list[tuple[int, Any]]) -> None:
+        super().__init__()
+        self._name = "GroupFilter"
+        self.cluster = cluster
+        self.toggles = toggles
+        self.none_bit = len(GROUPS)
+
+
+def _converter(tiles: Tiles) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    if tiles.gcj02:
+        return wgs84_to_gcj02
+    return lambda lon, lat: (np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+
+# Outlines are drawn simplified to about 10 m with coordinates to about 1 m: enough on screen, far smaller.
+SIMPLIFY_DEG = 1e-4
+PRECISION_DEG = 1e-5
+
+
+def _geometry(geom: Any, convert: Callable[..., tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    shp = shape(geom) if isinstance(geom, dict) else geom
+    moved = shapely.transform(shp, lambda xy: np.column_stack(convert(xy[:, 0], xy[:, 1])))
+    return mapping(shapely.set_precision(shapely.simplify(moved, SIMPLIFY_DEG), PRECISION_DEG))
+
+
+def build_map(data: MapData, tiles: Tiles, labels: Callable[[str], str]) -> folium.Map:
+    """labels: translates the map's own words (layer names, units) into the current language."""
+    convert = _converter(tiles)
+    lon = np.array([d.lon for d in data.devices], dtype=float)
+    lat = np.array([d.lat for d in data.devices], dtype=float)
+    x, y = convert(lon, lat) if len(lon) else (lon, lat)
+    x, y = np.round(x, 6), np.round(y, 6)
+
+    m = _local(folium.Map(location=CHINA_CENTRE, zoom_start=4, tiles=None, prefer_canvas=True, control_scale=True,
+                          width="100%", height="100%"), LEAFLET_JS, LEAFLET_CSS)
+    m.options["maxZoom"] = MAX_ZOOM  # clustering needs it; without tiles folium leaves it unset
+    tiles.add_to(m)
+    if data.areas is not None and len(data.areas):
+        _add_density(m, data.areas, lon, lat, convert, labels)
+    if data.boundaries:
+        layer = folium.FeatureGroup(name=labels("辖区边界"), show=True)
+        shared: dict[str, tuple[list[str], dict[str, Any]]] = {}  # departments sharing one outline draw it once
+        for name, geom in data.boundaries:
+            shared.setdefault(json.dumps(geom, sort_keys=True), ([], geom))[0].append(name)
+        for names, geom in shared.values():
+            folium.GeoJson({"type": "Feature", "properties": {"label": str(escape("、".join(names)))},
+                            "geometry": _geometry(geom, convert)},
+                           style_function=lambda _f: {"color": "#1d4f91", "weight": 2, "dashArray": "6 4",
+                                                      "fill": False},
+                           tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(layer)
+        layer.add_to(m)
+
+    # One cluster layer holds every device once; the layer control's group entries filter it (map.js), so a
+    # device with findings in several groups is neither drawn twice nor hidden under another group's clusters.
+    names = [*GROUPS.values(), "无问题"]
+    rows = [[float(y[i]), float(x[i]), d.id, d.severity_index, group_mask(d.findings)]
+            for i, d in enumerate(data.devices)]
+    cluster = _local(FastMarkerCluster(rows, callback="camauditMap.marker", control=False,
+                                       icon_create_function="camauditMap.clusterIcon", chunkedLoading=True,
+                                       showCoverageOnHover=False, maxClusterRadius=60,
+                                       disableClusteringAtZoom=MAX_ZOOM - 1), CLUSTER_JS, CLUSTER_CSS)
+    cluster.add_to(m)
+    toggles = []
+    for bit, name in enumerate(names):
+        count = sum(1 for r in rows if (r[4] >> bit) & 1) if bit < len(GROUPS) else sum(1 for r in rows if not r[4])
+        layer = folium.FeatureGroup(name=f"{labels(name)}（{count}）", show=True)
+        layer.add_to(m)
+        toggles.append((bit, layer))
+    GroupFilter(cluster, toggles).add_to(m)
+    if len(lon):
+        _local(HeatMap(np.column_stack([y, x]).tolist(), name=labels("设备热力图"), show=False, radius=18, blur=20),
+               HEAT_JS).add_to(m)
+    folium.LayerControl(collapsed=False).add_to(m)
+
+    focus = next((i for i, d in enumerate(data.devices) if d.id == data.focus), None)
+    if focus is not None:
+        m.location, m.options["zoom"] = [float(y[focus]), float(x[focus])], MAX_ZOOM - 1
+    elif len(lon):
+        m.fit_bounds([[float(y.min()), float(x.min())], [float(y.max()), float(x.max())]], padding=(20, 20))
+    return m
+
+
+def _add_density(m: folium.Map, areas: Any, lon: np.ndarray, lat: np.ndarray, convert: Callable[..., Any],
+                 labels: Callable[[str], str]) -> None:
+    """Township/area polygons shaded by devices per km²."""
+    counts = count_in_areas(lon, lat, areas)
+    top = float(np.nanmax(counts["per_km2"])) if len(counts) and counts["per_km2"].notna().any() else 0.0
+    layer = folium.FeatureGroup(name=labels("乡镇设备密度"), show=True)
+    unit = labels("台/平方公里")
+    for name, count, per_km2, geom in zip(counts["name"], counts["count"], counts["per_km2"], counts.geometry):
+        share = (float(per_km2) / top) if top > 0 else 0.0
+        label = escape(f"{name}：{int(count)} · {float(per_km2):.2f} {unit}")
+        folium.GeoJson({"type": "Feature", "properties": {"label": str(label)},
+                        "geometry": _geometry(geom, convert)},
+                       style_function=lambda _f, s=share: {"color": "#607d8b", "weight": 1, "fillColor": "#1d4f91",
+                                                           "fillOpacity": 0.05 + 0.45 * s},
+                       tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(layer)
+    layer.add_to(m)
+
+
+def render_parts(m: folium.Map) -> dict[str, str]:
+    """The map's <head> links, its <div> and its script, to place inside the site's own page."""
+    root = m.get_root()
+    root.render()
+    return {"header": root.header.render(), "html": root.html.render(), "script": root.script.render()}

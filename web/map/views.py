@@ -1,0 +1,55 @@
+"""GET /map (the folium map, filters as query parameters) and GET /map/popup/<id> (a marker's popup)."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, g, render_template, request
+from sqlalchemy import select
+
+from audit.columns import DEVICE_TYPES, STATUSES
+from audit.decisions import latest_reviews
+from audit.findings import Finding
+from audit.models import Device
+
+from ..access import check_department
+from ..areas import configured_areas
+from ..database import get_session
+from ..devices.filters import DeviceFilter
+from ..devices.views import visible_departments
+from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, rule_titles, summarise
+from ..i18n import gettext
+from .build import MapData, MapDevice, Tiles, build_map, render_parts
+
+bp = Blueprint("map", __name__, url_prefix="/map")
+
+
+@bp.get("")
+def index():
+    g.inline_scripts = True  # folium's generated script
+    db = get_session()
+    filt = DeviceFilter.from_args(request.args)
+    wanted = filt.finding_ids(db)
+    rows = [r for r in db.execute(filt.apply(select(Device.id, Device.lon, Device.lat)).order_by(Device.id))
+            if wanted is None or r.id in wanted]
+    summary = summarise(db)
+    devices = [MapDevice(i, lon, lat, summary.get(i)) for i, lon, lat in rows if lon is not None and lat is not None]
+    depts = [d for d in visible_departments() if d.boundary and filt.department_id in (None, d.id)]
+    tiles = Tiles(str(current_app.config["MAP_TILES"]), str(current_app.config.get("TIANDITU_KEY") or ""))
+    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts], areas=configured_areas(),
+                   focus=request.args.get("focus", type=int))
+    parts = render_parts(build_map(data, tiles, gettext))
+    return render_template("map/index.html", parts=parts, filt=filt, shown=len(devices),
+                           without_coordinates=len(rows) - len(devices), tiles=tiles,
+                           departments=visible_departments(), types=DEVICE_TYPES, statuses=STATUSES,
+                           severities=SEVERITIES, titles=rule_titles(), groups=GROUPS)
+
+
+@bp.get("/popup/<int:device_id>")
+def popup(device_id: int):
+    db = get_session()
+    device = db.get(Device, device_id)
+    if device is None:
+        abort(404)
+    check_department(device.department_id)
+    findings = db.scalars(select(Finding).where(Finding.device_id == device.id, current_condition(db),
+                                                open_condition()).order_by(Finding.rule)).all()
+    return render_template("map/popup.html", device=device, findings=findings, titles=rule_titles(),
+                           reviews=latest_reviews(db, [f.id for f in findings]))

@@ -1,0 +1,86 @@
+"""GET / (总览) and POST /audit/run."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from audit import ledger
+from audit.engine import run_audit
+from audit.findings import AuditRun
+from audit.models import Department, Device
+from audit.profiles import ProfileError, list_profiles
+
+from ..access import DECIDERS, is_decider, roles_required, scope_devices
+from ..areas import configured_areas
+from ..database import get_session, writing
+from ..findings import SEVERITY_RANK, open_findings, rule_titles
+from ..i18n import gettext as _
+
+bp = Blueprint("overview", __name__)
+
+
+def phases(config: list[dict[str, Any]], today: dt.date) -> list[dict[str, Any]]:
+    """The special supervision's phases (自查 / 整改 / 总结) from the SUPERVISION_PHASES setting, current one marked."""
+    out = []
+    for phase in config or []:
+        start, end = dt.date.fromisoformat(str(phase["start"])), dt.date.fromisoformat(str(phase["end"]))
+        out.append({"name": phase["name"], "start": start, "end": end, "current": start <= today <= end})
+    return out
+
+
+@bp.get("/")
+def index():
+    db = get_session()
+    today = dt.date.today()
+    found = open_findings(db)
+    by_severity = sorted(found.count_by("severity"), key=lambda r: SEVERITY_RANK.get(r[0], 9))
+    devices = db.execute(scope_devices(select(Department.name, Device.status, func.count())
+                                       .join(Department, Department.id == Device.department_id))
+                         .group_by(Department.name, Device.status).order_by(Department.name)).all()
+    by_department_status: dict[str, dict[str, int]] = {}
+    for name, status, n in devices:
+        by_department_status.setdefault(name, {})[status or ""] = n
+    department = None if is_decider() else (current_user.department_name or "")
+    return render_template(
+        "overview/index.html", by_rule=found.count_by("rule"), by_severity=by_severity,
+        by_department=found.count_by("department"), by_action=found.count_by("action"), titles=rule_titles(),
+        devices=by_department_status, overdue=ledger.overdue_items(db, today, department), today=today,
+        phases=phases(current_app.config.get("SUPERVISION_PHASES") or [], today),
+        runs=db.scalars(select(AuditRun).order_by(AuditRun.id.desc()).limit(5)).all() if is_decider() else [],
+        profiles=list_profiles(), departments=db.scalars(select(Department.name).order_by(Department.name)).all())
+
+
+@bp.post("/audit/run")
+@roles_required(*DECIDERS)
+def run():
+    db = get_session()
+    form = request.form
+    try:
+        as_of = dt.date.fromisoformat(form.get("as_of") or dt.date.today().isoformat())
+    except ValueError:
+        flash(_("审查基准日须为日期，如 2024-06-30。"), "error")
+        return redirect(url_for(".index"), code=303)
+    profile = form.get("profile") or "national"
+    department = form.get("department") or None
+    if profile not in list_profiles():
+        flash(_("没有名为“{name}”的审查配置。", name=profile), "error")
+        return redirect(url_for(".index"), code=303)
+    if department and db.scalar(select(Department.id).where(Department.name == department)) is None:
+        flash(_("没有名为“{name}”的单位。", name=department), "error")
+        return redirect(url_for(".index"), code=303)
+    with writing() as db:
+        try:
+            audit_run, _findings = run_audit(db, as_of=as_of, profile_name=profile, department=department,
+                                             user=current_user.name, areas=configured_areas())
+            db.commit()
+        except ProfileError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return redirect(url_for(".index"), code=303)
+    flash(_("审查完成：审查 {devices} 台设备，发现 {n} 个问题（审查记录 #{id}）。", devices=audit_run.device_count,
+            n=audit_run.finding_count, id=audit_run.id), "success")
+    return redirect(url_for(".index"), code=303)

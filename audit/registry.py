@@ -317,7 +317,7 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     work = pd.DataFrame({
         "device_id": frame["device_code"].map(ids).astype("int64"),
         "period": frame["period"].astype(object),
-        "period_start": frame["period_start"].dt.date,
+        "period_start": frame["period_start"].astype("datetime64[ns]"),
         "count": frame["count"].astype("int64"),
         "fine_yuan": frame["fine_yuan"].astype("float64") if "fine_yuan" in frame.columns else np.nan,
     })
@@ -325,9 +325,10 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     existing = pd.DataFrame(session.execute(
         select(table.c.device_id, table.c.period, table.c.period_start, table.c.count, table.c.fine_yuan)
         .where(table.c.device_id.in_(work["device_id"].unique().tolist()),
-               table.c.period_start >= work["period_start"].min(),
-               table.c.period_start <= work["period_start"].max())).all(),
+               table.c.period_start >= work["period_start"].min().date(),
+               table.c.period_start <= work["period_start"].max().date())).all(),
         columns=["device_id", "period", "period_start", "count", "old_fine"])
+    existing["period_start"] = pd.to_datetime(existing["period_start"]).astype("datetime64[ns]")
     merged = work.merge(existing, how="left", on=["device_id", "period", "period_start"], suffixes=("", "_old"),
                         indicator=True)
     is_new = merged["_merge"] == "left_only"
@@ -341,13 +342,13 @@ def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch,
     if len(upd):
         codes = {v: k for k, v in ids.items()}
         session.execute(update(ViolationStat), [
-            {"device_id": int(r.device_id), "period": r.period, "period_start": r.period_start,
+            {"device_id": int(r.device_id), "period": r.period, "period_start": r.period_start.date(),
              "count": int(r.count), "fine_yuan": None if pd.isna(r.fine_yuan) else float(r.fine_yuan), "batch_id": batch.id}
             for r in upd.itertuples()])
         session.add_all([
             ChangeLog(user=user, batch_id=batch.id, entity="violation_stat", entity_id=int(r.device_id),
                       device_code=codes[r.device_id], action="update",
-                      field=f"{r.period_start.isoformat()} 违法数量/罚款金额",
+                      field=f"{r.period_start.date().isoformat()} 违法数量/罚款金额",
                       before=f"{int(r.count_old)} / {_money(r.old_fine)}",
                       after=f"{int(r.count)} / {_money(r.fine_yuan)}")
             for r in upd.itertuples()])
@@ -361,9 +362,10 @@ def _insert_violation_rows(session: Session, rows: pd.DataFrame, batch_id: int) 
     dialect = conn.dialect
     fines = rows["fine_yuan"].round(2).to_numpy(dtype=object)
     fines[pd.isna(rows["fine_yuan"]).to_numpy()] = None
-    starts = rows["period_start"].tolist()
-    if dialect.name == "sqlite":
-        starts = [d.isoformat() for d in starts]  # SQLAlchemy's SQLite Date storage format
+    # Few distinct days: convert each once. SQLite gets SQLAlchemy's Date storage format, ISO text.
+    codes, days = pd.factorize(rows["period_start"])
+    converted = [d.date().isoformat() if dialect.name == "sqlite" else d.date() for d in days]
+    starts = np.array(converted, dtype=object)[codes]
     marker = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = ("INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) VALUES "
            f"({', '.join([marker] * 6)})")

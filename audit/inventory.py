@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
 from geo.crs import CrsSpec, in_china, looks_swapped, parse_crs, to_wgs84
 
@@ -194,22 +195,13 @@ def _report_header(raw: RawSheet, header: Header, spec: TableSpec, report: Valid
             report.warning("COLUMN_UNKNOWN", f"“{label}”不是本表的列，该列内容不会导入；如为需要导入的信息，"
                                              "请按模板的表头填写。", row=row, column=label)
         elif _column_has_value(data[j]):
-            report.warning("COLUMN_NO_HEADER", f"第{_letters(j)}列有内容但没有表头，该列不会导入；"
+            report.warning("COLUMN_NO_HEADER", f"第{get_column_letter(j + 1)}列有内容但没有表头，该列不会导入；"
                                                "请补上表头或删除该列。", row=row)
 
 
 def _column_has_value(values: pd.Series) -> bool:
     filled = values.dropna()
     return bool(len(filled)) and bool(filled.map(lambda v: clean_text(v) is not None).any())
-
-
-def _letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _show(value: Any) -> str | None:

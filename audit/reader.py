@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 import python_calamine as pc
+from openpyxl.utils import get_column_letter
 
 from .report import ValidationReport
 
@@ -290,15 +291,6 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _column_letters(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def _sheet_xml_path(zf: zipfile.ZipFile, sheet: str) -> str | None:
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
           "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
@@ -395,7 +387,7 @@ def _shift(formula: str, drow: int, dcol: int) -> str:
     """A shared formula as it reads in a cell drow rows and dcol columns from its master cell."""
     def move(m: re.Match) -> str:
         col_abs, letters, row_abs, digits = m.groups()
-        col = letters if col_abs else _column_letters(_column_index(letters) + dcol)
+        col = letters if col_abs else get_column_letter(_column_index(letters) + dcol + 1)
         row = digits if row_abs else str(int(digits) + drow)
         return f"{col_abs}{col}{row_abs}{row}"
 

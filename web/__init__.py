@@ -51,12 +51,16 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
+    from .documents import bp as documents_bp
+    from .ledger import bp as ledger_bp
     from .map import bp as map_bp
     from .overview import bp as overview_bp
+    from .public import bp as public_bp
     from .review import bp as review_bp
     from .upload import bp as upload_bp
 
-    for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, api_bp):
+    for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, ledger_bp, documents_bp, public_bp,
+               api_bp):
         app.register_blueprint(bp)
     return app
 
@@ -72,7 +76,8 @@ def _instance_secret(folder: Path) -> str:
     return path.read_text().strip()
 
 
-PUBLIC_ENDPOINTS = {"auth.login_form", "auth.login", "auth.set_language", "api.csrf_token", "static"}
+PUBLIC_ENDPOINTS = {"auth.login_form", "auth.login", "auth.set_language", "api.csrf_token", "public.notice",
+                    "public.notice_file", "static"}
 
 
 def _configure_login(app: Flask) -> None:

@@ -10,8 +10,8 @@ from .support import client_for, csrf, database_session
 
 POSTS = [
     "/audit/run", "/review/findings/{finding}", "/review/devices/{device}/suspend", "/review/devices/{device}/rectify",
-    "/review/devices/{device}/keep", "/review/ledger/{ledger}/advance", "/review/ledger/{ledger}/close", "/upload",
-    "/logout", "/lang", "/login",
+    "/review/devices/{device}/keep", "/upload",
+    "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
 ]
 
 

@@ -72,16 +72,16 @@ def test_the_review_page_lists_devices_with_unreviewed_findings(shared_world):
 def test_a_department_moves_its_ledger_item_and_the_auditor_closes_it(world):
     item = world.ledger_b
     clerk_b, clerk_a, auditor = (client_for(world.app, r) for r in ("dept_b", "dept_a", "auditor"))
-    assert "补办审核" in clerk_b.get("/review/ledger").text
-    assert "补办审核" not in clerk_a.get("/review/ledger").text
-    assert post(clerk_a, f"/review/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 404
-    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "整改中", "note": "已报法制审核"}
+    assert "补办审核" in clerk_b.get("/ledger").text
+    assert "补办审核" not in clerk_a.get("/ledger").text
+    assert post(clerk_a, f"/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 404
+    assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "整改中", "note": "已报法制审核"}
                 ).status_code == 303
-    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "已整改待核查"}).status_code == 303
+    assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "已整改待核查"}).status_code == 303
     # Sending it back and closing it are the checker's steps.
-    assert post(clerk_b, f"/review/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 403
-    assert post(clerk_b, f"/review/ledger/{item}/close", {"evidence": "自己说好了"}).status_code == 403
-    assert post(auditor, f"/review/ledger/{item}/close", {"evidence": "审核意见书 乙交法审〔2024〕3号"}
+    assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 403
+    assert post(clerk_b, f"/ledger/{item}/close", {"evidence": "自己说好了"}).status_code == 403
+    assert post(auditor, f"/ledger/{item}/close", {"evidence": "审核意见书 乙交法审〔2024〕3号"}
                 ).status_code == 303
     with database_session(world.app) as db:
         closed = db.get(LedgerItem, item)

@@ -1,4 +1,4 @@
-"""GET /review, /review/ledger; POST findings reviews, device decisions and ledger steps (all through audit)."""
+"""GET /review; POST findings reviews and device decisions (through audit). Ledger steps: web/ledger."""
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +16,7 @@ from audit.decisions import DecisionError, LedgerItem
 from audit.findings import AuditRun, Finding
 from audit.models import Department, Device
 
-from ..access import DECIDERS, check_department, is_decider, roles_required
+from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
 from ..database import get_session, writing
 from ..findings import SEVERITIES, current_condition, dismissed_ids, rule_titles
@@ -91,18 +91,6 @@ def index():
                            reviews=decisions.latest_reviews(db, all_ids), total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
                            state=state, states=REVIEW_STATES, run=run)
-
-
-@bp.get("/ledger")
-def ledger_index():
-    db = get_session()
-    department = None if is_decider() else (current_user.department_name or "")
-    status = request.args.get("status", "")
-    items = ledger.items(db, department=department,
-                         status=[status] if status in decisions.LEDGER_STATUSES else None)
-    today = dt.date.today()
-    return render_template("review/ledger.html", items=items, today=today, statuses=decisions.LEDGER_STATUSES,
-                           status=status, overdue={i.id for i in items if ledger.is_overdue(i, today)})
 
 
 def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
@@ -180,30 +168,3 @@ def keep(device_id: int):
                                           finding_ids=_finding_ids()),
                 _("已记录保留设备 {code} 的决定。", code=device.device_code))
 
-
-def _item(item_id: int) -> LedgerItem:
-    item = get_session().get(LedgerItem, item_id)
-    if item is None:
-        abort(404)
-    check_department(item.device.department_id)
-    return item
-
-
-@bp.post("/ledger/<int:item_id>/advance")
-def advance(item_id: int):
-    item = _item(item_id)
-    to_status = request.form.get("to_status", "")
-    if to_status not in allowed_moves(item):
-        abort(403)
-    return _act(lambda db: ledger.advance(db, item.id, to_status, user=current_user.name,
-                                          note=request.form.get("note")),
-                _("整改台账第 {id} 项已改为“{status}”。", id=item.id, status=to_status))
-
-
-@bp.post("/ledger/<int:item_id>/close")
-@roles_required(*DECIDERS)
-def close(item_id: int):
-    item = _item(item_id)
-    return _act(lambda db: ledger.close_item(db, item.id, evidence=request.form.get("evidence", ""),
-                                             user=current_user.name),
-                _("整改台账第 {id} 项已销号。", id=item.id))

@@ -1,0 +1,134 @@
+"""GET /documents (the form) and /documents/file (the download, or the form again with the reason it failed)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+from sqlalchemy import case, or_, select
+from sqlalchemy.orm import Session
+
+from audit.exports import KINDS, ExportError
+from audit.findings import AuditRun, Finding
+from audit.models import Department
+
+from ..access import is_decider, requested_department
+from ..database import get_session
+from ..findings import SEVERITY_RANK, current_condition, open_condition, rule_titles
+from ..i18n import gettext as _
+from ..i18n import term
+from ..ledger.views import department_name
+from .files import MIMETYPES, send_export
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+CASE_CHOICES = 300  # findings offered as the summary's typical case, most severe first
+RUN_CHOICES = 50
+FORMAT_LABELS = {".xlsx": "Excel（.xlsx）", ".docx": "Word（.docx）", ".geojson": "GeoJSON（.geojson）",
+                 ".csv": "CSV（.csv）"}
+
+
+class FormError(ValueError):
+    """A field of the form that cannot be read; the message says which and how to fix it."""
+
+
+def visible_runs(db: Session) -> list[AuditRun]:
+    query = select(AuditRun).order_by(AuditRun.id.desc()).limit(RUN_CHOICES)
+    if not is_decider():
+        query = query.where(or_(AuditRun.department.is_(None), AuditRun.department == current_user.department_name))
+    return list(db.scalars(query))
+
+
+def case_choices(db: Session, department: str | None) -> list[dict[str, Any]]:
+    """Open current findings of devices that can serve as the typical case, most severe first."""
+    rank = case(SEVERITY_RANK, value=Finding.severity, else_=len(SEVERITY_RANK))
+    query = (select(Finding.id, Finding.device_code, Finding.rule, Finding.severity, Finding.department,
+                    Finding.evidence)
+             .where(Finding.device_id.isnot(None), current_condition(db), open_condition())
+             .order_by(rank, Finding.id).limit(CASE_CHOICES))
+    if department:
+        query = query.where(Finding.department == department)
+    titles = rule_titles()
+    return [{"id": f.id, "label": f"#{f.id} {f.device_code} · {f.department or ''} · {f.rule} "
+                                  f"{titles.get(f.rule, '')} · {term(f.severity)}"}
+            for f in db.execute(query) if not (f.evidence or {}).get("cannot_assess")]
+
+
+def render_form(db: Session, values: Mapping[str, Any], department: str | None, error: str | None = None) -> str:
+    departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
+                   if is_decider() else [(current_user.department_id, current_user.department_name)])
+    documents = [(kind, name, [(f"{kind}{suffix}", FORMAT_LABELS.get(suffix, suffix)) for suffix in writers])
+                 for kind, (name, writers) in KINDS.items()]
+    return render_template("documents/index.html", documents=documents, departments=departments,
+                           runs=visible_runs(db), cases=case_choices(db, department), values=values, error=error,
+                           today=dt.date.today())
+
+
+@bp.get("")
+def index():
+    db = get_session()
+    department = department_name(db, requested_department(request.args.get("department")))
+    return render_form(db, request.args, department)
+
+
+def _int(value: str | None, what: str) -> int | None:
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise FormError(_("{what}“{value}”应为编号（数字）。", what=_(what), value=value)) from None
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise FormError(_("日期“{value}”格式不对，应为 2024-06-30。", value=value)) from None
+
+
+def _check_run(db: Session, run_id: int | None) -> None:
+    """A department user may name only runs covering its department; another's answers 404."""
+    if run_id is None or is_decider():
+        return
+    run = db.get(AuditRun, run_id)
+    if run is not None and run.department not in (None, current_user.department_name):
+        abort(404)
+
+
+def _check_case(db: Session, finding_id: int | None) -> None:
+    """A department user may cite only its own department's findings as the typical case."""
+    if finding_id is None or is_decider():
+        return
+    finding = db.get(Finding, finding_id)
+    if finding is None or finding.department != current_user.department_name:
+        abort(404)
+
+
+@bp.get("/file")
+def download():
+    db = get_session()
+    args = request.args
+    department = department_name(db, requested_department(args.get("department")))
+    kind, dot, fmt = args.get("document", "").partition(".")
+    try:
+        if kind not in KINDS:
+            raise FormError(_("请选择要导出的文书。"))
+        if dot + fmt not in MIMETYPES:
+            raise FormError(_("不支持的文件格式“{format}”。", format=fmt))
+        as_of = _date(args.get("as_of"))
+        run_id = _int(args.get("run"), "审查批次")
+        case_id = _int(args.get("case"), "典型案例")
+    except FormError as exc:
+        return render_form(db, args, department, str(exc)), 400
+    _check_run(db, run_id)
+    _check_case(db, case_id)
+    issuer = args.get("issuer", "").strip()[:100] or None
+    try:
+        return send_export(db, kind, dot + fmt, department=department, as_of=as_of, run_id=run_id,
+                           case_finding_id=case_id if kind == "summary" else None, issuer=issuer)
+    except ExportError as exc:
+        return render_form(db, args, department, str(exc)), 400

@@ -1,0 +1,147 @@
+"""GET /ledger, /ledger/<id>; POST /ledger/<id>/advance, /close, /reopen (all through audit.ledger)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from audit import ledger
+from audit.decisions import LEDGER_STATUSES, DecisionError, LedgerItem
+from audit.findings import AuditRun
+from audit.models import Department
+
+from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
+from ..database import get_session, writing
+from ..findings import current_runs
+from ..i18n import gettext as _
+from ..review.views import allowed_moves
+
+bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+
+def department_name(db: Session, department_id: int | None) -> str | None:
+    """The name of a department the user may see (None: all departments, for auditors)."""
+    if department_id is None:
+        if not is_decider():  # a department user without a department sees nothing
+            abort(404)
+        return None
+    name = db.scalar(select(Department.name).where(Department.id == department_id))
+    if name is None:
+        abort(404)
+    return name
+
+
+def comparisons(db: Session, items: list[LedgerItem]) -> tuple[dict[int, str], dict[str, AuditRun]]:
+    """Each item's comparison with the latest audit run covering its department, and those runs by department."""
+    current = current_runs(db)
+    by_run: dict[int, dict[int, str]] = {}
+    runs: dict[str, AuditRun] = {}
+    result: dict[int, str] = {}
+    for item in items:
+        run_id = current.of(item.department)
+        if run_id is None:
+            continue
+        if run_id not in by_run:
+            by_run[run_id] = ledger.compare_with_run(db, run_id)
+        if item.department not in runs:
+            runs[item.department] = db.get_one(AuditRun, run_id)
+        result[item.id] = by_run[run_id].get(item.id, "not_assessed")
+    return result, runs
+
+
+def departments_by_run(runs: dict[str, AuditRun]) -> list[tuple[AuditRun, list[str]]]:
+    """The runs compared with, each with the departments it was the latest for."""
+    grouped: dict[int, tuple[AuditRun, list[str]]] = {}
+    for name, run in sorted(runs.items()):
+        grouped.setdefault(run.id, (run, []))[1].append(name)
+    return [grouped[k] for k in sorted(grouped)]
+
+
+@bp.get("")
+def index():
+    db = get_session()
+    dept_id = requested_department(request.args.get("department"))
+    department = department_name(db, dept_id)
+    status = request.args.get("status", "")
+    status = status if status in LEDGER_STATUSES else ""
+    overdue_only = request.args.get("overdue") == "1"
+    today = dt.date.today()
+    items = ledger.items(db, department=department, status=[status] if status else None)
+    overdue = {i.id for i in items if ledger.is_overdue(i, today)}
+    if overdue_only:
+        items = [i for i in items if i.id in overdue]
+    compared, runs = comparisons(db, items)
+    departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
+                   if is_decider() else [])
+    return render_template("ledger/index.html", items=items, today=today, overdue=overdue, compared=compared,
+                           runs=departments_by_run(runs), statuses=LEDGER_STATUSES, status=status,
+                           overdue_only=overdue_only, departments=departments,
+                           department_id=dept_id if is_decider() else None, COMPARISON_ZH=ledger.COMPARISON_ZH)
+
+
+def _item(item_id: int) -> LedgerItem:
+    item = get_session().get(LedgerItem, item_id)
+    if item is None:
+        abort(404)
+    check_department(item.device.department_id)
+    return item
+
+
+@bp.get("/<int:item_id>")
+def show(item_id: int):
+    db = get_session()
+    item = _item(item_id)
+    compared, runs = comparisons(db, [item])
+    return render_template("ledger/show.html", item=item, overdue=ledger.is_overdue(item, dt.date.today()),
+                           comparison=compared.get(item.id), run=runs.get(item.department),
+                           moves=allowed_moves(item), COMPARISON_ZH=ledger.COMPARISON_ZH)
+
+
+def _act(item_id: int, action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
+    """Run one audit.ledger step in a transaction; a refusal becomes the message shown, and nothing is written."""
+    with writing() as db:
+        try:
+            action(db)
+        except DecisionError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+        else:
+            db.commit()
+            flash(success, "success")
+    return redirect(url_for("ledger.show", item_id=item_id), code=303)
+
+
+@bp.post("/<int:item_id>/advance")
+def advance(item_id: int):
+    """A department reports progress on its own items; auditors may also send an item back (核查未通过)."""
+    item = _item(item_id)
+    to_status = request.form.get("to_status", "")
+    if to_status not in allowed_moves(item):
+        abort(403)
+    note = request.form.get("note")
+    return _act(item_id, lambda db: ledger.advance(db, item_id, to_status, user=current_user.name, note=note),
+                _("整改台账第 {id} 项已改为“{status}”。", id=item_id, status=to_status))
+
+
+@bp.post("/<int:item_id>/close")
+@roles_required(*DECIDERS)
+def close(item_id: int):
+    """销号: the checking auditor, recorded with the evidence seen."""
+    _item(item_id)
+    evidence = request.form.get("evidence", "")
+    return _act(item_id, lambda db: ledger.close_item(db, item_id, evidence=evidence, user=current_user.name),
+                _("整改台账第 {id} 项已销号。", id=item_id))
+
+
+@bp.post("/<int:item_id>/reopen")
+@roles_required(*DECIDERS)
+def reopen(item_id: int):
+    """Reopen a closed item: a new event with the reason; the earlier closing stays in the history."""
+    _item(item_id)
+    reason = request.form.get("reason", "")
+    return _act(item_id, lambda db: ledger.reopen(db, item_id, reason=reason, user=current_user.name),
+                _("整改台账第 {id} 项已重新打开，状态为“整改中”。", id=item_id))

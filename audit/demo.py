@@ -5,7 +5,6 @@ import datetime as dt
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd

@@ -54,6 +54,15 @@ def check_department(department_id: int | None) -> None:
         abort(404)
 
 
+def visible_device(db: Any, device_id: int) -> Device:
+    """The device, or 404 when it does not exist or belongs to a department the current user does not see."""
+    device = db.get(Device, device_id)
+    if device is None:
+        abort(404)
+    check_department(device.department_id)
+    return device
+
+
 def requested_department(value: str | None) -> int | None:
     """A department filter from the request: a department user may name only its own (else 404)."""
     if value in (None, ""):

@@ -15,7 +15,7 @@ from audit.decisions import device_decisions, latest_reviews
 from audit.findings import AuditRun, Finding
 from audit.models import Department, Device, VerificationRecord
 
-from ..access import DECIDERS, check_department
+from ..access import DECIDERS, visible_device
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..findings import SEVERITIES, current_condition, summarise, visible_condition
@@ -71,10 +71,7 @@ def _finding(f: Finding, review: Any) -> dict[str, Any]:
 @bp.get("/devices/<int:device_id>")
 def device(device_id: int):
     db = get_session()
-    dev = db.get(Device, device_id)
-    if dev is None:
-        abort(404)
-    check_department(dev.department_id)
+    dev = visible_device(db, device_id)
     findings = db.scalars(select(Finding).where(Finding.device_id == dev.id, current_condition(db))
                           .order_by(Finding.rule)).all()
     reviews = latest_reviews(db, [f.id for f in findings])

@@ -5,7 +5,7 @@ import csv
 import io
 import math
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from audit.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.models import Department, Device
 from audit.xlsxsafe import csv_safe
 
-from ..access import check_department, is_decider
+from ..access import is_decider, visible_device
 from ..database import get_session
 from ..findings import SEVERITIES, rule_titles, summarise
 from . import detail
@@ -100,8 +100,5 @@ def export_csv():
 @bp.get("/<int:device_id>")
 def show(device_id: int):
     db = get_session()
-    device = db.get(Device, device_id)
-    if device is None:
-        abort(404)
-    check_department(device.department_id)
+    device = visible_device(db, device_id)
     return render_template("devices/show.html", device=device, **detail.context(db, device))

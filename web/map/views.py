@@ -1,7 +1,7 @@
 """GET /map (the folium map, filters as query parameters) and GET /map/popup/<id> (a marker's popup)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from sqlalchemy import select
 
 from audit.columns import DEVICE_TYPES, STATUSES
@@ -9,7 +9,7 @@ from audit.decisions import latest_reviews
 from audit.findings import Finding
 from audit.models import Device
 
-from ..access import check_department
+from ..access import visible_device
 from ..areas import configured_areas
 from ..database import get_session
 from ..devices.filters import DeviceFilter
@@ -45,10 +45,7 @@ def index():
 @bp.get("/popup/<int:device_id>")
 def popup(device_id: int):
     db = get_session()
-    device = db.get(Device, device_id)
-    if device is None:
-        abort(404)
-    check_department(device.department_id)
+    device = visible_device(db, device_id)
     findings = db.scalars(select(Finding).where(Finding.device_id == device.id, current_condition(db),
                                                 open_condition()).order_by(Finding.rule)).all()
     return render_template("map/popup.html", device=device, findings=findings, titles=rule_titles(),

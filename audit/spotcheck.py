@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, select
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from .decisions import DecisionError
@@ -28,7 +28,7 @@ class SpotCheck(Base):
     __tablename__ = "spot_check"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    seed: Mapped[int]
+    seed: Mapped[int] = mapped_column(BigInteger)
     department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     candidate_count: Mapped[int]
     candidate_digest: Mapped[str] = mapped_column(String(64))
@@ -97,6 +97,8 @@ def candidates(session: Session, department: str | None = None) -> list[Device]:
 def draw(session: Session, *, devices: int, inspectors: list[str], seed: int | None, department: str | None = None,
          user: str, team_size: int | None = None) -> SpotCheck:
     """Draw `devices` devices in use and a team of `team_size` inspectors (default: the whole roster)."""
+    if seed is not None and not 0 <= int(seed) < 2**63:
+        raise DecisionError(f"随机种子须为 0 至 {2**63 - 1} 之间的整数。")
     roster = sorted({name.strip() for name in inspectors if name and name.strip()})
     team_size = len(roster) if team_size is None else team_size
     if department and session.scalar(select(Department.id).where(Department.name == department)) is None:

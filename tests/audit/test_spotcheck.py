@@ -145,3 +145,10 @@ def test_spot_check_command(tmp_path, monkeypatch):
     too_many = runner.invoke(spot_check_cmd, ["--devices", "99", "--inspectors", "2", "--roster",
                                               str(tmp_path / "roster.txt")])
     assert too_many.exit_code == 2 and "不能抽取 99 台" in too_many.output
+
+
+def test_seed_out_of_range_is_refused(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 's.sqlite3'}")
+    init_db(engine)
+    with session_factory(engine)() as session, pytest.raises(DecisionError, match="随机种子"):
+        draw(session, devices=1, inspectors=["甲", "乙"], seed=-1, user="auditor")

@@ -4,13 +4,14 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, flash, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.db import database_url, init_db, make_engine, session_factory
+from audit.decisions import DecisionError
 
 EXTENSION = "camaudit.db"
 
@@ -53,6 +54,21 @@ def writing() -> Iterator[Session]:
     with database().write_lock:
         session.rollback()
         yield session
+
+
+def apply_decision(action: Callable[[Session], Any], success: str) -> bool:
+    """Run one audit decision or ledger function in a transaction. Its refusal (DecisionError) becomes the message
+    shown and nothing is written; success is flashed. True when it was applied."""
+    with writing() as db:
+        try:
+            action(db)
+        except DecisionError as exc:
+            db.rollback()
+            flash(str(exc), "error")
+            return False
+        db.commit()
+        flash(success, "success")
+        return True
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit import ledger
-from audit.decisions import LEDGER_STATUSES, DecisionError, LedgerItem
+from audit.decisions import LEDGER_STATUSES, LedgerItem
 from audit.findings import AuditRun
 from audit.models import Department
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
-from ..database import get_session, writing
+from ..database import apply_decision, get_session
 from ..findings import current_runs
 from ..i18n import gettext as _
 from ..review.views import allowed_moves
@@ -102,16 +102,7 @@ def show(item_id: int):
 
 
 def _act(item_id: int, action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
-    """Run one audit.ledger step in a transaction; a refusal becomes the message shown, and nothing is written."""
-    with writing() as db:
-        try:
-            action(db)
-        except DecisionError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
-            flash(success, "success")
+    apply_decision(action, success)
     return redirect(url_for("ledger.show", item_id=item_id), code=303)
 
 

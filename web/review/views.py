@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit import decisions, ledger
-from audit.decisions import DecisionError, LedgerItem
+from audit.decisions import LedgerItem
 from audit.findings import AuditRun, Finding
 from audit.models import Department, Device
 
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
-from ..database import get_session, writing
+from ..database import apply_decision, get_session
 from ..findings import SEVERITIES, current_condition, dismissed_ids, rule_titles
 from ..i18n import gettext as _
 
@@ -94,16 +94,7 @@ def index():
 
 
 def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
-    """Run one audit decision function in a transaction; its refusal becomes a message, nothing is written."""
-    with writing() as db:
-        try:
-            action(db)
-        except DecisionError as exc:
-            db.rollback()
-            flash(str(exc), "error")
-        else:
-            db.commit()
-            flash(success, "success")
+    apply_decision(action, success)
     return redirect(safe_next(request.form.get("next")), code=303)
 
 

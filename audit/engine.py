@@ -9,6 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.metric import require_geographic
+
 from .columns import DEVICE_COLUMNS
 from .profiles import Profile, load_profile
 from .rules import all_rules, get_rule
@@ -36,7 +38,9 @@ class AuditContext:
     the registry frame's verification columns are the latest record as reported, and both are combined).
     boundaries: department name → shapely geometry (WGS-84) of its jurisdiction, where loaded.
     areas: township/area polygons (GeoDataFrame with a `name` column) for the density rule, or None.
-    roads: a road network for along-road distances; not supported yet (straight-line distances are used).
+    roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
+    geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
+    and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
     """
 
     as_of: dt.date
@@ -45,7 +49,7 @@ class AuditContext:
     verifications: pd.DataFrame = field(default_factory=lambda: empty_verifications())
     boundaries: dict[str, Any] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
-    roads: None = None
+    roads: gpd.GeoDataFrame | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -55,6 +59,8 @@ class AuditContext:
             self.profile = load_profile(self.profile)
         self.violations = violations_frame(self.violations)
         self.verifications = verifications_frame(self.verifications)
+        if self.roads is not None:
+            self.roads = require_geographic(self.roads, "路网图层")
 
 
 def empty_violations() -> pd.DataFrame:
@@ -195,9 +201,12 @@ def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]
 
 
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
-              user: str = "cli", areas: gpd.GeoDataFrame | None = None,
+              user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> tuple[AuditRun, pd.DataFrame]:
-    """Load the registry from the database, run every rule, store the run and its findings (caller commits)."""
+    """Load the registry from the database, run every rule, store the run and its findings (caller commits).
+
+    areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02.
+    """
     from . import registry
     from .findings import store_run
 
@@ -209,7 +218,7 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
     ctx = AuditContext(as_of=as_of, profile=profile,
                        violations=registry.load_violations_frame(session, codes),
                        verifications=registry.load_verifications_frame(session, codes),
-                       boundaries=registry.load_boundaries(session), areas=areas)
+                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
     findings = run_rules(devices, ctx, progress=progress)
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
                     department=department, device_count=len(devices), user=user)

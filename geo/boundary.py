@@ -8,6 +8,7 @@ import numpy as np
 import shapely
 
 from geo.crs import as_float_array, parse_crs, to_wgs84
+from geo.layerfile import read_layer
 from geo.metric import metric_crs_for, to_metric
 
 NAME_COLUMNS = ("name", "NAME", "Name", "名称", "name_zh", "NAME_CHN")
@@ -45,7 +46,7 @@ def load_areas(path: str | Path, source_crs: str | None = None) -> gpd.GeoDataFr
     and Gauss-Kruger zones convert each vertex to WGS-84. Without it a file that declares a CRS is reprojected, one
     that declares none is taken as WGS-84. Geometries are made valid; features with no polygonal part are dropped.
     """
-    raw = gpd.read_file(path)
+    raw = read_layer(path, "边界")
     names = _names(raw)
     geoms = [_polygonal(g) for g in raw.geometry]
     if source_crs is not None:

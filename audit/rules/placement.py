@@ -10,9 +10,10 @@ import shapely
 from geo.boundary import points_within
 from geo.density import count_in_areas
 from geo.metric import metric_crs_for, to_metric
-from geo.spacing import close_pairs
+from geo.roads import along_road_pairs, road_lengths_km, snap_to_roads
+from geo.spacing import close_pairs, geodesic_m
 
-from .base import BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, RETIRED, Rule, blank, device_states, register
+from .base import BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, RETIRED, Rule, blank, device_states, memo, register
 from .data import coverage, day_to_date, segments, violations
 
 if TYPE_CHECKING:
@@ -37,17 +38,37 @@ def _norm_text(series: pd.Series) -> np.ndarray:
     return np.array([v.strip() if isinstance(v, str) else None for v in out], dtype=object)
 
 
+def _has_roads(ctx: AuditContext) -> bool:
+    return ctx.roads is not None and len(ctx.roads) > 0
+
+
+def _road_snap(devices: pd.DataFrame, ctx: AuditContext, tolerance_m: float) -> pd.DataFrame:
+    """Every device snapped to the loaded road network (geo.roads.snap_to_roads), once per run."""
+    return memo(ctx, f"road_snap:{tolerance_m!r}", lambda: snap_to_roads(
+        devices["lon"].to_numpy(dtype=float), devices["lat"].to_numpy(dtype=float), ctx.roads, tolerance_m))
+
+
+def _road_name(ctx: AuditContext, road: int) -> str | None:
+    name = ctx.roads["name"].iloc[road] if "name" in ctx.roads.columns else None
+    return (name.strip() or None) if isinstance(name, str) else None
+
+
 @register
 class Spacing(Rule):
     """A device closer than the profile's minimum spacing to another device of the same function.
 
     Same function is the same device type; when both devices give a road (道路名称), it must be the same road, and
-    when both give a direction (方向), the same direction (双向 matches any). Distances are geodesic (WGS-84),
-    the candidates found with a spatial index in a metric CRS (geo.spacing.close_pairs). No road network is
-    loaded yet, so distances are straight-line, not along the road. Devices 停用/拆除 are left out; 拟建 count.
+    when both give a direction (方向), the same direction (双向 matches any). Without a road network, distances
+    are straight-line and geodesic (WGS-84), the candidates found with a spatial index in a metric CRS
+    (geo.spacing.close_pairs). With a road network (ctx.roads), a device within road_snap_tolerance_m of a road
+    is placed on it: two devices on the same road are compared along the road (geo.roads.along_road_pairs; never
+    less than the straight-line distance), two devices on different roads not at all, and a device off the
+    network is compared straight-line with every device as without a network. Devices 停用/拆除 are left out;
+    拟建 count.
 
     Fails (national: 固定测速 500 m): two 固定测速 devices on 水南大道 由东向西, 300 m apart.
-    Passes: the same 300 m apart on different roads, in opposite directions, or one 固定测速 and one 闯红灯.
+    Passes: the same 300 m apart on different roads, in opposite directions, or one 固定测速 and one 闯红灯; two
+    固定测速 150 m apart across the bend of a U-shaped road but 1.2 km apart along it, when the road is loaded.
     """
 
     code = "PLC01"
@@ -56,7 +77,7 @@ class Spacing(Rule):
     basis = f"{BASIS_GUOFA_2024_5}（设置地点、间距和数量不合理）；{BASIS_LAW_41}（设置合理）"
     severity = "较重"
     action = "整改"
-    settings = ("min_spacing_m",)
+    settings = ("min_spacing_m", "road_snap_tolerance_m")
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = _active(devices)
@@ -65,9 +86,27 @@ class Spacing(Rule):
         type_code, types = pd.factorize(devices["device_type"].to_numpy(dtype=object)[idx])
         spacing = self.setting(ctx, "min_spacing_m")
         limit = np.array([float(spacing.for_type(t)) for t in types] + [np.nan])[type_code]
-        pairs = close_pairs(devices["lon"].to_numpy()[idx], devices["lat"].to_numpy()[idx], limit, groups=type_code)
-        i, j = idx[pairs["i"].to_numpy()], idx[pairs["j"].to_numpy()]  # positions in devices
-        dist = pairs["distance_m"].to_numpy()
+        lon, lat = devices["lon"].to_numpy(dtype=float)[idx], devices["lat"].to_numpy(dtype=float)[idx]
+        pairs = close_pairs(lon, lat, limit, groups=type_code)
+        pi, pj, dist = pairs["i"].to_numpy(), pairs["j"].to_numpy(), pairs["distance_m"].to_numpy()
+        along_road = np.zeros(len(pi), dtype=bool)
+        roads = _has_roads(ctx)
+        road_of, along = np.full(len(devices), -1), np.full(len(devices), np.nan)
+        if roads:
+            tolerance = float(self.setting(ctx, "road_snap_tolerance_m").value)
+            snap = _road_snap(devices, ctx, tolerance)
+            road_of, along = snap["road"].to_numpy(), snap["along_m"].to_numpy()
+            on_road = road_of[idx] >= 0
+            off = ~(on_road[pi] & on_road[pj])  # straight-line pairs: at least one device off the network
+            pi, pj, dist = pi[off], pj[off], dist[off]
+            by_road = along_road_pairs(snap.iloc[idx].reset_index(drop=True), limit, groups=type_code)
+            ai, aj = by_road["i"].to_numpy(), by_road["j"].to_numpy()
+            # Never shorter than straight across: parts of one road are laid end to end in along_m.
+            ad = np.maximum(by_road["distance_m"].to_numpy(), geodesic_m(lon[ai], lat[ai], lon[aj], lat[aj]))
+            close = ad < np.minimum(limit[ai], limit[aj])
+            pi, pj, dist = np.r_[pi, ai[close]], np.r_[pj, aj[close]], np.r_[dist, ad[close]]
+            along_road = np.r_[along_road[off], np.ones(int(close.sum()), dtype=bool)]
+        i, j = idx[pi], idx[pj]  # positions in devices
         # Road and direction only matter for devices in a candidate pair: normalise just those.
         members = np.unique(np.r_[i, j])
         road = np.full(len(devices), None, dtype=object)
@@ -78,14 +117,14 @@ class Spacing(Rule):
         both = np.isin(way[i], BOTH_WAYS) | np.isin(way[j], BOTH_WAYS)
         same_way = (way[i] == None) | (way[j] == None) | (way[i] == way[j]) | both  # noqa: E711
         keep = same_road & same_way
-        i, j, dist = i[keep], j[keep], dist[keep]
+        i, j, dist, along_road = i[keep], j[keep], dist[keep], along_road[keep]
         # Both ends of a pair get a finding: each device with its neighbours, nearest first (ties by code).
-        src, dst, d = np.r_[i, j], np.r_[j, i], np.r_[dist, dist]
+        src, dst, d, by = np.r_[i, j], np.r_[j, i], np.r_[dist, dist], np.r_[along_road, along_road]
         codes = devices["device_code"].to_numpy(dtype=object)  # str, as are departments: evidence is plain JSON
         rank = np.zeros(len(devices), dtype=np.int64)
         rank[members] = np.argsort(np.argsort(codes[members]))
         order = np.lexsort((rank[dst], d, src))
-        src, dst, d = src[order], dst[order], d[order]
+        src, dst, d, by = src[order], dst[order], d[order], by[order]
         flagged, starts = segments(src)
         counts = np.diff(np.r_[starts, len(src)])
         depts = devices["department"].to_numpy(dtype=object)
@@ -96,20 +135,38 @@ class Spacing(Rule):
             near, dn = dst[s], float(d[s])
             dept = depts[near] if isinstance(depts[near], str) else None
             others = f"，另有 {n - 1} 台同类设备也在此范围内" if n > 1 else ""
-            messages.append(f"与同类设备 {codes[near]} 相距 {dn:.1f} 米，小于本配置最小间距 {lim:g} 米{others}；"
-                            f"应评估设置必要性，撤并或调整设置地点。")
-            evidence.append({"distance_m": round(dn, 1), "neighbour": codes[near], "neighbour_department": dept,
-                             "neighbour_count": n, "min_spacing_m": lim, "method": "straight_line_geodesic",
-                             "neighbours": [{"device_code": codes[dst[t]], "distance_m": round(float(d[t]), 1)}
-                                            for t in range(s, s + min(n, MAX_LISTED_NEIGHBOURS))]})
+            name = _road_name(ctx, int(road_of[src[s]])) if by[s] else None
+            where = (f"沿道路“{name}”" if name else "沿同一道路") if by[s] else ""
+            how = f"（直线距离：至少一台设备距已加载路网的道路超过 {tolerance:g} 米）" if roads and not by[s] else ""
+            messages.append(f"与同类设备 {codes[near]} {where}相距 {dn:.1f} 米{how}，小于本配置最小间距 {lim:g} 米"
+                            f"{others}；应评估设置必要性，撤并或调整设置地点。")
+            item = {"distance_m": round(dn, 1), "neighbour": codes[near], "neighbour_department": dept,
+                    "neighbour_count": n, "min_spacing_m": lim,
+                    "method": "along_road" if by[s] else "straight_line_geodesic",
+                    "neighbours": [self._neighbour(codes[dst[t]], float(d[t]), bool(by[t]), along[dst[t]], roads)
+                                   for t in range(s, s + min(n, MAX_LISTED_NEIGHBOURS))]}
+            if by[s]:
+                item |= {"road": name, "along_m": round(float(along[src[s]]), 1),
+                         "neighbour_along_m": round(float(along[near]), 1)}
+            evidence.append(item)
         keys = devices[["device_code", "department", "device_type"]]
         rows = keys.iloc[flagged]
         no_xy = keys[(active & ~located).to_numpy()]
+        used = self.settings if roads else ("min_spacing_m",)
         return [
-            self.findings(rows, messages, evidence, self.thresholds(ctx, self.settings, rows["device_type"]),
-                          is_plain=True),
+            self.findings(rows, messages, evidence, self.thresholds(ctx, used, rows["device_type"]), is_plain=True),
             self.cannot_assess(no_xy, ["lon", "lat"], "与同类设备的间距"),
         ]
+
+    @staticmethod
+    def _neighbour(code: str, distance: float, by_road: bool, along: float, roads: bool) -> dict:
+        """One entry of the neighbours list (with the method and position along the road when roads are loaded)."""
+        item = {"device_code": code, "distance_m": round(distance, 1)}
+        if roads:
+            item["method"] = "along_road" if by_road else "straight_line_geodesic"
+            if by_road:
+                item["along_m"] = round(float(along), 1)
+        return item
 
 
 def _area_of_points(lon: np.ndarray, lat: np.ndarray, areas) -> np.ndarray:
@@ -125,17 +182,37 @@ def _area_of_points(lon: np.ndarray, lat: np.ndarray, areas) -> np.ndarray:
     return found
 
 
+def _crowded(devices: pd.DataFrame, place: np.ndarray, size: np.ndarray, setting):
+    """Each group of two or more devices of one department and type at one place (area or road; `place` gives the
+    position in `size` of each device's, -1 for none) with more devices per unit of size than the setting allows
+    for the type: (department, type, place, sorted device codes, size, limit, count per unit)."""
+    placed = place >= 0
+    groups = (devices.loc[placed, ["department", "device_type", "device_code"]].assign(_place=place[placed])
+              .groupby(["department", "device_type", "_place"], sort=True)["device_code"].agg(list))
+    for (dept, dtype, where), members in groups.items():
+        n, extent = len(members), float(size[where])
+        limit = float(setting.for_type(dtype))
+        per = n / extent if extent > 0 else np.inf
+        if n >= 2 and per > limit:
+            yield dept, dtype, int(where), sorted(members), extent, limit, per
+
+
 @register
 class Density(Rule):
-    """Too many devices of one type of one department in a township/area polygon (devices per km²).
+    """Too many devices of one type of one department in a township/area polygon (per km²) or on a road (per km).
 
     Areas are the township (乡镇/街道) polygons given to the audit (ctx.areas); a finding names the area, the
-    count, the area in km² and the density against the profile's limit for the type, and lists the devices. An
-    area with a single device is never reported. Density per km of road needs a road network, not loaded yet.
-    Without areas, the rule reports once per department that it cannot assess.
+    count, the area in km² and the density against the profile's limit for the type, and lists the devices.
+    Without areas, the rule reports once per department that it cannot assess the area density. With a road
+    network (ctx.roads), the devices within road_snap_tolerance_m of a road are counted on it, and a road where
+    a department has more devices of a type per km of the road's length than the profile allows gets a finding
+    (road, length, count, limit, devices); without a network there is no per-road check. An area or a road with a
+    single device is never reported.
 
-    Fails (national: 固定测速 1 per km²): 3 固定测速 devices of one department in a 2 km² township.
-    Passes: 3 固定测速 in a 10 km² township; 2 devices of different types; a single device in a 0.5 km² area.
+    Fails (national: 固定测速 1 per km², 1 per km of road): 3 固定测速 devices of one department in a 2 km²
+    township; 3 固定测速 on a 2 km road.
+    Passes: 3 固定测速 in a 10 km² township or on a 5 km road; 2 devices of different types; a single device in a
+    0.5 km² area or on a 300 m road.
     """
 
     code = "PLC02"
@@ -144,38 +221,62 @@ class Density(Rule):
     basis = f"{BASIS_GUOFA_2024_5}（设置地点、间距和数量不合理）"
     severity = "较重"
     action = "整改"
-    settings = ("max_density_per_km2",)
+    settings = ("max_density_per_km2", "max_devices_per_road_km", "road_snap_tolerance_m")
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = devices[_active(devices)]
         limit_value = self.setting(ctx, "max_density_per_km2")
-        if ctx.areas is None or len(ctx.areas) == 0:
-            return [self.context_cannot_assess(active["department"], "设备密度是否过高", "未加载乡镇（街道）边界",
-                                               "加载乡镇（街道）边界")]
-        located = active[_located(active)]
+        has_areas, roads = ctx.areas is not None and len(ctx.areas) > 0, _has_roads(ctx)
+        parts = []
+        if has_areas:
+            parts.append(self._per_area(active[_located(active)], ctx, limit_value))
+        else:
+            parts.append(self.context_cannot_assess(active["department"], "设备密度是否过高", "未加载乡镇（街道）边界",
+                                                    "加载乡镇（街道）边界"))
+        if roads:
+            parts.append(self._per_road(devices, ctx))
+        if has_areas or roads:
+            where = "和".join(w for w, on in (("所在乡镇（街道）", has_areas), ("所在道路", roads)) if on)
+            parts.append(self.cannot_assess(active[~_located(active)], ["lon", "lat"], f"{where}的设备密度"))
+        return parts
+
+    def _per_area(self, located: pd.DataFrame, ctx: AuditContext, limit_value) -> pd.DataFrame:
         lon, lat = located["lon"].to_numpy(), located["lat"].to_numpy()
         areas = count_in_areas(lon, lat, ctx.areas)
         area_of = _area_of_points(lon, lat, ctx.areas.to_crs(4326))
-        inside = located.assign(_area=area_of)[area_of >= 0]
-        groups = inside.groupby(["department", "device_type", "_area"], sort=True)["device_code"].agg(list)
         names, km2 = areas["name"].to_numpy(dtype=object), areas["area_km2"].to_numpy()
         rows, messages, evidence, thresholds = [], [], [], []
-        for (dept, dtype, area), members in groups.items():
-            n, size = len(members), float(km2[area])
-            limit = float(limit_value.for_type(dtype))
-            per = n / size if size > 0 else np.inf
-            if n < 2 or per <= limit:
-                continue
+        for dept, dtype, area, members, size, limit, per in _crowded(located, area_of, km2, limit_value):
             rows.append({"device_code": None, "department": dept})
-            messages.append(f"{names[area]}（{size:.2f} 平方公里）内本单位{dtype}设备 {n} 台，密度 {per:.2f} 台/平方公里，"
-                            f"超过本配置上限 {limit:g} 台/平方公里；应评估设置必要性，撤并多余设备。")
-            evidence.append({"area": names[area], "device_type": dtype, "count": n, "area_km2": round(size, 4),
-                             "per_km2": round(per, 4), "max_per_km2": limit, "device_codes": sorted(members)})
+            messages.append(f"{names[area]}（{size:.2f} 平方公里）内本单位{dtype}设备 {len(members)} 台，密度 {per:.2f} "
+                            f"台/平方公里，超过本配置上限 {limit:g} 台/平方公里；应评估设置必要性，撤并多余设备。")
+            evidence.append({"area": names[area], "device_type": dtype, "count": len(members),
+                             "area_km2": round(size, 4), "per_km2": round(per, 4), "max_per_km2": limit,
+                             "device_codes": members})
             thresholds.append({limit_value.name: limit_value.threshold(dtype)})
-        return [
-            self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence, thresholds),
-            self.cannot_assess(active[~_located(active)], ["lon", "lat"], "所在乡镇（街道）的设备密度"),
-        ]
+        return self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence,
+                             thresholds)
+
+    def _per_road(self, devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+        per_km = self.setting(ctx, "max_devices_per_road_km")
+        tolerance = self.setting(ctx, "road_snap_tolerance_m")
+        road_of = _road_snap(devices, ctx, float(tolerance.value))["road"].to_numpy()
+        counted = (_active(devices) & _located(devices)).to_numpy()
+        lengths = memo(ctx, "road_lengths_km", lambda: road_lengths_km(ctx.roads))
+        rows, messages, evidence, thresholds = [], [], [], []
+        for dept, dtype, road, members, km, limit, per in _crowded(devices[counted], road_of[counted], lengths,
+                                                                     per_km):
+            name = _road_name(ctx, road)
+            rows.append({"device_code": None, "department": dept})
+            label = f"道路“{name}”" if name else f"路网第 {road + 1} 条道路（未命名）"
+            messages.append(f"{label}（长 {km:.2f} 公里）上本单位{dtype}设备 {len(members)} 台，{per:.2f} 台/公里，"
+                            f"超过本配置上限 {limit:g} 台/公里；应评估设置必要性，撤并多余设备。")
+            evidence.append({"road": name, "road_index": road, "device_type": dtype, "count": len(members),
+                             "length_km": round(km, 3), "per_km": round(per, 3), "max_per_km": limit,
+                             "device_codes": members})
+            thresholds.append({per_km.name: per_km.threshold(dtype), tolerance.name: tolerance.threshold()})
+        return self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence,
+                             thresholds)
 
 
 @register

@@ -87,6 +87,13 @@ def test_no_polygon_at_all_is_an_error(tmp_path):
         load_areas(path)
 
 
+def test_an_unreadable_boundary_file_is_an_error_naming_it(tmp_path):
+    path = tmp_path / "乡镇.geojson"
+    path.write_text("<html>登录超时</html>", encoding="utf-8")
+    with pytest.raises(ValueError, match="边界文件 乡镇.geojson 无法读取"):
+        load_areas(path)
+
+
 def test_source_crs_gcj02_converts_every_vertex():
     plain = load_areas(JIANGLE)
     shifted = load_areas(JIANGLE, source_crs="GCJ02")

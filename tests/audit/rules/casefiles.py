@@ -3,7 +3,8 @@
 A file holds one or more [[cases]]. A case lists only what differs from a compliant device (CLEAN_DEVICE); ""
 stands for an empty cell. Keys of a case: name, as_of, profile, [defaults], [[devices]], [[violations]],
 [[series]] (daily counts generated from a repeating pattern, with spikes), [[verifications]], [boundaries]
-(department → WKT), [[areas]] (name, wkt), and [expect] with flagged, not_flagged, cannot_assess (device codes),
+(department → WKT), [[areas]] (name, wkt), [[roads]] (name, wkt: the road network, as geo.roads.as_roads reads
+it) and [expect] with flagged, not_flagged, cannot_assess (device codes),
 department_cannot_assess (departments), [[expect.evidence]] (a finding of that device/department whose evidence
 contains the given values) and [[expect.absent]] (no such finding).
 """
@@ -22,6 +23,7 @@ import shapely
 
 from audit.engine import AuditContext, devices_frame, run_rules
 from audit.profiles import load_profile
+from geo.roads import as_roads
 
 CASE_DIR = Path(__file__).resolve().parent / "cases"
 DEPARTMENT = "测试县公安局交警大队"
@@ -90,12 +92,18 @@ def build_case(code: str, path: Path, data: dict[str, Any]) -> Case:
     if data.get("areas"):
         areas = gpd.GeoDataFrame({"name": [a["name"] for a in data["areas"]]},
                                  geometry=[shapely.from_wkt(a["wkt"]) for a in data["areas"]], crs="EPSG:4326")
+    roads = None
+    if data.get("roads"):
+        lines = [shapely.from_wkt(r["wkt"]) for r in data["roads"]]
+        roads = as_roads(gpd.GeoDataFrame({"name": [r.get("name", "") for r in data["roads"]]}, geometry=lines,
+                                          crs="EPSG:4326"))
     verifications = [_cells(v) for v in data.get("verifications", [])]
     ctx = AuditContext(
         as_of=data.get("as_of", dt.date(2024, 6, 30)), profile=_profile(data.get("profile", "national")),
         violations=pd.DataFrame(violations) if violations else None,
         verifications=pd.DataFrame(verifications) if verifications else None,
-        boundaries={k: shapely.from_wkt(v) for k, v in data.get("boundaries", {}).items()}, areas=areas)
+        boundaries={k: shapely.from_wkt(v) for k, v in data.get("boundaries", {}).items()}, areas=areas,
+        roads=roads)
     return Case(code=code, name=data.get("name", ""), path=path, description=data.get("description", ""),
                 devices=devices_frame(records), ctx=ctx, expect=data.get("expect", {}))
 

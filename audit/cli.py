@@ -219,26 +219,40 @@ def _parse_date(value: str | None) -> dt.date:
 @click.option("--profile", default="national", show_default=True, help="Threshold profile (camaudit rules --profiles).")
 @click.option("--department", help="Only this department's devices.")
 @click.option("--areas", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Township/area polygons (GeoJSON, WGS-84) for the density rule PLC02.")
+              help="Township/area polygons (GeoJSON, Shapefile, GeoPackage) for the density rule PLC02.")
+@click.option("--areas-crs", help="CRS of the area file when it does not say, e.g. GCJ02 for DataV outlines.")
+@click.option("--roads", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Road network (line GeoJSON, Shapefile, GeoPackage): PLC01 measures along the road, "
+                   "PLC02 also counts devices per km of road.")
+@click.option("--roads-crs", help="CRS of the road file when it does not say, e.g. GCJ02 for 高德 data.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the findings to a file.")
 @click.option("--user", default="cli", show_default=True)
-def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, fmt: str,
-              output: Path | None, user: str) -> None:
+def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, areas_crs: str | None,
+              roads: Path | None, roads_crs: str | None, fmt: str, output: Path | None, user: str) -> None:
     """Run every rule on the registry and store the findings as an audit run (审查)."""
     from geo.boundary import load_areas
+    from geo.roads import load_roads
 
     from .engine import run_audit
     from .findings import summary_text
     from .profiles import ProfileError
 
     day = _parse_date(as_of)
+    for crs, layer, flag in ((areas_crs, areas, "--areas"), (roads_crs, roads, "--roads")):
+        if crs and not layer:
+            raise click.UsageError(f"{flag}-crs 需与 {flag} 一起使用。")
+    try:
+        polygons = load_areas(areas, source_crs=areas_crs) if areas else None
+        network = load_roads(roads, source_crs=roads_crs) if roads else None
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     with open_session() as session:
         if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
             raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
         try:
             run, findings = run_audit(session, as_of=day, profile_name=profile, department=department, user=user,
-                                      areas=load_areas(areas) if areas else None)
+                                      areas=polygons, roads=network)
         except ProfileError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()

@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     "TIANDITU_KEY": "",
     "AREAS_FILE": None,  # township/area polygons (GeoJSON …): density rule and map layer; relative to the project
     "AREAS_CRS": None,  # their CRS when the file does not say (e.g. GCJ02 for DataV outlines)
+    "ROADS_FILE": None,  # road network (line GeoJSON …): spacing along the road, devices per km; relative as above
+    "ROADS_CRS": None,  # its CRS when the file does not say (e.g. GCJ02 for 高德 roads)
     "SUPERVISION_PHASES": [],  # [{"name": "自查", "start": "2024-05-01", "end": "2024-06-30"}, …]
     "UPLOAD_MAX_AGE_HOURS": 24,  # pending uploads older than this are removed
     "DEVICES_PER_PAGE": 50,

@@ -139,3 +139,52 @@ def test_rules_lists_every_rule_with_settings(cli):
         assert code in out
     assert "粤府〔2025〕12号" in out and "设置 " in out
     assert "national" in cli("rules", "--profiles").output
+
+
+U_ROAD = {"type": "FeatureCollection", "features": [{
+    "type": "Feature", "properties": {"name": "环山路"},
+    "geometry": {"type": "LineString",
+                 "coordinates": [[117.0, 26.5], [117.0, 26.505], [117.0015, 26.505], [117.0015, 26.5]]}}]}
+# Two speed cameras on the two legs of a U-shaped road: about 130 m apart straight across, 1.2 km along the road.
+U_DEVICES = ("设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态\n"
+             "JL-101,环山路西段测速,固定测速,环山路,117.0001,26.5002,WGS84,2023-07-01,在用\n"
+             "JL-102,环山路东段测速,固定测速,环山路,117.0014,26.5002,WGS84,2023-07-01,在用\n")
+
+
+def test_audit_with_a_road_network_measures_along_the_road(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "u.csv", U_DEVICES), "--department", DEPT)
+    roads = write(tmp_path, "roads.geojson", json.dumps(U_ROAD, ensure_ascii=False))
+
+    def findings(*extra):
+        out = cli("audit", "--as-of", "2025-06-30", "--format", "json", *extra)
+        assert out.exit_code == 0, out.output
+        return [f for f in json.loads(out.output) if f["rule"] in ("PLC01", "PLC02")]
+
+    straight = findings()
+    assert sorted(f["device_code"] for f in straight if f["rule"] == "PLC01") == ["JL-101", "JL-102"]
+    assert all(f["evidence"]["method"] == "straight_line_geodesic" for f in straight if f["rule"] == "PLC01")
+    along = findings("--roads", roads)
+    assert not [f for f in along if f["rule"] == "PLC01"]
+    per_road = [f for f in along if f["rule"] == "PLC02" and "road" in f["evidence"]]
+    assert len(per_road) == 1 and per_road[0]["department"] == DEPT
+    ev = per_road[0]["evidence"]
+    assert ev["road"] == "环山路" and ev["count"] == 2 and ev["device_codes"] == ["JL-101", "JL-102"]
+    assert 1.2 < ev["length_km"] < 1.3 and ev["per_km"] > ev["max_per_km"] == 1.0
+
+
+def test_audit_refuses_a_road_file_it_cannot_use(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "u.csv", U_DEVICES), "--department", DEPT)
+    broken = write(tmp_path, "roads.geojson", "这不是 GeoJSON")
+    out = cli("audit", "--roads", broken)
+    assert out.exit_code == 2 and "路网文件 roads.geojson 无法读取" in out.output
+    polygons = write(tmp_path, "areas.geojson", json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "古镛镇"},
+        "geometry": {"type": "Polygon", "coordinates": [[[117, 26.5], [117.1, 26.5], [117.1, 26.6], [117, 26.5]]]}}]}))
+    out = cli("audit", "--roads", polygons)
+    assert out.exit_code == 2 and "没有线状要素" in out.output
+    road = write(tmp_path, "r.geojson", json.dumps(U_ROAD))
+    out = cli("audit", "--roads", road, "--roads-crs", "北京某坐标")
+    assert out.exit_code == 2 and "北京某坐标" in out.output
+    assert "--roads-crs 需与 --roads 一起使用" in cli("audit", "--roads-crs", "GCJ02").output
+    assert "--areas-crs 需与 --areas 一起使用" in cli("audit", "--areas-crs", "GCJ02").output
+    assert "审查批次 1：" in cli("audit").output  # the refused runs stored nothing

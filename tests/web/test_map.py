@@ -106,3 +106,17 @@ def test_map_filters(shared_world):
     assert "显示 1 台设备" in client.get("/map?type=闯红灯").text
     assert "显示 2 台设备" in client.get("/map?rule=REV01").text
     assert "显示 0 台设备" in client.get("/map?status=拆除").text
+
+
+def test_the_township_layer_is_drawn_from_the_setting_and_a_broken_file_is_reported(world, tmp_path):
+    client = client_for(world.app, "auditor")
+    world.app.config["AREAS_FILE"] = "data/boundaries/jiangle_350428_townships.geojson"  # relative to the project
+    page = client.get("/map")
+    layer = json.dumps("乡镇设备密度")  # as folium writes the layer name
+    assert page.status_code == 200 and layer in page.text and "边界图层未显示" not in page.text
+    broken = tmp_path / "towns.geojson"
+    broken.write_text("<html>登录超时</html>", encoding="utf-8")
+    world.app.config["AREAS_FILE"] = str(broken)
+    page = client.get("/map")
+    assert page.status_code == 200 and layer not in page.text
+    assert "乡镇（街道）边界图层未显示：边界文件 towns.geojson 无法读取" in page.text

@@ -1,6 +1,8 @@
 """问题审核 and decisions through the web: every change goes through audit and is logged with the user."""
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import select
 
 from audit.decisions import Decision, FindingReview, LedgerItem
@@ -100,3 +102,34 @@ def test_running_the_audit_from_the_overview(world):
         assert run.id != world.run_id and run.user == "auditor" and str(run.as_of) == "2024-07-31"
     post(client, "/audit/run", {"as_of": "31/07/2024"})
     assert "审查基准日须为日期" in client.get("/").text
+
+
+def test_the_audit_uses_the_configured_road_network(world, tmp_path):
+    from audit.registry import import_file
+
+    from .support import DEPT_A, device_csv
+
+    # A second parking camera 20 m from JA-003 on 三华路, a 200 m road: 2 per 0.2 km, above 10 per km.
+    with database_session(world.app) as db:
+        row = "JA-004,三华路停车二,违法停车,三华路,,三华路中段,117.4692,26.7260,WGS84,2023-07-01,在用,,,是,,,,,"
+        assert import_file(db, device_csv(tmp_path / "more.csv", [row]), "devices", department=DEPT_A).applied
+        db.commit()
+    roads = tmp_path / "roads.geojson"
+    roads.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "三华路"},
+        "geometry": {"type": "LineString", "coordinates": [[117.468, 26.726], [117.470, 26.726]]}}]},
+        ensure_ascii=False), encoding="utf-8")
+    world.app.config["ROADS_FILE"] = str(roads)
+    client = client_for(world.app, "auditor")
+    assert post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"}).status_code == 303
+    with database_session(world.app) as db:
+        run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()))
+        per_road = db.scalars(select(Finding).where(Finding.run_id == run.id, Finding.rule == "PLC02")).all()
+        assert [(f.evidence["road"], f.evidence["device_codes"]) for f in per_road if "road" in f.evidence] == [
+            ("三华路", ["JA-003", "JA-004"])]
+    world.app.config["ROADS_FILE"] = str(tmp_path / "broken.geojson")
+    (tmp_path / "broken.geojson").write_text("<html>登录超时</html>", encoding="utf-8")
+    post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"})
+    assert "审查未运行：路网文件 broken.geojson 无法读取" in client.get("/").text
+    with database_session(world.app) as db:
+        assert db.scalar(select(AuditRun).order_by(AuditRun.id.desc())).id == run.id

@@ -1,7 +1,7 @@
 """GET /map (the folium map, filters as query parameters) and GET /map/popup/<id> (a marker's popup)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
 from audit.columns import DEVICE_TYPES, STATUSES
@@ -10,12 +10,12 @@ from audit.findings import Finding
 from audit.models import Device
 
 from ..access import visible_device
-from ..areas import configured_areas
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..devices.views import visible_departments
 from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, rule_titles, summarise
 from ..i18n import gettext
+from ..layers import configured_areas
 from .build import MapData, MapDevice, Tiles, build_map, render_parts
 
 bp = Blueprint("map", __name__, url_prefix="/map")
@@ -33,7 +33,12 @@ def index():
     devices = [MapDevice(i, lon, lat, summary.get(i)) for i, lon, lat in rows if lon is not None and lat is not None]
     depts = [d for d in visible_departments() if d.boundary and filt.department_id in (None, d.id)]
     tiles = Tiles(str(current_app.config["MAP_TILES"]), str(current_app.config.get("TIANDITU_KEY") or ""))
-    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts], areas=configured_areas(),
+    try:
+        areas = configured_areas()
+    except ValueError as exc:
+        areas = None
+        flash(gettext("乡镇（街道）边界图层未显示：{error}", error=str(exc)), "error")
+    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts], areas=areas,
                    focus=request.args.get("focus", type=int))
     parts = render_parts(build_map(data, tiles, gettext))
     return render_template("map/index.html", parts=parts, filt=filt, shown=len(devices),

@@ -15,10 +15,10 @@ from audit.models import Department, Device
 from audit.profiles import ProfileError, list_profiles
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
-from ..areas import configured_areas
 from ..database import get_session, writing
 from ..findings import SEVERITY_RANK, open_findings, rule_titles
 from ..i18n import gettext as _
+from ..layers import configured_areas, configured_roads
 
 bp = Blueprint("overview", __name__)
 
@@ -72,10 +72,15 @@ def run():
     if department and db.scalar(select(Department.id).where(Department.name == department)) is None:
         flash(_("没有名为“{name}”的单位。", name=department), "error")
         return redirect(url_for(".index"), code=303)
+    try:
+        areas, roads = configured_areas(), configured_roads()
+    except ValueError as exc:
+        flash(_("审查未运行：{error}请管理员检查 AREAS_FILE / ROADS_FILE 设置。", error=str(exc)), "error")
+        return redirect(url_for(".index"), code=303)
     with writing() as db:
         try:
             audit_run, _findings = run_audit(db, as_of=as_of, profile_name=profile, department=department,
-                                             user=current_user.name, areas=configured_areas())
+                                             user=current_user.name, areas=areas, roads=roads)
             db.commit()
         except ProfileError as exc:
             db.rollback()

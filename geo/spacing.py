@@ -1,8 +1,9 @@
 """Spacing between devices: close pairs and nearest neighbours, via a spatial index (never all pairs).
 
-Candidates come from a shapely STRtree in the metric CRS of the point set (geo.metric.metric_crs_for); the
-reported distances are ellipsoidal (WGS-84 geodesic), so they stay exact even for points far from the projection's
-central meridian. Points with NaN coordinates, and points whose group is None/NaN when groups are given, take part
+Candidates come from a spatial index in the metric CRS of the point set (geo.metric.metric_crs_for): a k-d tree
+per group for close pairs (scipy's cKDTree works on the coordinates directly, with no geometry objects), a shapely
+STRtree for nearest neighbours. The reported distances are ellipsoidal (WGS-84 geodesic), so they stay exact even
+for points far from the projection's central meridian. Points with NaN coordinates, and points whose group is None/NaN when groups are given, take part
 in no pair.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import shapely
+from scipy.spatial import cKDTree
 
 from geo.crs import as_float_array
 from geo.metric import metric_crs_for, to_metric
@@ -35,15 +37,15 @@ def _group_codes(groups, n: int) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _projected(lon: np.ndarray, lat: np.ndarray, ok: np.ndarray):
-    """Metric points of the usable rows and the largest scale factor of the projection over them."""
+def _projected(lon: np.ndarray, lat: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Metric x, y of the usable rows and the largest scale factor of the projection over them."""
     crs = metric_crs_for(lon[ok], lat[ok])
     x, y = to_metric(lon[ok], lat[ok], crs)
     # Transverse Mercator scale grows away from the central meridian: k ≈ k0 / sqrt(1 - (cos φ sin Δλ)²)
     cm = next(p.value for p in crs.coordinate_operation.params if p.name == "Longitude of natural origin")
     b = np.cos(np.radians(lat[ok])) * np.sin(np.radians(lon[ok] - cm))
     scale = float(np.max(1.0 / np.sqrt(1.0 - np.minimum(b * b, 0.99)))) if b.size else 1.0
-    return shapely.points(x, y), scale
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float), scale
 
 
 def close_pairs(lon, lat, max_m, groups=None) -> pd.DataFrame:
@@ -51,7 +53,8 @@ def close_pairs(lon, lat, max_m, groups=None) -> pd.DataFrame:
 
     `max_m` is a number or one threshold per point; with per-point thresholds a pair is kept when its distance is
     below min(max_m[i], max_m[j]) (a NaN threshold excludes the point). With `groups`, only points of the same
-    group pair up. Sorted by i, j.
+    group pair up. Each group is searched with its largest threshold, so thresholds should vary between groups
+    rather than within one (as in the spacing rule: one threshold per device type). Sorted by i, j.
     """
     lon, lat = np.broadcast_arrays(as_float_array(lon), as_float_array(lat))
     lon, lat = lon.ravel(), lat.ravel()
@@ -66,14 +69,20 @@ def close_pairs(lon, lat, max_m, groups=None) -> pd.DataFrame:
     if ok.sum() < 2:
         return empty
     index = np.flatnonzero(ok)
-    points, scale = _projected(lon, lat, ok)
-    tree = shapely.STRtree(points)
-    a, b = tree.query(points, predicate="dwithin", distance=limit[ok] * scale * _MARGIN)
-    a, b = index[a], index[b]
-    # A pair that can pass the final test lies within both points' search radii, so the query reports it from
-    # both sides: keeping a < b drops the self-matches and the mirrored duplicates at once.
-    keep = (a < b) & (codes[a] == codes[b])
-    i, j = a[keep], b[keep]
+    x, y, scale = _projected(lon, lat, ok)
+    xy = np.column_stack([x, y])
+    radius = limit[index] * scale * _MARGIN
+    found_i, found_j = [np.array([], dtype=np.int64)], [np.array([], dtype=np.int64)]
+    order = np.argsort(codes[index], kind="stable")  # positions in index, grouped; ascending within a group
+    starts = np.flatnonzero(np.r_[True, np.diff(codes[index][order]) != 0])
+    for members in np.split(order, starts[1:]):
+        if members.size < 2:
+            continue
+        # Every pair within the group's largest search radius (a superset; the exact test follows), a < b.
+        pairs = cKDTree(xy[members]).query_pairs(float(np.max(radius[members])), output_type="ndarray")
+        found_i.append(index[members[pairs[:, 0]]])
+        found_j.append(index[members[pairs[:, 1]]])
+    i, j = np.concatenate(found_i), np.concatenate(found_j)
     if not i.size:
         return empty
     order = np.lexsort((j, i))
@@ -95,7 +104,8 @@ def nearest_neighbour(lon, lat, groups=None) -> pd.DataFrame:
     neighbour = np.full(n, -1, dtype=np.int64)
     if ok.sum() >= 2:
         points = np.empty(n, dtype=object)
-        points[ok], _ = _projected(lon, lat, ok)
+        x, y, _ = _projected(lon, lat, ok)
+        points[ok] = shapely.points(x, y)
         order = np.flatnonzero(ok)
         order = order[np.argsort(codes[order], kind="stable")]
         starts = np.flatnonzero(np.r_[True, np.diff(codes[order]) != 0])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 import pandas as pd
@@ -113,7 +114,32 @@ def list_runs(session: Session) -> list[AuditRun]:
     return list(session.scalars(select(AuditRun).order_by(AuditRun.id.desc())))
 
 
-__all__ = ["AuditRun", "Finding", "store_run", "findings_frame", "list_runs"]
+@dataclass
+class CurrentRuns:
+    """Which run is current for each department: the latest run covering all departments (full), and the later
+    runs of single departments that supersede it for their department (own: department → run id)."""
+
+    full: int | None
+    own: dict[str, int]
+
+    def of(self, department: str | None) -> int | None:
+        """The current run of the department (of all departments when None)."""
+        return self.own.get(department, self.full) if department else self.full
+
+
+def current_runs(session: Session) -> CurrentRuns:
+    full = None
+    own: dict[str, int] = {}
+    for run_id, department in session.execute(select(AuditRun.id, AuditRun.department).order_by(AuditRun.id)):
+        if department is None:
+            full = run_id
+            own.clear()
+        else:
+            own[department] = run_id
+    return CurrentRuns(full, own)
+
+
+__all__ = ["AuditRun", "Finding", "CurrentRuns", "store_run", "findings_frame", "list_runs", "current_runs"]
 
 
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:

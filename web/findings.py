@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from audit.decisions import FindingReview
-from audit.findings import AuditRun, Finding
+from audit.findings import AuditRun, Finding, current_runs
 from audit.rules import all_rules
 
 from .access import DECIDERS
@@ -41,29 +41,6 @@ def rule_titles() -> dict[str, str]:
 @lru_cache(maxsize=2)
 def _titles(english: bool) -> dict[str, str]:
     return {r.code: (r.title_en if english else r.title_zh) for r in all_rules()}
-
-
-@dataclass
-class CurrentRuns:
-    """The latest run covering all departments, and later runs of single departments that supersede it."""
-
-    full: int | None
-    own: dict[str, int]
-
-    def of(self, department: str | None) -> int | None:
-        return self.own.get(department or "", self.full)
-
-
-def current_runs(db: Session) -> CurrentRuns:
-    full = None
-    own: dict[str, int] = {}
-    for run_id, department in db.execute(select(AuditRun.id, AuditRun.department).order_by(AuditRun.id)):
-        if department is None:
-            full = run_id
-            own.clear()
-        else:
-            own[department] = run_id
-    return CurrentRuns(full, own)
 
 
 def dismissed_ids() -> Select[Any]:

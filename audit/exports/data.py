@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..decisions import CLOSED, Decision, LedgerItem, latest_reviews
-from ..findings import AuditRun, Finding
+from ..findings import AuditRun, Finding, current_runs
 from ..models import Department, Device
 
 NO_DEPARTMENT = "（未注明单位）"
@@ -34,16 +34,19 @@ class Options:
 
 
 def latest_run(session: Session, department: str | None = None) -> AuditRun | None:
-    """The latest audit run covering the department (a run of all departments covers each one)."""
-    query = select(AuditRun).order_by(AuditRun.id.desc()).limit(1)
-    if department:
-        query = query.where(or_(AuditRun.department.is_(None), AuditRun.department == department))
-    return session.scalar(query)
+    """The department's current run (audit.findings.current_runs): its latest own run or the latest run of all
+    departments, whichever is newer. Without a department, the latest run of all departments: a later run of one
+    department does not cover the others."""
+    run_id = current_runs(session).of(department)
+    return None if run_id is None else session.get(AuditRun, run_id)
 
 
 def resolve_run(session: Session, run_id: int | None, department: str | None = None) -> AuditRun:
     if run_id is None:
         run = latest_run(session, department)
+        if run is None and not department and session.scalar(select(AuditRun.id).limit(1)) is not None:
+            raise ExportError("还没有覆盖全部单位的审查记录（已有的审查只涉及单个单位）：请先对全部单位运行审查，"
+                              "或指定单位后导出。")
         if run is None:
             raise ExportError("还没有审查记录：请先运行 camaudit audit，再导出。")
         return run

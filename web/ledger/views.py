@@ -11,12 +11,11 @@ from sqlalchemy.orm import Session
 
 from audit import ledger
 from audit.decisions import LEDGER_STATUSES, LedgerItem
-from audit.findings import AuditRun
+from audit.findings import AuditRun, current_runs
 from audit.models import Department
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..database import apply_decision, get_session
-from ..findings import current_runs
 from ..i18n import gettext as _
 from ..review.views import allowed_moves
 

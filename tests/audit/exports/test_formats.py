@@ -7,6 +7,7 @@ import json
 import pytest
 
 from audit.exports import KINDS, ExportError, export
+from audit.exports.data import latest_run
 from audit.findings import Finding
 from tests.audit.exports import world
 
@@ -69,3 +70,23 @@ def test_refusals_for_missing_data(session, tmp_path):
         export(session, "findings", tmp_path / "f.csv", run_id=42)
     # Documents that need no audit are made without one.
     assert export(session, "public-notice", tmp_path / "p.xlsx").exists()
+
+
+def test_documents_of_all_departments_use_the_latest_run_of_all_departments(session, tmp_path):
+    world.build(session)
+    police_only = world.run(session, department=world.POLICE)
+    with pytest.raises(ExportError, match="还没有覆盖全部单位的审查记录"):
+        export(session, "findings", tmp_path / "none.csv")
+    full = world.run(session)
+    again = world.run(session, department=world.POLICE)  # re-audit of one department after the full run
+    assert police_only.id < full.id < again.id
+
+    def departments(path, **kwargs):
+        export(session, "findings", path, as_of=world.AS_OF, **kwargs)
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return {row["department"] for row in csv.DictReader(fh)} - {""}
+
+    assert departments(tmp_path / "all.csv") == {world.POLICE, world.CITY}  # not the later police-only run
+    assert departments(tmp_path / "police.csv", department=world.POLICE) == {world.POLICE}
+    assert latest_run(session, world.POLICE).id == again.id and latest_run(session, world.CITY).id == full.id
+    assert latest_run(session).id == full.id

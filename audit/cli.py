@@ -77,7 +77,7 @@ def _save_report(result: Any, source: Path, out: Path) -> None:
 @main.command("import")
 @click.argument("kind", type=KINDS)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--department", help="填报单位 (required for devices).")
+@click.option("--department", help="填报单位: required for devices; for violations and verifications, every row must name one of its devices.")
 @click.option("--crs", "default_crs", help="Default 坐标系 for rows that leave it empty (WGS84, CGCS2000, GCJ02, BD09 …).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the validation report as .json or as the annotated sheet .xlsx.")

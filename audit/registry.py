@@ -142,16 +142,20 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     """Validate an upload and, when it has no error, apply it in the session's transaction.
 
     The caller commits on success; on any error nothing is added to the session. A dry run validates and
-    computes the same result, then rolls back.
+    computes the same result, then rolls back. `department` is the filing department: required for devices;
+    for violations and verifications, when given, every row must name one of its devices.
     """
     path = Path(path)
     if kind not in ("devices", "violations", "verifications"):
         raise RegistryError(f"未知的导入类型“{kind}”，应为 devices、violations 或 verifications。")
     dept: Department | None = None
+    department = (department or "").strip() or None
     if kind == "devices":
-        if not department or not department.strip():
+        if not department:
             raise RegistryError("导入设备登记表须用 --department 指明填报单位。")
         dept = get_department(session, department)
+    elif department and get_department(session, department) is None:
+        raise RegistryError(f"没有名为“{department}”的单位；请先导入该单位的设备登记表，或核对单位名称。")
     parsed = parse_upload(path, kind, default_crs=default_crs, boundary=department_boundary(dept),
                           max_bytes=max_bytes)
     result = ImportResult(report=parsed.report, kind=kind, dry_run=dry_run)
@@ -162,7 +166,7 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     if kind == "devices":
         _check_device_owner(session, frame, department or "", code_header, parsed.report)
     else:
-        _check_known_devices(session, frame, code_header, parsed.report)
+        _check_known_devices(session, frame, code_header, parsed.report, department)
     if not parsed.report.ok:
         return result
 
@@ -218,12 +222,23 @@ def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
     return ids
 
 
-def _check_known_devices(session: Session, frame: pd.DataFrame, header: str, report: ValidationReport) -> None:
-    ids = _device_ids(session, frame["device_code"].unique())
-    unknown = ~frame["device_code"].isin(list(ids))
-    for code, row in zip(frame.loc[unknown, "device_code"], frame.loc[unknown, "row"]):
+def _check_known_devices(session: Session, frame: pd.DataFrame, header: str, report: ValidationReport,
+                         department: str | None) -> None:
+    """Every row names a registered device (UNKNOWN_DEVICE), of `department` when given (NOT_OWN_DEVICE)."""
+    wanted = list(frame["device_code"].unique())
+    owners: dict[str, str] = {}
+    for start in range(0, len(wanted), 5000):
+        owners.update(session.execute(select(Device.device_code, Department.name).join(Department)
+                                      .where(Device.device_code.in_(wanted[start:start + 5000]))).all())
+    owner = frame["device_code"].map(owners)
+    for code, row in zip(frame.loc[owner.isna(), "device_code"], frame.loc[owner.isna(), "row"]):
         report.error("UNKNOWN_DEVICE", "设备编号未在设备登记表中登记；请先导入该设备，或核对编号。",
                      row=int(row), column=header, value=code)
+    if department:
+        foreign = owner.notna() & (owner != department)
+        for code, row in zip(frame.loc[foreign, "device_code"], frame.loc[foreign, "row"]):
+            report.error("NOT_OWN_DEVICE", f"设备编号不是“{department}”登记的设备；只能导入本单位设备的数据，请核对编号。",
+                         row=int(row), column=header, value=code)
 
 
 def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batch: ImportBatch, user: str,

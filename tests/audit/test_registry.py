@@ -154,6 +154,30 @@ def test_violations_for_unknown_devices_are_refused_whole(session, tmp_path):
     assert table_counts(session) == before
 
 
+def test_a_department_files_counts_and_verifications_for_its_own_devices_only(session, tmp_path):
+    other = "将乐县城市管理和综合执法局"
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    import_file(session, write(tmp_path, "cg.csv", "设备编号,设备名称,设备类型,经度,纬度\nCG-001,老街,城市管理,117.465,26.735\n"),
+                "devices", department=other)
+    session.commit()
+    before = table_counts(session)
+    counts = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL-001,2025-01-01,5\nCG-001,2025-01-01,3\n"
+                                      "JL-999,2025-01-01,1\n")
+    result = import_file(session, counts, "violations", department=DEPT)
+    assert [(p.code, p.row, p.column, p.value) for p in result.report.errors] == [
+        ("UNKNOWN_DEVICE", 4, "设备编号", "JL-999"), ("NOT_OWN_DEVICE", 3, "设备编号", "CG-001")]
+    assert DEPT in result.report.errors[1].message and other not in result.report.errors[1].message
+    checks = write(tmp_path, "c.csv", "设备编号,检定日期,有效期至,检定结果\nCG-001,2025-01-01,2025-12-31,合格\n")
+    assert [p.code for p in import_file(session, checks, "verifications", department=DEPT).report.errors] == [
+        "NOT_OWN_DEVICE"]
+    session.commit()
+    assert table_counts(session) == before
+    assert import_file(session, checks, "verifications", department=other).applied  # its own device
+    assert import_file(session, counts, "violations").report.errors[0].code == "UNKNOWN_DEVICE"  # auditor: any
+    with pytest.raises(RegistryError, match="没有名为“无此单位”的单位"):
+        import_file(session, counts, "violations", department="无此单位")
+
+
 def test_violations_import_and_update(session, tmp_path):
     import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
     session.commit()

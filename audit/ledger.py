@@ -49,7 +49,8 @@ def _user(user: str | None) -> str:
 
 
 def advance(session: Session, item_id: int, to_status: str, *, user: str, note: str | None = None) -> LedgerEvent:
-    """Move an item along the ledger; going back from 已整改待核查 to 整改中 needs a note saying why."""
+    """Move an item along the ledger. Reporting it rectified (已整改待核查) needs a note of what was done; going back
+    from there to 整改中 needs a note saying why."""
     item = get_item(session, item_id)
     user = _user(user)
     note = (note or "").strip() or None
@@ -63,6 +64,8 @@ def advance(session: Session, item_id: int, to_status: str, *, user: str, note: 
         raise DecisionError(f"第 {item.id} 项当前为“{item.status}”，不能改为“{to_status}”。")
     if item.status == "已整改待核查" and note is None:
         raise DecisionError("核查未通过、退回整改时须说明理由。")
+    if to_status == "已整改待核查" and note is None:
+        raise DecisionError("报告已整改时须说明整改情况：做了什么、有何证明（如审核意见书文号、现场照片）。")
     return _record(session, item, to_status, user, note)
 
 

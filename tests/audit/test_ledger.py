@@ -58,7 +58,9 @@ def test_closing_needs_a_checked_item_evidence_and_a_checker(env):
     session, _, item = env
     with pytest.raises(DecisionError, match="须先报告已整改"):
         L.close_item(session, item.id, evidence="现场照片", user="赵六")
-    L.advance(session, item.id, "已整改待核查", user="李四")
+    with pytest.raises(DecisionError, match="报告已整改时须说明整改情况"):
+        L.advance(session, item.id, "已整改待核查", user="李四", note="  ")
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")
     with pytest.raises(DecisionError, match="须写明核查情况和证据"):
         L.close_item(session, item.id, evidence="  ", user="赵六")
     with pytest.raises(DecisionError, match="操作人"):
@@ -80,7 +82,7 @@ def test_reopening_a_closed_item_is_a_recorded_event(env):
     session, _, item = env
     with pytest.raises(DecisionError, match="尚未销号"):
         L.reopen(session, item.id, reason="x", user="赵六")
-    L.advance(session, item.id, "已整改待核查", user="李四")
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")
     L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 20))
     with pytest.raises(DecisionError, match="须说明理由"):
         L.reopen(session, item.id, reason="", user="钱七")
@@ -98,7 +100,7 @@ def test_overdue_items(env):
     assert L.overdue_items(session, dt.date(2024, 8, 31)) == []  # the deadline day itself is in time
     assert L.overdue_items(session, dt.date(2024, 9, 1)) == [item]
     assert L.overdue_items(session, dt.date(2024, 9, 1), department=world.CITY) == []
-    L.advance(session, item.id, "已整改待核查", user="李四")  # reported done: waits for the checker, not overdue
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")  # reported done: waits for the checker, not overdue
     assert L.overdue_items(session, dt.date(2024, 9, 1)) == []
 
 

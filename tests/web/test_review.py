@@ -80,6 +80,9 @@ def test_a_department_moves_its_ledger_item_and_the_auditor_closes_it(world):
     assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "整改中", "note": "已报法制审核"}
                 ).status_code == 303
     assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "已整改待核查"}).status_code == 303
+    assert "报告已整改时须说明整改情况" in clerk_b.get(f"/ledger/{item}").text  # refused: nothing said
+    assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "已整改待核查", "note": "已取得法制审核意见书"}
+                ).status_code == 303
     # Sending it back and closing it are the checker's steps.
     assert post(clerk_b, f"/ledger/{item}/advance", {"to_status": "整改中"}).status_code == 403
     assert post(clerk_b, f"/ledger/{item}/close", {"evidence": "自己说好了"}).status_code == 403

@@ -48,7 +48,7 @@ def resolve_run(session: Session, run_id: int | None, department: str | None = N
             raise ExportError("还没有覆盖全部单位的审查记录（已有的审查只涉及单个单位）：请先对全部单位运行审查，"
                               "或指定单位后导出。")
         if run is None:
-            raise ExportError("还没有审查记录：请先运行 camaudit audit，再导出。")
+            raise ExportError("还没有审查记录：请先运行审查（网页“总览”中的运行审查，或命令 camaudit audit），再导出。")
         return run
     run = session.get(AuditRun, run_id)
     if run is None:
@@ -60,7 +60,7 @@ def resolve_run(session: Session, run_id: int | None, department: str | None = N
 
 def check_department(session: Session, department: str | None) -> None:
     if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
-        raise ExportError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        raise ExportError(f"没有名为“{department}”的单位；请核对单位名称（已有单位见设备列表的单位筛选，或命令 camaudit departments）。")
 
 
 def rule_title(rule: str) -> str:

@@ -66,6 +66,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             "同一单位同类设备在一个乡镇（街道）范围内的最大密度。", per_type=True),
     Setting("max_devices_per_road_km", "float", "台/公里",
             "加载路网时，同一单位同类设备在一条道路上每公里的最大数量（设备数除以道路全长）。", per_type=True),
+    Setting("min_devices_per_road", "int", "台",
+            "加载路网时，一条道路上同一单位同类设备达到此数量才按每公里数量审查；更少的设备之间的距离由间距规则审查。"),
     Setting("road_snap_tolerance_m", "float", "米",
             "加载路网时，设备距最近道路不超过此距离即视为设在该道路上；更远的设备按直线距离审查间距。"),
     Setting("boundary_tolerance_m", "float", "米", "设备在辖区边界外不超过此距离时不报告（坐标误差、边界道路）。"),

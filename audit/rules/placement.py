@@ -182,10 +182,10 @@ def _area_of_points(lon: np.ndarray, lat: np.ndarray, areas) -> np.ndarray:
     return found
 
 
-def _crowded(devices: pd.DataFrame, place: np.ndarray, size: np.ndarray, setting):
-    """Each group of two or more devices of one department and type at one place (area or road; `place` gives the
-    position in `size` of each device's, -1 for none) with more devices per unit of size than the setting allows
-    for the type: (department, type, place, sorted device codes, size, limit, count per unit)."""
+def _crowded(devices: pd.DataFrame, place: np.ndarray, size: np.ndarray, setting, least: int = 2):
+    """Each group of at least `least` devices of one department and type at one place (area or road; `place` gives
+    the position in `size` of each device's, -1 for none) with more devices per unit of size than the setting
+    allows for the type: (department, type, place, sorted device codes, size, limit, count per unit)."""
     placed = place >= 0
     groups = (devices.loc[placed, ["department", "device_type", "device_code"]].assign(_place=place[placed])
               .groupby(["department", "device_type", "_place"], sort=True)["device_code"].agg(list))
@@ -193,7 +193,7 @@ def _crowded(devices: pd.DataFrame, place: np.ndarray, size: np.ndarray, setting
         n, extent = len(members), float(size[where])
         limit = float(setting.for_type(dtype))
         per = n / extent if extent > 0 else np.inf
-        if n >= 2 and per > limit:
+        if n >= least and per > limit:
             yield dept, dtype, int(where), sorted(members), extent, limit, per
 
 
@@ -206,13 +206,15 @@ class Density(Rule):
     Without areas, the rule reports once per department that it cannot assess the area density. With a road
     network (ctx.roads), the devices within road_snap_tolerance_m of a road are counted on it, and a road where
     a department has more devices of a type per km of the road's length than the profile allows gets a finding
-    (road, length, count, limit, devices); without a network there is no per-road check. An area or a road with a
-    single device is never reported.
+    (road, length, count, limit, devices); without a network there is no per-road check. An area with a single
+    device is never reported, nor a road with fewer than min_devices_per_road (national: 3): the count per km of
+    two devices says more about where the road file cuts the road than about the devices, and how close two
+    devices are is PLC01's question.
 
     Fails (national: 固定测速 1 per km², 1 per km of road): 3 固定测速 devices of one department in a 2 km²
     township; 3 固定测速 on a 2 km road.
     Passes: 3 固定测速 in a 10 km² township or on a 5 km road; 2 devices of different types; a single device in a
-    0.5 km² area or on a 300 m road.
+    0.5 km² area; 2 固定测速 on a 300 m road.
     """
 
     code = "PLC02"
@@ -221,7 +223,7 @@ class Density(Rule):
     basis = f"{BASIS_GUOFA_2024_5}（设置地点、间距和数量不合理）"
     severity = "较重"
     action = "整改"
-    settings = ("max_density_per_km2", "max_devices_per_road_km", "road_snap_tolerance_m")
+    settings = ("max_density_per_km2", "max_devices_per_road_km", "min_devices_per_road", "road_snap_tolerance_m")
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = devices[_active(devices)]
@@ -260,12 +262,13 @@ class Density(Rule):
     def _per_road(self, devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
         per_km = self.setting(ctx, "max_devices_per_road_km")
         tolerance = self.setting(ctx, "road_snap_tolerance_m")
+        least = self.setting(ctx, "min_devices_per_road")
         road_of = _road_snap(devices, ctx, float(tolerance.value))["road"].to_numpy()
         counted = (_active(devices) & _located(devices)).to_numpy()
         lengths = memo(ctx, "road_lengths_km", lambda: road_lengths_km(ctx.roads))
         rows, messages, evidence, thresholds = [], [], [], []
         for dept, dtype, road, members, km, limit, per in _crowded(devices[counted], road_of[counted], lengths,
-                                                                     per_km):
+                                                                     per_km, least=max(2, int(least.value))):
             name = _road_name(ctx, road)
             rows.append({"device_code": None, "department": dept})
             label = f"道路“{name}”" if name else f"路网第 {road + 1} 条道路（未命名）"
@@ -274,7 +277,8 @@ class Density(Rule):
             evidence.append({"road": name, "road_index": road, "device_type": dtype, "count": len(members),
                              "length_km": round(km, 3), "per_km": round(per, 3), "max_per_km": limit,
                              "device_codes": members})
-            thresholds.append({per_km.name: per_km.threshold(dtype), tolerance.name: tolerance.threshold()})
+            thresholds.append({per_km.name: per_km.threshold(dtype), least.name: least.threshold(),
+                               tolerance.name: tolerance.threshold()})
         return self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence,
                              thresholds)
 

@@ -145,10 +145,12 @@ U_ROAD = {"type": "FeatureCollection", "features": [{
     "type": "Feature", "properties": {"name": "环山路"},
     "geometry": {"type": "LineString",
                  "coordinates": [[117.0, 26.5], [117.0, 26.505], [117.0015, 26.505], [117.0015, 26.5]]}}]}
-# Two speed cameras on the two legs of a U-shaped road: about 130 m apart straight across, 1.2 km along the road.
+# Two speed cameras on the two legs of a U-shaped road: about 130 m apart straight across, 1.2 km along the road;
+# a third at the bend, more than 500 m from both either way. Three on a 1.25 km road: 2.4 per km.
 U_DEVICES = ("设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态\n"
              "JL-101,环山路西段测速,固定测速,环山路,117.0001,26.5002,WGS84,2023-07-01,在用\n"
-             "JL-102,环山路东段测速,固定测速,环山路,117.0014,26.5002,WGS84,2023-07-01,在用\n")
+             "JL-102,环山路东段测速,固定测速,环山路,117.0014,26.5002,WGS84,2023-07-01,在用\n"
+             "JL-103,环山路北段测速,固定测速,环山路,117.00075,26.5051,WGS84,2023-07-01,在用\n")
 
 
 def test_audit_with_a_road_network_measures_along_the_road(cli, tmp_path):
@@ -168,7 +170,7 @@ def test_audit_with_a_road_network_measures_along_the_road(cli, tmp_path):
     per_road = [f for f in along if f["rule"] == "PLC02" and "road" in f["evidence"]]
     assert len(per_road) == 1 and per_road[0]["department"] == DEPT
     ev = per_road[0]["evidence"]
-    assert ev["road"] == "环山路" and ev["count"] == 2 and ev["device_codes"] == ["JL-101", "JL-102"]
+    assert ev["road"] == "环山路" and ev["count"] == 3 and ev["device_codes"] == ["JL-101", "JL-102", "JL-103"]
     assert 1.2 < ev["length_km"] < 1.3 and ev["per_km"] > ev["max_per_km"] == 1.0
 
 

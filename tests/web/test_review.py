@@ -112,10 +112,11 @@ def test_the_audit_uses_the_configured_road_network(world, tmp_path):
 
     from .support import DEPT_A, device_csv
 
-    # A second parking camera 20 m from JA-003 on 三华路, a 200 m road: 2 per 0.2 km, above 10 per km.
+    # Two more parking cameras beside JA-003 on 三华路, a 200 m road: 3 per 0.2 km, above 10 per km.
     with database_session(world.app) as db:
-        row = "JA-004,三华路停车二,违法停车,三华路,,三华路中段,117.4692,26.7260,WGS84,2023-07-01,在用,,,是,,,,,"
-        assert import_file(db, device_csv(tmp_path / "more.csv", [row]), "devices", department=DEPT_A).applied
+        rows = [f"JA-00{k},三华路停车{k},违法停车,三华路,,三华路中段,{lon},26.7260,WGS84,2023-07-01,在用,,,是,,,,,"
+                for k, lon in ((4, 117.4692), (5, 117.4694))]
+        assert import_file(db, device_csv(tmp_path / "more.csv", rows), "devices", department=DEPT_A).applied
         db.commit()
     roads = tmp_path / "roads.geojson"
     roads.write_text(json.dumps({"type": "FeatureCollection", "features": [{
@@ -129,7 +130,7 @@ def test_the_audit_uses_the_configured_road_network(world, tmp_path):
         run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()))
         per_road = db.scalars(select(Finding).where(Finding.run_id == run.id, Finding.rule == "PLC02")).all()
         assert [(f.evidence["road"], f.evidence["device_codes"]) for f in per_road if "road" in f.evidence] == [
-            ("三华路", ["JA-003", "JA-004"])]
+            ("三华路", ["JA-003", "JA-004", "JA-005"])]
     world.app.config["ROADS_FILE"] = str(tmp_path / "broken.geojson")
     (tmp_path / "broken.geojson").write_text("<html>登录超时</html>", encoding="utf-8")
     post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"})

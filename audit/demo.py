@@ -46,6 +46,7 @@ def reset(engine: Engine) -> None:
 def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> DemoLoad:
     """Reset the demo database and import every file the manifest lists; imports must have no error."""
     from geo.boundary import load_areas, load_boundary
+    from geo.roads import load_roads
 
     from .engine import run_audit
     from .findings import summary_text
@@ -84,8 +85,9 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             settings = manifest["audit"]
             load.as_of = dt.date.fromisoformat(settings["as_of"])
             areas = load_areas(DATA / settings["areas"]) if settings.get("areas") else None
+            roads = load_roads(DATA / settings["roads"]) if settings.get("roads") else None
             run, load.findings = run_audit(session, as_of=load.as_of, profile_name=settings["profile"],
-                                           user="demo", areas=areas)
+                                           user="demo", areas=areas, roads=roads)
             session.commit()
             echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
             echo(summary_text(load.findings))

@@ -851,6 +851,7 @@ MANIFEST = f"""# What `camaudit demo` loads, in order (paths relative to data/).
 as_of = "{PERIOD_END.isoformat()}"
 profile = "national"
 areas = "boundaries/jiangle_350428_townships.geojson"
+roads = "demo/roads.geojson"
 
 # Demo logins for the web application (demo database only).
 [users]
@@ -911,6 +912,16 @@ note = "常见填报错误：日期不存在、编号重复或为空、设备类
 """
 
 
+def write_roads(path: Path) -> None:
+    """The invented road network as a GeoJSON line file (WGS-84), as a road export would give it."""
+    features = [{"type": "Feature", "properties": {"name": name, "kind": kind},
+                 "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]}}
+                for kind, roads in (("城区道路", URBAN), ("公路", HIGHWAYS)) for name, coords in roads.items()]
+    text = json.dumps({"type": "FeatureCollection", "name": "将乐县（虚构）路网", "features": features},
+                      ensure_ascii=False, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
+
+
 def main() -> None:
     rng = np.random.default_rng(SEED)
     county = County(rng)
@@ -965,6 +976,7 @@ def main() -> None:
     write_verifications(county, HERE / "verifications.xlsx")
     write_violations(table, HERE / "violations.csv")
     write_rejected(HERE / "rejected_example.csv")
+    write_roads(HERE / "roads.geojson")
     (HERE / "manifest.toml").write_text(MANIFEST, encoding="utf-8")
     defects_frame = pd.DataFrame(defects, columns=["device_code", "defect", "detail"])
     defects_frame.sort_values(["defect", "device_code"]).to_csv(HERE / "defects.csv", index=False,

@@ -87,7 +87,8 @@ def _listed(defects: pd.DataFrame, kind: str) -> set[str]:
 
 def test_every_file_the_demo_loads_is_shipped():
     items = MANIFEST["boundary"] + MANIFEST["import"] + MANIFEST["rejected"]
-    missing = [item["file"] for item in items if not (DATA / item["file"]).is_file()]
+    files = [item["file"] for item in items] + [MANIFEST["audit"]["areas"], MANIFEST["audit"]["roads"]]
+    missing = [f for f in files if not (DATA / f).is_file()]
     assert missing == []
     assert {item["kind"] for item in MANIFEST["import"]} == {"devices", "violations", "verifications"}
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 import json
 import re
 
+import geopandas as gpd
 import numpy as np
 import pytest
+from shapely.geometry import LineString
 
 from geo.crs import wgs84_to_gcj02
+from geo.roads import as_roads
 from web.findings import DeviceFindings
 from web.map.build import MapData, MapDevice, Tiles, build_map, group_mask, render_parts
 
@@ -120,3 +123,24 @@ def test_the_township_layer_is_drawn_from_the_setting_and_a_broken_file_is_repor
     page = client.get("/map")
     assert page.status_code == 200 and layer not in page.text
     assert "乡镇（街道）边界图层未显示：边界文件 towns.geojson 无法读取" in page.text
+
+
+def test_the_road_network_is_a_layer_with_the_names_and_follows_the_tiles_datum(world):
+    roads = as_roads(gpd.GeoDataFrame({"name": ["水南大道", None]}, crs="EPSG:4326", geometry=[
+        LineString([(117.47, 26.73), (117.48, 26.731)]), LineString([(117.46, 26.72), (117.461, 26.725)])]))
+    script = render(world.app, DEVICES, roads=roads)["script"]
+    assert all(json.dumps(text) in script for text in ("路网", "水南大道", "未命名道路"))  # as folium writes them
+    def first_vertex(text):
+        x, y = re.search(r'"coordinates": \[\[([0-9.]+), ([0-9.]+)\]', text[text.index("LineString") - 200:]).groups()
+        return float(x), float(y)
+
+    assert first_vertex(script) == (117.47, 26.73)
+    gx, gy = wgs84_to_gcj02(np.array([117.47]), np.array([26.73]))
+    moved = first_vertex(render(world.app, DEVICES, "gaode", roads=roads)["script"])
+    assert moved == pytest.approx((gx[0], gy[0]), abs=1e-5)  # drawn on 高德 tiles in their datum
+    client = client_for(world.app, "auditor")
+    world.app.config["ROADS_FILE"] = "data/demo/roads.geojson"
+    assert json.dumps("滨江路") in client.get("/map").text
+    world.app.config["ROADS_FILE"] = "data/demo/无此文件.geojson"
+    page = client.get("/map")
+    assert page.status_code == 200 and "路网图层未显示：路网文件 无此文件.geojson 不存在" in page.text

@@ -97,6 +97,7 @@ class MapData:
     devices: list[MapDevice]
     boundaries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (department, GeoJSON geometry)
     areas: Any = None  # GeoDataFrame name/geometry in WGS-84, or None
+    roads: Any = None  # GeoDataFrame name/geometry (lines) in WGS-84, or None
     focus: int | None = None
 
 
@@ -158,6 +159,8 @@ def build_map(data: MapData, tiles: Tiles, labels: Callable[[str], str]) -> foli
     tiles.add_to(m)
     if data.areas is not None and len(data.areas):
         _add_density(m, data.areas, lon, lat, convert, labels)
+    if data.roads is not None and len(data.roads):
+        _add_roads(m, data.roads, convert, labels)
     if data.boundaries:
         layer = folium.FeatureGroup(name=labels("辖区边界"), show=True)
         shared: dict[str, tuple[list[str], dict[str, Any]]] = {}  # departments sharing one outline draw it once
@@ -217,6 +220,17 @@ def _add_density(m: folium.Map, areas: Any, lon: np.ndarray, lat: np.ndarray, co
                                                            "fillOpacity": 0.05 + 0.45 * s},
                        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(layer)
     layer.add_to(m)
+
+
+def _add_roads(m: folium.Map, roads: Any, convert: Callable[..., Any], labels: Callable[[str], str]) -> None:
+    """The road network the spacing and density rules measure along: one layer, each road's name on hover."""
+    unnamed = labels("未命名道路")
+    features = [{"type": "Feature", "properties": {"label": str(escape(name or unnamed))},
+                 "geometry": _geometry(geom, convert)}
+                for name, geom in zip(roads["name"], roads.geometry) if geom is not None and not geom.is_empty]
+    folium.GeoJson({"type": "FeatureCollection", "features": features}, name=labels("路网"),
+                   style_function=lambda _f: {"color": "#8d6e63", "weight": 2, "opacity": 0.7},
+                   tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
 
 
 def render_parts(m: folium.Map) -> dict[str, str]:

@@ -1,6 +1,8 @@
 """GET /map (the folium map, filters as query parameters) and GET /map/popup/<id> (a marker's popup)."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Blueprint, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
@@ -15,7 +17,7 @@ from ..devices.filters import DeviceFilter
 from ..devices.views import visible_departments
 from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, rule_titles, summarise
 from ..i18n import gettext
-from ..layers import configured_areas
+from ..layers import configured_areas, configured_roads
 from .build import MapData, MapDevice, Tiles, build_map, render_parts
 
 bp = Blueprint("map", __name__, url_prefix="/map")
@@ -33,18 +35,23 @@ def index():
     devices = [MapDevice(i, lon, lat, summary.get(i)) for i, lon, lat in rows if lon is not None and lat is not None]
     depts = [d for d in visible_departments() if d.boundary and filt.department_id in (None, d.id)]
     tiles = Tiles(str(current_app.config["MAP_TILES"]), str(current_app.config.get("TIANDITU_KEY") or ""))
-    try:
-        areas = configured_areas()
-    except ValueError as exc:
-        areas = None
-        flash(gettext("乡镇（街道）边界图层未显示：{error}", error=str(exc)), "error")
-    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts], areas=areas,
-                   focus=request.args.get("focus", type=int))
+    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts],
+                   areas=_layer(configured_areas, gettext("乡镇（街道）边界")),
+                   roads=_layer(configured_roads, gettext("路网")), focus=request.args.get("focus", type=int))
     parts = render_parts(build_map(data, tiles, gettext))
     return render_template("map/index.html", parts=parts, filt=filt, shown=len(devices),
                            without_coordinates=len(rows) - len(devices), tiles=tiles,
                            departments=visible_departments(), types=DEVICE_TYPES, statuses=STATUSES,
                            severities=SEVERITIES, titles=rule_titles(), groups=GROUPS)
+
+
+def _layer(load: Callable[[], Any], name: str) -> Any:
+    """The configured layer, or None with a message when its file cannot be used (the map shows without it)."""
+    try:
+        return load()
+    except ValueError as exc:
+        flash(gettext("{layer}图层未显示：{error}", layer=name, error=str(exc)), "error")
+        return None
 
 
 @bp.get("/popup/<int:device_id>")

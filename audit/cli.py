@@ -331,7 +331,7 @@ def demo() -> None:
 
     load = load_demo(echo=click.echo)
     click.echo(f"\n演示数据库：{load.url}")
-    click.echo(f"审查结果：CAMAUDIT_DATABASE_URL={load.url} camaudit audit --as-of {load.as_of} --format json")
+    click.echo(f"再次审查：CAMAUDIT_DATABASE_URL={load.url} camaudit audit {' '.join(load.audit_args)} --format json")
     click.echo(f"查看设备台账：CAMAUDIT_DATABASE_URL={load.url} camaudit devices")
     if load.logins:
         click.echo(f"网页登录（演示账号，密码均为 {load.password}）：" + "，".join(

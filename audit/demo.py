@@ -29,6 +29,7 @@ class DemoLoad:
     findings: pd.DataFrame | None = None
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     password: str | None = None
+    audit_args: list[str] = field(default_factory=list)  # `camaudit audit` options that repeat the demo's audit
 
 
 def demo_database_url() -> str:
@@ -86,6 +87,8 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             load.as_of = dt.date.fromisoformat(settings["as_of"])
             areas = load_areas(DATA / settings["areas"]) if settings.get("areas") else None
             roads = load_roads(DATA / settings["roads"]) if settings.get("roads") else None
+            load.audit_args = ["--as-of", settings["as_of"], "--profile", settings["profile"]] + [
+                arg for key in ("areas", "roads") if settings.get(key) for arg in (f"--{key}", f"data/{settings[key]}")]
             run, load.findings = run_audit(session, as_of=load.as_of, profile_name=settings["profile"],
                                            user="demo", areas=areas, roads=roads)
             session.commit()

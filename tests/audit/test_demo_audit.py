@@ -2,6 +2,7 @@
 for it, measuring spacing along the demo's road network, and reports no spacing problem where none was planted."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -53,3 +54,19 @@ def test_spacing_is_measured_along_the_demo_roads_and_flags_only_the_planted_dev
     spacing = problems[(problems["rule"] == "PLC01") & problems["device_code"].str.startswith("JL-")]
     assert set(spacing["device_code"]) == planted
     assert all(e["method"] == "along_road" and e["road"] for e in spacing["evidence"])
+
+
+def test_the_printed_audit_command_repeats_the_demo_audit(demo, monkeypatch):
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    load, problems = demo
+    monkeypatch.setenv("CAMAUDIT_DATABASE_URL", load.url)
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the paths are given from the project folder
+    out = CliRunner().invoke(main, ["audit", *load.audit_args, "--format", "json"], catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    again = pd.DataFrame(json.loads(out.output))
+    again = again[~again["evidence"].map(lambda e: bool(e.get("cannot_assess")))]
+    assert sorted(zip(again["rule"], again["device_code"].fillna(""))) == sorted(
+        zip(problems["rule"], problems["device_code"].fillna("")))

@@ -5,7 +5,9 @@ import importlib
 import os
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
@@ -14,6 +16,8 @@ from .models import Base
 MODEL_MODULES = ("audit.users", "audit.findings", "audit.decisions", "audit.spotcheck")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"  # the schema of the releases before migrations
 
 
 def instance_path() -> Path:
@@ -68,10 +72,33 @@ def load_models() -> None:
         importlib.import_module(module)
 
 
+def _migrations(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
 def init_db(engine: Engine) -> None:
-    """Create the tables (idempotent). On PostgreSQL with PostGIS, also a point view for GIS clients."""
+    """Create the tables, or bring an existing database's up to date (idempotent); on PostgreSQL with PostGIS,
+    also a point view for GIS clients.
+
+    A new database gets every table from the models and is stamped with the latest migration (audit/migrations);
+    a database stamped earlier is migrated; one created before migrations existed is stamped as the baseline
+    and migrated from there.
+    """
     load_models()
-    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        tables = inspect(conn)
+        versioned = tables.has_table("alembic_version")
+        unversioned = not versioned and tables.has_table("device")
+        if unversioned:
+            command.stamp(_migrations(conn), BASELINE)
+        if versioned or unversioned:
+            command.upgrade(_migrations(conn), "head")
+        Base.metadata.create_all(conn)
+        if not (versioned or unversioned):
+            command.stamp(_migrations(conn), "head")
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             has_postgis = conn.execute(

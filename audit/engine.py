@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geo.layerfile import describe_layer
 from geo.metric import require_geographic
 
 from .columns import DEVICE_COLUMNS
@@ -220,8 +221,9 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
                        verifications=registry.load_verifications_frame(session, codes),
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
     findings = run_rules(devices, ctx, progress=progress)
+    layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
-                    department=department, device_count=len(devices), user=user)
+                    department=department, device_count=len(devices), user=user, layers=layers)
     return run, findings
 
 

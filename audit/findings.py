@@ -17,7 +17,8 @@ from .rules.base import FINDING_COLUMNS
 
 
 class AuditRun(Base):
-    """One run of the rules: what went in (as-of date, profile, rule set version, import batches) and counts."""
+    """One run of the rules: what went in (as-of date, profile, rule set version, import batches, layers) and
+    counts."""
 
     __tablename__ = "audit_run"
 
@@ -33,6 +34,8 @@ class AuditRun(Base):
     device_count: Mapped[int] = mapped_column(Integer, default=0)
     finding_count: Mapped[int] = mapped_column(Integer, default=0)
     user: Mapped[str] = mapped_column(String(100))
+    # The township and road layers used ({"areas"|"roads": geo.layerfile.describe_layer}); None before migration 0002.
+    layers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
 
 
 class Finding(Base):
@@ -69,7 +72,7 @@ def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
 
 def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profile: Profile | str,
               batch_ids: list[int], department: str | None, device_count: int, user: str,
-              ruleset_version: str | None = None) -> AuditRun:
+              ruleset_version: str | None = None, layers: dict[str, Any] | None = None) -> AuditRun:
     """Store a run and its findings (in the session's transaction; the caller commits)."""
     if ruleset_version is None:
         from .engine import RULESET_VERSION
@@ -78,7 +81,7 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
     digest = profile.digest() if isinstance(profile, Profile) else None
     run = AuditRun(as_of=as_of, profile=name, profile_digest=digest, ruleset_version=ruleset_version,
                    batch_ids=[int(b) for b in batch_ids], department=department, device_count=int(device_count),
-                   finding_count=len(findings), user=user)
+                   finding_count=len(findings), user=user, layers=layers or {})
     session.add(run)
     session.flush()
     ids = _device_ids(session, findings["device_code"].tolist())

@@ -8,7 +8,7 @@ import numpy as np
 import shapely
 
 from geo.crs import as_float_array, parse_crs, to_wgs84
-from geo.layerfile import read_layer
+from geo.layerfile import mark_source, read_layer
 from geo.metric import metric_crs_for, to_metric
 
 NAME_COLUMNS = ("name", "NAME", "Name", "名称", "name_zh", "NAME_CHN")
@@ -66,7 +66,7 @@ def load_areas(path: str | Path, source_crs: str | None = None) -> gpd.GeoDataFr
     if not areas.crs.equals("EPSG:4326"):
         areas = areas.to_crs(4326)
         areas["geometry"] = [_polygonal(g) for g in areas.geometry]
-    return areas
+    return mark_source(areas, path)
 
 
 def load_boundary(path: str | Path, source_crs: str | None = None) -> shapely.Geometry:

@@ -1,9 +1,12 @@
 """Reading a vector layer file (GeoJSON, Shapefile, GeoPackage …) with a clear message when it cannot be read."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
 
@@ -20,3 +23,19 @@ def read_layer(path: str | Path, what: str) -> gpd.GeoDataFrame:
     except (DataSourceError, DataLayerError) as exc:
         raise ValueError(f"{what}文件 {name} 无法读取：不是可识别的 GeoJSON、Shapefile 或 GeoPackage 文件。"
                          f"请导出为 GeoJSON（WGS-84）后重试。") from exc
+
+
+def mark_source(frame: gpd.GeoDataFrame, path: str | Path) -> gpd.GeoDataFrame:
+    """Record the file a layer was read from (its name) on the frame, for describe_layer."""
+    frame.attrs["source"] = Path(path).name
+    return frame
+
+
+def describe_layer(frame: gpd.GeoDataFrame) -> dict[str, Any]:
+    """What identifies a layer's content: its source file name (when read from a file), feature count, and the
+    sha256 of its names and WGS-84 geometries (the same content gives the same digest, whatever the file)."""
+    digest = hashlib.sha256()
+    names = frame["name"] if "name" in frame.columns else [""] * len(frame)
+    for name, wkb in zip(names, shapely.to_wkb(frame.to_crs(4326).geometry.values, hex=True)):
+        digest.update(f"{'' if name is None else name}\t{wkb}\n".encode("utf-8"))
+    return {"source": frame.attrs.get("source"), "features": len(frame), "sha256": digest.hexdigest()}

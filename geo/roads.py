@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from geo.crs import as_float_array, parse_crs, to_wgs84
-from geo.layerfile import read_layer
+from geo.layerfile import mark_source, read_layer
 from geo.metric import metric_crs_for, require_geographic, to_metric
 
 NAME_COLUMNS = ("name", "NAME", "Name", "名称", "道路名称", "name_zh")
@@ -111,7 +111,7 @@ def load_roads(path: str | Path, source_crs: str | None = None) -> gpd.GeoDataFr
     """
     frame = read_layer(path, "路网")
     try:
-        return as_roads(frame, source_crs)
+        return mark_source(as_roads(frame, source_crs), path)
     except ValueError as exc:
         raise ValueError(f"路网文件 {Path(path).name}：{exc}") from exc
 

@@ -218,6 +218,19 @@ def run_label(run: AuditRun) -> str:
     return f"第 {run.id} 次审查（审查基准日 {run.as_of.isoformat()}，{profile_title(run.profile)}审查配置）"
 
 
+def layers_text(run: AuditRun) -> str:
+    """How the run measured placement: along which road network and over which township map, as a sentence
+    (empty for runs stored before the layers were recorded)."""
+    if run.layers is None:
+        return ""
+    roads, areas = run.layers.get("roads"), run.layers.get("areas")
+    spacing = (f"设备间距沿路网（{roads.get('source') or '已加载路网'}，{roads['features']} 条道路）计算"
+               if roads else "设备间距按直线距离计算（未加载路网）")
+    density = (f"设备密度按乡镇（街道）边界（{areas.get('source') or '已加载边界'}，{areas['features']} 个）计算"
+               if areas else "未加载乡镇（街道）边界，未按乡镇审查设备密度")
+    return f"本次审查{spacing}，{density}。"
+
+
 def discovery(problem: Problem) -> str:
     f = problem.finding
     text = f"第 {f.run_id} 次审查（{f.rule}）" if problem.carried else f"系统审查（{f.rule}）"

@@ -19,8 +19,8 @@ from ..models import Department, Device
 from . import ledger as ledger_export
 from .common import (Col, add_attachment, add_heading, add_paragraph, add_signature, add_table, add_title,
                      new_document, text_width_mm)
-from .data import (NO_DEPARTMENT, ExportError, Options, check_department, problems, resolve_run, rule_title,
-                   run_label)
+from .data import (NO_DEPARTMENT, ExportError, Options, check_department, layers_text, problems, resolve_run,
+                   rule_title, run_label)
 
 TITLE = "罚款实施专项监督工作总结"
 SEVERITIES = ("严重", "较重", "一般")
@@ -54,7 +54,7 @@ def write_docx_file(session: Session, path: Path, opts: Options) -> Path:
                        f"（{status_text or '无'}）。{run_label(run)}共审查设备 {run.device_count} 台，发现问题 "
                        f"{len(real)} 项，其中严重 {sev['严重']} 项、较重 {sev['较重']} 项、一般 {sev['一般']} 项，"
                        f"涉及设备 {len({p.finding.device_code for p in real if p.finding.device_code})} 台；"
-                       f"另有 {unassessed} 项因登记数据缺失无法审查，{dismissed} 项经核查排除。")
+                       f"另有 {unassessed} 项因登记数据缺失无法审查，{dismissed} 项经核查排除。{layers_text(run)}")
 
     add_heading(doc, "二、发现的问题", 1)
     add_heading(doc, "（一）按单位统计", 2)

@@ -5,13 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import docx
 import pandas as pd
 import pytest
 
-from audit.demo import load_demo
-from audit.findings import is_cannot_assess
+from sqlalchemy import select
 
-DEFECTS = Path(__file__).resolve().parents[2] / "data" / "demo" / "defects.csv"
+from audit.db import make_engine, session_factory
+from audit.demo import load_demo
+from audit.exports import export
+from audit.findings import AuditRun, is_cannot_assess
+from geo.layerfile import describe_layer
+from geo.roads import load_roads
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFECTS = ROOT / "data" / "demo" / "defects.csv"
 RULE_OF_DEFECT = {
     "no_legal_review": "REV01", "legal_review_after_service": "REV01", "no_tech_review": "REV02",
     "not_published": "PUB01", "published_after_service": "PUB01", "no_sign": "SGN01", "sign_too_close": "SGN02",
@@ -35,6 +43,23 @@ def test_the_demo_loads_every_file_and_creates_the_logins(demo):
     assert all(result.applied for _, result in load.results)
     assert [f for f, r in load.rejected if not r.report.ok] == ["demo/rejected_example.csv"]
     assert {name for name, _, _ in load.logins} == {"admin", "auditor", "jiaojing", "chengguan"}
+
+
+def test_the_audit_run_records_the_layers_it_used_and_the_summary_says_so(demo, tmp_path):
+    load, _ = demo
+    engine = make_engine(load.url)
+    with session_factory(engine)() as session:
+        layers = session.scalars(select(AuditRun.layers).order_by(AuditRun.id)).first()
+    engine.dispose()
+    assert layers["areas"]["source"] == "jiangle_350428_townships.geojson"
+    assert (layers["roads"]["source"], layers["roads"]["features"]) == ("roads.geojson", 17)
+    assert layers["roads"]["sha256"] == describe_layer(load_roads(ROOT / "data" / "demo" / "roads.geojson"))["sha256"]
+    engine = make_engine(load.url)
+    with session_factory(engine)() as session:
+        report = docx.Document(export(session, "summary", tmp_path / "summary.docx"))
+    engine.dispose()
+    text = "\n".join(p.text for p in report.paragraphs)
+    assert "本次审查设备间距沿路网（roads.geojson，17 条道路）计算，设备密度按乡镇（街道）边界" in text
 
 
 def test_every_planted_defect_is_found_by_its_rule(demo):
@@ -63,7 +88,7 @@ def test_the_printed_audit_command_repeats_the_demo_audit(demo, monkeypatch):
 
     load, problems = demo
     monkeypatch.setenv("CAMAUDIT_DATABASE_URL", load.url)
-    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the paths are given from the project folder
+    monkeypatch.chdir(ROOT)  # the paths are given from the project folder
     out = CliRunner().invoke(main, ["audit", *load.audit_args, "--format", "json"], catch_exceptions=False)
     assert out.exit_code == 0, out.output
     again = pd.DataFrame(json.loads(out.output))

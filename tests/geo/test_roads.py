@@ -217,3 +217,18 @@ def test_files_that_are_not_road_layers_are_refused_with_the_file_named(tmp_path
     text.write_text("name,wkt\n", encoding="utf-8")
     with pytest.raises(ValueError, match="路网文件 roads.geojson 无法读取.*请导出为 GeoJSON"):
         load_roads(text)
+
+
+def test_a_layer_is_identified_by_its_content_not_its_file_name(tmp_path):
+    from geo.layerfile import describe_layer
+
+    data = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "滨江路"},
+            "geometry": {"type": "LineString", "coordinates": [[117.0, 26.5], [117.01, 26.5]]}}]}
+    (tmp_path / "a.geojson").write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "b.geojson").write_text(json.dumps(data, indent=2), encoding="utf-8")
+    a, b = describe_layer(load_roads(tmp_path / "a.geojson")), describe_layer(load_roads(tmp_path / "b.geojson"))
+    assert (a["source"], a["features"], b["source"]) == ("a.geojson", 1, "b.geojson")
+    assert a["sha256"] == b["sha256"]
+    data["features"][0]["geometry"]["coordinates"][1][0] = 117.02
+    (tmp_path / "b.geojson").write_text(json.dumps(data), encoding="utf-8")
+    assert describe_layer(load_roads(tmp_path / "b.geojson"))["sha256"] != a["sha256"]

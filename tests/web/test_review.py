@@ -126,8 +126,10 @@ def test_the_audit_uses_the_configured_road_network(world, tmp_path):
     world.app.config["ROADS_FILE"] = str(roads)
     client = client_for(world.app, "auditor")
     assert post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"}).status_code == 303
+    assert '<span title="roads.geojson（1）">路网</span>' in client.get("/").text  # the run lists its layers
     with database_session(world.app) as db:
         run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()))
+        assert (run.layers["roads"]["source"], run.layers["roads"]["features"]) == ("roads.geojson", 1)
         per_road = db.scalars(select(Finding).where(Finding.run_id == run.id, Finding.rule == "PLC02")).all()
         assert [(f.evidence["road"], f.evidence["device_codes"]) for f in per_road if "road" in f.evidence] == [
             ("三华路", ["JA-003", "JA-004", "JA-005"])]

@@ -120,6 +120,7 @@ def test_summary_has_statistics_case_and_the_ledger_attached(filed, tmp_path):
     text = text_of(doc)
     for heading in ("一、基本情况", "二、发现的问题", "三、整改落实情况", "四、典型案例", "五、追责问责和容错免责情况"):
         assert heading in text
+    assert "本次审查设备间距按直线距离计算（未加载路网），未加载乡镇（街道）边界" in text  # the world's run had neither
     assert "共作出停用决定 1 项，目前仍停用 1 台" in text
     assert "列入整改台账 3 项，其中待整改 2 项、整改中 0 项、已整改待核查 0 项、已销号 1 项" in text
     assert "逾期未整改 1 项" in text  # JL-001's item was due 2024-07-31

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .findings import AuditRun
 
 # Bump when a rule's logic changes so that stored runs say which rules produced them.
-RULESET_VERSION = "2025.1"
+RULESET_VERSION = "2025.2"  # 2025.2: PLC01 along roads, PLC02 per km of road
 
 DATE_KEYS = [c.key for c in DEVICE_COLUMNS if c.kind == "date"]
 FLOAT_KEYS = ["lon", "lat", "raw_lon", "raw_lat", "sign_distance_m"]

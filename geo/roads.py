@@ -122,22 +122,34 @@ def road_lengths_km(roads: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([_GEOD.geometry_length(g) / 1000.0 if g is not None else 0.0 for g in roads.geometry])
 
 
-def _road_parts(roads: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Metric line parts of the roads: parts, their road position, offset (length of the road's earlier parts)
-    and the road's length where the road is one closed line (NaN otherwise)."""
+def _road_segments(roads: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The roads cut into straight metric segments (so that a spatial index holds small boxes, however long a road
+    is): segments, their road position, offset (distance along the road to the segment's start, parts laid end
+    to end) and the road's length where the road is one closed line (NaN otherwise)."""
     geoms = np.asarray(roads.geometry.values, dtype=object)
     bad = [k for k, g in enumerate(geoms) if g is None or g.geom_type not in LINEAR]
     if bad:
         raise ValueError(f"路网图层第 {bad[0] + 1} 行不是线状要素（LineString/MultiLineString）。")
     merged = shapely.line_merge(shapely.transform(geoms, lambda c: np.column_stack(to_metric(c[:, 0], c[:, 1], crs))))
-    parts, road = shapely.get_parts(merged, return_index=True)
-    length = shapely.length(parts)
+    parts, road_of_part = shapely.get_parts(merged, return_index=True)
+    part_length = shapely.length(parts)
+    single = np.bincount(road_of_part, minlength=len(geoms)) == 1
+    loop_of_part = np.where(single[road_of_part] & shapely.is_closed(parts), part_length, np.nan)
+    coords, part = shapely.get_coordinates(parts, return_index=True)
+    inner = np.flatnonzero(part[:-1] == part[1:])  # consecutive vertices of one part
+    a, b = coords[inner], coords[inner + 1]
+    seg_part = part[inner]
+    length = np.hypot(*(b - a).T)
+    # Distance along the road to each segment's start: earlier segments of its part, then earlier parts.
     before = np.cumsum(length) - length
-    first = np.flatnonzero(np.r_[True, road[1:] != road[:-1]])
-    offset = before - np.repeat(before[first], np.diff(np.r_[first, len(parts)]))
-    single = np.bincount(road, minlength=len(geoms)) == 1
-    loop = np.where(single[road] & shapely.is_closed(parts), length, np.nan)
-    return parts, road.astype(np.int64), offset, loop
+    first = np.flatnonzero(np.r_[True, seg_part[1:] != seg_part[:-1]])
+    within_part = before - np.repeat(before[first], np.diff(np.r_[first, len(seg_part)]))
+    part_before = np.cumsum(part_length) - part_length
+    road_first = np.flatnonzero(np.r_[True, road_of_part[1:] != road_of_part[:-1]])
+    part_offset = part_before - np.repeat(part_before[road_first], np.diff(np.r_[road_first, len(parts)]))
+    segments = shapely.linestrings(np.stack([a, b], axis=1))
+    return (segments, road_of_part[seg_part].astype(np.int64), part_offset[seg_part] + within_part,
+            loop_of_part[seg_part])
 
 
 def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.DataFrame:
@@ -146,8 +158,8 @@ def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.D
     Columns: road (position of the road in `roads`, -1 where none is that close or the point has NaN coordinates),
     along_m (position along that road from its start, in metres), offset_m (distance from the road), loop_m (the
     road's length when it is a closed loop, NaN otherwise); NaN where road is -1. Indexed 0..n-1 like the input.
-    A point as close to two roads is snapped to the first of them. Uses a spatial index (the roads within the
-    tolerance of each point), never all pairs.
+    A point as close to two roads is snapped to the first of them. Uses a spatial index of the roads' straight
+    segments (those within the tolerance of each point), never all pairs.
     """
     roads = require_geographic(roads, "路网图层")
     if not np.isfinite(tolerance_m) or tolerance_m < 0:
@@ -160,18 +172,18 @@ def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.D
     ok = np.isfinite(lon) & np.isfinite(lat)
     if ok.any() and len(roads):
         crs = metric_crs_for(lon[ok], lat[ok])
-        parts, road, offset, loop = _road_parts(roads, crs)
+        segments, road, offset, loop = _road_segments(roads, crs)
         points = shapely.points(*to_metric(lon[ok], lat[ok], crs))
-        # The parts within the tolerance of each point (a bounding-box index, then the exact test), and the nearest
-        # of them; of equidistant parts the first (hence the first road).
-        p, q = shapely.STRtree(parts).query(points, predicate="dwithin", distance=tolerance_m)
-        dist = shapely.distance(parts[q], points[p])
+        # The segments within the tolerance of each point (a bounding-box index, then the exact test), and the
+        # nearest of them; of equidistant segments the first (hence the first road).
+        p, q = shapely.STRtree(segments).query(points, predicate="dwithin", distance=tolerance_m)
+        dist = shapely.distance(segments[q], points[p])
         order = np.lexsort((q, dist, p))
         first = order[np.unique(p[order], return_index=True)[1]]
         p, q, dist = p[first], q[first], dist[first]
         rows = np.flatnonzero(ok)[p]
         road_of[rows] = road[q]
-        along[rows] = shapely.line_locate_point(parts[q], points[p]) + offset[q]
+        along[rows] = shapely.line_locate_point(segments[q], points[p]) + offset[q]
         offset_m[rows] = dist
         loop_m[rows] = loop[q]
     return pd.DataFrame({"road": road_of, "along_m": along, "offset_m": offset_m, "loop_m": loop_m})

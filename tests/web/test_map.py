@@ -126,10 +126,12 @@ def test_the_township_layer_is_drawn_from_the_setting_and_a_broken_file_is_repor
 
 
 def test_the_road_network_is_a_layer_with_the_names_and_follows_the_tiles_datum(world):
-    roads = as_roads(gpd.GeoDataFrame({"name": ["水南大道", None]}, crs="EPSG:4326", geometry=[
-        LineString([(117.47, 26.73), (117.48, 26.731)]), LineString([(117.46, 26.72), (117.461, 26.725)])]))
+    roads = as_roads(gpd.GeoDataFrame({"name": ["水南大道", None, "远处的路"]}, crs="EPSG:4326", geometry=[
+        LineString([(117.47, 26.73), (117.48, 26.731)]), LineString([(117.46, 26.72), (117.461, 26.725)]),
+        LineString([(113.0, 23.0), (113.1, 23.0)])]))
     script = render(world.app, DEVICES, roads=roads)["script"]
     assert all(json.dumps(text) in script for text in ("路网", "水南大道", "未命名道路"))  # as folium writes them
+    assert json.dumps("远处的路") not in script  # hundreds of km from every device shown
     def first_vertex(text):
         x, y = re.search(r'"coordinates": \[\[([0-9.]+), ([0-9.]+)\]', text[text.index("LineString") - 200:]).groups()
         return float(x), float(y)

@@ -160,7 +160,7 @@ def build_map(data: MapData, tiles: Tiles, labels: Callable[[str], str]) -> foli
     if data.areas is not None and len(data.areas):
         _add_density(m, data.areas, lon, lat, convert, labels)
     if data.roads is not None and len(data.roads):
-        _add_roads(m, data.roads, convert, labels)
+        _add_roads(m, data.roads, lon, lat, convert, labels)
     if data.boundaries:
         layer = folium.FeatureGroup(name=labels("辖区边界"), show=True)
         shared: dict[str, tuple[list[str], dict[str, Any]]] = {}  # departments sharing one outline draw it once
@@ -222,8 +222,16 @@ def _add_density(m: folium.Map, areas: Any, lon: np.ndarray, lat: np.ndarray, co
     layer.add_to(m)
 
 
-def _add_roads(m: folium.Map, roads: Any, convert: Callable[..., Any], labels: Callable[[str], str]) -> None:
-    """The road network the spacing and density rules measure along: one layer, each road's name on hover."""
+ROAD_MARGIN_DEG = 0.05  # roads drawn: those reaching within about 5 km of the devices shown
+
+
+def _add_roads(m: folium.Map, roads: Any, lon: np.ndarray, lat: np.ndarray, convert: Callable[..., Any],
+               labels: Callable[[str], str]) -> None:
+    """The road network the spacing and density rules measure along: one layer, each road's name on hover. Only
+    the roads near the devices shown are drawn (a province's network would make the page heavy)."""
+    if len(lon):
+        roads = roads.cx[lon.min() - ROAD_MARGIN_DEG:lon.max() + ROAD_MARGIN_DEG,
+                         lat.min() - ROAD_MARGIN_DEG:lat.max() + ROAD_MARGIN_DEG]
     unnamed = labels("未命名道路")
     features = [{"type": "Feature", "properties": {"label": str(escape(name or unnamed))},
                  "geometry": _geometry(geom, convert)}

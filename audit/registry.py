@@ -203,14 +203,23 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
 def _check_device_owner(session: Session, frame: pd.DataFrame, department: str, header: str,
                         report: ValidationReport) -> None:
     codes = frame["device_code"].tolist()
-    owners = dict(session.execute(
-        select(Device.device_code, Department.name).join(Department).where(Device.device_code.in_(codes))).all())
+    owners = _owners(session, codes)
     for code, row in zip(codes, frame["row"].tolist()):
         owner = owners.get(code)
         if owner is not None and owner != department.strip():
             report.error("CODE_OTHER_DEPARTMENT",
                          f"设备编号已登记在“{owner}”名下，不能由“{department}”导入；请核对编号，或由原单位办理移交。",
                          row=row, column=header, value=code)
+
+
+def _owners(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    """Device code → name of the department it is registered to, for the registered ones among `codes`."""
+    wanted = list(set(codes))
+    owners: dict[str, str] = {}
+    for start in range(0, len(wanted), 5000):
+        owners.update(session.execute(select(Device.device_code, Department.name).join(Department)
+                                      .where(Device.device_code.in_(wanted[start:start + 5000]))).all())
+    return owners
 
 
 def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
@@ -225,12 +234,7 @@ def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
 def _check_known_devices(session: Session, frame: pd.DataFrame, header: str, report: ValidationReport,
                          department: str | None) -> None:
     """Every row names a registered device (UNKNOWN_DEVICE), of `department` when given (NOT_OWN_DEVICE)."""
-    wanted = list(frame["device_code"].unique())
-    owners: dict[str, str] = {}
-    for start in range(0, len(wanted), 5000):
-        owners.update(session.execute(select(Device.device_code, Department.name).join(Department)
-                                      .where(Device.device_code.in_(wanted[start:start + 5000]))).all())
-    owner = frame["device_code"].map(owners)
+    owner = frame["device_code"].map(_owners(session, frame["device_code"].unique()))
     for code, row in zip(frame.loc[owner.isna(), "device_code"], frame.loc[owner.isna(), "row"]):
         report.error("UNKNOWN_DEVICE", "设备编号未在设备登记表中登记；请先导入该设备，或核对编号。",
                      row=int(row), column=header, value=code)

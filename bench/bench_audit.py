@@ -140,6 +140,7 @@ def make_road_grid(devices: pd.DataFrame, rng: np.random.Generator, step: float 
 
 def road_network(devices: pd.DataFrame, profile, rng: np.random.Generator) -> None:
     """PLC01 and PLC02 with a road network, against PLC01 without one on the same devices."""
+    from audit.findings import is_cannot_assess
     from geo.roads import as_roads
 
     segments, moved = make_road_grid(devices, rng)
@@ -158,7 +159,7 @@ def road_network(devices: pd.DataFrame, profile, rng: np.random.Generator) -> No
             t = time.perf_counter()
             out = rule.run(moved, ctx)
             best[name] = min(best.get(name, float("inf")), time.perf_counter() - t)
-            found[name] = int((~out["evidence"].map(lambda e: bool(e.get("cannot_assess"))).astype(bool)).sum())
+            found[name] = int((~is_cannot_assess(out)).sum())
     print("  " + ", ".join(f"{k} {v:.2f} s ({found[k]:,} findings)" for k, v in best.items())
           + f"; along roads / straight-line ratio {best['PLC01 along roads'] / best['PLC01 straight-line']:.2f}")
 

@@ -3,8 +3,8 @@
 Candidates come from a spatial index in the metric CRS of the point set (geo.metric.metric_crs_for): a k-d tree
 per group for close pairs (scipy's cKDTree works on the coordinates directly, with no geometry objects), a shapely
 STRtree for nearest neighbours. The reported distances are ellipsoidal (WGS-84 geodesic), so they stay exact even
-for points far from the projection's central meridian. Points with NaN coordinates, and points whose group is None/NaN when groups are given, take part
-in no pair.
+for points far from the projection's central meridian. Points with NaN coordinates, and points whose group is
+None/NaN when groups are given, take part in no pair.
 """
 from __future__ import annotations
 

@@ -27,9 +27,9 @@ from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit.engine import AuditContext, devices_frame, run_rules  # noqa: E402
-from audit.profiles import load_profile  # noqa: E402
 from audit.rules import get_rule  # noqa: E402
+from audit.rules.engine import AuditContext, devices_frame, run_rules  # noqa: E402
+from audit.rules.profiles import load_profile  # noqa: E402
 from geo.metric import metric_crs_for, to_metric  # noqa: E402
 
 AS_OF = dt.date(2024, 6, 30)
@@ -140,7 +140,7 @@ def make_road_grid(devices: pd.DataFrame, rng: np.random.Generator, step: float 
 
 def road_network(devices: pd.DataFrame, profile, rng: np.random.Generator) -> None:
     """PLC01 and PLC02 with a road network, against PLC01 without one on the same devices."""
-    from audit.findings import is_cannot_assess
+    from audit.rules.findings import is_cannot_assess
     from geo.roads import as_roads
 
     segments, moved = make_road_grid(devices, rng)
@@ -190,9 +190,9 @@ def with_db(devices: pd.DataFrame, violations: pd.DataFrame, areas) -> None:
     """Store the data in a temporary SQLite database and time run_audit (loading + rules + storing findings)."""
     import sqlite3
 
-    import audit.findings  # noqa: F401  (registers the audit tables)
-    from audit.db import init_db, make_engine, session_factory
-    from audit.engine import run_audit
+    import audit.rules.findings  # noqa: F401  (registers the audit tables)
+    from audit.registry.db import init_db, make_engine, session_factory
+    from audit.rules.engine import run_audit
 
     folder = tempfile.mkdtemp(prefix="camaudit-bench-")
     path = Path(folder) / "bench.sqlite3"
@@ -230,7 +230,7 @@ def with_db(devices: pd.DataFrame, violations: pd.DataFrame, areas) -> None:
     con.close()
     print(f"  database written in {time.perf_counter() - t:.1f} s ({path.stat().st_size / 1e6:.0f} MB), "
           f"not timed below")
-    from audit import registry
+    from audit.registry import store as registry
     with session_factory(engine)() as session:
         parts = {}
         for name, load in (("devices", lambda: registry.load_devices_frame(session)),

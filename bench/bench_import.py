@@ -17,9 +17,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from audit.columns import DEVICE_COLUMNS  # noqa: E402
-from audit.db import init_db, make_engine, session_factory  # noqa: E402
-from audit.registry import import_file  # noqa: E402
+from audit.intake.columns import DEVICE_COLUMNS  # noqa: E402
+from audit.registry.db import init_db, make_engine, session_factory  # noqa: E402
+from audit.registry.store import import_file  # noqa: E402
 
 N_DEVICES = 10_000
 N_VIOLATION_ROWS = 1_000_000

@@ -41,10 +41,10 @@ MIX = ["", "", "&severity=%E4%B8%A5%E9%87%8D", "", "&type=%E9%97%AF%E7%BA%A2%E7%
 
 
 def build_database(folder: Path) -> str:
-    from audit.db import init_db, make_engine, session_factory
-    from audit.engine import run_audit
-    from audit.registry import import_file
-    from audit.users import add_user
+    from audit.registry.db import init_db, make_engine, session_factory
+    from audit.registry.store import import_file
+    from audit.registry.users import add_user
+    from audit.rules.engine import run_audit
 
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     engine = make_engine(url)

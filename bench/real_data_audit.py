@@ -17,10 +17,16 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from audit.engine import AuditContext, run_rules  # noqa: E402
-from audit.profiles import load_profile  # noqa: E402
-from tests.audit.rules.realdata import (CHICAGO_AS_OF, CHICAGO_VIOLATIONS, KOREA_CAMERAS, chicago_frames,  # noqa: E402
-                                        korea_devices, profile_with)
+from audit.rules.engine import AuditContext, run_rules  # noqa: E402
+from audit.rules.profiles import load_profile  # noqa: E402
+from tests.audit.rules.realdata import (  # noqa: E402
+    CHICAGO_AS_OF,
+    CHICAGO_VIOLATIONS,
+    KOREA_CAMERAS,
+    chicago_frames,
+    korea_devices,
+    profile_with,
+)
 
 
 def real(findings: pd.DataFrame) -> pd.DataFrame:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from audit.db import init_db, load_models, make_engine, session_factory
-from audit.models import Base
+from audit.registry.db import init_db, load_models, make_engine, session_factory
+from audit.registry.models import Base
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_DATA = ROOT.parent / "shared" / "data" / "real"

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from audit.db import instance_path
+from audit.registry.db import instance_path
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: audit.db.database_url()

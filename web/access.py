@@ -11,7 +11,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select
 
-from audit.models import Device
+from audit.registry.models import Device
 
 F = TypeVar("F", bound=Callable[..., Any])
 DECIDERS = ("admin", "auditor")

@@ -12,7 +12,7 @@ def serve(host: str, port: int, threads: int) -> None:
     """Serve the web application (网页服务)."""
     from waitress import serve as waitress_serve
 
-    from audit.db import database_url
+    from audit.registry.db import database_url
 
     from . import create_app
 

@@ -10,8 +10,8 @@ from flask import Flask, current_app, flash, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from audit.db import database_url, init_db, make_engine, session_factory
-from audit.decisions import DecisionError
+from audit.casework.decisions import DecisionError
+from audit.registry.db import database_url, init_db, make_engine, session_factory
 
 EXTENSION = "camaudit.db"
 

@@ -12,7 +12,7 @@ from typing import Callable
 
 from flask import g, session
 
-from audit.columns import DEVICE_TYPES_EN
+from audit.intake.columns import DEVICE_TYPES_EN
 
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"

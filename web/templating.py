@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, g, request
 from flask_login import current_user
 
-from audit.users import ROLE_ZH
+from audit.registry.users import ROLE_ZH
 
 from .access import is_decider
 from .i18n import LANGUAGES, bound, get_locale, gettext, term

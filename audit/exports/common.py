@@ -33,7 +33,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..xlsxsafe import set_cell
+from ..intake.xlsxsafe import set_cell
 
 DATE_FORMAT = "yyyy-mm-dd"
 MONEY_FORMAT = "#,##0.00"

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..decisions import CLOSED, Decision, LedgerItem, latest_reviews
-from ..findings import AuditRun, Finding, current_runs
-from ..models import Department, Device
+from ..casework.decisions import CLOSED, Decision, LedgerItem, latest_reviews
+from ..registry.models import Department, Device
+from ..rules.findings import AuditRun, Finding, current_runs
 
 NO_DEPARTMENT = "（未注明单位）"
 
@@ -206,7 +206,7 @@ def devices_of(session: Session, department: str | None = None, status: str | No
 
 def profile_title(name: str) -> str:
     """The Chinese title of a profile (全国通用), or its name when the profile file is no longer there."""
-    from ..profiles import ProfileError, load_profile
+    from ..rules.profiles import ProfileError, load_profile
 
     try:
         return load_profile(name).title

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from ..ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
+from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
 from .common import Col, Table, write_xlsx
 from .data import Options, check_department, latest_run, resolve_run, run_label
 

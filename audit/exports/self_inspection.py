@@ -14,10 +14,19 @@ from typing import Any
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..decisions import LedgerItem, category_of
+from ..casework.decisions import LedgerItem, category_of
 from .common import Col, Table, add_attachment, new_document, write_xlsx
-from .data import (NO_DEPARTMENT, Options, check_department, device_list, discovery, problems, resolve_run,
-                   rule_title, run_label)
+from .data import (
+    NO_DEPARTMENT,
+    Options,
+    check_department,
+    device_list,
+    discovery,
+    problems,
+    resolve_run,
+    rule_title,
+    run_label,
+)
 
 TITLE = "罚款实施专项监督突出问题清单"
 COLUMNS = (

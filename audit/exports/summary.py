@@ -11,16 +11,34 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..decisions import CLOSED, LEDGER_STATUSES, Decision, LedgerItem, category_of
-from ..findings import Finding
-from ..ledger import items as ledger_items
-from ..ledger import overdue_items
-from ..models import Department, Device
+from ..casework.decisions import CLOSED, LEDGER_STATUSES, Decision, LedgerItem, category_of
+from ..casework.ledger import items as ledger_items
+from ..casework.ledger import overdue_items
+from ..registry.models import Department, Device
+from ..rules.findings import Finding
 from . import ledger as ledger_export
-from .common import (Col, add_attachment, add_heading, add_paragraph, add_signature, add_table, add_title,
-                     new_document, text_width_mm)
-from .data import (NO_DEPARTMENT, ExportError, Options, check_department, layers_text, problems, resolve_run,
-                   rule_title, run_label)
+from .common import (
+    Col,
+    add_attachment,
+    add_heading,
+    add_paragraph,
+    add_signature,
+    add_table,
+    add_title,
+    new_document,
+    text_width_mm,
+)
+from .data import (
+    NO_DEPARTMENT,
+    ExportError,
+    Options,
+    check_department,
+    layers_text,
+    problems,
+    resolve_run,
+    rule_title,
+    run_label,
+)
 
 TITLE = "罚款实施专项监督工作总结"
 SEVERITIES = ("严重", "较重", "一般")

@@ -10,8 +10,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..decisions import CLOSED, Decision, LedgerItem
-from ..findings import Finding
+from ..casework.decisions import CLOSED, Decision, LedgerItem
+from ..rules.findings import Finding
 from .common import Col, Table, add_attachment, new_document, write_xlsx
 from .data import Options, check_department, devices_of, rule_title
 

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..columns import DEVICE_COLUMNS
-from ..profiles import SETTINGS, ProfileValue
+from ..intake.columns import DEVICE_COLUMNS
+from .profiles import SETTINGS, ProfileValue
 
 if TYPE_CHECKING:
-    from ..engine import AuditContext
+    from .engine import AuditContext
 
 SEVERITIES = ("严重", "较重", "一般")
 ACTIONS = {"停用": "suspend", "整改": "rectify", "核查": "review"}

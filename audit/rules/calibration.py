@@ -6,12 +6,22 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .base import (BASIS_GUOFA_2024_5, BASIS_MPS_157, IN_USE, UNKNOWN, Rule, as_timestamp, device_states,
-                   fmt_dates, register, unknown_state_findings)
+from .base import (
+    BASIS_GUOFA_2024_5,
+    BASIS_MPS_157,
+    IN_USE,
+    UNKNOWN,
+    Rule,
+    as_timestamp,
+    device_states,
+    fmt_dates,
+    register,
+    unknown_state_findings,
+)
 from .data import Rows, day_to_date, latest_verification, segments, valid_on_days, verification_history, violations
 
 if TYPE_CHECKING:
-    from ..engine import AuditContext
+    from .engine import AuditContext
 
 BASIS_METROLOGY = "《中华人民共和国计量法》第九条（强制检定）"
 BASIS_CAL = f"{BASIS_GUOFA_2024_5}；{BASIS_METROLOGY}；{BASIS_MPS_157}第十五条"

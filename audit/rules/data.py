@@ -9,8 +9,8 @@ import pandas as pd
 from .base import as_timestamp, memo
 
 if TYPE_CHECKING:
-    from ..engine import AuditContext
-    from ..profiles import ProfileValue
+    from .engine import AuditContext
+    from .profiles import ProfileValue
 
 
 def day_numbers(series: pd.Series) -> np.ndarray:

@@ -5,11 +5,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .base import (BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, Rule, as_timestamp, device_states, fmt_dates,
-                   in_use_text, register, unknown_state_findings)
+from .base import (
+    BASIS_GUOFA_2024_5,
+    BASIS_LAW_41,
+    IN_USE,
+    Rule,
+    as_timestamp,
+    device_states,
+    fmt_dates,
+    in_use_text,
+    register,
+    unknown_state_findings,
+)
 
 if TYPE_CHECKING:
-    from ..engine import AuditContext
+    from .engine import AuditContext
 
 
 @register

@@ -5,11 +5,20 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .base import (BASIS_GUOFA_2024_5, BASIS_LAW_41, BASIS_MPS_157, IN_USE, Rule, device_states, in_use_text,
-                   register, unknown_state_findings)
+from .base import (
+    BASIS_GUOFA_2024_5,
+    BASIS_LAW_41,
+    BASIS_MPS_157,
+    IN_USE,
+    Rule,
+    device_states,
+    in_use_text,
+    register,
+    unknown_state_findings,
+)
 
 if TYPE_CHECKING:
-    from ..engine import AuditContext
+    from .engine import AuditContext
 
 SPEED_TYPES = ("固定测速", "移动测速", "区间测速")
 

@@ -40,9 +40,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from audit.columns import DEVICE_COLUMNS, TABLES  # noqa: E402
-from audit.template import FIRST_DATA_ROW, TITLE_ROW, UNIT_ROW, write_template  # noqa: E402
-from audit.xlsxsafe import set_cell  # noqa: E402
+from audit.intake.columns import DEVICE_COLUMNS, TABLES  # noqa: E402
+from audit.intake.template import FIRST_DATA_ROW, TITLE_ROW, UNIT_ROW, write_template  # noqa: E402
+from audit.intake.xlsxsafe import set_cell  # noqa: E402
 from geo.crs import wgs84_to_gcj02  # noqa: E402
 
 SEED = 350428

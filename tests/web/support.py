@@ -64,12 +64,12 @@ def make_app(tmp: Path, **config: Any) -> Flask:
 
 def populate(app: Flask, tmp: Path) -> World:
     """Departments A and B with devices (A's first device named with XSS payloads), users, an audit run."""
-    from audit import decisions
-    from audit.engine import run_audit
-    from audit.findings import Finding
-    from audit.models import Department, Device
-    from audit.registry import import_file
-    from audit.users import add_user
+    from audit.casework import decisions
+    from audit.registry.models import Department, Device
+    from audit.registry.store import import_file
+    from audit.registry.users import add_user
+    from audit.rules.engine import run_audit
+    from audit.rules.findings import Finding
 
     world = World(app)
     with database_session(app) as db:

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from audit.users import User
+from audit.registry.users import User
 
 from .support import PASSWORDS, csrf, database_session, login, post
 

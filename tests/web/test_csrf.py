@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from audit.models import ChangeLog
+from audit.registry.models import ChangeLog
 
 from .support import client_for, csrf, database_session
 

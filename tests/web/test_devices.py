@@ -4,8 +4,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from audit.engine import run_audit
-from audit.registry import import_file
+from audit.registry.store import import_file
+from audit.rules.engine import run_audit
 
 from .support import client_for, database_session, make_app, populate, post
 
@@ -39,7 +39,7 @@ def test_pagination(tmp_path):
 
 
 def test_export_keeps_filters_and_makes_formulas_inert(world):
-    from audit.models import Device
+    from audit.registry.models import Device
 
     with database_session(world.app) as db:
         db.get(Device, world.device["JA-003"]).name = "=HYPERLINK(\"http://x\")"

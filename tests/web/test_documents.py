@@ -12,8 +12,8 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from audit.engine import run_audit
-from audit.findings import Finding
+from audit.rules.engine import run_audit
+from audit.rules.findings import Finding
 
 from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audit.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
-from audit.decisions import DECISION_ZH, LEDGER_STATUSES
+from audit.casework.decisions import DECISION_ZH, LEDGER_STATUSES
+from audit.intake.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
+from audit.registry.users import ROLE_ZH
 from audit.rules.base import ACTIONS, SEVERITIES
-from audit.users import ROLE_ZH
 from web.findings import GROUPS
 from web.i18n import catalogue
 

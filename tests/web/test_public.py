@@ -8,8 +8,8 @@ import docx
 import lxml.html
 import openpyxl
 
-from audit import decisions
-from audit.models import Device
+from audit.casework import decisions
+from audit.registry.models import Device
 
 from .support import DEPT_A, DEPT_B, XSS_ADDRESS, XSS_NAME, XSS_URL, database_session
 

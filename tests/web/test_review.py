@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import select
 
-from audit.decisions import Decision, FindingReview, LedgerItem
-from audit.findings import AuditRun, Finding
-from audit.models import ChangeLog, Device
+from audit.casework.decisions import Decision, FindingReview, LedgerItem
+from audit.registry.models import ChangeLog, Device
+from audit.rules.findings import AuditRun, Finding
 
 from .support import client_for, database_session, post
 
@@ -108,7 +108,7 @@ def test_running_the_audit_from_the_overview(world):
 
 
 def test_the_audit_uses_the_configured_road_network(world, tmp_path):
-    from audit.registry import import_file
+    from audit.registry.store import import_file
 
     from .support import DEPT_A, device_csv
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 from sqlalchemy import func, select
 
-from audit.models import ChangeLog, Department, Device, ImportBatch, ViolationStat
+from audit.registry.models import ChangeLog, Department, Device, ImportBatch, ViolationStat
 
 from .support import DEPT_A, DEPT_B, HEADER, client_for, database_session, make_app, populate, post, token_of, upload
 

@@ -5,7 +5,7 @@ import re
 
 from shapely.geometry import box
 
-from audit.registry import set_boundary
+from audit.registry.store import set_boundary
 
 from .support import XSS_ADDRESS, XSS_NAME, XSS_URL, client_for, database_session, token_of, upload
 

@@ -10,10 +10,10 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from audit.columns import DEVICE_COLUMNS
-from audit.decisions import device_decisions, latest_reviews
-from audit.findings import AuditRun, Finding
-from audit.models import Department, Device, VerificationRecord
+from audit.casework.decisions import device_decisions, latest_reviews
+from audit.intake.columns import DEVICE_COLUMNS
+from audit.registry.models import Department, Device, VerificationRecord
+from audit.rules.findings import AuditRun, Finding
 
 from ..access import DECIDERS, visible_device
 from ..database import get_session

@@ -8,11 +8,12 @@ from flask import Blueprint, flash, g, jsonify, redirect, render_template, reque
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from audit.models import utcnow
-from audit.users import User, check_password, hash_password
+from audit.registry.models import utcnow
+from audit.registry.users import User, check_password, hash_password
 
 from ..database import get_session, writing
-from ..i18n import LANGUAGES, gettext as _
+from ..i18n import LANGUAGES
+from ..i18n import gettext as _
 from . import throttle
 from .users import LoginUser
 

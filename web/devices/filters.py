@@ -7,8 +7,8 @@ from typing import Any, Mapping
 from sqlalchemy import Select, or_
 from sqlalchemy.orm import Session
 
-from audit.columns import DEVICE_TYPES, STATUSES
-from audit.models import Device
+from audit.intake.columns import DEVICE_TYPES, STATUSES
+from audit.registry.models import Device
 from audit.rules.base import CODE_PATTERN
 
 from ..access import requested_department, scope_devices

@@ -9,9 +9,9 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from audit.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
-from audit.models import Department, Device
-from audit.xlsxsafe import csv_safe
+from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
+from audit.intake.xlsxsafe import csv_safe
+from audit.registry.models import Department, Device
 
 from ..access import is_decider, visible_device
 from ..database import get_session

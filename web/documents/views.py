@@ -10,8 +10,8 @@ from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
 from audit.exports import KINDS, ExportError
-from audit.findings import AuditRun, Finding
-from audit.models import Department
+from audit.registry.models import Department
+from audit.rules.findings import AuditRun, Finding
 
 from ..access import is_decider, requested_department
 from ..database import get_session

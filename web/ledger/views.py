@@ -9,10 +9,10 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit import ledger
-from audit.decisions import LEDGER_STATUSES, LedgerItem
-from audit.findings import AuditRun, current_runs
-from audit.models import Department
+from audit.casework import ledger
+from audit.casework.decisions import LEDGER_STATUSES, LedgerItem
+from audit.registry.models import Department
+from audit.rules.findings import AuditRun, current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..database import apply_decision, get_session

@@ -6,10 +6,10 @@ from typing import Any, Callable
 from flask import Blueprint, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
-from audit.columns import DEVICE_TYPES, STATUSES
-from audit.decisions import latest_reviews
-from audit.findings import Finding
-from audit.models import Device
+from audit.casework.decisions import latest_reviews
+from audit.intake.columns import DEVICE_TYPES, STATUSES
+from audit.registry.models import Device
+from audit.rules.findings import Finding
 
 from ..access import visible_device
 from ..database import get_session

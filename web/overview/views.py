@@ -8,11 +8,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from audit import ledger
-from audit.engine import run_audit
-from audit.findings import AuditRun
-from audit.models import Department, Device
-from audit.profiles import ProfileError, list_profiles
+from audit.casework import ledger
+from audit.registry.models import Department, Device
+from audit.rules.engine import run_audit
+from audit.rules.findings import AuditRun
+from audit.rules.profiles import ProfileError, list_profiles
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
 from ..database import get_session, writing

@@ -11,10 +11,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from audit import decisions, ledger
-from audit.decisions import LedgerItem
-from audit.findings import AuditRun, Finding
-from audit.models import Department, Device
+from audit.casework import decisions, ledger
+from audit.casework.decisions import LedgerItem
+from audit.registry.models import Department, Device
+from audit.rules.findings import AuditRun, Finding
 
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next

@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app
 
-from audit.registry import ImportResult, RegistryError, import_file
-from audit.report import ValidationReport
+from audit.intake.report import ValidationReport
+from audit.registry.store import ImportResult, RegistryError, import_file
 
 from ..database import writing
 from . import pending

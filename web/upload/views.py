@@ -6,19 +6,19 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   send_file, url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from audit.columns import CRS_CHOICES, TABLES
-from audit.models import Department, ImportBatch
-from audit.report import Problem, ValidationReport
-from audit.users import User
+from audit.intake.columns import CRS_CHOICES, TABLES
+from audit.intake.report import Problem, ValidationReport
+from audit.registry.models import Department, ImportBatch
+from audit.registry.users import User
 
 from ..access import check_department, is_decider
 from ..database import get_session
-from ..i18n import get_locale, gettext as _
+from ..i18n import get_locale
+from ..i18n import gettext as _
 from . import importing, pending
 
 bp = Blueprint("upload", __name__, url_prefix="/upload")
@@ -53,7 +53,7 @@ def index():
 
 @bp.get("/template/<kind>.xlsx")
 def template(kind: str):
-    from audit.template import write_template
+    from audit.intake.template import write_template
 
     if kind not in TABLES:
         abort(404)
@@ -142,7 +142,7 @@ def cancel(token: str):
 @bp.get("/<token>/annotated.xlsx")
 def annotated(token: str):
     """The uploaded sheet with the bad cells highlighted and commented (only while the file is kept)."""
-    from audit.report_xlsx import write_annotated
+    from audit.intake.report_xlsx import write_annotated
 
     item = _pending_or_404(token)
     data = item.meta.get("report")

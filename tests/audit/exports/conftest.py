@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from audit import decisions as D
-from audit import ledger as L
+from audit.casework import decisions as D
+from audit.casework import ledger as L
 from audit.exports import export
 from tests.audit.exports import world
 

@@ -7,8 +7,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from audit.findings import Finding
-
+from audit.rules.findings import Finding
 from tests.audit.exports import world
 
 XLSX_KINDS = ["suspension-list", "self-inspection", "ledger", "public-notice"]

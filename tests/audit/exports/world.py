@@ -12,9 +12,9 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import audit.decisions  # noqa: F401  (registers the tables)
-import audit.spotcheck  # noqa: F401
-from audit.models import Base, Department, Device
+import audit.casework.decisions  # noqa: F401  (registers the tables)
+import audit.casework.spotcheck  # noqa: F401
+from audit.registry.models import Base, Department, Device
 
 POLICE = "将乐县公安局交通管理大队"
 CITY = "将乐县城市管理和综合执法局"
@@ -60,7 +60,7 @@ def build(session: Session) -> dict[str, Device]:
 
 
 def run(session: Session, as_of: dt.date = AS_OF, department: str | None = None):
-    from audit.engine import run_audit
+    from audit.rules.engine import run_audit
 
     audit_run, _ = run_audit(session, as_of=as_of, department=department, user="auditor")
     session.commit()
@@ -68,7 +68,7 @@ def run(session: Session, as_of: dt.date = AS_OF, department: str | None = None)
 
 
 def finding(session: Session, run_id: int, device_code: str, rule: str):
-    from audit.findings import Finding
+    from audit.rules.findings import Finding
 
     return session.scalar(select(Finding).where(Finding.run_id == run_id, Finding.device_code == device_code,
                                                 Finding.rule == rule))

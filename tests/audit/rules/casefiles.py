@@ -21,8 +21,8 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from audit.engine import AuditContext, devices_frame, run_rules
-from audit.profiles import load_profile
+from audit.rules.engine import AuditContext, devices_frame, run_rules
+from audit.rules.profiles import load_profile
 from geo.roads import as_roads
 
 CASE_DIR = Path(__file__).resolve().parent / "cases"

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audit.engine import devices_frame
+from audit.rules.engine import devices_frame
 
 REAL = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "real"
 CHICAGO_VIOLATIONS = REAL / "chicago" / "Speed_Camera_Violations_2019-01-01_2019-04-17.csv"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from audit.profiles import PROFILE_DIR, SETTINGS, ProfileError, list_profiles, load_profile
+from audit.rules.profiles import PROFILE_DIR, SETTINGS, ProfileError, list_profiles, load_profile
 
 
 def test_shipped_profiles() -> None:

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.engine import AuditContext, run_rules
-from audit.profiles import load_profile
+from audit.rules.engine import AuditContext, run_rules
+from audit.rules.profiles import load_profile
 
 from .realdata import CHICAGO_AS_OF, CHICAGO_VIOLATIONS, KOREA_CAMERAS, chicago_frames, korea_devices, profile_with
 

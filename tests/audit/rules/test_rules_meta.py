@@ -7,10 +7,10 @@ import tomllib
 import pandas as pd
 import pytest
 
-from audit.engine import AuditContext, devices_frame, run_rules
-from audit.profiles import SETTINGS, list_profiles, load_profile
 from audit.rules import all_rules, get_rule, register
 from audit.rules.base import ACTIONS, SEVERITIES, Rule, UndocumentedSettingError
+from audit.rules.engine import AuditContext, devices_frame, run_rules
+from audit.rules.profiles import SETTINGS, list_profiles, load_profile
 
 from .casefiles import CLEAN_DEVICE, case_paths, load_cases
 

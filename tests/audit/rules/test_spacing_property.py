@@ -7,8 +7,8 @@ import pyproj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.engine import AuditContext, devices_frame, run_rules
-from audit.profiles import load_profile
+from audit.rules.engine import AuditContext, devices_frame, run_rules
+from audit.rules.profiles import load_profile
 
 from .casefiles import CLEAN_DEVICE
 

@@ -1,0 +1,302 @@
+"""Commands for the documents, the decisions and the spot checks: `export`, `decide …`, `spot-check`."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import click
+
+from ..casework.decisions import DecisionError
+from ..exports import KINDS, ExportError
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"日期“{value}”格式不对，应为 2024-06-30。", param, ctx)
+
+
+DATE = DateType()
+
+
+def _session():  # type: ignore[no-untyped-def]
+    from . import open_session
+
+    return open_session()
+
+
+@click.command("export")
+@click.argument("kind", type=click.Choice(list(KINDS)))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write; its suffix (.xlsx .docx .geojson .csv) sets the format.")
+@click.option("--department", help="Only this department (required for opinion-letter).")
+@click.option("--as-of", type=DATE, help="Date printed on the document and used for overdue items (default today).")
+@click.option("--run", "run_id", type=int, help="Audit run id (default: the latest covering the department).")
+@click.option("--case", "case_finding_id", type=int, help="Finding id of the typical case (summary).")
+@click.option("--issuer", help="Signing body printed on letters and the summary.")
+def export_cmd(kind: str, output: Path, department: str | None, as_of: dt.date | None, run_id: int | None,
+               case_finding_id: int | None, issuer: str | None) -> None:
+    """Write a document (导出文书): suspension-list, self-inspection, ledger, summary, public-notice,
+    opinion-letter, findings."""
+    from ..exports import export
+
+    with _session() as session:
+        try:
+            export(session, kind, output, department=department, as_of=as_of, run_id=run_id,
+                   case_finding_id=case_finding_id, issuer=issuer)
+        except (ExportError, DecisionError) as exc:
+            raise click.UsageError(str(exc)) from exc
+    click.echo(f"已导出{KINDS[kind][0]}：{output}")
+
+
+def read_roster(path: Path) -> list[str]:
+    """Inspector names: one per line, or the first column of a CSV (a header 姓名/name is skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        text = path.read_text(encoding="gb18030")
+    names = []
+    for row in csv.reader(text.splitlines()):
+        name = row[0].strip() if row else ""
+        if name and name not in ("姓名", "name", "Name"):
+            names.append(name)
+    return names
+
+
+@click.command("spot-check")
+@click.option("--devices", "n_devices", type=int, required=True, help="How many devices to draw.")
+@click.option("--inspectors", "n_inspectors", type=int, required=True,
+              help="How many inspectors to draw from the roster (at least 2).")
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="检查人员名录: a text file with one name per line, or a CSV whose first column is the name.")
+@click.option("--seed", type=int, help="Random seed (default: a fresh one, printed and recorded).")
+@click.option("--department", help="Draw only among this department's devices.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the list as .xlsx.")
+@click.option("--user", default="cli", show_default=True)
+def spot_check_cmd(n_devices: int, n_inspectors: int, roster: Path | None, seed: int | None,
+                   department: str | None, output: Path | None, user: str) -> None:
+    """Draw devices and inspectors at random (双随机抽查), record the seed, optionally export the list."""
+    from ..casework.spotcheck import draw, export_spot_check
+
+    if roster is None:
+        raise click.UsageError("须用 --roster 指定检查人员名录文件（每行一个姓名，或 CSV 第一列为姓名）。")
+    if output is not None and output.suffix.lower() != ".xlsx":
+        raise click.UsageError("抽查名单只能导出为 .xlsx 文件。")
+    names = read_roster(roster)
+    with _session() as session:
+        try:
+            check = draw(session, devices=n_devices, inspectors=names, seed=seed, department=department, user=user,
+                         team_size=n_inspectors)
+            if output is not None:
+                export_spot_check(session, check.id, output)
+        except DecisionError as exc:
+            session.rollback()
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+        click.echo(f"第 {check.id} 次抽查：随机种子 {check.seed}，从 {check.candidate_count} 台在用设备中抽取 "
+                   f"{len(check.items)} 台；检查人员 {'、'.join(check.inspectors)}")
+        for item in check.items:
+            click.echo(f"  {item.device_code}\t{'、'.join(item.inspectors)}")
+    if output is not None:
+        click.echo(f"抽查名单已导出：{output}")
+
+
+@click.command("spot-check-result")
+@click.argument("spot_check_id", type=int)
+@click.argument("device_code")
+@click.option("--result", type=click.Choice(["合格", "不合格", "未能检查"]), required=True)
+@click.option("--note", help="What was found (required unless 合格).")
+@click.option("--user", default="cli", show_default=True)
+def spot_check_result_cmd(spot_check_id: int, device_code: str, result: str, note: str | None, user: str) -> None:
+    """Record the result of one drawn device (记录抽查结果)."""
+    from ..casework.decisions import device_by_code
+    from ..casework.spotcheck import record_result
+
+    with _session() as session:
+        try:
+            record_result(session, spot_check_id, device_by_code(session, device_code).id, result=result, note=note,
+                          user=user)
+        except DecisionError as exc:
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+    click.echo(f"已记录：第 {spot_check_id} 次抽查 {device_code} {result}")
+
+
+# ---- decisions and the ledger --------------------------------------------------------------------------
+
+@click.group("decide")
+def decide_cmd() -> None:
+    """Decisions on devices and the rectification ledger (处理决定与整改台账)."""
+
+
+def _apply(action, message) -> None:  # type: ignore[no-untyped-def]
+    """Run action(session) in one transaction; echo message, or message(result) when it is callable."""
+    with _session() as session:
+        try:
+            result = action(session)
+        except DecisionError as exc:
+            session.rollback()
+            raise click.UsageError(str(exc)) from exc
+        session.commit()
+        click.echo(message(result) if callable(message) else message)
+
+
+USER = click.option("--user", default="cli", show_default=True, help="Recorded as the decision maker.")
+FINDINGS = click.option("--finding", "finding_ids", type=int, multiple=True, help="A finding id it answers (repeat).")
+ON = click.option("--on", type=DATE, help="Date of the decision (default today).")
+
+
+@decide_cmd.command("review")
+@click.argument("finding_id", type=int)
+@click.option("--confirm/--dismiss", required=True, help="Confirm the finding, or dismiss it (needs --reason).")
+@click.option("--reason")
+@USER
+def review_cmd(finding_id: int, confirm: bool, reason: str | None, user: str) -> None:
+    """Confirm or dismiss a finding (核查问题)."""
+    from ..casework.decisions import review_finding
+
+    _apply(lambda s: review_finding(s, finding_id, confirm=confirm, reason=reason, user=user),
+           f"问题 {finding_id} 已{'确认' if confirm else '排除'}")
+
+
+@decide_cmd.command("suspend")
+@click.argument("device_code")
+@click.option("--reason", required=True)
+@ON
+@FINDINGS
+@USER
+def suspend_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+    """Suspend a device at once (停用)."""
+    from ..casework.decisions import device_by_code, suspend
+
+    _apply(lambda s: suspend(s, device_by_code(s, device_code).id, reason=reason, user=user, finding_ids=finding_ids,
+                             on=on),
+           lambda d: f"已停用设备 {device_code}（决定 {d.id}，{d.decided_on}）")
+
+
+@decide_cmd.command("rectify")
+@click.argument("device_code")
+@click.option("--measure", required=True, help="整改措施")
+@click.option("--requirement", required=True, help="整改要求")
+@click.option("--deadline", type=DATE, required=True, help="整改时限")
+@click.option("--responsible", required=True, help="责任人")
+@click.option("--problem", help="问题描述 (default: the findings' messages)")
+@ON
+@FINDINGS
+@USER
+def rectify_cmd(device_code: str, measure: str, requirement: str, deadline: dt.date, responsible: str,
+                problem: str | None, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+    """Order a rectification: a new ledger item (整改)."""
+    from ..casework.decisions import device_by_code, rectify
+
+    _apply(lambda s: rectify(s, device_by_code(s, device_code).id, measure=measure, requirement=requirement,
+                             deadline=deadline, responsible=responsible, user=user, finding_ids=finding_ids,
+                             problem=problem, on=on),
+           lambda r: f"已列入整改台账第 {r[1].id} 项，时限 {deadline.isoformat()}")
+
+
+@decide_cmd.command("restore")
+@click.argument("device_code")
+@click.option("--reason", required=True)
+@click.option("--item", "item_id", type=int, help="The closed ledger item it rests on.")
+@ON
+@USER
+def restore_cmd(device_code: str, reason: str, item_id: int | None, on: dt.date | None, user: str) -> None:
+    """Put a suspended device back into use once its ledger items are closed (恢复使用)."""
+    from ..casework.decisions import device_by_code, restore
+
+    _apply(lambda s: restore(s, device_by_code(s, device_code).id, user=user, reason=reason, ledger_item_id=item_id,
+                             on=on),
+           f"设备 {device_code} 已恢复使用")
+
+
+@decide_cmd.command("remove")
+@click.argument("device_code")
+@click.option("--reason", required=True)
+@ON
+@FINDINGS
+@USER
+def remove_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+    """Remove a device (拆除); its record and history stay."""
+    from ..casework.decisions import device_by_code, remove
+
+    _apply(lambda s: remove(s, device_by_code(s, device_code).id, user=user, reason=reason, finding_ids=finding_ids,
+                            on=on),
+           f"设备 {device_code} 已登记拆除")
+
+
+@decide_cmd.command("keep")
+@click.argument("device_code")
+@click.option("--reason", required=True)
+@ON
+@FINDINGS
+@USER
+def keep_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+    """Keep a device despite findings, with the reason on record (保留)."""
+    from ..casework.decisions import device_by_code, keep
+
+    _apply(lambda s: keep(s, device_by_code(s, device_code).id, user=user, reason=reason, finding_ids=finding_ids,
+                          on=on),
+           f"设备 {device_code} 保留使用，理由已记录")
+
+
+@decide_cmd.command("advance")
+@click.argument("item_id", type=int)
+@click.argument("status", type=click.Choice(["整改中", "已整改待核查"]))
+@click.option("--note")
+@USER
+def advance_cmd(item_id: int, status: str, note: str | None, user: str) -> None:
+    """Move a ledger item to 整改中 or 已整改待核查."""
+    from ..casework.ledger import advance
+
+    _apply(lambda s: advance(s, item_id, status, user=user, note=note), f"第 {item_id} 项：{status}")
+
+
+@decide_cmd.command("close")
+@click.argument("item_id", type=int)
+@click.option("--evidence", required=True, help="核查情况和证据")
+@click.option("--on", type=DATE, help="销号日期 (default today).")
+@USER
+def close_cmd(item_id: int, evidence: str, on: dt.date | None, user: str) -> None:
+    """Close a checked ledger item (销号)."""
+    from ..casework.ledger import close_item
+
+    _apply(lambda s: close_item(s, item_id, evidence=evidence, user=user, on=on),
+           lambda item: f"第 {item_id} 项已于 {item.closed_on} 销号")
+
+
+@decide_cmd.command("reopen")
+@click.argument("item_id", type=int)
+@click.option("--reason", required=True)
+@USER
+def reopen_cmd(item_id: int, reason: str, user: str) -> None:
+    """Reopen a closed ledger item (recorded with the reason)."""
+    from ..casework.ledger import reopen
+
+    _apply(lambda s: reopen(s, item_id, reason=reason, user=user), f"第 {item_id} 项已重新打开：整改中")
+
+
+@decide_cmd.command("ledger")
+@click.option("--department")
+@click.option("--overdue", "overdue_on", type=DATE, help="Only items overdue on this date.")
+def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
+    """List the rectification ledger (整改台账)."""
+    from ..casework.ledger import items, overdue_items
+
+    with _session() as session:
+        chosen = overdue_items(session, overdue_on, department) if overdue_on else items(session, department=department)
+        for i in chosen:
+            closed = f"  销号 {i.closed_on} {i.closed_by}" if i.closed_on else ""
+            click.echo(f"{i.id}\t{i.department}\t{i.device.device_code}\t{i.status}\t时限 {i.deadline}\t"
+                       f"{i.responsible}\t{i.problem[:40]}{closed}")
+        click.echo(f"共 {len(chosen)} 项")
+
+
+__all__ = ["export_cmd", "spot_check_cmd", "spot_check_result_cmd", "decide_cmd", "read_roster"]

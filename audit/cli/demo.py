@@ -1,0 +1,126 @@
+"""The demo: load the sample county and the real Chicago sample from data/ into a fresh demo database, audit it."""
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from ..intake.columns import DEVICE_COLUMNS
+from ..registry.db import PROJECT_ROOT, init_db, instance_path, make_engine, session_factory
+from ..registry.models import Base
+from ..registry.store import ImportResult, import_file, load_devices_frame, set_boundary
+
+DATA = PROJECT_ROOT / "data"
+MANIFEST = DATA / "demo" / "manifest.toml"
+
+
+@dataclass
+class DemoLoad:
+    url: str
+    results: list[tuple[str, ImportResult]] = field(default_factory=list)
+    rejected: list[tuple[str, ImportResult]] = field(default_factory=list)
+    as_of: dt.date | None = None
+    findings: pd.DataFrame | None = None
+    logins: list[tuple[str, str, str]] = field(default_factory=list)
+    password: str | None = None
+    audit_args: list[str] = field(default_factory=list)  # `camaudit audit` options that repeat the demo's audit
+
+
+def demo_database_url() -> str:
+    folder = instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'demo.sqlite3'}"
+
+
+def reset(engine: Engine) -> None:
+    init_db(engine)
+    Base.metadata.drop_all(engine)
+    init_db(engine)
+
+
+def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> DemoLoad:
+    """Reset the demo database and import every file the manifest lists; imports must have no error."""
+    from geo.boundary import load_areas, load_boundary
+    from geo.roads import load_roads
+
+    from ..registry.users import add_user
+    from ..rules.engine import run_audit
+    from ..rules.findings import summary_text
+
+    manifest = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
+    url = url or demo_database_url()
+    engine = make_engine(url)
+    reset(engine)
+    load = DemoLoad(url=url)
+    with session_factory(engine)() as session:
+        for item in manifest.get("boundary", []):
+            geometry = load_boundary(DATA / item["file"], source_crs=item.get("source_crs"))
+            for dept in item["departments"]:
+                set_boundary(session, dept, geometry, source=item["file"], user="demo")
+        session.commit()
+        for item in manifest["import"]:
+            path = DATA / item["file"]
+            result = import_file(session, path, item["kind"], department=item.get("department"),
+                                 default_crs=item.get("crs"), user="demo")
+            if not result.report.ok:
+                session.rollback()
+                raise RuntimeError(f"demo file {path} does not import:\n{result.report.format_text(limit=20)}")
+            session.commit()
+            load.results.append((item["file"], result))
+            echo(_describe(item["file"], result))
+        for item in manifest.get("rejected", []):
+            path = DATA / item["file"]
+            result = import_file(session, path, item["kind"], department=item.get("department"), user="demo")
+            session.rollback()
+            load.rejected.append((item["file"], result))
+            echo(f"\n示例：被拒绝的上传 {item['file']}（{item.get('note', '')}）")
+            echo(result.report.format_text(limit=15))
+        echo("\n" + registry_summary(session))
+        if "audit" in manifest:
+            settings = manifest["audit"]
+            load.as_of = dt.date.fromisoformat(settings["as_of"])
+            areas = load_areas(DATA / settings["areas"]) if settings.get("areas") else None
+            roads = load_roads(DATA / settings["roads"]) if settings.get("roads") else None
+            load.audit_args = ["--as-of", settings["as_of"], "--profile", settings["profile"]] + [
+                arg for key in ("areas", "roads") if settings.get(key) for arg in (f"--{key}", f"data/{settings[key]}")]
+            run, load.findings = run_audit(session, as_of=load.as_of, profile_name=settings["profile"],
+                                           user="demo", areas=areas, roads=roads)
+            session.commit()
+            echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
+            echo(summary_text(load.findings))
+        for name, role, dept in manifest.get("users", {}).get("accounts", []):
+            add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
+            load.logins.append((name, role, dept))
+            load.password = manifest["users"]["password"]
+        session.commit()
+    engine.dispose()
+    return load
+
+
+def _describe(name: str, result: ImportResult) -> str:
+    warnings = Counter(p.code for p in result.report.warnings)
+    text = f"{name}: {result.format_text().splitlines()[-1].strip()}"
+    if warnings:
+        text += "\n    警告：" + "，".join(f"{code} {n} 条" for code, n in sorted(warnings.items()))
+    return text
+
+
+def registry_summary(session: Session) -> str:
+    """Devices per department and type, and the columns a department left empty (reported, never invented)."""
+    frame = load_devices_frame(session)
+    lines = ["设备台账："]
+    headers = {c.key: c.header for c in DEVICE_COLUMNS}
+    for dept, group in frame.groupby("department", sort=True):
+        types = "，".join(f"{t} {n}" for t, n in group["device_type"].value_counts().sort_index().items())
+        lines.append(f"  {dept}：{len(group)} 台（{types}）")
+        empty = [headers[k] for k in headers if k in group.columns and k != "department" and group[k].isna().all()]
+        if empty:
+            lines.append(f"    无数据的列（如实留空，审查时报告为无法评估）：{'、'.join(empty)}")
+    lines.append(f"  合计 {len(frame)} 台设备")
+    return "\n".join(lines)

@@ -1,0 +1,112 @@
+"""Database connection: the URL comes from CAMAUDIT_DATABASE_URL, else an SQLite file in the instance folder."""
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import Base
+
+# Modules whose ORM models share Base.metadata; imported before the tables are created.
+MODEL_MODULES = ("audit.registry.users", "audit.rules.findings", "audit.casework.decisions", "audit.casework.spotcheck")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BASELINE = "0001"  # the schema of the releases before migrations
+
+
+def instance_path() -> Path:
+    """The instance folder (Flask's convention: beside the packages), overridable by CAMAUDIT_INSTANCE_PATH."""
+    return Path(os.environ.get("CAMAUDIT_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+
+
+def database_url() -> str:
+    url = os.environ.get("CAMAUDIT_DATABASE_URL")
+    if url:
+        return url
+    folder = instance_path()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'camaudit.sqlite3'}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = url or database_url()
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not pysqlite, issue BEGIN, so that savepoints work (SQLAlchemy's pysqlite recipe).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk imports update large indexes
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+DEVICE_GEOM_VIEW = """
+CREATE OR REPLACE VIEW device_geom AS
+SELECT id, device_code, department_id, device_type, status,
+       ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geometry(Point, 4326) AS geom
+FROM device WHERE lon IS NOT NULL AND lat IS NOT NULL
+"""
+
+
+def load_models() -> None:
+    """Register every model module's tables on Base.metadata."""
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+
+
+def _migrations(connection: Connection) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def init_db(engine: Engine) -> None:
+    """Create the tables, or bring an existing database's up to date (idempotent); on PostgreSQL with PostGIS,
+    also a point view for GIS clients.
+
+    A new database gets every table from the models and is stamped with the latest migration (audit/migrations);
+    a database stamped earlier is migrated; one created before migrations existed is stamped as the baseline
+    and migrated from there.
+    """
+    load_models()
+    with engine.begin() as conn:
+        tables = inspect(conn)
+        versioned = tables.has_table("alembic_version")
+        unversioned = not versioned and tables.has_table("device")
+        if unversioned:
+            command.stamp(_migrations(conn), BASELINE)
+        if versioned or unversioned:
+            command.upgrade(_migrations(conn), "head")
+        Base.metadata.create_all(conn)
+        if not (versioned or unversioned):
+            command.stamp(_migrations(conn), "head")
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            has_postgis = conn.execute(
+                text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).first()
+            if has_postgis:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+                conn.execute(text(DEVICE_GEOM_VIEW))
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,230 @@
+"""The audit run: the registry frame and the audit context in, one findings table out (and stored per run)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.layerfile import describe_layer
+from geo.metric import require_geographic
+
+from ..intake.columns import DEVICE_COLUMNS
+from .base import FINDING_COLUMNS, Rule, all_rules, empty_findings, get_rule
+from .profiles import Profile, load_profile
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .findings import AuditRun
+
+# Bump when a rule's logic changes so that stored runs say which rules produced them.
+RULESET_VERSION = "2025.2"  # 2025.2: PLC01 along roads, PLC02 per km of road
+
+DATE_KEYS = [c.key for c in DEVICE_COLUMNS if c.kind == "date"]
+FLOAT_KEYS = ["lon", "lat", "raw_lon", "raw_lat", "sign_distance_m"]
+DEVICE_KEYS = ["id", "department", *[c.key for c in DEVICE_COLUMNS if c.key != "department"], "raw_lon", "raw_lat"]
+
+
+@dataclass
+class AuditContext:
+    """Everything a rule reads besides the registry frame.
+
+    violations: device_code, period ('day'|'month'), period_start, count, fine_yuan (NaN if unknown).
+    verifications: device_code, verified_on, valid_until, result (合格/不合格), certificate_no (the history;
+    the registry frame's verification columns are the latest record as reported, and both are combined).
+    boundaries: department name → shapely geometry (WGS-84) of its jurisdiction, where loaded.
+    areas: township/area polygons (GeoDataFrame with a `name` column) for the density rule, or None.
+    roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
+    geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
+    and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
+    """
+
+    as_of: dt.date
+    profile: Profile
+    violations: pd.DataFrame = field(default_factory=lambda: empty_violations())
+    verifications: pd.DataFrame = field(default_factory=lambda: empty_verifications())
+    boundaries: dict[str, Any] = field(default_factory=dict)
+    areas: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.as_of, (pd.Timestamp, dt.datetime)):
+            self.as_of = self.as_of.date()
+        if isinstance(self.profile, str):
+            self.profile = load_profile(self.profile)
+        self.violations = violations_frame(self.violations)
+        self.verifications = verifications_frame(self.verifications)
+        if self.roads is not None:
+            self.roads = require_geographic(self.roads, "路网图层")
+
+
+def empty_violations() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "period": pd.Series(dtype=object),
+                         "period_start": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype="int64"),
+                         "fine_yuan": pd.Series(dtype="float64")})
+
+
+def empty_verifications() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "verified_on": pd.Series(dtype="datetime64[ns]"),
+                         "valid_until": pd.Series(dtype="datetime64[ns]"), "result": pd.Series(dtype=object),
+                         "certificate_no": pd.Series(dtype=object)})
+
+
+def _dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).astype("datetime64[ns]")
+
+
+def violations_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    """A violations table with the expected columns and dtypes (period defaults to 'day')."""
+    frame = pd.DataFrame(frame) if frame is not None else empty_violations()
+    if frame.empty:
+        return empty_violations()
+    missing = sorted({"device_code", "period_start", "count"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"violations frame lacks columns {missing}")
+    keep = (lambda s: s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(object))
+    out = pd.DataFrame({
+        "device_code": keep(frame["device_code"]),
+        "period": keep(frame["period"]) if "period" in frame.columns else "day",
+        "period_start": _dates(frame["period_start"]),
+        "count": pd.to_numeric(frame["count"]).astype("int64"),
+        "fine_yuan": (pd.to_numeric(frame["fine_yuan"], errors="coerce").astype("float64")
+                      if "fine_yuan" in frame.columns else np.nan),
+    })
+    return out
+
+
+def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    frame = pd.DataFrame(frame) if frame is not None else empty_verifications()
+    if frame.empty:
+        return empty_verifications()
+    missing = sorted({"device_code", "verified_on"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"verifications frame lacks columns {missing}")
+    out = pd.DataFrame({"device_code": frame["device_code"].astype(object),
+                        "verified_on": _dates(frame["verified_on"])})
+    out["valid_until"] = _dates(frame["valid_until"]) if "valid_until" in frame.columns else pd.NaT
+    for key in ("result", "certificate_no"):
+        out[key] = frame[key].astype(object) if key in frame.columns else None
+    return out
+
+
+def devices_frame(data: pd.DataFrame | Iterable[dict[str, Any]]) -> gpd.GeoDataFrame:
+    """The registry frame the rules expect, from records or a frame with some of the columns.
+
+    Missing columns are added empty; dates become datetime64[ns], signage a nullable boolean, lon/lat floats,
+    and the geometry is built from lon/lat (EPSG:4326; None where a coordinate is missing).
+    """
+    frame = pd.DataFrame(data).reset_index(drop=True) if not isinstance(data, pd.DataFrame) \
+        else pd.DataFrame(data.drop(columns="geometry", errors="ignore")).reset_index(drop=True)
+    for key in DEVICE_KEYS:
+        if key not in frame.columns:
+            frame[key] = None
+    if frame["id"].isna().all():
+        frame["id"] = np.arange(1, len(frame) + 1)
+    for key in DATE_KEYS:
+        frame[key] = _dates(frame[key])
+    for key in FLOAT_KEYS:
+        frame[key] = pd.to_numeric(frame[key], errors="coerce").astype("float64")
+    frame["speed_limit_kmh"] = pd.to_numeric(frame["speed_limit_kmh"], errors="coerce").astype("Int64")
+    frame["signage"] = frame["signage"].astype("boolean")
+    for key in DEVICE_KEYS:
+        if key not in DATE_KEYS and key not in FLOAT_KEYS and key not in ("id", "speed_limit_kmh", "signage"):
+            frame[key] = frame[key].astype(object).where(frame[key].notna(), None)
+    has_xy = frame["lon"].notna() & frame["lat"].notna()
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"])
+    gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+    if not has_xy.all():
+        gdf.loc[~has_xy, "geometry"] = None
+    return gdf
+
+
+def _check_devices(devices: pd.DataFrame) -> None:
+    missing = [k for k in DEVICE_KEYS if k not in devices.columns]
+    if missing:
+        raise ValueError(f"devices frame lacks columns {missing}; build it with audit.engine.devices_frame")
+    if devices["device_code"].duplicated().any():
+        dupes = sorted(devices.loc[devices["device_code"].duplicated(), "device_code"].unique())[:10]
+        raise ValueError(f"device codes are not unique: {dupes}")
+
+
+def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
+    """The deterministic order: rule, department, device code, message (department-level findings first).
+
+    Every column is of object dtype, with None (never NaN) where a device code or threshold is absent.
+    """
+    key = findings.assign(_dc=findings["device_code"].fillna(""), _dep=findings["department"].fillna(""))
+    order = key.sort_values(["rule", "_dep", "_dc", "message"], kind="stable").index
+    out = findings.loc[order, FINDING_COLUMNS].reset_index(drop=True).astype(object)
+    return out.where(out.notna(), None)
+
+
+def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Rule] | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+    """Run the rules (all, or the given codes) on the registry frame; the findings in the fixed schema.
+
+    progress(code, index, total) is called before each rule.
+    """
+    devices = devices_frame(devices) if not isinstance(devices, gpd.GeoDataFrame) else devices
+    _check_devices(devices)
+    devices = devices.reset_index(drop=True)
+    chosen = all_rules() if rules is None else [r if isinstance(r, Rule) else get_rule(r) for r in rules]
+    ctx.cache.clear()
+    parts = []
+    for i, rule in enumerate(chosen):
+        if progress:
+            progress(rule.code, i, len(chosen))
+        parts.append(rule.run(devices, ctx))
+    ctx.cache.clear()
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_findings()
+    return sort_findings(pd.concat(parts, ignore_index=True))
+
+
+def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]:
+    """Every registered rule's metadata, with the values of its settings in `profile` (for `camaudit rules`)."""
+    prof = load_profile(profile) if isinstance(profile, str) else profile
+    out = []
+    for rule in all_rules():
+        info = rule.describe()
+        if prof is not None:
+            info["profile"] = prof.name
+            info["setting_values"] = [prof.values[n].to_dict() for n in rule.settings]
+        out.append(info)
+    return out
+
+
+def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
+              user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
+              progress: Callable[[str, int, int], None] | None = None) -> tuple[AuditRun, pd.DataFrame]:
+    """Load the registry from the database, run every rule, store the run and its findings (caller commits).
+
+    areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02.
+    """
+    from ..registry import store as registry
+    from .findings import store_run
+
+    profile = load_profile(profile_name)
+    devices = registry.load_devices_frame(session, department)
+    # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
+    # which keeps the IN (...) list within the database's limit on bound parameters.
+    codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
+    ctx = AuditContext(as_of=as_of, profile=profile,
+                       violations=registry.load_violations_frame(session, codes),
+                       verifications=registry.load_verifications_frame(session, codes),
+                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
+    findings = run_rules(devices, ctx, progress=progress)
+    layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
+    run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
+                    department=department, device_count=len(devices), user=user, layers=layers)
+    return run, findings
+
+
+__all__ = ["AuditContext", "RULESET_VERSION", "run_rules", "run_audit", "devices_frame", "violations_frame",
+           "verifications_frame", "describe_rules", "sort_findings"]

@@ -1,0 +1,173 @@
+"""Audit runs and their findings, stored so that a run can be shown, exported and reproduced."""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..registry.models import Base, Device, utcnow
+from .base import FINDING_COLUMNS, get_rule
+from .profiles import Profile
+
+
+class AuditRun(Base):
+    """One run of the rules: what went in (as-of date, profile, rule set version, import batches, layers) and
+    counts."""
+
+    __tablename__ = "audit_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    profile: Mapped[str] = mapped_column(String(100))
+    # sha256 of the profile's resolved values: the same name with edited thresholds gives another digest.
+    profile_digest: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    ruleset_version: Mapped[str] = mapped_column(String(20))
+    batch_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    device_count: Mapped[int] = mapped_column(Integer, default=0)
+    finding_count: Mapped[int] = mapped_column(Integer, default=0)
+    user: Mapped[str] = mapped_column(String(100))
+    # The township and road layers used ({"areas"|"roads": geo.layerfile.describe_layer}); None before migration 0002.
+    layers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+
+
+class Finding(Base):
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(10), index=True)
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"), default=None, index=True)
+    device_code: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    severity: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    basis: Mapped[str] = mapped_column(Text)
+    threshold: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+
+
+def _none(value: Any) -> Any:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
+    wanted = sorted({c for c in codes if c is not None})
+    ids: dict[str, int] = {}
+    for start in range(0, len(wanted), 5000):
+        chunk = wanted[start:start + 5000]
+        ids.update(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(chunk))).all())
+    return ids
+
+
+def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profile: Profile | str,
+              batch_ids: list[int], department: str | None, device_count: int, user: str,
+              ruleset_version: str | None = None, layers: dict[str, Any] | None = None) -> AuditRun:
+    """Store a run and its findings (in the session's transaction; the caller commits)."""
+    if ruleset_version is None:
+        from .engine import RULESET_VERSION
+        ruleset_version = RULESET_VERSION
+    name = profile.name if isinstance(profile, Profile) else str(profile)
+    digest = profile.digest() if isinstance(profile, Profile) else None
+    run = AuditRun(as_of=as_of, profile=name, profile_digest=digest, ruleset_version=ruleset_version,
+                   batch_ids=[int(b) for b in batch_ids], department=department, device_count=int(device_count),
+                   finding_count=len(findings), user=user, layers=layers or {})
+    session.add(run)
+    session.flush()
+    ids = _device_ids(session, findings["device_code"].tolist())
+    rows = [{"run_id": run.id, "rule": r.rule, "device_id": ids.get(_none(r.device_code)),
+             "device_code": _none(r.device_code), "department": _none(r.department), "severity": r.severity,
+             "action": r.action, "message": r.message, "evidence": r.evidence, "basis": r.basis,
+             "threshold": _none(r.threshold)}
+            for r in findings[FINDING_COLUMNS].itertuples(index=False)]
+    for start in range(0, len(rows), 20_000):
+        session.execute(insert(Finding), rows[start:start + 20_000])
+    return run
+
+
+def findings_frame(session: Session, run_id: int) -> pd.DataFrame:
+    """A stored run's findings in the fixed schema (the same table run_rules returned), in stored order."""
+    run = session.get(AuditRun, run_id)
+    if run is None:
+        raise KeyError(f"没有编号为 {run_id} 的审查记录。")
+    t = Finding.__table__
+    rows = session.execute(select(t.c.rule, t.c.device_code, t.c.department, t.c.severity, t.c.action,
+                                  t.c.message, t.c.evidence, t.c.basis, t.c.threshold)
+                           .where(t.c.run_id == run_id).order_by(t.c.id)).all()
+    frame = pd.DataFrame(rows, columns=["rule", "device_code", "department", "severity", "action", "message",
+                                        "evidence", "basis", "threshold"], dtype=object)
+    titles = {code: get_rule(code) for code in frame["rule"].unique()}
+    frame["profile"] = run.profile
+    frame["title_zh"] = [titles[c].title_zh for c in frame["rule"]]
+    frame["title_en"] = [titles[c].title_en for c in frame["rule"]]
+    return frame[FINDING_COLUMNS].astype(object)
+
+
+def list_runs(session: Session) -> list[AuditRun]:
+    return list(session.scalars(select(AuditRun).order_by(AuditRun.id.desc())))
+
+
+@dataclass
+class CurrentRuns:
+    """Which run is current for each department: the latest run covering all departments (full), and the later
+    runs of single departments that supersede it for their department (own: department → run id)."""
+
+    full: int | None
+    own: dict[str, int]
+
+    def of(self, department: str | None) -> int | None:
+        """The current run of the department (of all departments when None)."""
+        return self.own.get(department, self.full) if department else self.full
+
+
+def current_runs(session: Session) -> CurrentRuns:
+    full = None
+    own: dict[str, int] = {}
+    for run_id, department in session.execute(select(AuditRun.id, AuditRun.department).order_by(AuditRun.id)):
+        if department is None:
+            full = run_id
+            own.clear()
+        else:
+            own[department] = run_id
+    return CurrentRuns(full, own)
+
+
+__all__ = ["AuditRun", "Finding", "CurrentRuns", "store_run", "findings_frame", "list_runs", "current_runs"]
+
+
+def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:
+    return findings["evidence"].map(lambda e: bool(isinstance(e, dict) and e.get("cannot_assess")))
+
+
+def summary_text(findings: pd.DataFrame) -> str:
+    """Counts by rule and department, problems and cannot-assess apart, as `make demo` and `camaudit audit` print."""
+    if findings.empty:
+        return "未发现问题。"
+    unassessed = is_cannot_assess(findings)
+    problems = findings[~unassessed]
+    lines = [f"审查发现问题 {len(problems)} 条；因数据缺失无法评估 {int(unassessed.sum())} 条。"]
+    departments = sorted(findings["department"].fillna("（未注明单位）").unique())
+    titles = dict(zip(findings["rule"], findings["title_zh"]))
+    for label, part in (("问题", problems), ("无法评估", findings[unassessed])):
+        if part.empty:
+            continue
+        table = part.assign(department=part["department"].fillna("（未注明单位）")).pivot_table(
+            index="rule", columns="department", values="message", aggfunc="count", fill_value=0)
+        table = table.reindex(columns=departments, fill_value=0)
+        lines.append(f"{label}（按规则、单位统计；列依次为：{'、'.join(departments)}、合计）：")
+        for rule, row in table.iterrows():
+            counts = "  ".join(f"{int(row[d]):>4}" for d in departments)
+            lines.append(f"  {rule} {titles.get(rule, ''):<20} {counts}  {int(row.sum()):>5}")
+    if not problems.empty:
+        by_action = problems["action"].value_counts()
+        lines.append("建议处理：" + "，".join(f"{a} {n} 条" for a, n in by_action.items()))
+    return "\n".join(lines)

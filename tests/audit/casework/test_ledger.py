@@ -1,0 +1,135 @@
+"""The rectification ledger: status moves, 销号 with evidence, reopening on the record, overdue items, re-audit."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from audit.casework import decisions as D
+from audit.casework import ledger as L
+from audit.casework.decisions import DecisionError, LedgerEvent
+from tests.audit.exports import world
+
+ON = dt.date(2024, 7, 1)
+
+
+@pytest.fixture
+def env(session):
+    devices = world.build(session)
+    run = world.run(session)
+    f = world.finding(session, run.id, "JL-002", "SGN01")
+    _, item = D.rectify(session, devices["JL-002"].id, measure="设置明显标识", requirement="设置标识牌",
+                        deadline=dt.date(2024, 8, 31), responsible="李四", user="张三", finding_ids=[f.id], on=ON)
+    session.commit()
+    return session, devices, item
+
+
+def events(session, item):
+    return [(e.from_status, e.to_status, e.user, e.note) for e in
+            session.scalars(select(LedgerEvent).where(LedgerEvent.item_id == item.id).order_by(LedgerEvent.id))]
+
+
+def test_items_move_forward_and_back_with_a_reason(env):
+    session, _, item = env
+    L.advance(session, item.id, "整改中", user="李四", note="标识牌已采购")
+    L.advance(session, item.id, "已整改待核查", user="李四", note="已安装")
+    with pytest.raises(DecisionError, match="须说明理由"):
+        L.advance(session, item.id, "整改中", user="赵六")
+    L.advance(session, item.id, "整改中", user="赵六", note="标识被树木遮挡，不明显")
+    assert item.status == "整改中"
+    assert [e[:2] for e in events(session, item)] == [
+        (None, "待整改"), ("待整改", "整改中"), ("整改中", "已整改待核查"), ("已整改待核查", "整改中")]
+
+
+@pytest.mark.parametrize("to_status, message", [
+    ("已销号", "请使用销号操作"),
+    ("待整改", "不能改为“待整改”"),
+    ("完成", "未知的整改状态"),
+])
+def test_refused_moves(env, to_status, message):
+    session, _, item = env
+    with pytest.raises(DecisionError, match=message):
+        L.advance(session, item.id, to_status, user="李四")
+    assert item.status == "待整改"
+
+
+def test_closing_needs_a_checked_item_evidence_and_a_checker(env):
+    session, _, item = env
+    with pytest.raises(DecisionError, match="须先报告已整改"):
+        L.close_item(session, item.id, evidence="现场照片", user="赵六")
+    with pytest.raises(DecisionError, match="报告已整改时须说明整改情况"):
+        L.advance(session, item.id, "已整改待核查", user="李四", note="  ")
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")
+    with pytest.raises(DecisionError, match="须写明核查情况和证据"):
+        L.close_item(session, item.id, evidence="  ", user="赵六")
+    with pytest.raises(DecisionError, match="操作人"):
+        L.close_item(session, item.id, evidence="现场照片", user="")
+    with pytest.raises(DecisionError, match="早于整改决定日期"):
+        L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 6, 1))
+    L.close_item(session, item.id, evidence="现场照片 3 张，标识清晰可见", user="赵六", on=dt.date(2024, 8, 20))
+    session.commit()
+    assert (item.status, item.closed_on, item.closed_by, item.close_evidence) == \
+        ("已销号", dt.date(2024, 8, 20), "赵六", "现场照片 3 张，标识清晰可见")
+    assert events(session, item)[-1] == ("已整改待核查", "已销号", "赵六", "现场照片 3 张，标识清晰可见")
+    with pytest.raises(DecisionError, match="已于 2024-08-20 销号"):
+        L.close_item(session, item.id, evidence="再次", user="赵六")
+    with pytest.raises(DecisionError, match="办理重新打开"):
+        L.advance(session, item.id, "整改中", user="赵六")
+
+
+def test_reopening_a_closed_item_is_a_recorded_event(env):
+    session, _, item = env
+    with pytest.raises(DecisionError, match="尚未销号"):
+        L.reopen(session, item.id, reason="x", user="赵六")
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")
+    L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 20))
+    with pytest.raises(DecisionError, match="须说明理由"):
+        L.reopen(session, item.id, reason="", user="钱七")
+    L.reopen(session, item.id, reason="群众反映标识被拆除", user="钱七")
+    session.commit()
+    assert (item.status, item.closed_on, item.closed_by) == ("整改中", None, None)
+    # The earlier closing and the reopening both stay on the record.
+    assert events(session, item)[-2:] == [
+        ("已整改待核查", "已销号", "赵六", "现场照片"),
+        ("已销号", "整改中", "钱七", "群众反映标识被拆除（原于 2024-08-20 由 赵六 销号）")]
+
+
+def test_overdue_items(env):
+    session, devices, item = env
+    assert L.overdue_items(session, dt.date(2024, 8, 31)) == []  # the deadline day itself is in time
+    assert L.overdue_items(session, dt.date(2024, 9, 1)) == [item]
+    assert L.overdue_items(session, dt.date(2024, 9, 1), department=world.CITY) == []
+    L.advance(session, item.id, "已整改待核查", user="李四", note="标识牌已安装")  # reported done: waits for the checker, not overdue
+    assert L.overdue_items(session, dt.date(2024, 9, 1)) == []
+
+
+def test_a_re_audit_shows_which_items_the_data_confirms_fixed(env):
+    session, devices, item = env
+    first = world.run(session)
+    other = world.finding(session, first.id, "JL-001", "REV01")
+    D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", finding_ids=[other.id], on=ON)
+    _, suspended_item = D.rectify(session, devices["JL-001"].id, measure="补办法制审核", requirement="完成法制审核",
+                                  deadline=dt.date(2024, 7, 31), responsible="王五", user="张三",
+                                  finding_ids=[other.id], on=ON)
+    _, manual = D.rectify(session, devices["JL-003"].id, measure="更换立杆", requirement="立杆加固",
+                          deadline=dt.date(2024, 9, 30), responsible="王五", user="张三", problem="立杆倾斜", on=ON)
+    session.commit()
+    # A run made before an item was opened cannot judge it.
+    assert L.compare_with_run(session, first.id) == {
+        item.id: "still_failing", suspended_item.id: "not_assessed", manual.id: "not_assessed"}
+
+    still = world.run(session, as_of=dt.date(2024, 9, 1))
+    assert L.compare_with_run(session, still.id) == {
+        item.id: "still_failing",             # the sign is still missing
+        suspended_item.id: "not_assessed",    # REV01 looks at devices in use; this one is suspended
+        manual.id: "not_assessed"}            # no rule to re-check
+
+    devices["JL-002"].signage = True
+    session.commit()
+    fixed = world.run(session, as_of=dt.date(2024, 9, 2))
+    assert L.compare_with_run(session, fixed.id)[item.id] == "fixed"
+    only_city = world.run(session, as_of=dt.date(2024, 9, 2), department=world.CITY)
+    assert L.compare_with_run(session, only_city.id)[item.id] == "not_assessed"
+    with pytest.raises(DecisionError, match="没有编号为 999 的审查记录"):
+        L.compare_with_run(session, 999)

@@ -1,0 +1,273 @@
+"""The registry: uploads applied whole or not at all, re-uploads reconciled, history kept. Runs on every backend."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from audit.registry import store as registry
+from audit.registry.models import (
+    AppendOnlyError,
+    ChangeLog,
+    Department,
+    Device,
+    ImportBatch,
+    VerificationRecord,
+    ViolationStat,
+)
+from audit.registry.store import RegistryError, import_file
+
+DEPT = "将乐县公安局交通管理大队"
+HEADER = "设备编号,设备名称,设备类型,道路名称,方向,设置地点,经度,纬度,坐标系,启用日期,状态,法制审核日期,标识设置,检定有效期至,最近检定日期,检定结果\n"
+
+
+def device_csv(tmp_path, rows, name="devices.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(r + "\n" for r in rows), encoding=encoding)
+    return path
+
+
+ROWS = [
+    "JL-001,水南大道测速,固定测速,水南大道,由东向西,水南大道与三华路口,117.4731,26.7285,WGS84,2023-07-01,在用,2023-06-01,是,2025-05-19,2024-05-20,合格",
+    "JL-002,府前路闯红灯,闯红灯,府前路,双向,府前路与金溪路口,117.4702,26.7301,WGS84,2023/7/1,在用,2023年6月1日,否,,,",
+    "JL-003,三华路停车,违法停车,三华路,,三华路中段,117.4690,26.7260,WGS84,20230701,停用,,Y,,,",
+]
+
+
+def table_counts(session):
+    return {m.__tablename__: session.scalar(select(func.count()).select_from(m))
+            for m in (Department, Device, ImportBatch, VerificationRecord, ViolationStat, ChangeLog)}
+
+
+def test_device_upload_is_stored_with_history(session, tmp_path):
+    result = import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT, user="clerk")
+    session.commit()
+    assert result.report.ok and result.applied
+    assert sorted(result.new) == ["JL-001", "JL-002", "JL-003"]
+    dev = session.scalar(select(Device).where(Device.device_code == "JL-002"))
+    assert dev.department.name == DEPT
+    assert dev.in_service_on == dt.date(2023, 7, 1) and dev.legal_review_on == dt.date(2023, 6, 1)
+    assert dev.signage is False and dev.status == "在用"
+    assert dev.lon == pytest.approx(117.4702) and dev.raw_lat == pytest.approx(26.7301)
+    # the inventory's verification columns enter the verification history
+    rec = session.scalar(select(VerificationRecord).join(Device).where(Device.device_code == "JL-001"))
+    assert rec.valid_until == dt.date(2025, 5, 19) and rec.result == "合格"
+    creates = session.scalars(select(ChangeLog).where(ChangeLog.action == "create")).all()
+    assert {c.device_code for c in creates} == {"JL-001", "JL-002", "JL-003"}
+    assert all(c.user == "clerk" and c.batch_id == result.batch_id for c in creates)
+    assert json.loads(creates[0].after)["device_type"]
+
+
+def test_upload_with_any_error_writes_nothing(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS[:1]), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    bad = ROWS[1:] + ["JL-009,坏行,无人机,某路,,,abc,26.7,WGS84,,在用,,,,,"]
+    result = import_file(session, device_csv(tmp_path, bad, "bad.csv"), "devices", department=DEPT)
+    session.commit()
+    assert not result.report.ok and not result.applied and result.batch_id is None
+    codes = {p.code for p in result.report.errors}
+    assert "BAD_CHOICE" in codes and "COORD_NOT_NUMERIC" in codes
+    row = next(p for p in result.report.errors if p.code == "BAD_CHOICE")
+    assert row.row == 4 and row.value == "无人机" and row.column == "设备类型"
+    assert table_counts(session) == before
+
+
+def test_failure_while_applying_leaves_no_trace(session, tmp_path, monkeypatch):
+    before = table_counts(session)
+
+    def explode(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(registry, "_inventory_verification", explode)
+    with pytest.raises(RuntimeError):
+        import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    assert table_counts(session) == before
+
+
+def test_reupload_reports_new_changed_unchanged_missing(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    second = [ROWS[0].replace("水南大道测速", "水南大道测速（新）"), ROWS[1],
+              "JL-004,金溪路测速,固定测速,金溪路,,金溪路口,117.4800,26.7300,WGS84,2024-01-01,在用,2023-12-01,是,,,"]
+    result = import_file(session, device_csv(tmp_path, second, "second.csv"), "devices", department=DEPT,
+                         user="clerk2")
+    session.commit()
+    assert result.new == ["JL-004"]
+    assert result.changed == {"JL-001": ["name"]}
+    assert result.unchanged == ["JL-002"]
+    assert result.missing == ["JL-003"]
+    missing = session.scalar(select(Device).where(Device.device_code == "JL-003"))
+    assert missing is not None and missing.missing_since_batch_id == result.batch_id
+    log = session.scalar(select(ChangeLog).where(ChangeLog.device_code == "JL-001", ChangeLog.action == "update"))
+    assert (log.field, log.before, log.after, log.user) == ("name", "水南大道测速", "水南大道测速（新）", "clerk2")
+    # the device comes back in a later upload: no longer missing, and that is recorded too
+    third = import_file(session, device_csv(tmp_path, second + [ROWS[2]], "third.csv"), "devices", department=DEPT)
+    session.commit()
+    assert "JL-003" in third.changed and session.get(Device, missing.id).missing_since_batch_id is None
+    assert session.scalar(select(Device.name).where(Device.device_code == "JL-001")) == "水南大道测速（新）"
+
+
+def test_dry_run_reports_but_writes_nothing(session, tmp_path):
+    before = table_counts(session)
+    result = import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT, dry_run=True)
+    session.commit()
+    assert result.report.ok and not result.applied and len(result.new) == 3
+    assert table_counts(session) == before
+
+
+def test_device_code_of_another_department_is_refused(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS[:1]), "devices", department=DEPT)
+    session.commit()
+    result = import_file(session, device_csv(tmp_path, ROWS[:1], "other.csv"), "devices", department="将乐县城管局")
+    assert [p.code for p in result.report.errors] == ["CODE_OTHER_DEPARTMENT"]
+    assert DEPT in result.report.errors[0].message
+
+
+def test_devices_upload_needs_a_department(session, tmp_path):
+    with pytest.raises(RegistryError, match="--department"):
+        import_file(session, device_csv(tmp_path, ROWS), "devices", department=None)
+
+
+def test_gcj02_coordinates_are_stored_in_wgs84_with_raw_values_kept(session, tmp_path):
+    row = ROWS[0].replace(",WGS84,", ",GCJ02,")
+    import_file(session, device_csv(tmp_path, [row]), "devices", department=DEPT)
+    session.commit()
+    dev = session.scalar(select(Device))
+    assert (dev.raw_lon, dev.raw_lat, dev.crs) == (pytest.approx(117.4731), pytest.approx(26.7285), "GCJ02")
+    # GCJ-02 lies a few hundred metres off WGS-84 in China
+    assert 0.001 < abs(dev.lon - dev.raw_lon) + abs(dev.lat - dev.raw_lat) < 0.02
+    rec = registry.device_records(session)[0]
+    assert rec["lon"] == pytest.approx(dev.lon) and rec["raw_lon"] == pytest.approx(117.4731)
+    assert rec["crs"] == "GCJ02" and rec["in_service_on"] == "2023-07-01"
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def test_violations_for_unknown_devices_are_refused_whole(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,5,1000\nJL-999,2025-01-01,3,600\n")
+    result = import_file(session, path, "violations")
+    session.commit()
+    assert [(p.code, p.row, p.value) for p in result.report.errors] == [("UNKNOWN_DEVICE", 3, "JL-999")]
+    assert table_counts(session) == before
+
+
+def test_a_department_files_counts_and_verifications_for_its_own_devices_only(session, tmp_path):
+    other = "将乐县城市管理和综合执法局"
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    import_file(session, write(tmp_path, "cg.csv", "设备编号,设备名称,设备类型,经度,纬度\nCG-001,老街,城市管理,117.465,26.735\n"),
+                "devices", department=other)
+    session.commit()
+    before = table_counts(session)
+    counts = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL-001,2025-01-01,5\nCG-001,2025-01-01,3\n"
+                                      "JL-999,2025-01-01,1\n")
+    result = import_file(session, counts, "violations", department=DEPT)
+    assert [(p.code, p.row, p.column, p.value) for p in result.report.errors] == [
+        ("UNKNOWN_DEVICE", 4, "设备编号", "JL-999"), ("NOT_OWN_DEVICE", 3, "设备编号", "CG-001")]
+    assert DEPT in result.report.errors[1].message and other not in result.report.errors[1].message
+    checks = write(tmp_path, "c.csv", "设备编号,检定日期,有效期至,检定结果\nCG-001,2025-01-01,2025-12-31,合格\n")
+    assert [p.code for p in import_file(session, checks, "verifications", department=DEPT).report.errors] == [
+        "NOT_OWN_DEVICE"]
+    session.commit()
+    assert table_counts(session) == before
+    assert import_file(session, checks, "verifications", department=other).applied  # its own device
+    assert import_file(session, counts, "violations").report.errors[0].code == "UNKNOWN_DEVICE"  # auditor: any
+    with pytest.raises(RegistryError, match="没有名为“无此单位”的单位"):
+        import_file(session, counts, "violations", department="无此单位")
+
+
+def test_violations_import_and_update(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,5,1000\n"
+                                    "JL-001,2025-01-02,7,1400.5\nJL-002,2025-02,120,24000\n")
+    first = import_file(session, path, "violations", user="clerk")
+    session.commit()
+    assert first.counts["新增记录"] == 3
+    stats = session.execute(select(ViolationStat.period, ViolationStat.period_start, ViolationStat.count,
+                                   ViolationStat.fine_yuan).order_by(ViolationStat.period_start)).all()
+    assert [(s[0], s[1], s[2]) for s in stats] == [("day", dt.date(2025, 1, 1), 5), ("day", dt.date(2025, 1, 2), 7),
+                                                   ("month", dt.date(2025, 2, 1), 120)]
+    assert float(stats[1][3]) == pytest.approx(1400.5)
+    path2 = write(tmp_path, "v2.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,6,1200\n"
+                                      "JL-001,2025-01-02,7,1400.50\n")
+    second = import_file(session, path2, "violations", user="clerk")
+    session.commit()
+    assert second.counts == {"新增记录": 0, "更新记录": 1, "未变记录": 1, "涉及设备": 1}
+    assert session.scalar(select(func.count()).select_from(ViolationStat)) == 3
+    log = session.scalar(select(ChangeLog).where(ChangeLog.entity == "violation_stat"))
+    assert log.before == "5 / 1000.00" and log.after == "6 / 1200.00" and log.device_code == "JL-001"
+    frame = registry.load_violations_frame(session)
+    assert frame.loc[frame["period"] == "month", "count"].item() == 120
+
+
+def test_verifications_import(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    bad = write(tmp_path, "bad.csv", "设备编号,检定日期,有效期至,检定结果,证书编号\nJL-001,2024-05-20,2023-05-19,合格,X1\n")
+    result = import_file(session, bad, "verifications")
+    assert [p.code for p in result.report.errors] == ["VALID_UNTIL_BEFORE_VERIFIED"]
+    good = write(tmp_path, "good.csv", "设备编号,检定日期,有效期至,检定结果,证书编号,检定机构\n"
+                                       "JL-001,2023-05-20,2024-05-19,合格,X0,三明市计量所\n"
+                                       "JL-001,2024-05-20,2025-05-19,不合格,X1,三明市计量所\n")
+    result = import_file(session, good, "verifications")
+    session.commit()
+    assert result.counts == {"新增记录": 1, "更新记录": 1, "未变记录": 0}
+    frame = registry.load_verifications_frame(session).sort_values("verified_on")
+    assert frame["result"].tolist() == ["合格", "不合格"]
+    assert frame["valid_until"].dt.year.tolist() == [2024, 2025]
+
+
+def test_devices_frame_for_the_audit(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    gdf = registry.load_devices_frame(session, DEPT)
+    assert gdf.crs.to_epsg() == 4326 and len(gdf) == 3
+    assert str(gdf["in_service_on"].dtype).startswith("datetime64")
+    assert gdf.loc[gdf["device_code"] == "JL-001", "geometry"].item().x == pytest.approx(117.4731)
+    assert registry.load_devices_frame(session, "别的单位").empty
+
+
+def test_change_log_is_append_only(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS[:1]), "devices", department=DEPT)
+    session.commit()
+    entry = session.scalar(select(ChangeLog))
+    entry.after = "tampered"
+    with pytest.raises(AppendOnlyError):
+        session.flush()
+    session.rollback()
+    session.delete(session.scalar(select(ChangeLog)))
+    with pytest.raises(AppendOnlyError):
+        session.flush()
+
+
+def test_postgis_view_shows_device_points(session, tmp_path, db_engine):
+    if db_engine.dialect.name != "postgresql":
+        pytest.skip("PostGIS only")
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    rows = session.execute(text("SELECT device_code, ST_X(geom), ST_Y(geom) FROM device_geom ORDER BY 1")).all()
+    assert [r[0] for r in rows] == ["JL-001", "JL-002", "JL-003"]
+    assert rows[0][1] == pytest.approx(117.4731)
+
+
+def test_statistics_load_by_code_with_quotes_in_codes(session, tmp_path):
+    rows = [ROWS[0].replace("JL-001", "JL'001"), ROWS[1]]
+    import_file(session, device_csv(tmp_path, rows), "devices", department=DEPT)
+    session.commit()
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL'001,2025-01-01,5\nJL-002,2025-01-01,9\n")
+    assert import_file(session, path, "violations").report.ok
+    session.commit()
+    frame = registry.load_violations_frame(session, ["JL'001"])
+    assert frame["device_code"].tolist() == ["JL'001"] and frame["count"].tolist() == [5]
+    assert str(frame["period_start"].dtype) == "datetime64[ns]"

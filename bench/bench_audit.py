@@ -190,7 +190,6 @@ def with_db(devices: pd.DataFrame, violations: pd.DataFrame, areas) -> None:
     """Store the data in a temporary SQLite database and time run_audit (loading + rules + storing findings)."""
     import sqlite3
 
-    import audit.rules.findings  # noqa: F401  (registers the audit tables)
     from audit.registry.db import init_db, make_engine, session_factory
     from audit.rules.engine import run_audit
 

@@ -17,12 +17,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-import audit.casework.decisions  # noqa: E402,F401  (registers the tables)
-from audit.casework.decisions import Decision, LedgerEvent, LedgerItem, category_of  # noqa: E402
+from audit.registry.models import Decision, LedgerEvent, LedgerItem
+from audit.casework.decisions import category_of  # noqa: E402
 from audit.exports import export  # noqa: E402
 from audit.registry.db import init_db, make_engine, session_factory  # noqa: E402
 from audit.registry.models import Base, Department, Device  # noqa: E402
-from audit.rules.findings import AuditRun, Finding  # noqa: E402
+from audit.registry.models import AuditRun, Finding  # noqa: E402
 
 N_FINDINGS = 10_000
 N_DEPARTMENTS = 10

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from audit.registry.db import init_db, load_models, make_engine, session_factory
+from audit.registry.db import init_db, make_engine, session_factory
 from audit.registry.models import Base
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,6 @@ def db_engine(request, tmp_path):
         engine = make_engine(url)
         with engine.begin() as conn:
             conn.execute(text("DROP VIEW IF EXISTS device_geom"))
-        load_models()
         Base.metadata.drop_all(engine)
     init_db(engine)
     yield engine

@@ -16,9 +16,10 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework.decisions import FindingReview
+from audit.registry.models import FindingReview
 from audit.rules import all_rules
-from audit.rules.findings import AuditRun, Finding, current_runs
+from audit.registry.models import AuditRun, Finding
+from audit.rules.findings import current_runs
 
 from .access import DECIDERS
 from .i18n import get_locale

@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Iterable, Optional
+from typing import Iterable
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, String, Text, event, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ..registry.models import AppendOnlyError, Base, ChangeLog, Device, utcnow
-from ..rules.findings import Finding
-
-DECISION_KINDS = ("suspend", "rectify", "restore", "remove", "keep")
-DECISION_ZH = {"suspend": "停用", "rectify": "整改", "restore": "恢复使用", "remove": "拆除", "keep": "保留"}
-REVIEW_STATUSES = ("confirmed", "dismissed")
-REVIEW_ZH = {"confirmed": "已确认", "dismissed": "已排除"}
-LEDGER_STATUSES = ("待整改", "整改中", "已整改待核查", "已销号")
-OPEN_STATUSES = LEDGER_STATUSES[:3]
-CLOSED = "已销号"
+from ..registry.models import (
+    CLOSED,
+    DECISION_KINDS,
+    LEDGER_STATUSES,
+    OPEN_STATUSES,
+    REVIEW_ZH,
+    ChangeLog,
+    Decision,
+    Device,
+    Finding,
+    FindingReview,
+    LedgerEvent,
+    LedgerItem,
+)
 
 # 问题类别: the six problems of the special supervision and the two focus items (regulations.md), by rule code.
 CATEGORIES = {
@@ -46,99 +50,6 @@ def category_of(rule: str | None) -> str:
 class DecisionError(ValueError):
     """A decision the system refuses, with a message for the user."""
 
-
-class FindingReview(Base):
-    """An auditor's review of one finding; the latest review is the finding's status."""
-
-    __tablename__ = "finding_review"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10))  # confirmed | dismissed
-    reason: Mapped[Optional[str]] = mapped_column(Text, default=None)
-    user: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class Decision(Base):
-    __tablename__ = "decision"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(10))  # suspend | rectify | restore | remove | keep
-    decided_on: Mapped[dt.date] = mapped_column(Date)
-    reason: Mapped[str] = mapped_column(Text)
-    decided_by: Mapped[str] = mapped_column(String(100))
-    finding_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-    device: Mapped[Device] = relationship()
-
-    @property
-    def kind_zh(self) -> str:
-        return DECISION_ZH[self.kind]
-
-
-class LedgerItem(Base):
-    """One row of the rectification ledger (整改台账), closed one by one (销号制)."""
-
-    __tablename__ = "ledger_item"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
-    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"))
-    department: Mapped[str] = mapped_column(String(200), index=True)
-    problem: Mapped[str] = mapped_column(Text)
-    category: Mapped[str] = mapped_column(String(200))
-    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    measure: Mapped[str] = mapped_column(Text)
-    requirement: Mapped[str] = mapped_column(Text)
-    deadline: Mapped[dt.date] = mapped_column(Date)
-    responsible: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(10), default=LEDGER_STATUSES[0])
-    closed_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
-    closed_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
-    close_evidence: Mapped[Optional[str]] = mapped_column(Text, default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-    device: Mapped[Device] = relationship()
-    decision: Mapped[Decision] = relationship()
-    events: Mapped[list["LedgerEvent"]] = relationship(order_by="LedgerEvent.id", viewonly=True)
-
-    @property
-    def finding_ids(self) -> list[int]:
-        return list(self.decision.finding_ids or [])
-
-    @property
-    def is_open(self) -> bool:
-        return self.status != CLOSED
-
-
-class LedgerEvent(Base):
-    """A status change of a ledger item (the first one, from None, is its creation)."""
-
-    __tablename__ = "ledger_event"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("ledger_item.id"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    user: Mapped[str] = mapped_column(String(100))
-    from_status: Mapped[Optional[str]] = mapped_column(String(10), default=None)
-    to_status: Mapped[str] = mapped_column(String(10))
-    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
-
-
-_IMMUTABLE = (FindingReview, Decision, LedgerEvent)
-
-
-@event.listens_for(Session, "before_flush")
-def _decisions_are_append_only(session: Session, flush_context: Any, instances: Any) -> None:
-    for obj in session.deleted:
-        if isinstance(obj, _IMMUTABLE):
-            raise AppendOnlyError("决定、核查意见和台账记录只能追加，不能删除。")
-    for obj in session.dirty:
-        if isinstance(obj, _IMMUTABLE) and session.is_modified(obj, include_collections=False):
-            raise AppendOnlyError("决定、核查意见和台账记录只能追加，不能修改；请作出新的决定。")
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------

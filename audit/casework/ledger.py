@@ -7,9 +7,8 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..registry.models import ChangeLog, Device
-from ..rules.findings import AuditRun, Finding
-from .decisions import CLOSED, LEDGER_STATUSES, DecisionError, LedgerEvent, LedgerItem
+from ..registry.models import CLOSED, LEDGER_STATUSES, AuditRun, ChangeLog, Device, Finding, LedgerEvent, LedgerItem
+from .decisions import DecisionError
 
 # Moves advance() allows; 已销号 is reached only through close_item() and left only through reopen().
 TRANSITIONS = {

@@ -6,63 +6,20 @@ the SHA-256 of the candidate codes is stored to show the registry was the same.
 """
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import random
 import secrets
-from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Sequence
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, String, Text, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ..exports.common import Col, Table, write_xlsx
-from ..registry.models import Base, ChangeLog, Department, Device, utcnow
+from ..registry.models import ChangeLog, Department, Device, SpotCheck, SpotCheckItem, utcnow
 from .decisions import DecisionError
 
 RESULTS = ("合格", "不合格", "未能检查")
 INSPECTORS_PER_DEVICE = 2  # 行政处罚法 第四十二条: enforcement by no fewer than two officers
 
-
-class SpotCheck(Base):
-    __tablename__ = "spot_check"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seed: Mapped[int] = mapped_column(BigInteger)
-    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
-    candidate_count: Mapped[int]
-    candidate_digest: Mapped[str] = mapped_column(String(64))
-    roster: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    inspectors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the team drawn from the roster
-    user: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-    items: Mapped[list["SpotCheckItem"]] = relationship(order_by="SpotCheckItem.id", back_populates="spot_check")
-
-    @property
-    def device_ids(self) -> list[int]:
-        return [i.device_id for i in self.items]
-
-    @property
-    def assignment(self) -> dict[str, list[str]]:
-        return {i.device_code: list(i.inspectors) for i in self.items}
-
-
-class SpotCheckItem(Base):
-    __tablename__ = "spot_check_item"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"), index=True)
-    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
-    device_code: Mapped[str] = mapped_column(String(100))
-    inspectors: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    result: Mapped[Optional[str]] = mapped_column(String(10), default=None)
-    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
-    recorded_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
-    recorded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
-
-    spot_check: Mapped[SpotCheck] = relationship(back_populates="items")
-    device: Mapped[Device] = relationship()
 
 
 def digest(codes: Sequence[str]) -> str:
@@ -157,31 +114,5 @@ def record_result(session: Session, spot_check_id: int, device_id: int, *, resul
     return item
 
 
-def spot_check_table(session: Session, spot_check_id: int, day: dt.date | None = None) -> Table:
-    check = session.get(SpotCheck, spot_check_id)
-    if check is None:
-        raise DecisionError(f"没有第 {spot_check_id} 次抽查记录。")
-    columns = (Col("序号", 6, kind="int"), Col("设备编号", 14, kind="center"), Col("单位", 18),
-               Col("设备类型", 10, "设备情况", kind="center"), Col("道路名称", 14, "设备情况"),
-               Col("设置地点", 26, "设备情况"), Col("检查人员", 16, kind="center"),
-               Col("检查结果", 10, "检查情况", kind="center"), Col("情况说明", 26, "检查情况"),
-               Col("记录人", 10, "检查情况", kind="center"))
-    rows = [[n, i.device_code, i.device.department.name, i.device.device_type, i.device.road, i.device.address,
-             "、".join(i.inspectors), i.result, i.note, i.recorded_by] for n, i in enumerate(check.items, start=1)]
-    notes = [f"说明：随机种子 {check.seed}；从{check.department or '全部单位'}在用设备 {check.candidate_count} 台"
-             f"（按设备编号排序，SHA-256 {check.candidate_digest}）中抽取 {len(rows)} 台，从检查人员名录 "
-             f"{len(check.roster)} 人中抽取 {len(check.inspectors)} 人；"
-             f"用同一设备清单、名录和随机种子可复现本次抽取结果（audit.spotcheck.draw_codes）。"]
-    return Table(title="非现场执法设备“双随机”抽查名单", columns=columns, rows=rows, unit=check.department or "",
-                 date=day or check.created_at.date(), attachment=None, sheet_name="抽查名单", notes=notes)
-
-
-def export_spot_check(session: Session, spot_check_id: int, path: str | Path) -> Path:
-    path = Path(path)
-    if path.suffix.lower() != ".xlsx":
-        raise DecisionError("抽查名单只能导出为 .xlsx 文件。")
-    return write_xlsx(path, [spot_check_table(session, spot_check_id)])
-
-
 __all__ = ["SpotCheck", "SpotCheckItem", "RESULTS", "draw", "draw_codes", "record_result", "candidates",
-           "export_spot_check", "spot_check_table", "digest"]
+           "digest"]

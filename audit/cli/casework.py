@@ -1,4 +1,4 @@
-"""Commands for the documents, the decisions and the spot checks: `export`, `decide …`, `spot-check`."""
+"""Casework commands: decide … (reviews, decisions and the rectification ledger) and the spot checks."""
 from __future__ import annotations
 
 import csv
@@ -8,52 +8,8 @@ from pathlib import Path
 import click
 
 from ..casework.decisions import DecisionError
-from ..exports import KINDS, ExportError
-
-
-class DateType(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"日期“{value}”格式不对，应为 2024-06-30。", param, ctx)
-
-
-DATE = DateType()
-
-
-def _session():  # type: ignore[no-untyped-def]
-    from . import open_session
-
-    return open_session()
-
-
-@click.command("export")
-@click.argument("kind", type=click.Choice(list(KINDS)))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write; its suffix (.xlsx .docx .geojson .csv) sets the format.")
-@click.option("--department", help="Only this department (required for opinion-letter).")
-@click.option("--as-of", type=DATE, help="Date printed on the document and used for overdue items (default today).")
-@click.option("--run", "run_id", type=int, help="Audit run id (default: the latest covering the department).")
-@click.option("--case", "case_finding_id", type=int, help="Finding id of the typical case (summary).")
-@click.option("--issuer", help="Signing body printed on letters and the summary.")
-def export_cmd(kind: str, output: Path, department: str | None, as_of: dt.date | None, run_id: int | None,
-               case_finding_id: int | None, issuer: str | None) -> None:
-    """Write a document (导出文书): suspension-list, self-inspection, ledger, summary, public-notice,
-    opinion-letter, findings."""
-    from ..exports import export
-
-    with _session() as session:
-        try:
-            export(session, kind, output, department=department, as_of=as_of, run_id=run_id,
-                   case_finding_id=case_finding_id, issuer=issuer)
-        except (ExportError, DecisionError) as exc:
-            raise click.UsageError(str(exc)) from exc
-    click.echo(f"已导出{KINDS[kind][0]}：{output}")
+from ..exports.data import ExportError
+from .common import DATE, open_session
 
 
 def read_roster(path: Path) -> list[str]:
@@ -83,20 +39,21 @@ def read_roster(path: Path) -> list[str]:
 def spot_check_cmd(n_devices: int, n_inspectors: int, roster: Path | None, seed: int | None,
                    department: str | None, output: Path | None, user: str) -> None:
     """Draw devices and inspectors at random (双随机抽查), record the seed, optionally export the list."""
-    from ..casework.spotcheck import draw, export_spot_check
+    from ..casework.spotcheck import draw
+    from ..exports.spot_check import export_spot_check
 
     if roster is None:
         raise click.UsageError("须用 --roster 指定检查人员名录文件（每行一个姓名，或 CSV 第一列为姓名）。")
     if output is not None and output.suffix.lower() != ".xlsx":
         raise click.UsageError("抽查名单只能导出为 .xlsx 文件。")
     names = read_roster(roster)
-    with _session() as session:
+    with open_session() as session:
         try:
             check = draw(session, devices=n_devices, inspectors=names, seed=seed, department=department, user=user,
                          team_size=n_inspectors)
             if output is not None:
                 export_spot_check(session, check.id, output)
-        except DecisionError as exc:
+        except (DecisionError, ExportError) as exc:
             session.rollback()
             raise click.UsageError(str(exc)) from exc
         session.commit()
@@ -119,7 +76,7 @@ def spot_check_result_cmd(spot_check_id: int, device_code: str, result: str, not
     from ..casework.decisions import device_by_code
     from ..casework.spotcheck import record_result
 
-    with _session() as session:
+    with open_session() as session:
         try:
             record_result(session, spot_check_id, device_by_code(session, device_code).id, result=result, note=note,
                           user=user)
@@ -138,7 +95,7 @@ def decide_cmd() -> None:
 
 def _apply(action, message) -> None:  # type: ignore[no-untyped-def]
     """Run action(session) in one transaction; echo message, or message(result) when it is callable."""
-    with _session() as session:
+    with open_session() as session:
         try:
             result = action(session)
         except DecisionError as exc:
@@ -290,7 +247,7 @@ def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
     """List the rectification ledger (整改台账)."""
     from ..casework.ledger import items, overdue_items
 
-    with _session() as session:
+    with open_session() as session:
         chosen = overdue_items(session, overdue_on, department) if overdue_on else items(session, department=department)
         for i in chosen:
             closed = f"  销号 {i.closed_on} {i.closed_by}" if i.closed_on else ""
@@ -299,4 +256,4 @@ def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
         click.echo(f"共 {len(chosen)} 项")
 
 
-__all__ = ["export_cmd", "spot_check_cmd", "spot_check_result_cmd", "decide_cmd", "read_roster"]
+COMMANDS = {"decide": decide_cmd, "spot-check": spot_check_cmd, "spot-check-result": spot_check_result_cmd}

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
+import click
 import pandas as pd
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -124,3 +125,18 @@ def registry_summary(session: Session) -> str:
             lines.append(f"    无数据的列（如实留空，审查时报告为无法评估）：{'、'.join(empty)}")
     lines.append(f"  合计 {len(frame)} 台设备")
     return "\n".join(lines)
+
+
+@click.command()
+def demo() -> None:
+    """Load the demo county and the real Chicago sample into instance/demo.sqlite3 and show what was loaded."""
+    load = load_demo(echo=click.echo)
+    click.echo(f"\n演示数据库：{load.url}")
+    click.echo(f"再次审查：CAMAUDIT_DATABASE_URL={load.url} camaudit audit {' '.join(load.audit_args)} --format json")
+    click.echo(f"查看设备台账：CAMAUDIT_DATABASE_URL={load.url} camaudit devices")
+    if load.logins:
+        click.echo(f"网页登录（演示账号，密码均为 {load.password}）：" + "，".join(
+            f"{name}（{role}{'，' + dept if dept else ''}）" for name, role, dept in load.logins))
+
+
+COMMANDS = {"demo": demo}

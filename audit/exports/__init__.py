@@ -1,6 +1,7 @@
-"""The documents auditors file, made from the findings, the decisions and the ledger.
+"""Exports: the documents auditors and departments file, made from the findings, the decisions and the ledger.
 
-`export(session, kind, path, ...)` picks the writer from the kind and the file's suffix.
+`export(session, kind, path, ...)` picks the writer from the kind and the file's suffix. May import casework,
+rules, registry, intake and geo; never cli or web.
 """
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..casework.decisions import CLOSED, Decision, LedgerItem, latest_reviews
-from ..registry.models import Department, Device
-from ..rules.findings import AuditRun, Finding, current_runs
+from ..casework.decisions import latest_reviews
+from ..registry.models import CLOSED, AuditRun, Decision, Department, Device, Finding, LedgerItem
+from ..rules.findings import current_runs
 
 NO_DEPARTMENT = "（未注明单位）"
 

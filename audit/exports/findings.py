@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..casework.decisions import REVIEW_ZH
 from ..intake.xlsxsafe import csv_safe
+from ..registry.models import REVIEW_ZH
 from .data import Options, Problem, check_department, problems, resolve_run, rule_title
 
 KEYS = ("finding_id", "run_id", "as_of", "rule", "title", "device_code", "department", "device_type", "road",

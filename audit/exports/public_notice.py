@@ -10,8 +10,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .common import (Col, Table, add_paragraph, add_signature, add_table, add_title, new_document, text_width_mm,
-                     write_xlsx)
+from .common import (
+    Col,
+    Table,
+    add_paragraph,
+    add_signature,
+    add_table,
+    add_title,
+    new_document,
+    text_width_mm,
+    write_xlsx,
+)
 from .data import Options, check_department, devices_of
 
 TITLE = "电子技术监控设备设置地点公告"

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..casework.decisions import LedgerItem, category_of
+from ..casework.decisions import category_of
+from ..registry.models import LedgerItem
 from .common import Col, Table, add_attachment, new_document, write_xlsx
 from .data import (
     NO_DEPARTMENT,

@@ -11,11 +11,10 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..casework.decisions import CLOSED, LEDGER_STATUSES, Decision, LedgerItem, category_of
+from ..casework.decisions import category_of
 from ..casework.ledger import items as ledger_items
 from ..casework.ledger import overdue_items
-from ..registry.models import Department, Device
-from ..rules.findings import Finding
+from ..registry.models import CLOSED, LEDGER_STATUSES, Decision, Department, Device, Finding, LedgerItem
 from . import ledger as ledger_export
 from .common import (
     Col,

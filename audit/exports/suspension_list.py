@@ -10,8 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..casework.decisions import CLOSED, Decision, LedgerItem
-from ..rules.findings import Finding
+from ..registry.models import CLOSED, Decision, Finding, LedgerItem
 from .common import Col, Table, add_attachment, new_document, write_xlsx
 from .data import Options, check_department, devices_of, rule_title
 

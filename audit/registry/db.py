@@ -1,7 +1,6 @@
 """Database connection: the URL comes from CAMAUDIT_DATABASE_URL, else an SQLite file in the instance folder."""
 from __future__ import annotations
 
-import importlib
 import os
 from pathlib import Path
 
@@ -11,9 +10,6 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
-
-# Modules whose ORM models share Base.metadata; imported before the tables are created.
-MODEL_MODULES = ("audit.registry.users", "audit.rules.findings", "audit.casework.decisions", "audit.casework.spotcheck")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -66,12 +62,6 @@ FROM device WHERE lon IS NOT NULL AND lat IS NOT NULL
 """
 
 
-def load_models() -> None:
-    """Register every model module's tables on Base.metadata."""
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
-
-
 def _migrations(connection: Connection) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -87,7 +77,6 @@ def init_db(engine: Engine) -> None:
     a database stamped earlier is migrated; one created before migrations existed is stamped as the baseline
     and migrated from there.
     """
-    load_models()
     with engine.begin() as conn:
         tables = inspect(conn)
         versioned = tables.has_table("alembic_version")

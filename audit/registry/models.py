@@ -1,11 +1,29 @@
-"""Database models (SQLAlchemy 2, typed). Work on SQLite and on PostgreSQL alike."""
+"""Every table of camaudit (SQLAlchemy 2, typed models; SQLite and PostgreSQL alike).
+
+The registry (departments, devices, import batches, verification records, violation statistics, the change log),
+the audit runs and their findings, the casework (reviews, decisions, the rectification ledger) and spot checks.
+The logic that writes them lives in the stage that owns it; the tables live here so that every stage, the
+migrations and the web read one schema.
+"""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
@@ -147,3 +165,212 @@ def _change_log_is_append_only(session: Session, flush_context: Any, instances: 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, ChangeLog):
             raise AppendOnlyError("变更记录只能追加，不能修改或删除。")
+
+
+# ---- audit runs and findings ---------------------------------------------------------------------------
+
+class AuditRun(Base):
+    """One run of the rules: what went in (as-of date, profile, rule set version, import batches, layers) and
+    counts."""
+
+    __tablename__ = "audit_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    profile: Mapped[str] = mapped_column(String(100))
+    # sha256 of the profile's resolved values: the same name with edited thresholds gives another digest.
+    profile_digest: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    ruleset_version: Mapped[str] = mapped_column(String(20))
+    batch_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    device_count: Mapped[int] = mapped_column(Integer, default=0)
+    finding_count: Mapped[int] = mapped_column(Integer, default=0)
+    user: Mapped[str] = mapped_column(String(100))
+    # The township and road layers used ({"areas"|"roads": geo.layerfile.describe_layer}); None before migration 0002.
+    layers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+
+
+class Finding(Base):
+    __tablename__ = "finding"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(10), index=True)
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"), default=None, index=True)
+    device_code: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    severity: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    basis: Mapped[str] = mapped_column(Text)
+    threshold: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+
+
+# ---- casework: reviews, decisions, the rectification ledger --------------------------------------------
+
+DECISION_KINDS = ("suspend", "rectify", "restore", "remove", "keep")
+DECISION_ZH = {"suspend": "停用", "rectify": "整改", "restore": "恢复使用", "remove": "拆除", "keep": "保留"}
+REVIEW_STATUSES = ("confirmed", "dismissed")
+REVIEW_ZH = {"confirmed": "已确认", "dismissed": "已排除"}
+LEDGER_STATUSES = ("待整改", "整改中", "已整改待核查", "已销号")
+OPEN_STATUSES = LEDGER_STATUSES[:3]
+CLOSED = "已销号"
+
+
+class FindingReview(Base):
+    """An auditor's review of one finding; the latest review is the finding's status."""
+
+    __tablename__ = "finding_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # confirmed | dismissed
+    reason: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    user: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Decision(Base):
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # suspend | rectify | restore | remove | keep
+    decided_on: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    finding_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    device: Mapped[Device] = relationship()
+
+    @property
+    def kind_zh(self) -> str:
+        return DECISION_ZH[self.kind]
+
+
+class LedgerItem(Base):
+    """One row of the rectification ledger (整改台账), closed one by one (销号制)."""
+
+    __tablename__ = "ledger_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"))
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    problem: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(200))
+    rules: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    measure: Mapped[str] = mapped_column(Text)
+    requirement: Mapped[str] = mapped_column(Text)
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    responsible: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default=LEDGER_STATUSES[0])
+    closed_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    closed_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    close_evidence: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    device: Mapped[Device] = relationship()
+    decision: Mapped[Decision] = relationship()
+    events: Mapped[list["LedgerEvent"]] = relationship(order_by="LedgerEvent.id", viewonly=True)
+
+    @property
+    def finding_ids(self) -> list[int]:
+        return list(self.decision.finding_ids or [])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != CLOSED
+
+
+class LedgerEvent(Base):
+    """A status change of a ledger item (the first one, from None, is its creation)."""
+
+    __tablename__ = "ledger_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("ledger_item.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user: Mapped[str] = mapped_column(String(100))
+    from_status: Mapped[Optional[str]] = mapped_column(String(10), default=None)
+    to_status: Mapped[str] = mapped_column(String(10))
+    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
+
+
+_IMMUTABLE = (FindingReview, Decision, LedgerEvent)
+
+
+@event.listens_for(Session, "before_flush")
+def _decisions_are_append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, _IMMUTABLE):
+            raise AppendOnlyError("决定、核查意见和台账记录只能追加，不能删除。")
+    for obj in session.dirty:
+        if isinstance(obj, _IMMUTABLE) and session.is_modified(obj, include_collections=False):
+            raise AppendOnlyError("决定、核查意见和台账记录只能追加，不能修改；请作出新的决定。")
+
+
+# ---- spot checks ---------------------------------------------------------------------------------------
+
+class SpotCheck(Base):
+    __tablename__ = "spot_check"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
+    candidate_count: Mapped[int]
+    candidate_digest: Mapped[str] = mapped_column(String(64))
+    roster: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    inspectors: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the team drawn from the roster
+    user: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    items: Mapped[list["SpotCheckItem"]] = relationship(order_by="SpotCheckItem.id", back_populates="spot_check")
+
+    @property
+    def device_ids(self) -> list[int]:
+        return [i.device_id for i in self.items]
+
+    @property
+    def assignment(self) -> dict[str, list[str]]:
+        return {i.device_code: list(i.inspectors) for i in self.items}
+
+
+class SpotCheckItem(Base):
+    __tablename__ = "spot_check_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    spot_check_id: Mapped[int] = mapped_column(ForeignKey("spot_check.id"), index=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))
+    device_code: Mapped[str] = mapped_column(String(100))
+    inspectors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    result: Mapped[Optional[str]] = mapped_column(String(10), default=None)
+    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    recorded_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    recorded_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
+
+    spot_check: Mapped[SpotCheck] = relationship(back_populates="items")
+    device: Mapped[Device] = relationship()
+
+
+# ---- users ---------------------------------------------------------------------------------------------
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), default=None)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    last_failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
+
+    department: Mapped[Optional[Department]] = relationship()
+
+    def sees_department(self, department_id: int | None) -> bool:
+        return self.role in ("admin", "auditor") or (department_id is not None and department_id == self.department_id)

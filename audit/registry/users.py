@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hashlib
 import hmac
 import secrets
-from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from .models import Base, ChangeLog, Department, utcnow
+from .models import ChangeLog, Department, User
 
 ROLES = ("admin", "auditor", "department")
 ROLE_ZH = {"admin": "管理员", "auditor": "审查人员", "department": "部门填报人员"}
@@ -21,24 +19,6 @@ MIN_PASSWORD_LENGTH = 8
 
 class UserError(ValueError):
     pass
-
-
-class User(Base):
-    __tablename__ = "app_user"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100), unique=True)
-    role: Mapped[str] = mapped_column(String(20))
-    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), default=None)
-    password_hash: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    last_failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
-
-    department: Mapped[Optional[Department]] = relationship()
-
-    def sees_department(self, department_id: int | None) -> bool:
-        return self.role in ("admin", "auditor") or (department_id is not None and department_id == self.department_id)
 
 
 def hash_password(password: str) -> str:

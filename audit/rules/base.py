@@ -17,14 +17,13 @@ import pandas as pd
 
 from ..intake.columns import DEVICE_COLUMNS
 from .profiles import SETTINGS, ProfileValue
+from .schema import FINDING_COLUMNS, empty_findings
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 SEVERITIES = ("严重", "较重", "一般")
 ACTIONS = {"停用": "suspend", "整改": "rectify", "核查": "review"}
-FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
-                   "profile", "threshold", "title_zh", "title_en"]
 CODE_PATTERN = re.compile(r"^[A-Z]{3}\d{2}$")
 HEADERS = {c.key: c.header for c in DEVICE_COLUMNS}
 
@@ -170,10 +169,6 @@ def get_rule(code: str) -> Rule:
 
 
 # ---- helpers shared by the rules ----------------------------------------------------------------------
-
-def empty_findings() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})
-
 
 def _objects(series: pd.Series) -> list[Any]:
     return [None if _missing(v) else v for v in series.tolist()]

@@ -21,7 +21,7 @@ from .base import (
 from .data import Rows, day_to_date, latest_verification, segments, valid_on_days, verification_history, violations
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 BASIS_METROLOGY = "《中华人民共和国计量法》第九条（强制检定）"
 BASIS_CAL = f"{BASIS_GUOFA_2024_5}；{BASIS_METROLOGY}；{BASIS_MPS_157}第十五条"

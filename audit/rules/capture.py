@@ -13,7 +13,7 @@ from .base import BASIS_GUOFA_2024_5, IN_USE, Rule, device_states, memo, registe
 from .data import coverage, day_to_date, segments, violations
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 MAD_SCALE = 1.4826      # MAD → standard deviation under normality
 MEANAD_SCALE = 1.253314  # mean absolute deviation → standard deviation (used when the MAD is 0)

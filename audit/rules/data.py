@@ -9,7 +9,7 @@ import pandas as pd
 from .base import as_timestamp, memo
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
     from .profiles import ProfileValue
 
 

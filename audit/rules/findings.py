@@ -4,54 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, insert, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
-from ..registry.models import Base, Device, utcnow
-from .base import FINDING_COLUMNS, get_rule
+from ..registry.models import AuditRun, Device, Finding
+from .base import get_rule
 from .profiles import Profile
-
-
-class AuditRun(Base):
-    """One run of the rules: what went in (as-of date, profile, rule set version, import batches, layers) and
-    counts."""
-
-    __tablename__ = "audit_run"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    as_of: Mapped[dt.date] = mapped_column(Date)
-    profile: Mapped[str] = mapped_column(String(100))
-    # sha256 of the profile's resolved values: the same name with edited thresholds gives another digest.
-    profile_digest: Mapped[Optional[str]] = mapped_column(String(64), default=None)
-    ruleset_version: Mapped[str] = mapped_column(String(20))
-    batch_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
-    device_count: Mapped[int] = mapped_column(Integer, default=0)
-    finding_count: Mapped[int] = mapped_column(Integer, default=0)
-    user: Mapped[str] = mapped_column(String(100))
-    # The township and road layers used ({"areas"|"roads": geo.layerfile.describe_layer}); None before migration 0002.
-    layers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
-
-
-class Finding(Base):
-    __tablename__ = "finding"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(10), index=True)
-    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"), default=None, index=True)
-    device_code: Mapped[Optional[str]] = mapped_column(String(100), default=None)
-    department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
-    severity: Mapped[str] = mapped_column(String(10))
-    action: Mapped[str] = mapped_column(String(10))
-    message: Mapped[str] = mapped_column(Text)
-    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    basis: Mapped[str] = mapped_column(Text)
-    threshold: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+from .schema import FINDING_COLUMNS, RULESET_VERSION
 
 
 def _none(value: Any) -> Any:
@@ -74,7 +36,6 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
               ruleset_version: str | None = None, layers: dict[str, Any] | None = None) -> AuditRun:
     """Store a run and its findings (in the session's transaction; the caller commits)."""
     if ruleset_version is None:
-        from .engine import RULESET_VERSION
         ruleset_version = RULESET_VERSION
     name = profile.name if isinstance(profile, Profile) else str(profile)
     digest = profile.digest() if isinstance(profile, Profile) else None
@@ -141,7 +102,7 @@ def current_runs(session: Session) -> CurrentRuns:
     return CurrentRuns(full, own)
 
 
-__all__ = ["AuditRun", "Finding", "CurrentRuns", "store_run", "findings_frame", "list_runs", "current_runs"]
+__all__ = ["CurrentRuns", "store_run", "findings_frame", "list_runs", "current_runs"]
 
 
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:

@@ -17,7 +17,7 @@ from .base import BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, RETIRED, Rule, blank
 from .data import coverage, day_to_date, segments, violations
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 MAX_LISTED_NEIGHBOURS = 50
 BOTH_WAYS = ("双向", "双向抓拍")

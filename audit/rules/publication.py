@@ -19,7 +19,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 
 @register

@@ -20,7 +20,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 
 class _ReviewRule(Rule):

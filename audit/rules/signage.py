@@ -18,7 +18,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from .engine import AuditContext
+    from .context import AuditContext
 
 SPEED_TYPES = ("固定测速", "移动测速", "区间测速")
 

@@ -69,7 +69,7 @@ def populate(app: Flask, tmp: Path) -> World:
     from audit.registry.store import import_file
     from audit.registry.users import add_user
     from audit.rules.engine import run_audit
-    from audit.rules.findings import Finding
+    from audit.registry.models import Finding
 
     world = World(app)
     with database_session(app) as db:

@@ -5,7 +5,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from audit.registry.users import User
+from audit.registry.models import User
 
 from .support import PASSWORDS, csrf, database_session, login, post
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.rules.engine import run_audit
-from audit.rules.findings import Finding
+from audit.registry.models import Finding
 
 from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audit.casework.decisions import DECISION_ZH, LEDGER_STATUSES
+from audit.registry.models import DECISION_ZH, LEDGER_STATUSES
 from audit.intake.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
 from audit.registry.users import ROLE_ZH
 from audit.rules.base import ACTIONS, SEVERITIES

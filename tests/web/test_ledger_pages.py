@@ -7,10 +7,10 @@ import lxml.html
 from sqlalchemy import select
 
 from audit.casework import decisions
-from audit.casework.decisions import LedgerEvent, LedgerItem
+from audit.registry.models import LedgerEvent, LedgerItem
 from audit.registry.models import Device
 from audit.rules.engine import run_audit
-from audit.rules.findings import Finding
+from audit.registry.models import Finding
 
 from .support import AS_OF, DEPT_A, DEPT_B, XSS_NAME, client_for, database_session, post
 

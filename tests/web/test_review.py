@@ -5,9 +5,9 @@ import json
 
 from sqlalchemy import select
 
-from audit.casework.decisions import Decision, FindingReview, LedgerItem
+from audit.registry.models import Decision, FindingReview, LedgerItem
 from audit.registry.models import ChangeLog, Device
-from audit.rules.findings import AuditRun, Finding
+from audit.registry.models import AuditRun, Finding
 
 from .support import client_for, database_session, post
 

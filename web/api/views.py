@@ -13,7 +13,7 @@ from sqlalchemy import select
 from audit.casework.decisions import device_decisions, latest_reviews
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import Department, Device, VerificationRecord
-from audit.rules.findings import AuditRun, Finding
+from audit.registry.models import AuditRun, Finding
 
 from ..access import DECIDERS, visible_device
 from ..database import get_session

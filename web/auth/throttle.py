@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from audit.registry.users import User
+from audit.registry.models import User
 
 FREE_ATTEMPTS = 5
 BASE_DELAY = dt.timedelta(seconds=30)

@@ -7,7 +7,7 @@ from flask_login import AnonymousUserMixin, UserMixin
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from audit.registry.users import User
+from audit.registry.models import User
 
 from ..database import get_session
 from ..extensions import login_manager

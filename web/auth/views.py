@@ -9,7 +9,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from audit.registry.models import utcnow
-from audit.registry.users import User, check_password, hash_password
+from audit.registry.models import User
+from audit.registry.users import check_password, hash_password
 
 from ..database import get_session, writing
 from ..i18n import LANGUAGES

@@ -7,10 +7,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework.decisions import LedgerItem, device_decisions, latest_reviews
+from audit.registry.models import LedgerItem
+from audit.casework.decisions import device_decisions, latest_reviews
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import ChangeLog, Device, VerificationRecord, ViolationStat
-from audit.rules.findings import AuditRun, Finding
+from audit.registry.models import AuditRun, Finding
 
 from ..findings import current_condition, rule_titles
 from . import chart

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from audit.exports import KINDS, ExportError
 from audit.registry.models import Department
-from audit.rules.findings import AuditRun, Finding
+from audit.registry.models import AuditRun, Finding
 
 from ..access import is_decider, requested_department
 from ..database import get_session

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from audit.casework import ledger
-from audit.casework.decisions import LEDGER_STATUSES, LedgerItem
+from audit.registry.models import LEDGER_STATUSES, LedgerItem
 from audit.registry.models import Department
-from audit.rules.findings import AuditRun, current_runs
+from audit.registry.models import AuditRun
+from audit.rules.findings import current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..database import apply_decision, get_session

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from audit.casework.decisions import latest_reviews
 from audit.intake.columns import DEVICE_TYPES, STATUSES
 from audit.registry.models import Device
-from audit.rules.findings import Finding
+from audit.registry.models import Finding
 
 from ..access import visible_device
 from ..database import get_session

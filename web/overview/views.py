@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from audit.casework import ledger
 from audit.registry.models import Department, Device
 from audit.rules.engine import run_audit
-from audit.rules.findings import AuditRun
+from audit.registry.models import AuditRun
 from audit.rules.profiles import ProfileError, list_profiles
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.casework import decisions, ledger
-from audit.casework.decisions import LedgerItem
+from audit.registry.models import LedgerItem
 from audit.registry.models import Department, Device
-from audit.rules.findings import AuditRun, Finding
+from audit.registry.models import AuditRun, Finding
 
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next

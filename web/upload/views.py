@@ -13,7 +13,7 @@ from sqlalchemy import or_, select
 from audit.intake.columns import CRS_CHOICES, TABLES
 from audit.intake.report import Problem, ValidationReport
 from audit.registry.models import Department, ImportBatch
-from audit.registry.users import User
+from audit.registry.models import User
 
 from ..access import check_department, is_decider
 from ..database import get_session

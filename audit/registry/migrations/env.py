@@ -1,10 +1,8 @@
 """Alembic environment: migrate the connection audit.registry.db.init_db passes in config.attributes["connection"]."""
 from alembic import context
 
-from audit.registry.db import load_models
 from audit.registry.models import Base
 
-load_models()
 context.configure(connection=context.config.attributes["connection"], target_metadata=Base.metadata)
 with context.begin_transaction():
     context.run_migrations()

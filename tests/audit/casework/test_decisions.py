@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from audit.casework import decisions as D
-from audit.casework.decisions import Decision, DecisionError, FindingReview, LedgerEvent, LedgerItem
+from audit.registry.models import Decision, FindingReview, LedgerEvent, LedgerItem
+from audit.casework.decisions import DecisionError
 from audit.casework.ledger import advance, close_item
 from audit.registry.models import AppendOnlyError, ChangeLog
 from tests.audit.exports import world

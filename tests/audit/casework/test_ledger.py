@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from audit.casework import decisions as D
 from audit.casework import ledger as L
-from audit.casework.decisions import DecisionError, LedgerEvent
+from audit.registry.models import LedgerEvent
+from audit.casework.decisions import DecisionError
 from tests.audit.exports import world
 
 ON = dt.date(2024, 7, 1)

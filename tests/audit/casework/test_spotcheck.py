@@ -7,7 +7,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from audit.casework.decisions import DecisionError
-from audit.casework.spotcheck import SpotCheck, digest, draw, draw_codes, export_spot_check, record_result
+from audit.registry.models import SpotCheck
+from audit.casework.spotcheck import digest, draw, draw_codes, record_result
+from audit.exports.data import ExportError
+from audit.exports.spot_check import export_spot_check
 from audit.cli.casework import read_roster, spot_check_cmd
 from audit.registry.db import init_db, make_engine, session_factory
 from audit.registry.models import ChangeLog, Department, Device
@@ -112,7 +115,7 @@ def test_results_are_recorded_and_exported(session, tmp_path):
     assert rows[0][6] == "、".join(item.inspectors) and rows[0][7:10] == ["不合格", "标识被遮挡", "李四"]
     notes = " ".join(str(c.value) for c in ws["A"] if c.value)
     assert "随机种子 5" in notes and check.candidate_digest in notes
-    with pytest.raises(DecisionError, match="只能导出为 .xlsx"):
+    with pytest.raises(ExportError, match="只能导出为 .xlsx"):
         export_spot_check(session, check.id, tmp_path / "spot.csv")
 
 

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from audit.casework.ledger import compare_with_run
-from audit.cli.casework import decide_cmd, export_cmd
+from audit.cli.casework import decide_cmd
+from audit.cli.documents import export_cmd
 from audit.registry.db import init_db, make_engine, session_factory
 from audit.registry.models import Device
 from tests.audit.exports import world

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from audit.cli.demo import load_demo
 from audit.exports import export
 from audit.registry.db import make_engine, session_factory
-from audit.rules.findings import AuditRun, is_cannot_assess
+from audit.registry.models import AuditRun
+from audit.rules.findings import is_cannot_assess
 from geo.layerfile import describe_layer
 from geo.roads import load_roads
 

@@ -8,7 +8,7 @@ import pytest
 
 from audit.exports import KINDS, ExportError, export
 from audit.exports.data import latest_run
-from audit.rules.findings import Finding
+from audit.registry.models import Finding
 from tests.audit.exports import world
 
 

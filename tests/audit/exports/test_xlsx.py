@@ -7,7 +7,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from audit.rules.findings import Finding
+from audit.registry.models import Finding
 from tests.audit.exports import world
 
 XLSX_KINDS = ["suspension-list", "self-inspection", "ledger", "public-notice"]

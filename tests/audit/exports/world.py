@@ -12,8 +12,6 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import audit.casework.decisions  # noqa: F401  (registers the tables)
-import audit.casework.spotcheck  # noqa: F401
 from audit.registry.models import Base, Department, Device
 
 POLICE = "将乐县公安局交通管理大队"
@@ -68,7 +66,7 @@ def run(session: Session, as_of: dt.date = AS_OF, department: str | None = None)
 
 
 def finding(session: Session, run_id: int, device_code: str, rule: str):
-    from audit.rules.findings import Finding
+    from audit.registry.models import Finding
 
     return session.scalar(select(Finding).where(Finding.run_id == run_id, Finding.device_code == device_code,
                                                 Finding.rule == rule))

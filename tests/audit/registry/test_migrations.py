@@ -8,7 +8,7 @@ from sqlalchemy import inspect, select, text
 
 from audit.registry.db import MIGRATIONS, init_db, session_factory
 from audit.registry.models import Department
-from audit.rules.findings import AuditRun
+from audit.registry.models import AuditRun
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 

@@ -8,13 +8,14 @@ import pytest
 from shapely.geometry import box
 from sqlalchemy import select
 
-import audit.rules.findings  # noqa: F401  (registers the audit_run and finding tables)
 from audit.registry import store as registry
 from audit.registry.db import init_db, make_engine, session_factory
 from audit.registry.models import Department, Device, ImportBatch, VerificationRecord, ViolationStat
-from audit.rules.base import FINDING_COLUMNS
-from audit.rules.engine import RULESET_VERSION, AuditContext, describe_rules, devices_frame, run_audit, run_rules
-from audit.rules.findings import AuditRun, Finding, findings_frame
+from audit.rules.schema import FINDING_COLUMNS
+from audit.rules.engine import AuditContext, describe_rules, devices_frame, run_audit, run_rules
+from audit.rules.schema import RULESET_VERSION
+from audit.registry.models import AuditRun, Finding
+from audit.rules.findings import findings_frame
 from audit.rules.profiles import load_profile
 
 from .casefiles import CLEAN_DEVICE

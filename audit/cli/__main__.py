@@ -1,0 +1,4 @@
+"""python -m audit.cli"""
+from . import main
+
+main()

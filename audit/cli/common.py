@@ -1,0 +1,68 @@
+"""What the command groups share: the database session, the date option type, plain JSON values, aligned tables."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import click
+from sqlalchemy.orm import Session
+
+from ..registry.db import init_db, make_engine, session_factory
+
+
+@contextmanager
+def open_session() -> Iterator[Session]:
+    engine = make_engine()
+    init_db(engine)
+    session = session_factory(engine)()
+    try:
+        yield session
+    finally:
+        session.close()
+        engine.dispose()
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            self.fail(f"日期“{value}”格式不对，应为 2024-06-30。", param, ctx)
+
+
+DATE = DateType()
+
+
+def parse_date(value: str | None) -> dt.date:
+    if not value:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"日期“{value}”应写作 2025-06-30。") from exc
+
+
+def json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, bool, dict, list)):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def table(records: list[dict[str, Any]], keys: list[str], headers: dict[str, str]) -> str:
+    rows = [[headers.get(k, k) for k in keys]] + [["" if r.get(k) is None else str(r[k]) for k in keys]
+                                                   for r in records]
+    widths = [max(width(row[i]) for row in rows) for i in range(len(keys))]
+    return "\n".join("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)) for row in rows)
+
+
+def width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

@@ -1,0 +1,173 @@
+"""Registry commands: init-db, template, import, devices, departments, boundary, history."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from ..intake.columns import DEVICE_COLUMNS, TABLES
+from ..intake.reader import DEFAULT_MAX_BYTES
+from ..intake.xlsxsafe import csv_safe
+from ..registry.db import database_url
+from ..registry.models import ChangeLog, Department, Device
+from .common import open_session, table
+
+KINDS = click.Choice(sorted(TABLES))
+
+
+@click.command("init-db")
+def init_db_cmd() -> None:
+    """Create the database tables (建库)."""
+    with open_session():
+        click.echo(f"数据库已就绪：{database_url()}")
+
+
+@click.command()
+@click.argument("kind", type=KINDS)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the blank .xlsx form.")
+def template(kind: str, output: Path) -> None:
+    """Write the blank form a department fills in (填报模板)."""
+    from ..intake.template import write_template
+
+    if output.suffix.lower() != ".xlsx":
+        raise click.UsageError("模板只能保存为 .xlsx 文件。")
+    write_template(kind, output)
+    click.echo(f"已生成{TABLES[kind].title}模板：{output}")
+
+
+def _save_report(result: Any, source: Path, out: Path) -> None:
+    suffix = out.suffix.lower()
+    if suffix == ".json":
+        result.report.write_json(out, extra={"result": result.summary()})
+    elif suffix == ".xlsx":
+        from ..intake.report_xlsx import write_annotated
+
+        write_annotated(source, result.report, out)
+    else:
+        raise click.UsageError("--report 只支持 .json 或 .xlsx。")
+
+
+@click.command("import")
+@click.argument("kind", type=KINDS)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--department", help="填报单位: required for devices; for violations and verifications, every row must name one of its devices.")
+@click.option("--crs", "default_crs", help="Default 坐标系 for rows that leave it empty (WGS84, CGCS2000, GCJ02, BD09 …).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the validation report as .json or as the annotated sheet .xlsx.")
+@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
+@click.option("--user", default="cli", show_default=True, help="Recorded in the change log.")
+@click.option("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20, show_default=True,
+              help="Largest accepted file, in MB.")
+def import_cmd(kind: str, file: Path, department: str | None, default_crs: str | None, report_path: Path | None,
+               dry_run: bool, user: str, max_mb: float) -> None:
+    """Import a department's inventory, violation counts or verification records (导入).
+
+    The file is applied whole or not at all: any error leaves the database unchanged (exit code 2).
+    """
+    from ..registry.store import RegistryError, import_file
+
+    with open_session() as session:
+        try:
+            result = import_file(session, file, kind, department=department, user=user,
+                                 default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20))
+        except RegistryError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if result.applied:
+            session.commit()
+        else:
+            session.rollback()
+    if result.report.problems:
+        click.echo(result.report.format_text(limit=200))
+    if report_path:
+        _save_report(result, file, report_path)
+        click.echo(f"校验报告已保存：{report_path}")
+    click.echo(result.format_text())
+    if not result.report.ok:
+        sys.exit(2)
+
+
+LIST_KEYS = [c.key for c in DEVICE_COLUMNS] + ["raw_lon", "raw_lat"]
+TABLE_KEYS = ["device_code", "department", "device_type", "status", "road", "lon", "lat", "crs"]
+
+
+@click.command()
+@click.option("--department", help="Only this department's devices.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
+def devices(department: str | None, fmt: str, output: Path | None) -> None:
+    """List the device registry (设备台账). JSON keys are the English column aliases; lon/lat in WGS-84."""
+    from ..registry.store import device_records
+
+    with open_session() as session:
+        if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
+            raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        records = device_records(session, department)
+    if fmt == "json":
+        text = json.dumps(records, ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=LIST_KEYS + ["missing_since_batch_id"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({k: csv_safe(v) for k, v in r.items()} for r in records)
+        text = buf.getvalue()
+    else:
+        text = table(records, TABLE_KEYS, {c.key: c.header for c in DEVICE_COLUMNS}) + f"\n共 {len(records)} 台设备"
+    if output:
+        output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        click.echo(f"已写入 {output}（{len(records)} 台设备）")
+    else:
+        click.echo(text)
+
+
+@click.command()
+def departments() -> None:
+    """List departments with their device counts and boundary source."""
+    with open_session() as session:
+        for dept in session.scalars(select(Department).order_by(Department.name)):
+            count = session.query(Device).filter(Device.department_id == dept.id).count()
+            boundary = dept.boundary_source or "未加载辖区边界"
+            click.echo(f"{dept.name}\t{count} 台\t{boundary}")
+
+
+@click.command()
+@click.argument("department")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source-crs", type=click.Choice(["WGS84", "CGCS2000", "GCJ02", "BD09"]), default="WGS84",
+              show_default=True, help="Coordinate system of the boundary file.")
+@click.option("--user", default="cli", show_default=True)
+def boundary(department: str, file: Path, source_crs: str, user: str) -> None:
+    """Load a department's jurisdiction boundary (辖区边界) from a GeoJSON file."""
+    from geo.boundary import load_boundary
+
+    from ..registry.store import set_boundary
+
+    geometry = load_boundary(file, source_crs=None if source_crs in ("WGS84", "CGCS2000") else source_crs)
+    with open_session() as session:
+        set_boundary(session, department, geometry, source=f"{file.name} ({source_crs})", user=user)
+        session.commit()
+    click.echo(f"已加载“{department}”的辖区边界：{file}")
+
+
+@click.command()
+@click.argument("device_code")
+def history(device_code: str) -> None:
+    """Show the change log of one device (变更记录)."""
+    with open_session() as session:
+        entries = session.scalars(select(ChangeLog).where(ChangeLog.device_code == device_code)
+                                  .order_by(ChangeLog.id)).all()
+    if not entries:
+        raise click.UsageError(f"没有设备“{device_code}”的变更记录。")
+    for e in entries:
+        change = f"{e.field}: {e.before} → {e.after}" if e.field else (e.after or "")
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  批次{e.batch_id or '-'}  {e.user}  {e.action}  {change}")
+
+
+COMMANDS = {"init-db": init_db_cmd, "template": template, "import": import_cmd, "devices": devices,
+            "departments": departments, "boundary": boundary, "history": history}

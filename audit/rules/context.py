@@ -1,0 +1,100 @@
+"""The audit context: everything a rule reads besides the registry frame, with the frames in the shapes the rules
+expect (violation statistics, verification history)."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.metric import require_geographic
+
+from .profiles import Profile, load_profile
+
+
+@dataclass
+class AuditContext:
+    """Everything a rule reads besides the registry frame.
+
+    violations: device_code, period ('day'|'month'), period_start, count, fine_yuan (NaN if unknown).
+    verifications: device_code, verified_on, valid_until, result (合格/不合格), certificate_no (the history;
+    the registry frame's verification columns are the latest record as reported, and both are combined).
+    boundaries: department name → shapely geometry (WGS-84) of its jurisdiction, where loaded.
+    areas: township/area polygons (GeoDataFrame with a `name` column) for the density rule, or None.
+    roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
+    geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
+    and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
+    """
+
+    as_of: dt.date
+    profile: Profile
+    violations: pd.DataFrame = field(default_factory=lambda: empty_violations())
+    verifications: pd.DataFrame = field(default_factory=lambda: empty_verifications())
+    boundaries: dict[str, Any] = field(default_factory=dict)
+    areas: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
+    cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.as_of, (pd.Timestamp, dt.datetime)):
+            self.as_of = self.as_of.date()
+        if isinstance(self.profile, str):
+            self.profile = load_profile(self.profile)
+        self.violations = violations_frame(self.violations)
+        self.verifications = verifications_frame(self.verifications)
+        if self.roads is not None:
+            self.roads = require_geographic(self.roads, "路网图层")
+
+
+def empty_violations() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "period": pd.Series(dtype=object),
+                         "period_start": pd.Series(dtype="datetime64[ns]"), "count": pd.Series(dtype="int64"),
+                         "fine_yuan": pd.Series(dtype="float64")})
+
+
+def empty_verifications() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "verified_on": pd.Series(dtype="datetime64[ns]"),
+                         "valid_until": pd.Series(dtype="datetime64[ns]"), "result": pd.Series(dtype=object),
+                         "certificate_no": pd.Series(dtype=object)})
+
+
+def dates(series: pd.Series) -> pd.Series:
+    return pd.to_datetime(series).astype("datetime64[ns]")
+
+
+def violations_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    """A violations table with the expected columns and dtypes (period defaults to 'day')."""
+    frame = pd.DataFrame(frame) if frame is not None else empty_violations()
+    if frame.empty:
+        return empty_violations()
+    missing = sorted({"device_code", "period_start", "count"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"violations frame lacks columns {missing}")
+    keep = (lambda s: s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(object))
+    out = pd.DataFrame({
+        "device_code": keep(frame["device_code"]),
+        "period": keep(frame["period"]) if "period" in frame.columns else "day",
+        "period_start": dates(frame["period_start"]),
+        "count": pd.to_numeric(frame["count"]).astype("int64"),
+        "fine_yuan": (pd.to_numeric(frame["fine_yuan"], errors="coerce").astype("float64")
+                      if "fine_yuan" in frame.columns else np.nan),
+    })
+    return out
+
+
+def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    frame = pd.DataFrame(frame) if frame is not None else empty_verifications()
+    if frame.empty:
+        return empty_verifications()
+    missing = sorted({"device_code", "verified_on"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"verifications frame lacks columns {missing}")
+    out = pd.DataFrame({"device_code": frame["device_code"].astype(object),
+                        "verified_on": dates(frame["verified_on"])})
+    out["valid_until"] = dates(frame["valid_until"]) if "valid_until" in frame.columns else pd.NaT
+    for key in ("result", "certificate_no"):
+        out[key] = frame[key].astype(object) if key in frame.columns else None
+    return out

@@ -1,0 +1,18 @@
+"""The findings schema and the rule set version: what every rule returns and every stored run records.
+
+Both sides of the audit read these: the rules build findings in this schema; the engine, the stored runs and the
+exports read it. Nothing here imports another part of camaudit.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+# Bump when a rule's logic changes so that stored runs say which rules produced them.
+RULESET_VERSION = "2025.2"  # 2025.2: PLC01 along roads, PLC02 per km of road
+
+FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
+                   "profile", "threshold", "title_zh", "title_en"]
+
+
+def empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in FINDING_COLUMNS})

@@ -1,8 +1,8 @@
 """An upload from read to validation report: find the header, normalise every column, check every row.
 
-`parse_upload(path, kind)` reads a department's file (reader), finds the header row (header), parses each column
-of the table spec (columns) in `validate` and reports every problem at once, in Chinese, with the Excel row number, the
-header as in the file, the value and what to do. Database checks (unknown device codes …) are the registry's.
+`parse_upload(path, kind)` reads a department's file (reader), finds the header row (header), parses and checks
+each column of the table spec (columns) in `validate` and reports every problem at once, in Chinese, with the
+Excel row number, the header as in the file, the value and what to do. Database checks (unknown device codes …) are the registry's.
 Columns are parsed on their distinct values only, so large files cost little more than reading them.
 """
 from __future__ import annotations

@@ -4,6 +4,14 @@ A rule is a small class with a stable code, Chinese and English titles, its lega
 it recommends and the names of the settings it reads. `check(devices, ctx)` takes the registry frame and the
 audit context and returns finding rows built with `self.findings(...)`. Where the data a rule needs is missing
 for a device, the rule says so with `self.cannot_assess(...)`: a device never passes silently.
+
+A finding is one observation of a problem (问题) that lives across audit runs: the problem is identified by the
+device, the rule and the finding's `evidence["key"]`, a short stable text naming the defect within that device and
+rule (the neighbour's device code for a spacing pair, the day of a one-day spike, the first day of a level shift
+or an outage, the certificate of a verification lapse); a rule with at most one problem per device leaves the key
+out. `material_evidence` names the evidence fields whose change between two observations of the same problem
+sends a reviewed problem back to review (say in each rule why); other evidence, such as counts that grow with
+every day of data, may change freely.
 """
 from __future__ import annotations
 
@@ -50,6 +58,7 @@ class Rule:
     severity: ClassVar[str]
     action: ClassVar[str]
     settings: ClassVar[tuple[str, ...]] = ()
+    material_evidence: ClassVar[tuple[str, ...]] = ()
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         raise NotImplementedError

@@ -44,7 +44,7 @@ def build_database(folder: Path) -> str:
     from audit.registry.db import init_db, make_engine, session_factory
     from audit.registry.store import import_file
     from audit.registry.users import add_user
-    from audit.rules.engine import run_audit
+    from audit.casework.problems import audit_and_record
 
     url = f"sqlite:///{folder / 'bench.sqlite3'}"
     engine = make_engine(url)
@@ -76,7 +76,7 @@ def build_database(folder: Path) -> str:
         add_user(session, "bench", "auditor", PASSWORD)
         session.commit()
         t0 = time.perf_counter()
-        run, _ = run_audit(session, as_of=dt.date(2024, 6, 30), user="bench")
+        run, _, _ = audit_and_record(session, as_of=dt.date(2024, 6, 30), user="bench")
         session.commit()
         print(f"audit of {run.device_count} devices: {run.finding_count} findings in {time.perf_counter() - t0:.1f} s")
     engine.dispose()

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator
 
 from flask import Flask, current_app, flash, g
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.casework.decisions import DecisionError
@@ -65,6 +66,11 @@ def apply_decision(action: Callable[[Session], Any], success: str) -> bool:
         except DecisionError as exc:
             db.rollback()
             flash(str(exc), "error")
+            return False
+        except (IntegrityError, OperationalError):
+            db.rollback()
+            current_app.logger.exception("a decision lost a race with another writer")
+            flash("另一操作正在同时修改同一记录，本次未作任何改动；请刷新页面后重试。", "error")
             return False
         db.commit()
         flash(success, "success")

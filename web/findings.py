@@ -1,7 +1,8 @@
-"""Which findings the pages show: per department, those of its latest audit run, open unless dismissed on review.
+"""Which findings the pages show: per department, those of its latest audit run, open unless their problem was
+dismissed on review (a dismissal given on evidence that has since changed no longer holds).
 
 A run covers all departments (department None) or one; for each department the latest run that covers it is its
-current run. A finding is open while its latest review is not 'dismissed'.
+current run. Cannot-assess findings (requests for data) are never open problems: they are counted apart.
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.registry.models import FindingReview
+from audit.registry.models import AuditRun, Finding, Problem, ProblemReview
 from audit.rules import all_rules
-from audit.registry.models import AuditRun, Finding
 from audit.rules.findings import current_runs
 
 from .access import DECIDERS
@@ -45,8 +45,8 @@ def _titles(english: bool) -> dict[str, str]:
 
 
 def dismissed_ids() -> Select[Any]:
-    latest = select(func.max(FindingReview.id)).group_by(FindingReview.finding_id)
-    return select(FindingReview.finding_id).where(FindingReview.id.in_(latest), FindingReview.status == "dismissed")
+    """Problems whose dismissal holds (not sent back to review by changed evidence)."""
+    return select(Problem.id).where(Problem.verdict == "dismissed", Problem.stale.is_(False))
 
 
 def visible_condition() -> ColumnElement[bool]:
@@ -71,7 +71,13 @@ def current_condition(db: Session, run_id: int | None = None) -> ColumnElement[b
 
 
 def open_condition() -> ColumnElement[bool]:
-    return Finding.id.not_in(dismissed_ids())
+    """Findings that observe a problem not dismissed (never cannot-assess findings, which have no problem)."""
+    return and_(Finding.problem_id.isnot(None), Finding.problem_id.not_in(dismissed_ids()))
+
+
+def cannot_assess_condition() -> ColumnElement[bool]:
+    """Cannot-assess findings: a device finding with no problem, or a department-level one."""
+    return Finding.problem_id.is_(None)
 
 
 @dataclass
@@ -140,11 +146,14 @@ _LOCK = threading.Lock()
 def open_findings(db: Session) -> OpenFindings:
     """The snapshot, rebuilt only when a run, a finding or a review was added since the last one.
 
-    Runs, findings and reviews are append-only, so their largest ids tell whether anything changed.
+    Runs, findings and reviews are append-only, so their largest ids (and the number of verdicts sent back to
+    review) tell whether anything changed.
     """
     state = tuple(db.execute(select(select(func.max(AuditRun.id)).scalar_subquery(),
                                     select(func.max(Finding.id)).scalar_subquery(),
-                                    select(func.max(FindingReview.id)).scalar_subquery())).one())
+                                    select(func.max(ProblemReview.id)).scalar_subquery(),
+                                    select(func.count(Problem.id)).where(Problem.stale.is_(True))
+                                    .scalar_subquery())).one())
     cached = current_app.extensions.get(_CACHE)
     if cached is not None and cached[0] == state:
         return cached[1]
@@ -158,6 +167,23 @@ def open_findings(db: Session) -> OpenFindings:
         snapshot = OpenFindings(rows)
         current_app.extensions[_CACHE] = (state, snapshot)
     return snapshot
+
+
+def cannot_assess_counts(db: Session) -> list[tuple[str | None, int]]:
+    """Cannot-assess findings of the current runs by department (what departments must supply), for the user."""
+    rows = db.execute(select(Finding.department, func.count()).where(current_condition(db), cannot_assess_condition(),
+                                                                    visible_condition())
+                      .group_by(Finding.department).order_by(Finding.department)).all()
+    return [(d, int(n)) for d, n in rows]
+
+
+def problems_of(db: Session, findings: Iterable[Finding]) -> dict[int, Problem]:
+    """Finding id → the problem it observes (cannot-assess findings have none)."""
+    wanted = {f.problem_id for f in findings if f.problem_id is not None}
+    if not wanted:
+        return {}
+    by_id = {p.id: p for p in db.scalars(select(Problem).where(Problem.id.in_(sorted(wanted))))}
+    return {f.id: by_id[f.problem_id] for f in findings if f.problem_id in by_id}
 
 
 def summarise(db: Session, device_ids: Iterable[int] | None = None) -> dict[int, DeviceFindings]:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from audit.registry.users import ROLE_ZH
 
 from .access import is_decider
+from .findings import rule_titles
 from .i18n import LANGUAGES, bound, get_locale, gettext, term
 
 # Tile hosts the map page may load images from, per MAP_TILES setting.
@@ -38,7 +39,7 @@ def fmt_yuan(value: Any) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=gettext, term=term, LANGUAGES=LANGUAGES, is_decider=is_decider,
-                                 ROLE_ZH=ROLE_ZH)
+                                 ROLE_ZH=ROLE_ZH, rule_title=lambda code: rule_titles().get(code, code))
     app.jinja_env.filters.update(date=fmt_date, yuan=fmt_yuan)
 
     @app.context_processor

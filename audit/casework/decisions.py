@@ -1,7 +1,9 @@
-"""Decisions on devices and findings: review, suspend, rectify, restore, remove, keep.
+"""Decisions on devices and their problems: suspend, rectify, restore, remove, keep (reviews: casework.problems).
 
-Every decision is a new row citing the findings it answers, and is written to the change log together with the
-device status it changes; decisions, reviews and ledger events are never edited in place.
+Every decision is a new row citing the problems it answers (and the findings that observed them), written to the
+change log together with the device status it changes; decisions, reviews and ledger events are never edited in
+place. Checks that guard a state change are made in the same UPDATE that changes it (compare and set), so two
+processes deciding at once cannot both pass them.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import datetime as dt
 import json
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..registry.models import (
@@ -17,14 +19,13 @@ from ..registry.models import (
     DECISION_KINDS,
     LEDGER_STATUSES,
     OPEN_STATUSES,
-    REVIEW_ZH,
     ChangeLog,
     Decision,
     Device,
     Finding,
-    FindingReview,
     LedgerEvent,
     LedgerItem,
+    Problem,
 )
 
 # 问题类别: the six problems of the special supervision and the two focus items (regulations.md), by rule code.
@@ -38,6 +39,7 @@ CATEGORIES = {
     "VIO": "违法事实采集量、罚款数额畸高",
 }
 OTHER_CATEGORY = "其他问题"
+RETIRED = ("停用", "拆除")
 
 
 def category_of(rule: str | None) -> str:
@@ -49,7 +51,6 @@ def category_of(rule: str | None) -> str:
 
 class DecisionError(ValueError):
     """A decision the system refuses, with a message for the user."""
-
 
 
 # ---- helpers ---------------------------------------------------------------------------------------------
@@ -73,35 +74,41 @@ def get_device(session: Session, device_id: int) -> Device:
 
 
 def device_by_code(session: Session, device_code: str) -> Device:
-    device = session.scalar(select(Device).where(Device.device_code == device_code))
+    device = session.scalar(select(Device).where(Device.device_code == (device_code or "").strip()))
     if device is None:
         raise DecisionError(f"设备编号“{device_code}”未在设备登记表中登记。")
     return device
 
 
-def latest_reviews(session: Session, finding_ids: Iterable[int] | None = None) -> dict[int, FindingReview]:
-    """The current review of each finding (the latest one), for the given findings or all."""
-    query = select(FindingReview).order_by(FindingReview.id)
-    if finding_ids is not None:
-        query = query.where(FindingReview.finding_id.in_(list(finding_ids)))
-    return {r.finding_id: r for r in session.scalars(query)}
-
-
-def _cited_findings(session: Session, device: Device, finding_ids: Iterable[int]) -> list[Finding]:
-    ids = sorted({int(i) for i in finding_ids})
+def cited_problems(session: Session, device: Device, problem_ids: Iterable[int] = (),
+                   finding_ids: Iterable[int] = ()) -> list[Problem]:
+    """The problems a decision answers: given by id, or through findings that observed them; all of the device,
+    none dismissed."""
+    ids = {int(i) for i in problem_ids}
+    fids = sorted({int(i) for i in finding_ids})
+    if fids:
+        found = dict(session.execute(select(Finding.id, Finding.problem_id).where(Finding.id.in_(fids))).all())
+        missing = [i for i in fids if i not in found]
+        if missing:
+            raise DecisionError(f"引用的审查发现不存在：{'、'.join(map(str, missing))}。")
+        loose = [i for i in fids if found[i] is None]
+        if loose:
+            raise DecisionError(f"第 {'、'.join(map(str, loose))} 条是“无法评估”（缺少资料），不是问题，不能作为决定的依据。")
+        ids |= {found[i] for i in fids}
     if not ids:
         return []
-    found = {f.id: f for f in session.scalars(select(Finding).where(Finding.id.in_(ids)))}
-    missing = [i for i in ids if i not in found]
+    problems = {p.id: p for p in session.scalars(select(Problem).where(Problem.id.in_(sorted(ids))))}
+    missing = sorted(ids - set(problems))
     if missing:
         raise DecisionError(f"引用的问题不存在：{'、'.join(map(str, missing))}。")
-    others = [f for f in found.values() if f.device_id != device.id]
+    others = [p for p in problems.values() if p.device_id != device.id]
     if others:
-        raise DecisionError(f"问题 {'、'.join(str(f.id) for f in others)} 不属于设备“{device.device_code}”，不能引用。")
-    dismissed = [i for i, r in latest_reviews(session, ids).items() if r.status == "dismissed"]
+        raise DecisionError(f"问题 {'、'.join(f'{p.id}（{p.device_code}）' for p in others)} 不属于设备"
+                            f"“{device.device_code}”，不能引用。")
+    dismissed = [p for p in problems.values() if p.verdict == "dismissed"]
     if dismissed:
-        raise DecisionError(f"问题 {'、'.join(map(str, sorted(dismissed)))} 已被核查排除，不能作为决定的依据。")
-    return [found[i] for i in ids]
+        raise DecisionError(f"问题 {'、'.join(str(p.id) for p in dismissed)} 已被核查排除，不能作为决定的依据。")
+    return [problems[i] for i in sorted(problems)]
 
 
 def _log(session: Session, user: str, device: Device, entity: str, entity_id: int | None, action: str,
@@ -110,66 +117,82 @@ def _log(session: Session, user: str, device: Device, entity: str, entity_id: in
                           action=action, field=field, before=before, after=after))
 
 
+def _set_status(session: Session, device: Device, new_status: str, *, kind: str, user: str,
+                refuse_from: tuple[str | None, ...] = (), only_from: tuple[str | None, ...] | None = None) -> None:
+    """Change the device's status in one UPDATE that also checks the status it changes from, so a concurrent
+    decision cannot change it too; refused with the status found."""
+    before = device.status
+    condition = [Device.id == device.id]
+    if only_from is not None:
+        condition.append(Device.status.in_([s for s in only_from if s is not None]))
+    elif refuse_from:
+        condition.append(Device.status.is_(None) | Device.status.not_in([s for s in refuse_from if s is not None]))
+    changed = session.execute(update(Device).where(*condition).values(status=new_status)
+                              .execution_options(synchronize_session=False)).rowcount
+    session.refresh(device, ["status"])
+    if changed != 1:
+        raise DecisionError(f"设备“{device.device_code}”当前状态为“{device.status or '未登记'}”，"
+                            f"不能{kind}（可能刚由他人作出决定，请刷新后查看）。")
+    _log(session, user, device, "device", device.id, kind, "status", before, new_status)
+
+
 def _decide(session: Session, device: Device, kind: str, *, reason: str, user: str, on: dt.date | None,
-            findings: list[Finding], new_status: str | None = None) -> Decision:
+            problems: list[Problem]) -> Decision:
+    finding_ids = [f for p in problems for f in _latest_findings(session, p.id)]
     decision = Decision(device_id=device.id, kind=kind, decided_on=_today(on), reason=reason, decided_by=user,
-                        finding_ids=[f.id for f in findings])
+                        finding_ids=finding_ids, problem_ids=[p.id for p in problems])
     session.add(decision)
     session.flush()
     summary = {"decided_on": decision.decided_on.isoformat(), "reason": reason,
-               "findings": [f"{f.id}:{f.rule}" for f in findings]}
+               "problems": [f"{p.id}:{p.rule}" for p in problems]}
     _log(session, user, device, "decision", decision.id, kind, after=json.dumps(summary, ensure_ascii=False))
-    if new_status is not None and new_status != device.status:
-        _log(session, user, device, "device", device.id, kind, "status", device.status, new_status)
-        device.status = new_status
+    if problems:
+        session.execute(update(Problem).where(Problem.id.in_([p.id for p in problems]))
+                        .values(decision_id=decision.id).execution_options(synchronize_session=False))
+        for p in problems:
+            session.expire(p)
     return decision
+
+
+def _latest_findings(session: Session, problem_id: int) -> list[int]:
+    latest = session.scalar(select(Finding.id).where(Finding.problem_id == problem_id).order_by(Finding.id.desc())
+                            .limit(1))
+    return [] if latest is None else [latest]
 
 
 def device_decisions(session: Session, device_id: int) -> list[Decision]:
     return list(session.scalars(select(Decision).where(Decision.device_id == device_id).order_by(Decision.id)))
 
 
+def standing_decision(session: Session, device_id: int) -> Decision | None:
+    """The suspension or removal the device's status rests on, if its latest status decision is one."""
+    latest = session.scalar(select(Decision).where(Decision.device_id == device_id,
+                                                   Decision.kind.in_(["suspend", "remove", "restore"]))
+                            .order_by(Decision.id.desc()).limit(1))
+    return latest if latest is not None and latest.kind in ("suspend", "remove") else None
+
+
 # ---- the decisions ---------------------------------------------------------------------------------------
 
-def review_finding(session: Session, finding_id: int, *, confirm: bool, reason: str | None,
-                   user: str) -> FindingReview:
-    """Confirm a finding, or dismiss it with a reason (a dismissed finding cannot be cited by a decision)."""
-    finding = session.get(Finding, finding_id)
-    if finding is None:
-        raise DecisionError(f"没有编号为 {finding_id} 的问题。")
-    user = _required(user, "核查人")
-    status = "confirmed" if confirm else "dismissed"
-    text = (reason or "").strip() or None
-    if not confirm and text is None:
-        raise DecisionError("排除问题须说明理由。")
-    previous = latest_reviews(session, [finding.id]).get(finding.id)
-    review = FindingReview(finding_id=finding.id, status=status, reason=text, user=user)
-    session.add(review)
-    session.flush()
-    session.add(ChangeLog(user=user, entity="finding", entity_id=finding.id, device_code=finding.device_code,
-                          action="review", field="review", before=previous and REVIEW_ZH[previous.status],
-                          after=REVIEW_ZH[status] + (f"：{text}" if text else "")))
-    return review
-
-
-def suspend(session: Session, device_id: int, *, reason: str, user: str, finding_ids: Iterable[int] = (),
-            on: dt.date | None = None) -> Decision:
-    """Suspend a device at once (立即停用): status 停用, with date, reason and the findings it answers."""
+def suspend(session: Session, device_id: int, *, reason: str, user: str, problem_ids: Iterable[int] = (),
+            finding_ids: Iterable[int] = (), on: dt.date | None = None) -> Decision:
+    """Suspend a device at once (立即停用): status 停用, with date, reason and the problems it answers."""
     device = get_device(session, device_id)
     reason, user = _required(reason, "停用原因"), _required(user, "决定人")
-    if device.status in ("停用", "拆除"):
+    if device.status in RETIRED:
         raise DecisionError(f"设备“{device.device_code}”已是“{device.status}”状态，无需停用。")
-    findings = _cited_findings(session, device, finding_ids)
-    return _decide(session, device, "suspend", reason=reason, user=user, on=on, findings=findings,
-                   new_status="停用")
+    problems = cited_problems(session, device, problem_ids, finding_ids)
+    _set_status(session, device, "停用", kind="suspend", user=user, refuse_from=RETIRED)
+    return _decide(session, device, "suspend", reason=reason, user=user, on=on, problems=problems)
 
 
 def rectify(session: Session, device_id: int, *, measure: str, requirement: str, deadline: dt.date,
-            responsible: str, user: str, finding_ids: Iterable[int] = (), problem: str | None = None,
-            on: dt.date | None = None) -> tuple[Decision, "LedgerItem"]:
+            responsible: str, user: str, problem_ids: Iterable[int] = (), finding_ids: Iterable[int] = (),
+            problem: str | None = None, on: dt.date | None = None) -> tuple[Decision, "LedgerItem"]:
     """Order a rectification: a decision and a new ledger item (待整改) with measure, deadline and responsible.
 
-    The problem text defaults to the cited findings' messages; the category comes from their rule group.
+    The problem text defaults to the cited problems' messages; the category comes from their rule group. A problem
+    has at most one open ledger item.
     """
     device = get_device(session, device_id)
     measure, requirement = _required(measure, "整改措施"), _required(requirement, "整改要求")
@@ -181,37 +204,41 @@ def rectify(session: Session, device_id: int, *, measure: str, requirement: str,
     decided_on = _today(on)
     if deadline < decided_on:
         raise DecisionError(f"整改时限 {deadline.isoformat()} 早于决定日期 {decided_on.isoformat()}。")
-    findings = _cited_findings(session, device, finding_ids)
-    if not findings and not (problem or "").strip():
+    problems = cited_problems(session, device, problem_ids, finding_ids)
+    if not problems and not (problem or "").strip():
         raise DecisionError("整改须引用至少一个问题，或写明问题描述。")
-    _refuse_duplicate_items(session, device, findings)
-    problem_text = (problem or "").strip() or "；".join(f.message for f in findings)
-    rules = sorted({f.rule for f in findings})
+    _refuse_duplicate_items(problems)
+    problem_text = (problem or "").strip() or "；".join(p.message for p in problems)
+    rules = sorted({p.rule for p in problems})
     categories = sorted({category_of(r) for r in rules}) or [OTHER_CATEGORY]
     decision = _decide(session, device, "rectify", reason=problem_text, user=user, on=decided_on,
-                       findings=findings)
+                       problems=problems)
     item = LedgerItem(device_id=device.id, decision_id=decision.id, department=device.department.name,
                       problem=problem_text, category="、".join(categories), rules=rules, measure=measure,
                       requirement=requirement, deadline=deadline, responsible=responsible,
                       status=LEDGER_STATUSES[0])
     session.add(item)
     session.flush()
+    if problems:
+        ids = [p.id for p in problems]
+        claimed = session.execute(update(Problem).where(Problem.id.in_(ids), Problem.open_item_id.is_(None))
+                                  .values(open_item_id=item.id).execution_options(synchronize_session=False)).rowcount
+        if claimed != len(ids):
+            taken = session.execute(select(Problem.id, Problem.open_item_id).where(
+                Problem.id.in_(ids), Problem.open_item_id != item.id)).all()
+            raise DecisionError("问题 " + "、".join(f"{pid}（整改台账第 {iid} 项）" for pid, iid in taken)
+                                + " 已在整改中，不能重复立项。")
     session.add(LedgerEvent(item_id=item.id, user=user, from_status=None, to_status=item.status,
                             note=f"整改时限 {deadline.isoformat()}，责任人 {responsible}"))
     _log(session, user, device, "ledger_item", item.id, "create", "status", None, item.status)
     return decision, item
 
 
-def _refuse_duplicate_items(session: Session, device: Device, findings: list[Finding]) -> None:
-    if not findings:
-        return
-    cited = {f.id for f in findings}
-    for item in session.scalars(select(LedgerItem).where(LedgerItem.device_id == device.id,
-                                                         LedgerItem.status != CLOSED)):
-        both = cited & set(item.finding_ids)
-        if both:
-            raise DecisionError(f"问题 {'、'.join(map(str, sorted(both)))} 已在整改台账第 {item.id} 项中整改，"
-                                "不能重复立项。")
+def _refuse_duplicate_items(problems: list[Problem]) -> None:
+    taken = [p for p in problems if p.open_item_id is not None]
+    if taken:
+        raise DecisionError("问题 " + "、".join(f"{p.id}（整改台账第 {p.open_item_id} 项）" for p in taken)
+                            + " 已在整改中，不能重复立项。")
 
 
 def restore(session: Session, device_id: int, *, user: str, reason: str, ledger_item_id: int | None = None,
@@ -238,33 +265,45 @@ def restore(session: Session, device_id: int, *, user: str, reason: str, ledger_
     if not closed:
         raise DecisionError(f"设备“{device.device_code}”没有已销号的整改事项；停用设备须经整改、核查销号后才能恢复使用。")
     basis = ledger_item_id or closed[-1].id
+    _set_status(session, device, "在用", kind="restore", user=user, only_from=("停用",))
     return _decide(session, device, "restore", reason=f"{reason}（整改台账第 {basis} 项已销号）", user=user, on=on,
-                   findings=[], new_status="在用")
+                   problems=[])
 
 
-def remove(session: Session, device_id: int, *, user: str, reason: str, finding_ids: Iterable[int] = (),
-           on: dt.date | None = None) -> Decision:
+def remove(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),
+           finding_ids: Iterable[int] = (), on: dt.date | None = None) -> Decision:
     """Remove a device (拆除); its record and history stay in the registry."""
     device = get_device(session, device_id)
     reason, user = _required(reason, "拆除原因"), _required(user, "决定人")
     if device.status == "拆除":
         raise DecisionError(f"设备“{device.device_code}”已拆除。")
-    findings = _cited_findings(session, device, finding_ids)
-    return _decide(session, device, "remove", reason=reason, user=user, on=on, findings=findings,
-                   new_status="拆除")
+    problems = cited_problems(session, device, problem_ids, finding_ids)
+    _set_status(session, device, "拆除", kind="remove", user=user, refuse_from=("拆除",))
+    return _decide(session, device, "remove", reason=reason, user=user, on=on, problems=problems)
 
 
-def keep(session: Session, device_id: int, *, user: str, reason: str, finding_ids: Iterable[int] = (),
-         on: dt.date | None = None) -> Decision:
-    """Keep a device as it is despite findings, with the reason on record (保留)."""
+def keep(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),
+         finding_ids: Iterable[int] = (), on: dt.date | None = None) -> Decision:
+    """Keep a device as it is despite its problems, with the reason on record (保留)."""
     device = get_device(session, device_id)
     reason, user = _required(reason, "保留的理由"), _required(user, "决定人")
     if device.status == "拆除":
         raise DecisionError(f"设备“{device.device_code}”已拆除，不能作出保留决定。")
-    findings = _cited_findings(session, device, finding_ids)
-    return _decide(session, device, "keep", reason=reason, user=user, on=on, findings=findings)
+    problems = cited_problems(session, device, problem_ids, finding_ids)
+    return _decide(session, device, "keep", reason=reason, user=user, on=on, problems=problems)
 
 
-__all__ = ["DecisionError", "FindingReview", "Decision", "LedgerItem", "LedgerEvent", "DECISION_KINDS",
-           "LEDGER_STATUSES", "OPEN_STATUSES", "CATEGORIES", "category_of", "review_finding", "suspend", "rectify",
-           "restore", "remove", "keep", "latest_reviews", "device_decisions", "device_by_code", "get_device"]
+def suspend_recommended(session: Session, proposals: Iterable, *, reason: str, user: str,
+                        on: dt.date | None = None) -> list[Decision]:
+    """Suspend every proposed device (casework.problems.suspension_proposals), each decision citing its problems."""
+    reason, user = _required(reason, "停用原因"), _required(user, "决定人")
+    decisions = [suspend(session, p.device.id, reason=reason, user=user, problem_ids=[x.id for x in p.problems], on=on)
+                 for p in proposals]
+    if not decisions:
+        raise DecisionError("没有拟停用的设备：审查建议停用的问题均已决定、已排除或已消除。")
+    return decisions
+
+
+__all__ = ["DecisionError", "DECISION_KINDS", "LEDGER_STATUSES", "OPEN_STATUSES", "CATEGORIES", "category_of",
+           "suspend", "rectify", "restore", "remove", "keep", "suspend_recommended", "device_decisions",
+           "standing_decision", "device_by_code", "get_device", "cited_problems"]

@@ -4,10 +4,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ..registry.models import CLOSED, LEDGER_STATUSES, AuditRun, ChangeLog, Device, Finding, LedgerEvent, LedgerItem
+from ..registry.models import (
+    CLOSED,
+    LEDGER_STATUSES,
+    OBSERVED,
+    AuditRun,
+    ChangeLog,
+    Finding,
+    LedgerEvent,
+    LedgerItem,
+    Problem,
+)
 from .decisions import DecisionError
 
 # Moves advance() allows; 已销号 is reached only through close_item() and left only through reopen().
@@ -16,9 +26,6 @@ TRANSITIONS = {
     "整改中": ("已整改待核查",),
     "已整改待核查": ("整改中",),  # the check found the rectification incomplete (核查未通过)
 }
-# Rules that only examine devices in use: a device not in use when the audit ran cannot show them fixed.
-IN_USE_RULES = frozenset({"REV01", "REV02", "PUB01", "CAL01", "CAL02", "CAL03"})
-NOT_IN_USE = ("拟建", "停用", "拆除")
 COMPARISON_ZH = {"fixed": "复查已整改", "still_failing": "复查仍存在", "not_assessed": "复查未能判断"}
 
 
@@ -68,8 +75,25 @@ def advance(session: Session, item_id: int, to_status: str, *, user: str, note: 
     return _record(session, item, to_status, user, note)
 
 
-def close_item(session: Session, item_id: int, *, evidence: str, user: str, on: dt.date | None = None) -> LedgerItem:
-    """Close (销号) an item reported rectified, recording the checker, the date and the evidence seen."""
+def still_observed(session: Session, item: LedgerItem) -> list[Problem]:
+    """The item's problems that an audit run after the item was opened still found (the latest run covering
+    them observed them again)."""
+    ids = item.problem_ids
+    if not ids:
+        return []
+    return list(session.scalars(
+        select(Problem).join(AuditRun, AuditRun.id == Problem.last_run_id)
+        .where(Problem.id.in_(ids), Problem.resolved_run_id.is_(None), Problem.last_check == OBSERVED,
+               AuditRun.created_at > item.created_at).order_by(Problem.id)))
+
+
+def close_item(session: Session, item_id: int, *, evidence: str, user: str, on: dt.date | None = None,
+               despite_observed: bool = False) -> LedgerItem:
+    """Close (销号) an item reported rectified, recording the checker, the date and the evidence seen.
+
+    When the latest audit still finds one of its problems, closing needs the checker's explicit confirmation
+    (despite_observed), which the closing event records.
+    """
     item = get_item(session, item_id)
     user = _user(user)
     evidence = (evidence or "").strip()
@@ -82,8 +106,17 @@ def close_item(session: Session, item_id: int, *, evidence: str, user: str, on: 
     on = on or dt.date.today()
     if on < item.decision.decided_on:
         raise DecisionError(f"销号日期 {on.isoformat()} 早于整改决定日期 {item.decision.decided_on.isoformat()}。")
-    _record(session, item, CLOSED, user, evidence)
+    observed = still_observed(session, item)
+    if observed and not despite_observed:
+        runs = "、".join(sorted({f"第 {p.last_run_id} 次审查（{p.last_seen_on.isoformat()}）" for p in observed}))
+        raise DecisionError(f"第 {item.id} 项的问题 {'、'.join(str(p.id) for p in observed)} 在{runs}中仍存在："
+                            "如核查确认已整改（如审查所用数据尚未更新），请确认“复查仍发现仍销号”后再销号，"
+                            "否则请退回整改或重新审查。")
+    note = evidence + (f"（复查仍发现问题 {'、'.join(str(p.id) for p in observed)}，经核查人确认销号）" if observed else "")
+    _record(session, item, CLOSED, user, note)
     item.closed_on, item.closed_by, item.close_evidence = on, user, evidence
+    session.execute(update(Problem).where(Problem.open_item_id == item.id).values(open_item_id=None)
+                    .execution_options(synchronize_session=False))
     session.flush()
     return item
 
@@ -98,6 +131,15 @@ def reopen(session: Session, item_id: int, *, reason: str, user: str) -> LedgerE
     if item.status != CLOSED:
         raise DecisionError(f"第 {item.id} 项尚未销号（当前：{item.status}），无需重新打开。")
     note = f"{reason}（原于 {item.closed_on} 由 {item.closed_by} 销号）"
+    ids = item.problem_ids
+    if ids:
+        taken = session.execute(select(Problem.id, Problem.open_item_id).where(
+            Problem.id.in_(ids), Problem.open_item_id.isnot(None), Problem.open_item_id != item.id)).all()
+        if taken:
+            raise DecisionError("问题 " + "、".join(f"{pid}（整改台账第 {iid} 项）" for pid, iid in taken)
+                                + " 已在另一项中整改，不能重新打开本项。")
+        session.execute(update(Problem).where(Problem.id.in_(ids), Problem.open_item_id.is_(None))
+                        .values(open_item_id=item.id).execution_options(synchronize_session=False))
     ev = _record(session, item, "整改中", user, note)
     item.closed_on = item.closed_by = item.close_evidence = None
     session.flush()
@@ -126,52 +168,39 @@ def overdue_items(session: Session, as_of: dt.date, department: str | None = Non
     return list(session.scalars(query))
 
 
-def _statuses_at(session: Session, moment: dt.datetime) -> dict[int, str | None]:
-    """Devices' status at a past moment, for those changed since: the 'before' of their first change after it."""
-    out: dict[int, str | None] = {}
-    for device_id, before in session.execute(
-            select(ChangeLog.entity_id, ChangeLog.before).where(
-                ChangeLog.entity == "device", ChangeLog.field == "status", ChangeLog.at > moment)
-            .order_by(ChangeLog.id)):
-        out.setdefault(device_id, before)
-    return out
-
-
 def compare_with_run(session: Session, run_id: int) -> dict[int, str]:
     """What an audit run says about each ledger item: 'fixed', 'still_failing' or 'not_assessed'.
 
     An item is assessed by a run made after it was opened, covering its department, for an item that cites
-    rules. Fixed means none of its rules found the device; a rule that could not assess the device (missing
-    data), or that only looks at devices in use while the device was not in use, cannot confirm a fix.
+    problems. Still failing: the run observed one of its problems. Fixed: the run (or an earlier one made after
+    the item was opened) resolved every one of them. Otherwise the run could not tell (missing data, a device the
+    rules did not examine, such as a suspended device for rules about devices in use).
     """
     run = session.get(AuditRun, run_id)
     if run is None:
         raise DecisionError(f"没有编号为 {run_id} 的审查记录。")
-    failing: dict[int, set[str]] = {}
-    unassessed: dict[int, set[str]] = {}
-    for device_id, rule, evidence in session.execute(
-            select(Finding.device_id, Finding.rule, Finding.evidence).where(Finding.run_id == run_id)):
-        if device_id is not None:
-            into = unassessed if (evidence or {}).get("cannot_assess") else failing
-            into.setdefault(device_id, set()).add(rule)
-    changed = _statuses_at(session, run.created_at)
+    observed = set(session.scalars(select(Finding.problem_id).where(Finding.run_id == run_id,
+                                                                    Finding.problem_id.isnot(None))))
+    items_ = list(session.scalars(select(LedgerItem).options(selectinload(LedgerItem.decision))
+                                  .order_by(LedgerItem.id)))
+    wanted = sorted({i for item in items_ for i in item.problem_ids})
+    resolved: dict[int, int | None] = {}
+    for start in range(0, len(wanted), 5000):
+        resolved.update(session.execute(select(Problem.id, Problem.resolved_run_id)
+                                        .where(Problem.id.in_(wanted[start:start + 5000]))).all())
     result: dict[int, str] = {}
-    for item_id, device_id, rule_list, department, created_at, status in session.execute(
-            select(LedgerItem.id, LedgerItem.device_id, LedgerItem.rules, LedgerItem.department,
-                   LedgerItem.created_at, Device.status).join(Device).order_by(LedgerItem.id)):
-        rules = set(rule_list or [])
-        if not rules or run.created_at < created_at or (run.department and run.department != department):
-            result[item_id] = "not_assessed"
-        elif rules & failing.get(device_id, set()):
-            result[item_id] = "still_failing"
-        elif rules & unassessed.get(device_id, set()):
-            result[item_id] = "not_assessed"
-        elif rules & IN_USE_RULES and changed.get(device_id, status) in NOT_IN_USE:
-            result[item_id] = "not_assessed"
+    for item in items_:
+        ids = item.problem_ids
+        if not ids or run.created_at < item.created_at or (run.department and run.department != item.department):
+            result[item.id] = "not_assessed"
+        elif any(i in observed for i in ids):
+            result[item.id] = "still_failing"
+        elif all(resolved.get(i) is not None and resolved[i] <= run.id for i in ids):
+            result[item.id] = "fixed"
         else:
-            result[item_id] = "fixed"
+            result[item.id] = "not_assessed"
     return result
 
 
-__all__ = ["TRANSITIONS", "IN_USE_RULES", "COMPARISON_ZH", "get_item", "advance", "close_item", "reopen", "items",
+__all__ = ["TRANSITIONS", "COMPARISON_ZH", "still_observed", "get_item", "advance", "close_item", "reopen", "items",
            "is_overdue", "overdue_items", "compare_with_run"]

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from ..intake.xlsxsafe import csv_safe
-from ..registry.models import Department
 from .common import json_value, open_session, parse_date
 
 FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
@@ -38,7 +36,8 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
     from geo.boundary import load_areas
     from geo.roads import load_roads
 
-    from ..rules.engine import run_audit
+    from ..casework.problems import audit_and_record
+    from ..registry.store import get_department
     from ..rules.findings import summary_text
     from ..rules.profiles import ProfileError
 
@@ -52,11 +51,14 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     with open_session() as session:
-        if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
-            raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        if department:
+            dept = get_department(session, department)
+            if dept is None:
+                raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+            department = dept.name
         try:
-            run, findings = run_audit(session, as_of=day, profile_name=profile, department=department, user=user,
-                                      areas=polygons, roads=network)
+            run, findings, outcome = audit_and_record(session, as_of=day, profile_name=profile, department=department,
+                                                      user=user, areas=polygons, roads=network)
         except ProfileError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()
@@ -73,7 +75,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
         text = buf.getvalue()
     else:
         text = (f"审查批次 {run.id}：基准日 {day}，阈值方案 {profile}，设备 {run.device_count} 台\n"
-                + summary_text(findings))
+                + summary_text(findings) + "\n" + outcome.text())
     if output:
         output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
         click.echo(f"已写入 {output}（{len(records)} 条发现，审查批次 {run.id}）")

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
@@ -94,47 +95,81 @@ def decide_cmd() -> None:
 
 
 def _apply(action, message) -> None:  # type: ignore[no-untyped-def]
-    """Run action(session) in one transaction; echo message, or message(result) when it is callable."""
+    """Run action(session) in one transaction; echo message, or message(result) when it is callable.
+
+    A refusal, or losing a race with another process deciding at the same moment, ends with the message and
+    exit code 2, nothing written."""
     with open_session() as session:
         try:
             result = action(session)
+            session.commit()
         except DecisionError as exc:
             session.rollback()
             raise click.UsageError(str(exc)) from exc
-        session.commit()
+        except (IntegrityError, OperationalError) as exc:
+            session.rollback()
+            raise click.UsageError("另一操作正在同时修改同一记录，本次未作任何改动；请稍后重新执行。") from exc
         click.echo(message(result) if callable(message) else message)
 
 
 USER = click.option("--user", default="cli", show_default=True, help="Recorded as the decision maker.")
-FINDINGS = click.option("--finding", "finding_ids", type=int, multiple=True, help="A finding id it answers (repeat).")
+PROBLEMS = click.option("--problem", "problem_ids", type=int, multiple=True,
+                        help="A problem id it answers (repeat; see camaudit problems).")
+FINDINGS = click.option("--finding", "finding_ids", type=int, multiple=True,
+                        help="A finding id it answers: the problem that finding observed (repeat).")
 ON = click.option("--on", type=DATE, help="Date of the decision (default today).")
 
 
 @decide_cmd.command("review")
-@click.argument("finding_id", type=int)
-@click.option("--confirm/--dismiss", required=True, help="Confirm the finding, or dismiss it (needs --reason).")
+@click.argument("problem_ids", type=int, nargs=-1)
+@click.option("--finding", "finding_ids", type=int, multiple=True, help="Review the problem this finding observed.")
+@click.option("--confirm/--dismiss", required=True, help="Confirm the problems, or dismiss them (needs --reason).")
 @click.option("--reason")
 @USER
-def review_cmd(finding_id: int, confirm: bool, reason: str | None, user: str) -> None:
-    """Confirm or dismiss a finding (核查问题)."""
-    from ..casework.decisions import review_finding
+def review_cmd(problem_ids: tuple[int, ...], finding_ids: tuple[int, ...], confirm: bool, reason: str | None,
+               user: str) -> None:
+    """Confirm or dismiss problems (核查问题): one or several ids, one reason for a dismissal."""
+    from ..casework.problems import problem_of_finding, review_problems
 
-    _apply(lambda s: review_finding(s, finding_id, confirm=confirm, reason=reason, user=user),
-           f"问题 {finding_id} 已{'确认' if confirm else '排除'}")
+    def act(session):  # type: ignore[no-untyped-def]
+        ids = list(problem_ids) + [problem_of_finding(session, f).id for f in finding_ids]
+        return review_problems(session, ids, confirm=confirm, reason=reason, user=user)
+
+    _apply(act, lambda reviews: f"问题 {'、'.join(str(r.problem_id) for r in reviews)} 已{'确认' if confirm else '排除'}")
 
 
 @decide_cmd.command("suspend")
-@click.argument("device_code")
+@click.argument("device_code", required=False)
+@click.option("--recommended", is_flag=True, help="Suspend every device the audit proposes to suspend (拟停用).")
+@click.option("--department", help="With --recommended: only this department's devices.")
 @click.option("--reason", required=True)
 @ON
+@PROBLEMS
 @FINDINGS
 @USER
-def suspend_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
-    """Suspend a device at once (停用)."""
-    from ..casework.decisions import device_by_code, suspend
+def suspend_cmd(device_code: str | None, recommended: bool, department: str | None, reason: str, on: dt.date | None,
+                problem_ids: tuple[int, ...], finding_ids: tuple[int, ...], user: str) -> None:
+    """Suspend a device at once (停用), or with --recommended every device proposed for suspension."""
+    from ..casework.decisions import device_by_code, suspend, suspend_recommended
+    from ..casework.problems import suspension_proposals
+    from ..registry.store import get_department
 
-    _apply(lambda s: suspend(s, device_by_code(s, device_code).id, reason=reason, user=user, finding_ids=finding_ids,
-                             on=on),
+    if recommended == bool(device_code):
+        raise click.UsageError("请给出设备编号，或用 --recommended 停用全部拟停用设备（二者选一）。")
+    if recommended:
+        def act(session):  # type: ignore[no-untyped-def]
+            name = None
+            if department:
+                dept = get_department(session, department)
+                if dept is None:
+                    raise DecisionError(f"没有名为“{department}”的单位。")
+                name = dept.name
+            return suspend_recommended(session, suspension_proposals(session, name), reason=reason, user=user, on=on)
+
+        _apply(act, lambda ds: f"已停用 {len(ds)} 台设备：" + "、".join(f"{d.device.device_code}（决定 {d.id}）" for d in ds))
+        return
+    _apply(lambda s: suspend(s, device_by_code(s, device_code).id, reason=reason, user=user, problem_ids=problem_ids,
+                             finding_ids=finding_ids, on=on),
            lambda d: f"已停用设备 {device_code}（决定 {d.id}，{d.decided_on}）")
 
 
@@ -144,18 +179,20 @@ def suspend_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: 
 @click.option("--requirement", required=True, help="整改要求")
 @click.option("--deadline", type=DATE, required=True, help="整改时限")
 @click.option("--responsible", required=True, help="责任人")
-@click.option("--problem", help="问题描述 (default: the findings' messages)")
+@click.option("--problem-text", "problem", help="问题描述 (default: the problems' messages)")
 @ON
+@PROBLEMS
 @FINDINGS
 @USER
 def rectify_cmd(device_code: str, measure: str, requirement: str, deadline: dt.date, responsible: str,
-                problem: str | None, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+                problem: str | None, on: dt.date | None, problem_ids: tuple[int, ...], finding_ids: tuple[int, ...],
+                user: str) -> None:
     """Order a rectification: a new ledger item (整改)."""
     from ..casework.decisions import device_by_code, rectify
 
     _apply(lambda s: rectify(s, device_by_code(s, device_code).id, measure=measure, requirement=requirement,
-                             deadline=deadline, responsible=responsible, user=user, finding_ids=finding_ids,
-                             problem=problem, on=on),
+                             deadline=deadline, responsible=responsible, user=user, problem_ids=problem_ids,
+                             finding_ids=finding_ids, problem=problem, on=on),
            lambda r: f"已列入整改台账第 {r[1].id} 项，时限 {deadline.isoformat()}")
 
 
@@ -178,14 +215,16 @@ def restore_cmd(device_code: str, reason: str, item_id: int | None, on: dt.date 
 @click.argument("device_code")
 @click.option("--reason", required=True)
 @ON
+@PROBLEMS
 @FINDINGS
 @USER
-def remove_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
+def remove_cmd(device_code: str, reason: str, on: dt.date | None, problem_ids: tuple[int, ...],
+               finding_ids: tuple[int, ...], user: str) -> None:
     """Remove a device (拆除); its record and history stay."""
     from ..casework.decisions import device_by_code, remove
 
-    _apply(lambda s: remove(s, device_by_code(s, device_code).id, user=user, reason=reason, finding_ids=finding_ids,
-                            on=on),
+    _apply(lambda s: remove(s, device_by_code(s, device_code).id, user=user, reason=reason, problem_ids=problem_ids,
+                            finding_ids=finding_ids, on=on),
            f"设备 {device_code} 已登记拆除")
 
 
@@ -193,14 +232,16 @@ def remove_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: t
 @click.argument("device_code")
 @click.option("--reason", required=True)
 @ON
+@PROBLEMS
 @FINDINGS
 @USER
-def keep_cmd(device_code: str, reason: str, on: dt.date | None, finding_ids: tuple[int, ...], user: str) -> None:
-    """Keep a device despite findings, with the reason on record (保留)."""
+def keep_cmd(device_code: str, reason: str, on: dt.date | None, problem_ids: tuple[int, ...],
+             finding_ids: tuple[int, ...], user: str) -> None:
+    """Keep a device despite its problems, with the reason on record (保留)."""
     from ..casework.decisions import device_by_code, keep
 
-    _apply(lambda s: keep(s, device_by_code(s, device_code).id, user=user, reason=reason, finding_ids=finding_ids,
-                          on=on),
+    _apply(lambda s: keep(s, device_by_code(s, device_code).id, user=user, reason=reason, problem_ids=problem_ids,
+                          finding_ids=finding_ids, on=on),
            f"设备 {device_code} 保留使用，理由已记录")
 
 
@@ -220,12 +261,14 @@ def advance_cmd(item_id: int, status: str, note: str | None, user: str) -> None:
 @click.argument("item_id", type=int)
 @click.option("--evidence", required=True, help="核查情况和证据")
 @click.option("--on", type=DATE, help="销号日期 (default today).")
+@click.option("--despite-observed", is_flag=True,
+              help="Close although the latest audit still finds the problem (recorded on the item).")
 @USER
-def close_cmd(item_id: int, evidence: str, on: dt.date | None, user: str) -> None:
+def close_cmd(item_id: int, evidence: str, on: dt.date | None, despite_observed: bool, user: str) -> None:
     """Close a checked ledger item (销号)."""
     from ..casework.ledger import close_item
 
-    _apply(lambda s: close_item(s, item_id, evidence=evidence, user=user, on=on),
+    _apply(lambda s: close_item(s, item_id, evidence=evidence, user=user, on=on, despite_observed=despite_observed),
            lambda item: f"第 {item_id} 项已于 {item.closed_on} 销号")
 
 
@@ -256,4 +299,61 @@ def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
         click.echo(f"共 {len(chosen)} 项")
 
 
-COMMANDS = {"decide": decide_cmd, "spot-check": spot_check_cmd, "spot-check-result": spot_check_result_cmd}
+STATES = {"pending": "待核查", "confirmed": "已确认", "dismissed": "已排除", "decided": "已决定", "resolved": "已消除"}
+
+
+def problem_state(problem) -> str:  # type: ignore[no-untyped-def]
+    """pending | confirmed | dismissed | decided | resolved."""
+    if problem.resolved_run_id is not None:
+        return "resolved"
+    if problem.decision_id is not None:
+        return "decided"
+    return "pending" if problem.review_state in ("unreviewed", "stale") else problem.review_state
+
+
+@click.command("problems")
+@click.option("--department", help="Only this department's problems.")
+@click.option("--state", type=click.Choice(["open", *STATES, "all"]), default="open", show_default=True,
+              help="open: every problem not resolved; pending: awaiting review (new, or evidence changed).")
+@click.option("--proposed", is_flag=True, help="The devices proposed for suspension (拟停用), with their problems.")
+def problems_cmd(department: str | None, state: str, proposed: bool) -> None:
+    """List the problems (问题) with their ids, verdicts and decisions, or the devices proposed for suspension."""
+    from sqlalchemy import select
+
+    from ..casework.problems import suspension_proposals
+    from ..registry.models import Problem
+    from ..registry.store import get_department
+    from .common import table
+
+    with open_session() as session:
+        name = None
+        if department:
+            dept = get_department(session, department)
+            if dept is None:
+                raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+            name = dept.name
+        if proposed:
+            found = suspension_proposals(session, name)
+            for p in found:
+                click.echo(f"{p.device.device_code}\t{p.device.department.name}\t"
+                           + "；".join(f"问题 {x.id} {x.rule} {x.message}" for x in p.problems))
+            click.echo(f"拟停用设备共 {len(found)} 台（camaudit decide suspend --recommended --reason … 一并停用）")
+            return
+        query = select(Problem).order_by(Problem.department, Problem.device_code, Problem.rule, Problem.key)
+        if name:
+            query = query.where(Problem.department == name)
+        rows = []
+        for problem in session.scalars(query):
+            current = problem_state(problem)
+            if state == "all" or current == state or (state == "open" and current != "resolved"):
+                stale = "（证据已变化，待重新核查）" if problem.review_state == "stale" else ""
+                rows.append({"id": problem.id, "device": problem.device_code, "rule": problem.rule,
+                             "severity": problem.severity, "action": problem.action,
+                             "state": STATES[current] + stale, "message": problem.message[:60]})
+    headers = {"id": "问题编号", "device": "设备编号", "rule": "规则", "severity": "严重程度", "action": "建议",
+               "state": "状态", "message": "问题"}
+    click.echo(table(rows, list(headers), headers) + f"\n共 {len(rows)} 个问题")
+
+
+COMMANDS = {"decide": decide_cmd, "spot-check": spot_check_cmd, "spot-check-result": spot_check_result_cmd,
+            "problems": problems_cmd}

@@ -50,8 +50,8 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
     from geo.boundary import load_areas, load_boundary
     from geo.roads import load_roads
 
+    from ..casework.problems import audit_and_record
     from ..registry.users import add_user
-    from ..rules.engine import run_audit
     from ..rules.findings import summary_text
 
     manifest = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
@@ -90,8 +90,8 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             roads = load_roads(DATA / settings["roads"]) if settings.get("roads") else None
             load.audit_args = ["--as-of", settings["as_of"], "--profile", settings["profile"]] + [
                 arg for key in ("areas", "roads") if settings.get(key) for arg in (f"--{key}", f"data/{settings[key]}")]
-            run, load.findings = run_audit(session, as_of=load.as_of, profile_name=settings["profile"],
-                                           user="demo", areas=areas, roads=roads)
+            run, load.findings, _outcome = audit_and_record(session, as_of=load.as_of, profile_name=settings["profile"],
+                                                            user="demo", areas=areas, roads=roads)
             session.commit()
             echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
             echo(summary_text(load.findings))

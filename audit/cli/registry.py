@@ -65,18 +65,27 @@ def _save_report(result: Any, source: Path, out: Path) -> None:
 @click.option("--user", default="cli", show_default=True, help="Recorded in the change log.")
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20, show_default=True,
               help="Largest accepted file, in MB.")
+@click.option("--partial", is_flag=True,
+              help="Devices: only add or correct the devices listed; the others are untouched and not flagged missing.")
+@click.option("--department-from-column", is_flag=True,
+              help="Devices: a bureau-wide file; each row goes to the department named in its 所属单位 cell "
+                   "(a known department).")
 def import_cmd(kind: str, file: Path, department: str | None, default_crs: str | None, report_path: Path | None,
-               dry_run: bool, user: str, max_mb: float) -> None:
+               dry_run: bool, user: str, max_mb: float, partial: bool, department_from_column: bool) -> None:
     """Import a department's inventory, violation counts or verification records (导入).
 
-    The file is applied whole or not at all: any error leaves the database unchanged (exit code 2).
+    The file is applied whole or not at all: any error leaves the database unchanged (exit code 2). An inventory
+    is the department's full list unless --partial.
     """
     from ..registry.store import RegistryError, import_file
 
+    if (partial or department_from_column) and kind != "devices":
+        raise click.UsageError("--partial 和 --department-from-column 只用于导入设备登记表（devices）。")
     with open_session() as session:
         try:
             result = import_file(session, file, kind, department=department, user=user,
-                                 default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20))
+                                 default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20),
+                                 partial=partial, department_from_column=department_from_column)
         except RegistryError as exc:
             raise click.UsageError(str(exc)) from exc
         if result.applied:

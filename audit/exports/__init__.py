@@ -11,7 +11,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from . import findings, ledger, opinion_letter, public_notice, self_inspection, summary, suspension_list
+from . import data_requests, findings, ledger, opinion_letter, public_notice, self_inspection, summary, suspension_list
 from .data import ExportError, Options
 
 Writer = Callable[[Session, Path, Options], Path]
@@ -28,6 +28,7 @@ KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
                                   ".xlsx": public_notice.write_xlsx_file}),
     "opinion-letter": ("行政执法监督意见书", {".docx": opinion_letter.write_docx_file}),
     "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
+    "data-requests": ("补报资料清单", {".xlsx": data_requests.write_xlsx_file, ".docx": data_requests.write_docx_file}),
 }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..casework.decisions import latest_reviews
 from ..registry.models import CLOSED, AuditRun, Decision, Department, Device, Finding, LedgerItem
+from ..registry.models import Problem as ProblemRecord
 from ..rules.findings import current_runs
 
 NO_DEPARTMENT = "（未注明单位）"
@@ -74,13 +74,11 @@ def rule_title(rule: str) -> str:
 
 @dataclass
 class Handling:
-    """How a (device, rule) problem has been handled: the latest ledger item and decisions citing it, and the
-    latest finding they cite."""
+    """How a problem has been handled: its latest ledger item and the latest suspend and keep decisions citing it."""
 
     item: LedgerItem | None = None
     suspend: Decision | None = None
     keep: Decision | None = None
-    finding: Finding | None = None
 
     def status_text(self, device: Device | None) -> str:
         if self.item is not None:
@@ -97,16 +95,17 @@ class Handling:
 
 
 @dataclass
-class Problem:
-    """One finding with its device and how it has been handled.
+class Entry:
+    """One line of a document: a finding (the run's observation of a problem, or a cannot-assess finding), its
+    device, the problem with its verdict, and how the problem was handled.
 
-    carried: the finding is from an earlier run, cited by a decision, and the chosen run no longer reports it
-    (rectified since, or the device is suspended and no longer examined as a device in use).
+    carried: the problem was decided on after an earlier run and the chosen run no longer reports it (rectified
+    since, or the device is suspended and no longer examined as a device in use); the finding is its latest.
     """
 
     finding: Finding
     device: Device | None
-    review: str | None  # confirmed | dismissed | None
+    problem: ProblemRecord | None
     handling: Handling = field(default_factory=Handling)
     carried: bool = False
 
@@ -115,13 +114,22 @@ class Problem:
         return bool((self.finding.evidence or {}).get("cannot_assess"))
 
     @property
+    def review(self) -> str | None:
+        """confirmed | dismissed | None (unreviewed, or reviewed on evidence that has since changed)."""
+        if self.problem is None or self.problem.verdict_stale:
+            return None
+        return self.problem.verdict
+
+    @property
     def is_open(self) -> bool:
-        """Not dismissed, assessable, and not resolved: ledger item closed, device removed, or kept."""
-        item = self.handling.item
-        if self.review == "dismissed" or self.cannot_assess:
+        """A problem not dismissed and not resolved: its ledger item not closed, the device not removed or kept."""
+        if self.problem is None or self.review == "dismissed":
             return False
+        item = self.handling.item
         if item is not None:
             return item.status != CLOSED
+        if self.problem.resolved_run_id is not None:
+            return False
         return not ((self.device is not None and self.device.status == "拆除") or self.handling.keep is not None)
 
 
@@ -130,69 +138,60 @@ def _chunks(ids: list[int], size: int = 5000):  # type: ignore[no-untyped-def]
         yield ids[start:start + size]
 
 
-def handling_index(session: Session, department: str | None = None,
-                   known: dict[int, Finding] | None = None) -> dict[tuple[int, str], Handling]:
-    """(device id, rule) → how it was handled, from the decisions and the findings they cite (of any run).
-
-    known: findings already loaded, by id (not fetched again).
-    """
+def handling_index(session: Session, department: str | None = None) -> dict[int, Handling]:
+    """Problem id → how it was handled, from the decisions citing it and their ledger items."""
     query = select(Decision).order_by(Decision.id)
     if department:
         query = query.join(Device).join(Department).where(Department.name == department)
     decisions = list(session.scalars(query))
-    cited: dict[int, Finding] = {}
-    wanted = {int(i) for d in decisions for i in (d.finding_ids or [])}
-    if known:
-        cited.update((i, known[i]) for i in wanted if i in known)
-    for chunk in _chunks(sorted(wanted - set(cited))):
-        cited.update((f.id, f) for f in session.scalars(select(Finding).where(Finding.id.in_(chunk))))
     items = {i.decision_id: i for i in session.scalars(select(LedgerItem).where(
         LedgerItem.decision_id.in_([d.id for d in decisions if d.kind == "rectify"])))} if decisions else {}
-    index: dict[tuple[int, str], Handling] = {}
+    index: dict[int, Handling] = {}
     for d in decisions:
-        item = items.get(d.id)
-        found = [cited[i] for i in d.finding_ids or [] if i in cited]
-        for code in {f.rule for f in found} | set(item.rules if item else []):
-            h = index.setdefault((d.device_id, code), Handling())
+        for problem_id in d.problem_ids or []:
+            h = index.setdefault(int(problem_id), Handling())
             if d.kind == "rectify":
-                h.item = item
+                h.item = items.get(d.id)
             elif d.kind == "suspend":
                 h.suspend = d
             elif d.kind == "keep":
                 h.keep = d
-            for f in found:
-                if f.rule == code and (h.finding is None or f.id > h.finding.id):
-                    h.finding = f
     return index
 
 
 def problems(session: Session, run: AuditRun, department: str | None = None, *,
-             carry_over: bool = False) -> list[Problem]:
-    """The run's findings (of one department, or all) in the run's order, with devices, reviews and handling.
+             carry_over: bool = False) -> list[Entry]:
+    """The run's findings (of one department, or all) in the run's order, with devices, problems and handling.
 
-    carry_over: also the problems decided on earlier that this run no longer reports (Problem.carried).
+    carry_over: also the problems decided on that this run no longer reports (Entry.carried), with their latest
+    finding.
     """
     query = select(Finding).where(Finding.run_id == run.id).order_by(Finding.id)
     if department:
         query = query.where(Finding.department == department)
     findings = list(session.scalars(query))
-    index = handling_index(session, department, {f.id: f for f in findings})
-    seen = {(f.device_id, f.rule) for f in findings if f.device_id is not None}
-    carried = [h.finding for key, h in sorted(index.items()) if key not in seen and h.finding is not None] \
-        if carry_over else []
+    index = handling_index(session, department)
+    seen = {f.problem_id for f in findings if f.problem_id is not None}
+    carried_ids = sorted(set(index) - seen) if carry_over else []
+    carried: list[Finding] = []
+    for chunk in _chunks(carried_ids):
+        latest = (select(func.max(Finding.id)).where(Finding.problem_id.in_(chunk)).group_by(Finding.problem_id))
+        carried += session.scalars(select(Finding).where(Finding.id.in_(latest)).order_by(Finding.id))
+    problem_ids = sorted(seen | {f.problem_id for f in carried if f.problem_id is not None})
+    records: dict[int, ProblemRecord] = {}
+    for chunk in _chunks(problem_ids):
+        records.update((p.id, p) for p in session.scalars(select(ProblemRecord).where(ProblemRecord.id.in_(chunk))))
     device_ids = sorted({f.device_id for f in findings + carried if f.device_id is not None})
     devices: dict[int, Device] = {}
     for chunk in _chunks(device_ids):
         devices.update((d.id, d) for d in session.scalars(select(Device).where(Device.id.in_(chunk))))
-    reviews = {k: r.status for k, r in latest_reviews(session, None).items()}
 
-    def problem(f: Finding, is_carried: bool) -> Problem:
-        if f.device_id is None:
-            return Problem(f, None, reviews.get(f.id), Handling(), is_carried)
-        return Problem(f, devices.get(f.device_id), reviews.get(f.id), index.get((f.device_id, f.rule), Handling()),
-                       is_carried)
+    def entry(f: Finding, is_carried: bool) -> Entry:
+        problem = records.get(f.problem_id) if f.problem_id is not None else None
+        handling = index.get(f.problem_id, Handling()) if f.problem_id is not None else Handling()
+        return Entry(f, devices.get(f.device_id) if f.device_id is not None else None, problem, handling, is_carried)
 
-    return [problem(f, False) for f in findings] + [problem(f, True) for f in carried]
+    return [entry(f, False) for f in findings] + [entry(f, True) for f in carried]
 
 
 def devices_of(session: Session, department: str | None = None, status: str | None = None) -> list[Device]:
@@ -231,15 +230,16 @@ def layers_text(run: AuditRun) -> str:
     return f"本次审查{spacing}，{density}。"
 
 
-def discovery(problem: Problem) -> str:
+def discovery(problem: Entry) -> str:
     f = problem.finding
     text = f"第 {f.run_id} 次审查（{f.rule}）" if problem.carried else f"系统审查（{f.rule}）"
     return text + ("，经核实" if problem.review == "confirmed" else "")
 
 
 def device_list(codes: list[str | None], limit: int = 50) -> str:
-    """Device codes joined with 、 (a long list cut, with the total); findings without a device are not listed."""
-    values = [c for c in codes if c]
+    """Device codes joined with 、, each once (a long list cut, with the total of devices); findings without a
+    device are not listed."""
+    values = list(dict.fromkeys(c for c in codes if c))
     if not values:
         return "—"
     shown = "、".join(values[:limit])

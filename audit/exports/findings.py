@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..intake.xlsxsafe import csv_safe
 from ..registry.models import REVIEW_ZH
-from .data import Options, Problem, check_department, problems, resolve_run, rule_title
+from .data import Entry, Options, check_department, problems, resolve_run, rule_title
 
 KEYS = ("finding_id", "run_id", "as_of", "rule", "title", "device_code", "department", "device_type", "road",
         "device_status", "severity", "action", "message", "evidence", "basis", "threshold", "review",
@@ -37,7 +37,7 @@ def records(session: Session, opts: Options) -> list[tuple[dict[str, Any], tuple
     return out
 
 
-def _handling(p: Problem) -> str:
+def _handling(p: Entry) -> str:
     return "无法审查" if p.cannot_assess else p.handling.status_text(p.device)
 
 

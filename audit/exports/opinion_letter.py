@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from .common import add_heading, add_paragraph, add_signature, add_title, new_document
-from .data import ExportError, Options, Problem, check_department, problems, resolve_run, rule_title, run_label
+from .data import Entry, ExportError, Options, check_department, problems, resolve_run, rule_title, run_label
 
 TITLE = "行政执法监督意见书"
 REPLY_DAYS = 30
@@ -16,7 +16,7 @@ BASIS = ("《中华人民共和国行政处罚法》、国务院《关于进一�
          "（国发〔2024〕5号）")
 
 
-def open_serious(session: Session, opts: Options) -> tuple[list[Problem], str]:
+def open_serious(session: Session, opts: Options) -> tuple[list[Entry], str]:
     """The department's serious problems still open: the run's, and earlier ones decided on but not closed."""
     if not opts.department:
         raise ExportError("监督意见书须指明一个单位：请选择单位（命令行用 --department）。")
@@ -27,7 +27,7 @@ def open_serious(session: Session, opts: Options) -> tuple[list[Problem], str]:
     return chosen, run_label(run)
 
 
-def _requirement(p: Problem, reply_by: dt.date) -> str:
+def _requirement(p: Entry, reply_by: dt.date) -> str:
     item, suspended = p.handling.item, p.handling.suspend
     parts = []
     if suspended is not None and p.device is not None and p.device.status == "停用":

@@ -40,6 +40,9 @@ class Department(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
+    # The name after NFKC and whitespace normalisation (audit.registry.names.department_key): one department
+    # however its name is typed. NULL only for a department that collided with another when this was introduced.
+    key: Mapped[Optional[str]] = mapped_column(String(200), unique=True, default=None)
     # Jurisdiction boundary as GeoJSON geometry in WGS-84, when one is loaded.
     boundary: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
     boundary_source: Mapped[Optional[str]] = mapped_column(String(500), default=None)
@@ -104,6 +107,9 @@ class Device(Base):
     updated_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), default=None)
     # The latest inventory upload of the department that did not list this device (never deleted silently).
     missing_since_batch_id: Mapped[Optional[int]] = mapped_column(ForeignKey("import_batch.id"), default=None)
+    # Inventory columns no upload of this device ever had (absent from the file, not left empty): the rules
+    # that need them cannot assess the device. None: not recorded (devices imported before this was kept).
+    unsupplied: Mapped[Optional[list[Any]]] = mapped_column(JSON, default=None)
 
     department: Mapped[Department] = relationship(back_populates="devices")
 
@@ -206,6 +212,8 @@ class Finding(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     basis: Mapped[str] = mapped_column(Text)
     threshold: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+    # The problem this finding observes (None for cannot-assess findings, which are requests for data).
+    problem_id: Mapped[Optional[int]] = mapped_column(ForeignKey("problem.id"), default=None, index=True)
 
 
 # ---- casework: reviews, decisions, the rectification ledger --------------------------------------------
@@ -219,19 +227,6 @@ OPEN_STATUSES = LEDGER_STATUSES[:3]
 CLOSED = "已销号"
 
 
-class FindingReview(Base):
-    """An auditor's review of one finding; the latest review is the finding's status."""
-
-    __tablename__ = "finding_review"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    finding_id: Mapped[int] = mapped_column(ForeignKey("finding.id"), index=True)
-    status: Mapped[str] = mapped_column(String(10))  # confirmed | dismissed
-    reason: Mapped[Optional[str]] = mapped_column(Text, default=None)
-    user: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-
-
 class Decision(Base):
     __tablename__ = "decision"
 
@@ -242,6 +237,8 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(Text)
     decided_by: Mapped[str] = mapped_column(String(100))
     finding_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The problems (问题) it answers; finding_ids are the observations cited when it was made.
+    problem_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     device: Mapped[Device] = relationship()
@@ -282,6 +279,10 @@ class LedgerItem(Base):
         return list(self.decision.finding_ids or [])
 
     @property
+    def problem_ids(self) -> list[int]:
+        return list(self.decision.problem_ids or [])
+
+    @property
     def is_open(self) -> bool:
         return self.status != CLOSED
 
@@ -300,7 +301,96 @@ class LedgerEvent(Base):
     note: Mapped[Optional[str]] = mapped_column(Text, default=None)
 
 
-_IMMUTABLE = (FindingReview, Decision, LedgerEvent)
+# Where a problem stands after the latest run that covered its device (Problem.last_check).
+OBSERVED, NOT_ASSESSED, RESOLVED = "observed", "not_assessed", "resolved"
+CHECK_ZH = {OBSERVED: "仍存在", NOT_ASSESSED: "未能判断", RESOLVED: "已消除"}
+VERDICT_ZH = {None: "待核查", "confirmed": "已确认", "dismissed": "已排除"}
+
+
+class Problem(Base):
+    """A defect of one device found by one rule (问题), living across audit runs: each finding observes it.
+
+    Identity: device, rule and the finding's evidence key (audit.rules.base); verdicts (ProblemReview),
+    decisions and ledger items attach here, so a re-audit keeps them. State columns are updated by
+    audit.casework.problems when a run observes, cannot assess or no longer finds the problem.
+    """
+
+    __tablename__ = "problem"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity: Mapped[str] = mapped_column(String(400), unique=True)  # "device_id|rule|key"
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(10), index=True)
+    key: Mapped[str] = mapped_column(String(200), default="")
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    device_code: Mapped[str] = mapped_column(String(100))
+    # The latest observation: its severity, action, message and the evidence fields that matter for a verdict.
+    severity: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    material: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    first_run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))
+    last_run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))  # latest run that observed it
+    first_seen_on: Mapped[dt.date] = mapped_column(Date)  # as-of dates of those runs
+    last_seen_on: Mapped[dt.date] = mapped_column(Date)
+    # The latest run covering the device: observed | not_assessed (missing data, device not examined) | resolved.
+    last_check: Mapped[str] = mapped_column(String(20), default=OBSERVED)
+    checked_run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))
+    resolved_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("audit_run.id"), default=None, index=True)
+    resolved_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    resolved_reason: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    # The current verdict (the latest ProblemReview), None while unreviewed; verdict_review_id is compared and set
+    # in one UPDATE so that concurrent reviews cannot both pass.
+    verdict: Mapped[Optional[str]] = mapped_column(String(10), default=None)
+    verdict_review_id: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    # The verdict was given on material evidence that a later run found changed: back to review (待复核), the
+    # earlier verdict shown beside the new evidence; cleared by the next review.
+    stale: Mapped[bool] = mapped_column(default=False)
+    decision_id: Mapped[Optional[int]] = mapped_column(ForeignKey("decision.id"), default=None)  # the latest
+    # The open ledger item rectifying it: at most one, set with a compare-and-set UPDATE.
+    open_item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_item.id"), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    device: Mapped[Device] = relationship()
+    verdict_review: Mapped[Optional["ProblemReview"]] = relationship(
+        primaryjoin="foreign(Problem.verdict_review_id) == ProblemReview.id", viewonly=True)
+    decision: Mapped[Optional[Decision]] = relationship(viewonly=True)
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_run_id is not None
+
+    @property
+    def verdict_stale(self) -> bool:
+        """The verdict was given on evidence that has since changed in a way that matters (back to review)."""
+        return bool(self.stale) and self.verdict is not None
+
+    @property
+    def review_state(self) -> str:
+        """unreviewed | stale (reviewed, evidence changed) | confirmed | dismissed."""
+        if self.verdict is None:
+            return "unreviewed"
+        return "stale" if self.verdict_stale else self.verdict
+
+
+class ProblemReview(Base):
+    """An auditor's verdict on a problem (confirmed or dismissed, with the reason), never edited: the latest one is
+    the problem's verdict. material: the problem's material evidence when the verdict was given (None: not known,
+    for reviews carried over from the findings of earlier releases)."""
+
+    __tablename__ = "problem_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))  # confirmed | dismissed
+    reason: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    user: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finding_id: Mapped[Optional[int]] = mapped_column(ForeignKey("finding.id"), default=None)
+    material: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
+
+
+_IMMUTABLE = (ProblemReview, Decision, LedgerEvent)
 
 
 @event.listens_for(Session, "before_flush")

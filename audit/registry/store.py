@@ -20,11 +20,25 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..intake.reader import DEFAULT_MAX_BYTES
 from ..intake.report import ValidationReport
 from ..intake.upload import parse_upload
-from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat, utcnow
+from .models import (
+    DECISION_ZH,
+    ChangeLog,
+    Decision,
+    Department,
+    Device,
+    ImportBatch,
+    VerificationRecord,
+    ViolationStat,
+    utcnow,
+)
+from .names import clean_name, department_key
 
 # Device attributes an inventory row sets (department is the upload's, not a column value).
 DEVICE_FIELDS = [c.key for c in DEVICE_COLUMNS if c.key != "department"] + ["raw_lon", "raw_lat"]
 DATE_FIELDS = [c.key for c in DEVICE_COLUMNS if c.kind == "date"]
+# Inventory columns a file may leave out; the rules cannot assess what an absent column records.
+OPTIONAL_COLUMNS = [c.key for c in DEVICE_COLUMNS if not c.required and c.key not in ("department", "crs")]
+MODES = {"full": "完整台账", "partial": "补充或更正部分设备"}
 
 
 @dataclass
@@ -38,6 +52,8 @@ class ImportResult:
     unchanged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    mode: str = "full"  # devices: full inventory (absent devices flagged 待核实) or partial
+    held: list[str] = field(default_factory=list)  # devices whose status a standing decision kept
 
     @property
     def applied(self) -> bool:
@@ -46,7 +62,8 @@ class ImportResult:
     def summary(self) -> dict[str, Any]:
         data: dict[str, Any] = {"kind": self.kind, "dry_run": self.dry_run, "batch_id": self.batch_id}
         if self.kind == "devices":
-            data |= {"new": self.new, "changed": self.changed, "unchanged": self.unchanged, "missing": self.missing}
+            data |= {"mode": self.mode, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
+                     "missing": self.missing, "held": self.held}
         data |= {"counts": self.counts}
         return data
 
@@ -56,8 +73,13 @@ class ImportResult:
         head = "试导入（--dry-run）：未写入数据库。" if self.dry_run else f"已导入，批次号 {self.batch_id}。"
         lines = [head]
         if self.kind == "devices":
-            lines.append(f"  新增 {len(self.new)} 台，变更 {len(self.changed)} 台，未变 {len(self.unchanged)} 台，"
-                         f"本次文件中缺少 {len(self.missing)} 台（未删除，已标记待核实）。")
+            lines.append(f"  导入方式：{MODES[self.mode]}" + ("（文件中没有的设备不作改动，也不标记待核实）。"
+                                                          if self.mode == "partial" else "。"))
+            absent = (f"本次文件中缺少 {len(self.missing)} 台（未删除，已标记待核实）。" if self.mode == "full" else "")
+            lines.append(f"  新增 {len(self.new)} 台，变更 {len(self.changed)} 台，未变 {len(self.unchanged)} 台"
+                         + (f"，{absent}" if absent else "。"))
+            if self.held:
+                lines.append(f"    按审查机关的决定保持原状态：{'、'.join(self.held)}")
             for code, fields in list(self.changed.items())[:20]:
                 lines.append(f"    变更 {code}：{'、'.join(fields)}")
             if self.missing:
@@ -72,13 +94,21 @@ class RegistryError(ValueError):
 
 
 def get_department(session: Session, name: str, create: bool = False) -> Department | None:
-    name = name.strip()
-    dept = session.scalar(select(Department).where(Department.name == name))
+    """The department of that name however it is typed (full-width, extra spaces: audit.registry.names);
+    created under the clean name when asked to."""
+    key = department_key(name)
+    if not key:
+        return None
+    dept = session.scalar(select(Department).where((Department.key == key) | (Department.name == name.strip())))
     if dept is None and create:
-        dept = Department(name=name)
+        dept = Department(name=clean_name(name), key=key)
         session.add(dept)
         session.flush()
     return dept
+
+
+def department_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Department.name).order_by(Department.name)))
 
 
 def set_boundary(session: Session, name: str, geometry: Any, source: str, user: str = "cli") -> Department:
@@ -138,12 +168,17 @@ def _sha256(path: Path) -> str:
 
 def import_file(session: Session, path: str | Path, kind: str, *, department: str | None = None,
                 user: str = "cli", default_crs: str | None = None, dry_run: bool = False,
-                max_bytes: int = DEFAULT_MAX_BYTES) -> ImportResult:
+                max_bytes: int = DEFAULT_MAX_BYTES, partial: bool = False,
+                department_from_column: bool = False) -> ImportResult:
     """Validate an upload and, when it has no error, apply it in the session's transaction.
 
     The caller commits on success; on any error nothing is added to the session. A dry run validates and
-    computes the same result, then rolls back. `department` is the filing department: required for devices;
-    for violations and verifications, when given, every row must name one of its devices.
+    computes the same result, then rolls back. `department` is the filing department: required for devices
+    (unless department_from_column); for violations and verifications, when given, every row must name one of its
+    devices. Devices: the whole inventory of the department by default (devices it does not list are flagged
+    待核实), or with partial=True only the listed devices (the others untouched). A 所属单位 cell naming another
+    department is an error, unless department_from_column, where each row goes to the (known) department it
+    names. A device under a standing suspension or removal keeps its status whatever the file says.
     """
     path = Path(path)
     if kind not in ("devices", "violations", "verifications"):
@@ -151,42 +186,57 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     dept: Department | None = None
     department = (department or "").strip() or None
     if kind == "devices":
-        if not department:
-            raise RegistryError("导入设备登记表须用 --department 指明填报单位。")
+        if not department and not department_from_column:
+            raise RegistryError("导入设备登记表须指明填报单位。")
+        dept = get_department(session, department) if department else None
+    elif department:
         dept = get_department(session, department)
-    elif department and get_department(session, department) is None:
-        raise RegistryError(f"没有名为“{department}”的单位；请先导入该单位的设备登记表，或核对单位名称。")
+        if dept is None:
+            raise RegistryError(f"没有名为“{department}”的单位；请先导入该单位的设备登记表，或核对单位名称。")
     parsed = parse_upload(path, kind, default_crs=default_crs, boundary=department_boundary(dept),
                           max_bytes=max_bytes)
-    result = ImportResult(report=parsed.report, kind=kind, dry_run=dry_run)
+    result = ImportResult(report=parsed.report, kind=kind, dry_run=dry_run,
+                          mode="partial" if partial else "full")
     frame = parsed.frame
     if frame is None or not parsed.report.ok:
         return result
     code_header = parsed.columns.get("device_code", "设备编号")
+    if dept is not None and department and clean_name(department) != dept.name:
+        parsed.report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
+                                                         "（全角字符、空格不同视为同一单位）。")
     if kind == "devices":
-        _check_device_owner(session, frame, department or "", code_header, parsed.report)
+        target = dept.name if dept is not None else clean_name(department)
+        owners = _row_departments(session, frame, parsed.columns, target, department_from_column, parsed.report)
+        if parsed.report.ok:
+            _check_device_owner(session, frame, owners, code_header, parsed.report)
     else:
-        _check_known_devices(session, frame, code_header, parsed.report, department)
+        _check_known_devices(session, frame, code_header, parsed.report, dept.name if dept else None)
     if not parsed.report.ok:
         return result
 
     savepoint = session.begin_nested()
     try:
         batch = ImportBatch(kind=kind, filename=path.name, sha256=_sha256(path), user=user,
-                            row_count=len(frame), warnings=[p.to_dict() for p in parsed.report.warnings])
-        if kind == "devices":
-            dept = get_department(session, department or "", create=True)
-            batch.department_id = dept.id if dept else None
+                            row_count=len(frame), warnings=[])
         session.add(batch)
         session.flush()
         if kind == "devices":
-            assert dept is not None
-            _apply_devices(session, frame, dept, batch, user, result)
+            groups = list(frame.groupby(owners, sort=True)) if department_from_column else [(target, frame)]
+            for name, part in groups:
+                group_dept = get_department(session, name, create=True)
+                assert group_dept is not None
+                if batch.department_id is None and len(groups) == 1:
+                    batch.department_id = group_dept.id
+                _apply_devices(session, part, group_dept, batch, user, result, parsed.columns)
+            result.counts = {"新增": len(result.new), "变更": len(result.changed), "未变": len(result.unchanged),
+                             "缺少": len(result.missing)}
         elif kind == "violations":
             _apply_violations(session, frame, batch, user, result)
         else:
             _apply_verifications(session, frame, batch, user, result)
-        batch.summary = result.summary() | {"batch_id": batch.id}
+        batch.warnings = [w.to_dict() for w in parsed.report.warnings]
+        batch.summary = result.summary() | {"batch_id": batch.id,
+                                            "columns": sorted(k for k in parsed.columns if k in frame.columns)}
         result.batch_id = batch.id
         session.flush()
     except BaseException:
@@ -200,13 +250,48 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     return result
 
 
-def _check_device_owner(session: Session, frame: pd.DataFrame, department: str, header: str,
+def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, str], target: str | None,
+                     from_column: bool, report: ValidationReport) -> pd.Series:
+    """Each row's department name: the filing department, checked against the row's 所属单位 cell; or, from the
+    column, a known department (cells left empty take the filing department)."""
+    header = columns.get("department", "所属单位")
+    cells = frame["department"] if "department" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    if not from_column:
+        key = department_key(target)
+        for row, value in zip(frame["row"].tolist(), cells.tolist()):
+            if isinstance(value, str) and value.strip() and department_key(value) != key:
+                report.error("DEPARTMENT_MISMATCH",
+                             f"所属单位“{value}”与填报单位“{target}”不一致：一个单位的登记表只能登记本单位的设备；"
+                             "请改正所属单位，或由该单位导入自己的设备。汇总多个单位的登记表请选择“按所属单位导入”。",
+                             row=row, column=header, value=value)
+        return pd.Series(target, index=frame.index, dtype=object)
+    known = {department_key(d): d for d in department_names(session)}
+    names = []
+    for row, value in zip(frame["row"].tolist(), cells.tolist()):
+        text = value.strip() if isinstance(value, str) else ""
+        if not text and target:
+            names.append(target)
+            continue
+        match = known.get(department_key(text))
+        if match is None:
+            listed = "、".join(sorted(known.values())) or "（尚无）"
+            report.error("DEPARTMENT_UNKNOWN" if text else "REQUIRED_EMPTY",
+                         (f"所属单位“{text}”不是已登记的单位（已登记：{listed}）；请核对单位名称，新单位须先单独导入其设备登记表。"
+                          if text else "按所属单位导入时，“所属单位”不能为空；请填写设备的使用单位。"),
+                         row=row, column=header, value=text or None)
+            names.append(None)
+        else:
+            names.append(match)
+    return pd.Series(names, index=frame.index, dtype=object)
+
+
+def _check_device_owner(session: Session, frame: pd.DataFrame, departments: pd.Series, header: str,
                         report: ValidationReport) -> None:
     codes = frame["device_code"].tolist()
     owners = _owners(session, codes)
-    for code, row in zip(codes, frame["row"].tolist()):
+    for code, row, department in zip(codes, frame["row"].tolist(), departments.tolist()):
         owner = owners.get(code)
-        if owner is not None and owner != department.strip():
+        if owner is not None and department is not None and department_key(owner) != department_key(department):
             report.error("CODE_OTHER_DEPARTMENT",
                          f"设备编号已登记在“{owner}”名下，不能由“{department}”导入；请核对编号，或由原单位办理移交。",
                          row=row, column=header, value=code)
@@ -245,15 +330,31 @@ def _check_known_devices(session: Session, frame: pd.DataFrame, header: str, rep
                          row=int(row), column=header, value=code)
 
 
+def _standing_decisions(session: Session, device_ids: list[int]) -> dict[int, Decision]:
+    """Device id → the suspension or removal its status rests on (its latest suspend/remove/restore decision)."""
+    latest: dict[int, Decision] = {}
+    for start in range(0, len(device_ids), 5000):
+        for d in session.scalars(select(Decision).where(Decision.device_id.in_(device_ids[start:start + 5000]),
+                                                        Decision.kind.in_(["suspend", "remove", "restore"]))
+                                 .order_by(Decision.id)):
+            latest[d.device_id] = d
+    return {i: d for i, d in latest.items() if d.kind in ("suspend", "remove")}
+
+
 def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batch: ImportBatch, user: str,
-                   result: ImportResult) -> None:
+                   result: ImportResult, columns: dict[str, str]) -> None:
     present = [f for f in DEVICE_FIELDS if f in frame.columns]
+    absent = sorted(k for k in OPTIONAL_COLUMNS if k not in frame.columns)
     existing = {d.device_code: d for d in session.scalars(select(Device).where(Device.department_id == dept.id))}
     known_verifications = set(session.execute(
         select(VerificationRecord.device_id, VerificationRecord.verified_on).join(Device)
         .where(Device.department_id == dept.id)).all())
     records = [{k: _plain(v) for k, v in raw.items()}
                for raw in frame[["device_code", *[f for f in present if f != "device_code"]]].to_dict("records")]
+    rows = dict(zip(frame["device_code"].tolist(), frame["row"].tolist()))
+    listed = {rec["device_code"] for rec in records}
+    standing = _standing_decisions(session, sorted(d.id for code, d in existing.items() if code in listed)) \
+        if "status" in present else {}
     created: list[dict[str, Any]] = []
     logs: list[dict[str, Any]] = []
 
@@ -272,12 +373,18 @@ def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batc
                 result.new.append(code)
                 continue
             fields = []
+            decision = standing.get(device.id)
+            if decision is not None and rec.get("status") != device.status:
+                _report_held(result, decision, device, rec.get("status"), rows[code], columns.get("status", "状态"))
+                rec = {k: v for k, v in rec.items() if k != "status"}
             for key, value in rec.items():
                 old = getattr(device, key)
                 if not _same(old, value):
                     fields.append(key)
                     log(device.id, code, "update", key, _fmt(old), _fmt(value))
                     setattr(device, key, value)
+            if device.unsupplied is not None and set(device.unsupplied) - set(absent):
+                device.unsupplied = sorted(set(device.unsupplied) & set(absent))
             if device.missing_since_batch_id is not None:
                 fields.append("missing_since_batch_id")
                 log(device.id, code, "reappear", "missing_since_batch_id", str(device.missing_since_batch_id))
@@ -287,9 +394,8 @@ def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batc
                 result.changed[code] = fields
             else:
                 result.unchanged.append(code)
-        seen = {rec["device_code"] for rec in records}
         for code, device in sorted(existing.items()):
-            if code in seen or device.status == "拆除":
+            if result.mode == "partial" or code in listed or device.status == "拆除":
                 continue
             result.missing.append(code)
             if device.missing_since_batch_id is None:
@@ -300,9 +406,10 @@ def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batc
     if created:
         # Core bulk insert (one batched statement) instead of an ORM object per device.
         keys = sorted({k for rec in created for k in rec})
-        rows = [{k: rec.get(k) for k in keys} | {"department_id": dept.id, "created_batch_id": batch.id,
-                                                 "updated_batch_id": batch.id} for rec in created]
-        session.execute(insert(Device), rows)
+        values = [{k: rec.get(k) for k in keys} | {"department_id": dept.id, "created_batch_id": batch.id,
+                                                   "updated_batch_id": batch.id, "unsupplied": absent}
+                  for rec in created]
+        session.execute(insert(Device), values)
         ids.update(_device_ids(session, [rec["device_code"] for rec in created]))
         for rec in created:
             snapshot = {k: _fmt(v) for k, v in rec.items() if v is not None}
@@ -314,8 +421,17 @@ def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batc
         session.execute(insert(VerificationRecord), verifications)
     if logs:
         session.execute(insert(ChangeLog), logs)
-    result.counts = {"新增": len(result.new), "变更": len(result.changed), "未变": len(result.unchanged),
-                     "缺少": len(result.missing)}
+
+
+def _report_held(result: ImportResult, decision: Decision, device: Device, uploaded: str | None, row: int,
+                 header: str) -> None:
+    result.held.append(device.device_code)
+    result.report.warning(
+        "DECISION_HOLDS",
+        f"设备 {device.device_code} 已于 {decision.decided_on.isoformat()} 由 {decision.decided_by} 决定"
+        f"{DECISION_ZH[decision.kind]}（决定第 {decision.id} 号）；上传的状态“{uploaded or '空'}”未采用，仍为"
+        f"“{device.status}”，本行其他内容已导入。恢复使用须由审查机关作出恢复使用决定。",
+        row=row, column=header, value=uploaded)
 
 
 def _inventory_verification(device_id: int, rec: dict[str, Any], batch: ImportBatch,
@@ -426,12 +542,12 @@ def _apply_verifications(session: Session, frame: pd.DataFrame, batch: ImportBat
 def load_devices_frame(session: Session, department: str | None = None) -> gpd.GeoDataFrame:
     """One row per device: id, department name, every device key; dates as datetime64; geometry in EPSG:4326."""
     cols = [Device.id, Department.name.label("department"), *[getattr(Device, k) for k in DEVICE_FIELDS],
-            Device.missing_since_batch_id]
+            Device.missing_since_batch_id, Device.unsupplied]
     query = select(*cols).join(Department).order_by(Device.device_code)
     if department:
         query = query.where(Department.name == department)
     rows = session.execute(query).all()
-    frame = pd.DataFrame(rows, columns=["id", "department", *DEVICE_FIELDS, "missing_since_batch_id"])
+    frame = pd.DataFrame(rows, columns=["id", "department", *DEVICE_FIELDS, "missing_since_batch_id", "unsupplied"])
     for key in DATE_FIELDS + ["verified_on"]:
         frame[key] = pd.to_datetime(frame[key])
     frame["signage"] = frame["signage"].astype("boolean")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..intake.columns import DEVICE_COLUMNS
-from .profiles import SETTINGS, ProfileValue
+from .profiles import SETTINGS, Profile, ProfileValue
 from .schema import FINDING_COLUMNS, empty_findings
 
 if TYPE_CHECKING:
@@ -59,6 +59,9 @@ class Rule:
     action: ClassVar[str]
     settings: ClassVar[tuple[str, ...]] = ()
     material_evidence: ClassVar[tuple[str, ...]] = ()
+    # Which devices the rule examines: "in_use" (on the as-of date), "not_retired" (in use or planned) or "all".
+    # A run that did not examine a device cannot show its problem fixed (audit.casework.problems).
+    examines: ClassVar[str] = "in_use"
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         raise NotImplementedError
@@ -72,11 +75,15 @@ class Rule:
             return empty_findings()
         out = pd.concat(parts, ignore_index=True)
         out["rule"] = self.code
-        out["basis"] = self.basis
+        out["basis"] = self.basis_for(ctx.profile)
         out["profile"] = ctx.profile.name
         out["title_zh"] = self.title_zh
         out["title_en"] = self.title_en
         return out[FINDING_COLUMNS]
+
+    def basis_for(self, profile: Profile) -> str:
+        """The legal basis cited under `profile` (a rule whose basis depends on a local measure overrides this)."""
+        return self.basis
 
     def setting(self, ctx: AuditContext, name: str) -> ProfileValue:
         """A threshold from the profile; only settings the rule declares and SETTINGS documents."""
@@ -227,6 +234,17 @@ def memo(ctx: AuditContext, key: str, compute: Callable[[], Any]) -> Any:
     if key not in ctx.cache:
         ctx.cache[key] = compute()
     return ctx.cache[key]
+
+
+def unsupplied(devices: pd.DataFrame, key: str) -> pd.Series:
+    """True for devices whose uploads never had the column `key` at all (not an empty cell: a missing column).
+
+    The rules report those devices as cannot-assess for what the column records; an empty cell in a column the
+    department did fill in is the record saying nothing was done, and is a finding.
+    """
+    if "unsupplied" not in devices.columns:
+        return pd.Series(False, index=devices.index)
+    return devices["unsupplied"].map(lambda cols: isinstance(cols, (list, tuple)) and key in cols).astype(bool)
 
 
 def blank(series: pd.Series) -> pd.Series:

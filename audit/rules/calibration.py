@@ -17,6 +17,7 @@ from .base import (
     fmt_dates,
     register,
     unknown_state_findings,
+    unsupplied,
 )
 from .data import Rows, day_to_date, latest_verification, segments, valid_on_days, verification_history, violations
 
@@ -47,7 +48,9 @@ class _CalibrationRule(Rule):
         required = self.required(devices, ctx)
         state = device_states(devices, ctx)
         positions = pd.Series(np.arange(len(devices)), index=devices.index)
-        used = devices[required & (state == IN_USE)].assign(_dev=positions)
+        mask = required & (state == IN_USE)
+        used = devices[mask].copy()
+        used["_dev"] = positions[mask]  # (assign() on an empty selection would take the Series' index)
         latest = latest_verification(self.history(devices, ctx)).reindex(used["_dev"].to_numpy())
         latest.index = used.index
         return used, latest, devices[required & (state == UNKNOWN)]
@@ -71,11 +74,16 @@ class NoVerification(_CalibrationRule):
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         used, latest, unknown = self.scope(devices, ctx)
-        out = used[latest["verified_on"].isna()]
+        none = latest["verified_on"].isna()
+        # No record, and the department never sent verification columns: the registry cannot say either way.
+        absent = none & unsupplied(used, "verified_on")
+        out = used[none & ~absent]
         messages = [f"{t}设备属强制检定的计量器具，在用但无任何检定记录（截至{ctx.as_of:%Y-%m-%d}）；应立即停用，检定合格后方可使用。"
                     for t in out["device_type"]]
         return [
             self.findings(out, messages, [{"verification_records": 0}] * len(out), self.threshold_rows(ctx, out)),
+            self.cannot_assess(used[absent], ["verified_on"], "强制检定设备是否经过检定",
+                               reason="上传的设备登记表没有检定信息列，也未导入该设备的检定记录"),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用"),
         ]
 
@@ -95,6 +103,7 @@ class VerificationExpired(_CalibrationRule):
     title_zh = "检定逾期仍在使用"
     title_en = "Verification expired while in use"
     basis = BASIS_CAL
+    # Key: the lapsed certificate's valid-until date (a later lapse of a renewed certificate is another problem).
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         day = as_timestamp(ctx.as_of)
@@ -106,7 +115,7 @@ class VerificationExpired(_CalibrationRule):
         derived = rec["valid_until_derived"].astype(bool).tolist()
         messages = [f"最近一次检定 {a}，有效期至 {b}{'（按检定周期推算）' if d else ''}，至 {day:%Y-%m-%d} 已逾期 {n} 天仍在使用；"
                     f"应立即停用，重新检定合格后方可使用。" for a, b, d, n in zip(v_on, v_until, derived, lapse)]
-        evidence = [{"verified_on": a, "valid_until": b, "valid_until_derived": d, "lapse_days": n,
+        evidence = [{"key": b, "verified_on": a, "valid_until": b, "valid_until_derived": d, "lapse_days": n,
                      "certificate_no": c}
                     for a, b, d, n, c in zip(v_on, v_until, derived, lapse, rec["certificate_no"].tolist())]
         return [
@@ -130,6 +139,7 @@ class VerificationFailed(_CalibrationRule):
     title_zh = "检定不合格仍在使用"
     title_en = "Failed verification while in use"
     basis = BASIS_CAL
+    # Key: the date of the failed verification.
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         used, latest, unknown = self.scope(devices, ctx)
@@ -138,7 +148,7 @@ class VerificationFailed(_CalibrationRule):
         v_on = fmt_dates(rec["verified_on"])
         messages = [f"最近一次检定（{a}，证书编号 {c or '未填'}）结果为不合格，设备仍在使用；应立即停用，维修并重新检定合格后方可使用。"
                     for a, c in zip(v_on, rec["certificate_no"].tolist())]
-        evidence = [{"verified_on": a, "result": "不合格", "certificate_no": c}
+        evidence = [{"key": a, "verified_on": a, "result": "不合格", "certificate_no": c}
                     for a, c in zip(v_on, rec["certificate_no"].tolist())]
         no_result = latest["verified_on"].notna() & latest["result"].isna()
         return [

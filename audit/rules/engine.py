@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 DATE_KEYS = [c.key for c in DEVICE_COLUMNS if c.kind == "date"]
 FLOAT_KEYS = ["lon", "lat", "raw_lon", "raw_lat", "sign_distance_m"]
-DEVICE_KEYS = ["id", "department", *[c.key for c in DEVICE_COLUMNS if c.key != "department"], "raw_lon", "raw_lat"]
+# unsupplied: the inventory columns no upload of the device had (list, or None when not recorded).
+DEVICE_KEYS = ["id", "department", *[c.key for c in DEVICE_COLUMNS if c.key != "department"], "raw_lon", "raw_lat",
+               "unsupplied"]
 
 
 def devices_frame(data: pd.DataFrame | Iterable[dict[str, Any]]) -> gpd.GeoDataFrame:

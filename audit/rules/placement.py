@@ -13,7 +13,18 @@ from geo.metric import metric_crs_for, to_metric
 from geo.roads import along_road_pairs, road_lengths_km, snap_to_roads
 from geo.spacing import close_pairs, geodesic_m
 
-from .base import BASIS_GUOFA_2024_5, BASIS_LAW_41, IN_USE, RETIRED, Rule, blank, device_states, memo, register
+from .base import (
+    BASIS_GUOFA_2024_5,
+    BASIS_LAW_41,
+    IN_USE,
+    RETIRED,
+    Rule,
+    blank,
+    device_states,
+    memo,
+    register,
+    unsupplied,
+)
 from .data import coverage, day_to_date, segments, violations
 
 if TYPE_CHECKING:
@@ -78,6 +89,8 @@ class Spacing(Rule):
     severity = "较重"
     action = "整改"
     settings = ("min_spacing_m", "road_snap_tolerance_m")
+    examines = "not_retired"
+    # Key: the nearest neighbour's device code (a pair is one problem on each of its devices).
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = _active(devices)
@@ -140,7 +153,8 @@ class Spacing(Rule):
             how = f"（直线距离：至少一台设备距已加载路网的道路超过 {tolerance:g} 米）" if roads and not by[s] else ""
             messages.append(f"与同类设备 {codes[near]} {where}相距 {dn:.1f} 米{how}，小于本配置最小间距 {lim:g} 米"
                             f"{others}；应评估设置必要性，撤并或调整设置地点。")
-            item = {"distance_m": round(dn, 1), "neighbour": codes[near], "neighbour_department": dept,
+            item = {"key": codes[near], "distance_m": round(dn, 1), "neighbour": codes[near],
+                    "neighbour_department": dept,
                     "neighbour_count": n, "min_spacing_m": lim,
                     "method": "along_road" if by[s] else "straight_line_geodesic",
                     "neighbours": [self._neighbour(codes[dst[t]], float(d[t]), bool(by[t]), along[dst[t]], roads)
@@ -224,6 +238,9 @@ class Density(Rule):
     severity = "较重"
     action = "整改"
     settings = ("max_density_per_km2", "max_devices_per_road_km", "min_devices_per_road", "road_snap_tolerance_m")
+    examines = "not_retired"
+    # One finding per device of a crowded township or road; key: that township or road. Material: the count.
+    material_evidence = ("count",)
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = devices[_active(devices)]
@@ -249,13 +266,16 @@ class Density(Rule):
         names, km2 = areas["name"].to_numpy(dtype=object), areas["area_km2"].to_numpy()
         rows, messages, evidence, thresholds = [], [], [], []
         for dept, dtype, area, members, size, limit, per in _crowded(located, area_of, km2, limit_value):
-            rows.append({"device_code": None, "department": dept})
-            messages.append(f"{names[area]}（{size:.2f} 平方公里）内本单位{dtype}设备 {len(members)} 台，密度 {per:.2f} "
-                            f"台/平方公里，超过本配置上限 {limit:g} 台/平方公里；应评估设置必要性，撤并多余设备。")
-            evidence.append({"area": names[area], "device_type": dtype, "count": len(members),
-                             "area_km2": round(size, 4), "per_km2": round(per, 4), "max_per_km2": limit,
-                             "device_codes": members})
-            thresholds.append({limit_value.name: limit_value.threshold(dtype)})
+            text = (f"所在的{names[area]}（{size:.2f} 平方公里）内本单位{dtype}设备 {len(members)} 台，密度 {per:.2f} "
+                    f"台/平方公里，超过本配置上限 {limit:g} 台/平方公里；应评估设置必要性，撤并多余设备。")
+            item = {"key": f"乡镇:{names[area]}", "area": names[area], "device_type": dtype, "count": len(members),
+                    "area_km2": round(size, 4), "per_km2": round(per, 4), "max_per_km2": limit,
+                    "device_codes": members}
+            for code in members:
+                rows.append({"device_code": code, "department": dept})
+                messages.append(text)
+                evidence.append(item)
+                thresholds.append({limit_value.name: limit_value.threshold(dtype)})
         return self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence,
                              thresholds)
 
@@ -270,15 +290,18 @@ class Density(Rule):
         for dept, dtype, road, members, km, limit, per in _crowded(devices[counted], road_of[counted], lengths,
                                                                      per_km, least=max(2, int(least.value))):
             name = _road_name(ctx, road)
-            rows.append({"device_code": None, "department": dept})
             label = f"道路“{name}”" if name else f"路网第 {road + 1} 条道路（未命名）"
-            messages.append(f"{label}（长 {km:.2f} 公里）上本单位{dtype}设备 {len(members)} 台，{per:.2f} 台/公里，"
-                            f"超过本配置上限 {limit:g} 台/公里；应评估设置必要性，撤并多余设备。")
-            evidence.append({"road": name, "road_index": road, "device_type": dtype, "count": len(members),
-                             "length_km": round(km, 3), "per_km": round(per, 3), "max_per_km": limit,
-                             "device_codes": members})
-            thresholds.append({per_km.name: per_km.threshold(dtype), least.name: least.threshold(),
-                               tolerance.name: tolerance.threshold()})
+            text = (f"所在的{label}（长 {km:.2f} 公里）上本单位{dtype}设备 {len(members)} 台，{per:.2f} 台/公里，"
+                    f"超过本配置上限 {limit:g} 台/公里；应评估设置必要性，撤并多余设备。")
+            item = {"key": f"道路:{name or road + 1}", "road": name, "road_index": road, "device_type": dtype,
+                    "count": len(members), "length_km": round(km, 3), "per_km": round(per, 3), "max_per_km": limit,
+                    "device_codes": members}
+            for code in members:
+                rows.append({"device_code": code, "department": dept})
+                messages.append(text)
+                evidence.append(item)
+                thresholds.append({per_km.name: per_km.threshold(dtype), least.name: least.threshold(),
+                                   tolerance.name: tolerance.threshold()})
         return self.findings(pd.DataFrame(rows, columns=["device_code", "department"]), messages, evidence,
                              thresholds)
 
@@ -301,6 +324,7 @@ class Jurisdiction(Rule):
     severity = "较重"
     action = "整改"
     settings = ("boundary_tolerance_m",)
+    examines = "not_retired"
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         tolerance = float(self.setting(ctx, "boundary_tolerance_m").value)
@@ -356,10 +380,14 @@ class SupervisionNeed(Rule):
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         active = _active(devices)
-        no_reason = devices[active & blank(devices["justification"])]
+        empty = active & blank(devices["justification"])
+        absent = empty & unsupplied(devices, "justification")
+        no_reason = devices[empty & ~absent]
         parts = [self.findings(no_reason, ["未记录设置依据（“设置依据”为空）：无法说明设置该设备的实际监管需要；应补充事故、投诉等设置依据，"
                                            "无依据的应撤除。"] * len(no_reason),
-                               [{"justification": None}] * len(no_reason))]
+                               [{"key": "设置依据", "justification": None}] * len(no_reason)),
+                 self.cannot_assess(devices[absent], ["justification"], "设置该设备是否有实际监管需要",
+                                    reason="上传的设备登记表没有“设置依据”列")]
         return parts + self._low_capture(devices, ctx)
 
     def _low_capture(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
@@ -390,7 +418,7 @@ class SupervisionNeed(Rule):
         messages = [f"{day_to_date(a):%Y-%m-%d} 至 {day_to_date(b):%Y-%m-%d}（{window} 天）仅采集违法 {int(n)} 起，"
                     f"日均 {n / window:.2f} 起，不超过 {max_rate:g} 起/日：长期几乎无抓拍，设置缺乏实际监管需要；应评估后撤除或调整。"
                     for n, a, b in zip(t, s, e)]
-        evidence = [{"window_start": day_to_date(a), "window_end": day_to_date(b), "window_days": window,
+        evidence = [{"key": "采集量", "window_start": day_to_date(a), "window_end": day_to_date(b), "window_days": window,
                      "violations": int(n), "per_day": round(n / window, 4)} for n, a, b in zip(t, s, e)]
         dept_rows = devices[short]
         return [

@@ -16,10 +16,12 @@ from .base import (
     in_use_text,
     register,
     unknown_state_findings,
+    unsupplied,
 )
 
 if TYPE_CHECKING:
     from .context import AuditContext
+    from .profiles import Profile
 
 
 @register
@@ -33,15 +35,24 @@ class Publication(Rule):
     Fails (national): 启用日期 2023-07-01, 社会公布日期 empty or 2023-07-02.
     Fails (guangdong): 启用日期 2025-07-01, 社会公布日期 2025-06-15 (16 days, 30 required).
     Passes: 启用日期 2023-07-01, 社会公布日期 2023-06-20 (national); 2025-05-20 for a 2025-07-01 start (guangdong).
+
+    Basis: the national texts; a profile that sets a lead time adds the measure it comes from (the source of
+    `publication_lead_days`), so a national audit never cites a provincial rule. Material evidence: the
+    publication date.
     """
 
     code = "PUB01"
     title_zh = "投入使用前未向社会公布"
     title_en = "Site not published before use"
-    basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}；《广东省非现场执法管理办法》（粤府〔2025〕12号，广东配置）"
+    basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}"
     severity = "严重"
     action = "停用"
     settings = ("publication_lead_days", "publication_lead_effective_from")
+    material_evidence = ("published_on",)
+
+    def basis_for(self, profile: Profile) -> str:
+        lead = profile.values["publication_lead_days"]
+        return f"{self.basis}；{lead.source}" if lead.value and lead.source not in self.basis else self.basis
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         day = as_timestamp(ctx.as_of)
@@ -50,7 +61,8 @@ class Publication(Rule):
         threshold = {n: self.setting(ctx, n).threshold() for n in self.settings}
         used = devices[device_states(devices, ctx) == IN_USE]
         pub = used["published_on"]
-        missing = used[pub.isna() | (pub > day)]
+        absent = used[pub.isna() & unsupplied(used, "published_on")]
+        missing = used[(pub.isna() & ~unsupplied(used, "published_on")) | (pub > day)]
         dated = used[pub.notna() & (pub <= day)]
         timing_unknown = dated[dated["in_service_on"].isna()]
         dated = dated[dated["in_service_on"].notna()]
@@ -79,4 +91,5 @@ class Publication(Rule):
             self.findings(missing, msg_missing, ev_missing, threshold),
             self.findings(late, msg_late, ev_late, threshold),
             self.cannot_assess(timing_unknown, ["in_service_on"], "是否在投入使用前公布"),
+            self.cannot_assess(absent, ["published_on"], "设置地点是否向社会公布", reason="上传的设备登记表没有“社会公布日期”列"),
         ]

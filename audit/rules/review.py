@@ -17,6 +17,7 @@ from .base import (
     in_use_text,
     register,
     unknown_state_findings,
+    unsupplied,
 )
 
 if TYPE_CHECKING:
@@ -24,7 +25,11 @@ if TYPE_CHECKING:
 
 
 class _ReviewRule(Rule):
-    """Shared check: a device in use must have the review recorded, dated on or before it went into use."""
+    """Shared check: a device in use must have the review recorded, dated on or before it went into use.
+
+    Material evidence: the review date (a verdict given while no review was recorded does not cover a review
+    entered later with a date after going into use).
+    """
 
     column: str
     review_zh: str
@@ -38,8 +43,10 @@ class _ReviewRule(Rule):
         review = used[self.column]
         started = used["in_service_on"]
         header = HEADERS[self.column]
-        # A review dated after the as-of date was not there on the as-of date.
-        missing = used[review.isna() | (review > day)]
+        # A review dated after the as-of date was not there on the as-of date; a column the department never sent
+        # says nothing either way.
+        absent = used[review.isna() & unsupplied(used, self.column)]
+        missing = used[(review.isna() & ~unsupplied(used, self.column)) | (review > day)]
         late = used[review.notna() & (review <= day) & started.notna() & (review > started)]
         timing_unknown = used[review.notna() & (review <= day) & started.isna()]
 
@@ -62,6 +69,8 @@ class _ReviewRule(Rule):
             self.findings(missing, msg_missing, ev_missing),
             self.findings(late, msg_late, ev_late),
             self.cannot_assess(timing_unknown, ["in_service_on"], f"{self.review_zh}是否在投入使用前完成"),
+            self.cannot_assess(absent, [self.column], f"设备是否经过{self.review_zh}",
+                               reason=f"上传的设备登记表没有“{header}”列"),
         ]
 
 
@@ -77,6 +86,7 @@ class LegalReview(_ReviewRule):
     """
 
     code = "REV01"
+    material_evidence = ("legal_review_on",)
     title_zh = "在用设备未经法制审核"
     title_en = "In use without legal review"
     basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}"
@@ -96,6 +106,7 @@ class TechnicalReview(_ReviewRule):
     """
 
     code = "REV02"
+    material_evidence = ("tech_review_on",)
     title_zh = "在用设备未经技术审核"
     title_en = "In use without technical review"
     basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}"

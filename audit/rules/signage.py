@@ -15,6 +15,7 @@ from .base import (
     in_use_text,
     register,
     unknown_state_findings,
+    unsupplied,
 )
 
 if TYPE_CHECKING:
@@ -30,11 +31,13 @@ class Signage(Rule):
     Why: 《行政处罚法》第四十一条第一款 (标志明显); 国发〔2024〕5号 (设置地点无明显可见的标识); 公安部令第157号
     第十六条 (a sign or signal at the site).
 
-    Fails: status 在用, 标识设置 否.
-    Passes: status 在用, 标识设置 是; or status 停用 with 标识设置 否.
+    Fails: status 在用, 标识设置 否; or 标识设置 left empty in a file that has the column (nothing recorded).
+    Passes: status 在用, 标识设置 是; or status 停用 with 标识设置 否. A file without the column: cannot assess.
+    Material evidence: the signage value (否 and empty are different records).
     """
 
     code = "SGN01"
+    material_evidence = ("signage",)
     title_zh = "设置地点无明显可见标识"
     title_en = "No visible sign at the site"
     basis = f"{BASIS_LAW_41}；{BASIS_GUOFA_2024_5}；{BASIS_MPS_157}第十六条"
@@ -45,13 +48,17 @@ class Signage(Rule):
         used = devices[device_states(devices, ctx) == IN_USE]
         sign = used["signage"]
         no_sign = used[sign.eq(False).fillna(False).astype(bool)]
-        unknown = used[sign.isna()]
+        absent = sign.isna() & unsupplied(used, "signage")
+        unrecorded = used[sign.isna() & ~absent]
         return [
             unknown_state_findings(self, devices, ctx, "在用设备是否设置明显标识",
                                    mask=devices["signage"].ne(True).fillna(True).astype(bool)),
             self.findings(no_sign, [f"{used}，设置地点未设置明显可见的标识（“标识设置”为“否”）；应限期设置标识。"
                                     for used in in_use_text(no_sign)], [{"signage": False}] * len(no_sign)),
-            self.cannot_assess(unknown, ["signage"], "设置地点是否有明显可见的标识"),
+            self.findings(unrecorded, [f"{used}，设置地点没有设置标识的记录（“标识设置”为空）；应核实现场，设置明显可见的标识并补记。"
+                                       for used in in_use_text(unrecorded)], [{"signage": None}] * len(unrecorded)),
+            self.cannot_assess(used[absent], ["signage"], "设置地点是否有明显可见的标识",
+                               reason="上传的设备登记表没有“标识设置”列"),
         ]
 
 
@@ -68,6 +75,7 @@ class SpeedSignDistance(Rule):
     """
 
     code = "SGN02"
+    material_evidence = ("sign_distance_m",)
     title_zh = "测速警告标志距离不符合要求"
     title_en = "Speed warning sign distance out of range"
     basis = f"{BASIS_MPS_157}第十六条；{BASIS_LAW_41}"

@@ -6,7 +6,8 @@ Sources (City of Chicago Data Portal, via third-party GitHub repositories; see R
   Speed_Camera_Violations_2019-01-01_2019-04-17.csv  daily violations per camera (mistersig/folium_workshop @ 22131b6)
 
 Outputs (UTF-8, our English alias headers):
-  chicago_speed_devices.csv        one row per camera; only fields the sources give are filled, the rest left empty
+  chicago_speed_devices.csv        one row per camera; only the columns the sources give (the others are left out, so
+                                   the audit reports what they would record as not assessable)
   chicago_speed_violations_2019.csv  device_code, date, count; fine_yuan empty (the source has no fines)
 
 Nothing is invented: values are copied, dates reformatted (MM/DD/YYYY -> YYYY-MM-DD), the road is the address
@@ -83,7 +84,9 @@ def build_devices(source: Path, violations: pd.DataFrame) -> tuple[pd.DataFrame,
     devices["device_type"] = "固定测速"
     devices["crs"] = "WGS84"
     devices["department"] = DEPARTMENT
-    devices = devices.reindex(columns=DEVICE_KEYS, fill_value="").sort_values("device_code", ignore_index=True)
+    # Only the published columns: an absent column tells the importer the department never supplied it.
+    devices = devices.reindex(columns=[k for k in DEVICE_KEYS if k in FILLED], fill_value="") \
+        .sort_values("device_code", ignore_index=True)
     counts = {"registry_2026": len(current), "missing_from_2026": len(missing), "from_2023": len(in_2023),
               "from_violations": len(from_violations), "total": len(devices)}
     return devices, counts

@@ -50,6 +50,7 @@ class World:
     dept: dict[str, int] = field(default_factory=dict)
     device: dict[str, int] = field(default_factory=dict)  # device code -> id
     finding: dict[str, int] = field(default_factory=dict)  # 'a' / 'b' -> a finding id of that department
+    problem: dict[str, int] = field(default_factory=dict)  # 'a' / 'b' -> the problem that finding observes
     run_id: int = 0
     ledger_b: int = 0
     token: dict[str, str] = field(default_factory=dict)  # pending uploads by clerk_a
@@ -68,7 +69,7 @@ def populate(app: Flask, tmp: Path) -> World:
     from audit.registry.models import Department, Device
     from audit.registry.store import import_file
     from audit.registry.users import add_user
-    from audit.rules.engine import run_audit
+    from audit.casework.problems import audit_and_record
     from audit.registry.models import Finding
 
     world = World(app)
@@ -84,13 +85,13 @@ def populate(app: Flask, tmp: Path) -> World:
         add_user(db, "auditor", "auditor", PASSWORDS["auditor"])
         add_user(db, "clerk_a", "department", PASSWORDS["clerk_a"], department=DEPT_A)
         add_user(db, "clerk_b", "department", PASSWORDS["clerk_b"], department=DEPT_B)
-        run, _ = run_audit(db, as_of=AS_OF, user="setup")
+        run, _, _ = audit_and_record(db, as_of=AS_OF, user="setup")
         db.commit()
         world.run_id = run.id
         for key, dept in (("a", DEPT_A), ("b", DEPT_B)):
-            world.finding[key] = db.scalar(select(Finding.id).where(Finding.department == dept,
-                                                                    Finding.device_id.isnot(None))
-                                           .order_by(Finding.id).limit(1))
+            first = db.scalar(select(Finding).where(Finding.department == dept, Finding.problem_id.isnot(None))
+                              .order_by(Finding.id).limit(1))
+            world.finding[key], world.problem[key] = first.id, first.problem_id
         b_finding = db.get(Finding, world.finding["b"])
         _, item = decisions.rectify(db, b_finding.device_id, measure="补办审核", requirement="取得审核意见",
                                     deadline=AS_OF + dt.timedelta(days=30), responsible="张三", user="auditor",

@@ -78,7 +78,11 @@ MATRIX = [
     # State-changing requests, sent with a valid CSRF token but data the audit functions refuse: access is
     # decided before anything is written, so these rows change nothing.
     ("overview.run", "POST", lambda w: "/audit/run", {"profile": "no-such-profile"}, (LOGIN, 303, 303, 403, 403)),
-    ("review.review_finding", "POST", lambda w: f"/review/findings/{w.finding['a']}", {"decision": "dismiss"},
+    ("review.review_problem", "POST", lambda w: f"/review/problems/{w.problem['a']}", {"decision": "dismiss"},
+     (LOGIN, 303, 303, 403, 403)),
+    ("review.review_many", "POST", lambda w: "/review/problems", {"decision": "dismiss"},
+     (LOGIN, 303, 303, 403, 403)),
+    ("review.suspend_recommended", "POST", lambda w: "/review/suspend-recommended", {"reason": ""},
      (LOGIN, 303, 303, 403, 403)),
     ("review.suspend", "POST", lambda w: f"/review/devices/{B(w)}/suspend", {"reason": ""},
      (LOGIN, 303, 303, 403, 403)),

@@ -9,14 +9,14 @@ from audit.registry.models import ChangeLog
 from .support import client_for, csrf, database_session
 
 POSTS = [
-    "/audit/run", "/review/findings/{finding}", "/review/devices/{device}/suspend", "/review/devices/{device}/rectify",
-    "/review/devices/{device}/keep", "/upload",
+    "/audit/run", "/review/problems/{problem}", "/review/problems", "/review/suspend-recommended",
+    "/review/devices/{device}/suspend", "/review/devices/{device}/rectify", "/review/devices/{device}/keep", "/upload",
     "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
 ]
 
 
 def _urls(world):
-    ids = {"finding": world.finding["b"], "device": world.device["JB-001"], "ledger": world.ledger_b}
+    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b}
     return [u.format(**ids) for u in POSTS]
 
 
@@ -28,7 +28,7 @@ def _changes(app):
 def test_every_post_route_is_listed(shared_world):
     posts = {r.rule for r in shared_world.app.url_map.iter_rules() if "POST" in r.methods}
     listed = {u for u in POSTS} | {"/upload/<token>/confirm", "/upload/<token>/cancel"}
-    generic = {r.replace("{finding}", "<int:finding_id>").replace("{device}", "<int:device_id>")
+    generic = {r.replace("{problem}", "<int:problem_id>").replace("{device}", "<int:device_id>")
                .replace("{ledger}", "<int:item_id>") for r in listed}
     assert posts == generic
 

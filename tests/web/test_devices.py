@@ -5,7 +5,7 @@ import datetime as dt
 import re
 
 from audit.registry.store import import_file
-from audit.rules.engine import run_audit
+from audit.casework.problems import audit_and_record
 
 from .support import client_for, database_session, make_app, populate, post
 
@@ -62,7 +62,7 @@ def test_detail_shows_record_history_and_the_spike_chart(world, tmp_path):
     with database_session(world.app) as db:
         assert import_file(db, path, "violations", user="setup").applied
         db.commit()
-        run_audit(db, as_of=days[-1], user="setup")
+        audit_and_record(db, as_of=days[-1], user="setup")
         db.commit()
     client = client_for(world.app, "auditor")
     page = client.get(f"/devices/{world.device['JA-002']}").text

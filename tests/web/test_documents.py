@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from audit.rules.engine import run_audit
+from audit.casework.problems import audit_and_record
 from audit.registry.models import Finding
 
 from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session
@@ -132,7 +132,7 @@ def test_a_department_exports_its_own_department_only(world):
     # Another department, its finding as typical case, or a run of it alone: 404, its name not told.
     b_finding = world.finding["b"]
     with database_session(world.app) as db:
-        run_b = run_audit(db, as_of=AS_OF, department=DEPT_B, user="auditor")[0].id
+        run_b = audit_and_record(db, as_of=AS_OF, department=DEPT_B, user="auditor")[0].id
         db.commit()
         own = db.scalar(select(Finding.id).where(Finding.department == DEPT_A))
     for params in ({"department": world.dept["b"]}, {"case": b_finding}, {"run": run_b}):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from audit.casework import decisions
 from audit.registry.models import LedgerEvent, LedgerItem
 from audit.registry.models import Device
-from audit.rules.engine import run_audit
+from audit.casework.problems import audit_and_record
 from audit.registry.models import Finding
 
 from .support import AS_OF, DEPT_A, DEPT_B, XSS_NAME, client_for, database_session, post
@@ -145,7 +145,7 @@ def test_the_ledger_is_compared_with_the_latest_audit_run(world):
     with database_session(world.app) as db:
         db.get(Device, world.device["JA-002"]).signage = True
         db.commit()
-        run, _ = run_audit(db, as_of=AS_OF, user="auditor")
+        run, _, _ = audit_and_record(db, as_of=AS_OF, user="auditor")
         db.commit()
         run_id = run.id
     assert results() == {str(world.ledger_b): "复查仍存在", str(signs): "复查已整改"}
@@ -153,7 +153,7 @@ def test_the_ledger_is_compared_with_the_latest_audit_run(world):
     assert "复查已整改" in page and f"第 {run_id} 次审查" in page
     # A later run of department B alone is B's latest; A's item keeps the comparison with the full run.
     with database_session(world.app) as db:
-        run_b, _ = run_audit(db, as_of=AS_OF, department=DEPT_B, user="auditor")
+        run_b, _, _ = audit_and_record(db, as_of=AS_OF, department=DEPT_B, user="auditor")
         db.commit()
         run_b_id = run_b.id
     assert results() == {str(world.ledger_b): "复查仍存在", str(signs): "复查已整改"}

@@ -5,32 +5,30 @@ import json
 
 from sqlalchemy import select
 
-from audit.registry.models import Decision, FindingReview, LedgerItem
-from audit.registry.models import ChangeLog, Device
-from audit.registry.models import AuditRun, Finding
+from audit.registry.models import AuditRun, ChangeLog, Decision, Device, Finding, LedgerItem, Problem, ProblemReview
 
 from .support import client_for, database_session, post
 
 
-def finding_of(app, code, rule):
+def problem_of(app, code, rule):
     with database_session(app) as db:
-        return db.scalar(select(Finding.id).where(Finding.device_code == code, Finding.rule == rule))
+        return db.scalar(select(Problem.id).where(Problem.device_code == code, Problem.rule == rule))
 
 
 def test_suspending_a_device_changes_its_status_and_is_logged(world):
     client = client_for(world.app, "auditor")
     device = world.device["JA-002"]
-    finding = finding_of(world.app, "JA-002", "SGN01")
+    problem = problem_of(world.app, "JA-002", "SGN01")
     back = f"/devices/{device}"
     response = post(client, f"/review/devices/{device}/suspend",
-                    {"reason": "无标识，立即停用", "finding": [str(finding)], "next": back})
+                    {"reason": "无标识，立即停用", "problem": [str(problem)], "next": back})
     assert response.status_code == 303 and response.headers["Location"] == back
     page = client.get(back).text
     assert "已停用设备 JA-002" in page and 'class="badge status-停用"' in page
     with database_session(world.app) as db:
         assert db.get(Device, device).status == "停用"
         decision = db.scalar(select(Decision).where(Decision.device_id == device))
-        assert decision.kind == "suspend" and decision.decided_by == "auditor" and decision.finding_ids == [finding]
+        assert decision.kind == "suspend" and decision.decided_by == "auditor" and decision.problem_ids == [problem]
         log = db.scalar(select(ChangeLog).where(ChangeLog.device_code == "JA-002", ChangeLog.field == "status"))
         assert (log.user, log.before, log.after) == ("auditor", "在用", "停用")
     assert "停用" in client.get(f"/map/popup/{device}").text
@@ -51,24 +49,29 @@ def test_a_refused_decision_shows_why_and_writes_nothing(world):
         assert db.get(Device, device).status == "在用"
 
 
-def test_dismissing_needs_a_reason_and_removes_the_finding_from_open_ones(world):
+def test_dismissing_needs_a_reason_and_removes_the_problem_from_open_ones(world):
     client = client_for(world.app, "auditor")
-    finding = finding_of(world.app, "JA-002", "SGN01")
-    post(client, f"/review/findings/{finding}", {"decision": "dismiss", "reason": ""})
+    problem = problem_of(world.app, "JA-002", "SGN01")
+    post(client, f"/review/problems/{problem}", {"decision": "dismiss", "reason": ""})
     assert "排除问题须说明理由" in client.get("/").text
-    post(client, f"/review/findings/{finding}", {"decision": "dismiss", "reason": "现场已有标识，照片见附件"})
+    post(client, f"/review/problems/{problem}", {"decision": "dismiss", "reason": "现场已有标识，照片见附件"})
     with database_session(world.app) as db:
-        review = db.scalar(select(FindingReview).where(FindingReview.finding_id == finding))
+        review = db.scalar(select(ProblemReview).where(ProblemReview.problem_id == problem))
         assert (review.status, review.user) == ("dismissed", "auditor")
     data = client.get("/api/devices?severity=较重").get_json()
     assert "JA-002" not in {f["properties"]["device_code"] for f in data["features"]}
     assert "现场已有标识" in client.get("/review?state=dismissed").text
 
 
-def test_the_review_page_lists_devices_with_unreviewed_findings(shared_world):
-    page = client_for(shared_world.app, "auditor").get("/review?rule=CAL02").text
+def test_the_review_page_lists_devices_with_unreviewed_problems(shared_world):
+    client = client_for(shared_world.app, "auditor")
+    page = client.get("/review?rule=PUB01").text
     assert "JB-001" in page and "JA-001" not in page
     assert 'action="/review/devices/%d/suspend"' % shared_world.device["JB-001"] in page
+    # JB-001's CAL02 problem is in the ledger: it has left 待核查 for 已决定
+    assert "JB-001" not in client.get("/review?rule=CAL02").text
+    decided = client.get("/review?rule=CAL02&state=decided").text
+    assert "JB-001" in decided and "已决定：整改" in decided
 
 
 def test_a_department_moves_its_ledger_item_and_the_auditor_closes_it(world):
@@ -131,8 +134,9 @@ def test_the_audit_uses_the_configured_road_network(world, tmp_path):
         run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()))
         assert (run.layers["roads"]["source"], run.layers["roads"]["features"]) == ("roads.geojson", 1)
         per_road = db.scalars(select(Finding).where(Finding.run_id == run.id, Finding.rule == "PLC02")).all()
-        assert [(f.evidence["road"], f.evidence["device_codes"]) for f in per_road if "road" in f.evidence] == [
-            ("三华路", ["JA-003", "JA-004", "JA-005"])]
+        assert sorted((f.device_code, f.evidence["road"], tuple(f.evidence["device_codes"]))
+                      for f in per_road if "road" in f.evidence) == [
+            (code, "三华路", ("JA-003", "JA-004", "JA-005")) for code in ("JA-003", "JA-004", "JA-005")]
     world.app.config["ROADS_FILE"] = str(tmp_path / "broken.geojson")
     (tmp_path / "broken.geojson").write_text("<html>登录超时</html>", encoding="utf-8")
     post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"})

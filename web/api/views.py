@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from audit.casework.decisions import device_decisions, latest_reviews
+from audit.casework.decisions import device_decisions
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import Department, Device, VerificationRecord
 from audit.registry.models import AuditRun, Finding
@@ -18,7 +18,7 @@ from audit.registry.models import AuditRun, Finding
 from ..access import DECIDERS, visible_device
 from ..database import get_session
 from ..devices.filters import DeviceFilter
-from ..findings import SEVERITIES, current_condition, summarise, visible_condition
+from ..findings import SEVERITIES, current_condition, problems_of, summarise, visible_condition
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -60,12 +60,19 @@ def devices():
     return jsonify({"type": "FeatureCollection", "features": features})
 
 
-def _finding(f: Finding, review: Any) -> dict[str, Any]:
+def _finding(f: Finding, problem: Any) -> dict[str, Any]:
+    review = problem.verdict_review if problem is not None else None
     return {"id": f.id, "run_id": f.run_id, "rule": f.rule, "device_id": f.device_id, "device_code": f.device_code,
             "department": f.department, "severity": f.severity, "action": f.action, "message": f.message,
             "evidence": f.evidence, "basis": f.basis, "threshold": f.threshold,
+            "cannot_assess": problem is None,
+            "problem": None if problem is None else {
+                "id": problem.id, "key": problem.key, "state": problem.review_state,
+                "first_run_id": problem.first_run_id, "resolved_run_id": problem.resolved_run_id,
+                "decision_id": problem.decision_id, "open_item_id": problem.open_item_id},
             "review": None if review is None else {"status": review.status, "reason": review.reason,
-                                                   "user": review.user, "at": plain(review.at)}}
+                                                   "user": review.user, "at": plain(review.at),
+                                                   "stale": problem.verdict_stale}}
 
 
 @bp.get("/devices/<int:device_id>")
@@ -74,7 +81,7 @@ def device(device_id: int):
     dev = visible_device(db, device_id)
     findings = db.scalars(select(Finding).where(Finding.device_id == dev.id, current_condition(db))
                           .order_by(Finding.rule)).all()
-    reviews = latest_reviews(db, [f.id for f in findings])
+    reviews = problems_of(db, findings)
     verifications = db.scalars(select(VerificationRecord).where(VerificationRecord.device_id == dev.id)
                                .order_by(VerificationRecord.verified_on)).all()
     return jsonify({
@@ -86,7 +93,7 @@ def device(device_id: int):
                           for v in verifications],
         "findings": [_finding(f, reviews.get(f.id)) for f in findings],
         "decisions": [{"id": d.id, "kind": d.kind, "decided_on": plain(d.decided_on), "reason": d.reason,
-                       "decided_by": d.decided_by, "finding_ids": d.finding_ids}
+                       "decided_by": d.decided_by, "finding_ids": d.finding_ids, "problem_ids": d.problem_ids}
                       for d in device_decisions(db, dev.id)],
     })
 
@@ -110,5 +117,5 @@ def findings():
     if args.get("severity") in SEVERITIES:
         query = query.where(Finding.severity == args["severity"])
     rows = db.scalars(query.order_by(Finding.run_id, Finding.id)).all()
-    reviews = latest_reviews(db, [f.id for f in rows]) if rows else {}
+    reviews = problems_of(db, rows) if rows else {}
     return jsonify({"run": run_id, "count": len(rows), "findings": [_finding(f, reviews.get(f.id)) for f in rows]})

@@ -7,13 +7,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from audit.registry.models import LedgerItem
-from audit.casework.decisions import device_decisions, latest_reviews
+from audit.casework.decisions import device_decisions
 from audit.intake.columns import DEVICE_COLUMNS
-from audit.registry.models import ChangeLog, Device, VerificationRecord, ViolationStat
-from audit.registry.models import AuditRun, Finding
+from audit.registry.models import (AuditRun, ChangeLog, Device, Finding, LedgerItem, Problem, ProblemReview,
+                                   VerificationRecord, ViolationStat)
 
-from ..findings import current_condition, rule_titles
+from ..findings import cannot_assess_condition, current_condition, rule_titles
 from . import chart
 
 CHANGE_LOG_LIMIT = 300
@@ -44,7 +43,14 @@ def context(db: Session, device: Device) -> dict[str, Any]:
                           .where(Finding.device_id == device.id)
                           .order_by(AuditRun.id.desc(), Finding.rule)).all()
     current = set(db.scalars(select(Finding.id).where(Finding.device_id == device.id, current_condition(db))))
-    reviews = latest_reviews(db, [f.id for f, _ in findings])
+    problems = db.scalars(select(Problem).where(Problem.device_id == device.id)
+                          .order_by(Problem.resolved_run_id.isnot(None), Problem.rule, Problem.key)).all()
+    reviews: dict[int, list[ProblemReview]] = {}
+    for r in db.scalars(select(ProblemReview).where(ProblemReview.problem_id.in_([p.id for p in problems]))
+                        .order_by(ProblemReview.id)):
+        reviews.setdefault(r.problem_id, []).append(r)
+    data_requests = db.scalars(select(Finding).where(Finding.device_id == device.id, current_condition(db),
+                                                     cannot_assess_condition()).order_by(Finding.rule)).all()
     ledger = db.scalars(select(LedgerItem).where(LedgerItem.device_id == device.id).order_by(LedgerItem.id)).all()
     changes = db.scalars(select(ChangeLog).where(or_(
         ChangeLog.device_code == device.device_code,
@@ -62,8 +68,10 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         "verifications": verifications,
         "findings": findings,
         "current_ids": current,
-        "current_findings": [f for f, _ in findings if f.id in current],
+        "problems": problems,
+        "open_problems": [p for p in problems if not p.is_resolved],
         "reviews": reviews,
+        "data_requests": data_requests,
         "titles": rule_titles(),
         "decisions": device_decisions(db, device.id),
         "ledger": ledger,

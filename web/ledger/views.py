@@ -98,7 +98,8 @@ def show(item_id: int):
     compared, runs = comparisons(db, [item])
     return render_template("ledger/show.html", item=item, overdue=ledger.is_overdue(item, dt.date.today()),
                            comparison=compared.get(item.id), run=runs.get(item.department),
-                           moves=allowed_moves(item), COMPARISON_ZH=ledger.COMPARISON_ZH)
+                           moves=allowed_moves(item), COMPARISON_ZH=ledger.COMPARISON_ZH,
+                           observed=ledger.still_observed(db, item))
 
 
 def _act(item_id: int, action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
@@ -124,7 +125,9 @@ def close(item_id: int):
     """销号: the checking auditor, recorded with the evidence seen."""
     _item(item_id)
     evidence = request.form.get("evidence", "")
-    return _act(item_id, lambda db: ledger.close_item(db, item_id, evidence=evidence, user=current_user.name),
+    despite = request.form.get("despite_observed") == "1"
+    return _act(item_id, lambda db: ledger.close_item(db, item_id, evidence=evidence, user=current_user.name,
+                                                      despite_observed=despite),
                 _("整改台账第 {id} 项已销号。", id=item_id))
 
 

@@ -6,7 +6,6 @@ from typing import Any, Callable
 from flask import Blueprint, current_app, flash, g, render_template, request
 from sqlalchemy import select
 
-from audit.casework.decisions import latest_reviews
 from audit.intake.columns import DEVICE_TYPES, STATUSES
 from audit.registry.models import Device
 from audit.registry.models import Finding
@@ -15,7 +14,7 @@ from ..access import visible_device
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..devices.views import visible_departments
-from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, rule_titles, summarise
+from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, problems_of, rule_titles, summarise
 from ..i18n import gettext
 from ..layers import configured_areas, configured_roads
 from .build import MapData, MapDevice, Tiles, build_map, render_parts
@@ -61,4 +60,4 @@ def popup(device_id: int):
     findings = db.scalars(select(Finding).where(Finding.device_id == device.id, current_condition(db),
                                                 open_condition()).order_by(Finding.rule)).all()
     return render_template("map/popup.html", device=device, findings=findings, titles=rule_titles(),
-                           reviews=latest_reviews(db, [f.id for f in findings]))
+                           problems=problems_of(db, findings))

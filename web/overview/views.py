@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 
 from audit.casework import ledger
 from audit.registry.models import Department, Device
-from audit.rules.engine import run_audit
+from audit.casework.problems import audit_and_record, suspension_proposals
 from audit.registry.models import AuditRun
 from audit.rules.profiles import ProfileError, list_profiles
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
 from ..database import get_session, writing
-from ..findings import SEVERITY_RANK, open_findings, rule_titles
+from ..findings import SEVERITY_RANK, cannot_assess_counts, open_findings, rule_titles
 from ..i18n import gettext as _
 from ..layers import configured_areas, configured_roads
 
@@ -51,6 +51,8 @@ def index():
         devices=by_department_status, overdue=ledger.overdue_items(db, today, department), today=today,
         phases=phases(current_app.config.get("SUPERVISION_PHASES") or [], today),
         runs=db.scalars(select(AuditRun).order_by(AuditRun.id.desc()).limit(5)).all() if is_decider() else [],
+        data_requests=cannot_assess_counts(db),
+        proposed=len(suspension_proposals(db)) if is_decider() else 0,
         profiles=list_profiles(), departments=db.scalars(select(Department.name).order_by(Department.name)).all())
 
 
@@ -79,13 +81,16 @@ def run():
         return redirect(url_for(".index"), code=303)
     with writing() as db:
         try:
-            audit_run, _findings = run_audit(db, as_of=as_of, profile_name=profile, department=department,
-                                             user=current_user.name, areas=areas, roads=roads)
+            audit_run, _findings, outcome = audit_and_record(db, as_of=as_of, profile_name=profile,
+                                                             department=department, user=current_user.name,
+                                                             areas=areas, roads=roads)
             db.commit()
         except ProfileError as exc:
             db.rollback()
             flash(str(exc), "error")
             return redirect(url_for(".index"), code=303)
-    flash(_("审查完成：审查 {devices} 台设备，发现 {n} 个问题（审查记录 #{id}）。", devices=audit_run.device_count,
-            n=audit_run.finding_count, id=audit_run.id), "success")
+    flash(_(
+        "审查完成（第 {id} 次审查）：审查 {devices} 台设备；新发现问题 {new} 个，复查仍存在 {still} 个，已消除 {resolved} 个。",
+        devices=audit_run.device_count, new=outcome.new, still=outcome.observed, resolved=outcome.resolved,
+        id=audit_run.id), "success")
     return redirect(url_for(".index"), code=303)

@@ -1,4 +1,4 @@
-"""GET /review; POST findings reviews and device decisions (through audit). Ledger steps: web/ledger."""
+"""GET /review; POST problem reviews (one or in bulk) and device decisions (through audit). Ledger: web/ledger."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,24 +8,24 @@ from typing import Any, Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework import decisions, ledger
-from audit.registry.models import LedgerItem
-from audit.registry.models import Department, Device
-from audit.registry.models import AuditRun, Finding
+from audit.casework import decisions, ledger, problems
+from audit.registry.models import AuditRun, Department, Device, Finding, LedgerItem, Problem
 
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
-from ..findings import SEVERITIES, current_condition, dismissed_ids, rule_titles
+from ..findings import SEVERITIES, cannot_assess_condition, current_condition, rule_titles
 from ..i18n import gettext as _
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 DEVICES_PER_PAGE = 20
-REVIEW_STATES = ("unreviewed", "confirmed", "dismissed")
+# Review queue states: awaiting review (new, or evidence changed since the verdict), verdicts not yet decided on,
+# decided, resolved by a later run, and the requests for data (cannot-assess findings, never reviewed).
+REVIEW_STATES = ("pending", "confirmed", "dismissed", "decided", "resolved", "data")
 # Ledger steps a department takes itself; going back and closing are the checker's (auditor's).
 DEPARTMENT_MOVES = {"待整改": ("整改中", "已整改待核查"), "整改中": ("已整改待核查",)}
 
@@ -43,14 +43,16 @@ def ledger_helpers() -> dict[str, Any]:
     return {"allowed_moves": allowed_moves, "CLOSED": decisions.CLOSED}
 
 
-def _reviewed(state: str):  # type: ignore[no-untyped-def]
-    latest = select(func.max(decisions.FindingReview.id)).group_by(decisions.FindingReview.finding_id)
-    if state == "dismissed":
-        return Finding.id.in_(dismissed_ids())
-    reviewed = select(decisions.FindingReview.finding_id).where(decisions.FindingReview.id.in_(latest))
-    if state == "confirmed":
-        return Finding.id.in_(reviewed.where(decisions.FindingReview.status == "confirmed"))
-    return Finding.id.not_in(reviewed)
+def _state_condition(state: str) -> ColumnElement[bool]:
+    open_ = Problem.resolved_run_id.is_(None)
+    undecided = and_(open_, Problem.decision_id.is_(None))
+    if state == "pending":
+        return and_(undecided, or_(Problem.verdict.is_(None), Problem.stale.is_(True)))
+    if state in ("confirmed", "dismissed"):
+        return and_(undecided, Problem.verdict == state, Problem.stale.is_(False))
+    if state == "decided":
+        return and_(open_, Problem.decision_id.isnot(None))
+    return Problem.resolved_run_id.isnot(None)
 
 
 @bp.get("")
@@ -61,36 +63,52 @@ def index():
     department = args.get("department", "")
     rule = args.get("rule", "").upper()
     severity = args.get("severity", "")
-    state = args.get("state", "unreviewed")
-    state = state if state in REVIEW_STATES else "unreviewed"
-    conditions = [Finding.device_id.isnot(None), current_condition(db), _reviewed(state)]
-    if department:
-        conditions.append(Finding.department == department)
-    if rule:
-        conditions.append(Finding.rule == rule)
-    if severity in SEVERITIES:
-        conditions.append(Finding.severity == severity)
-    device_ids = select(Finding.device_id).where(*conditions).distinct()
+    state = args.get("state", "pending")
+    state = state if state in REVIEW_STATES else "pending"
+    if state == "data":
+        conditions = [Finding.device_id.isnot(None), current_condition(db), cannot_assess_condition()]
+        column = Finding.device_id
+        for name, value in (("department", department), ("rule", rule)):
+            if value:
+                conditions.append(getattr(Finding, name) == value)
+    else:
+        conditions = [_state_condition(state)]
+        column = Problem.device_id
+        if department:
+            conditions.append(Problem.department == department)
+        if rule:
+            conditions.append(Problem.rule == rule)
+        if severity in SEVERITIES:
+            conditions.append(Problem.severity == severity)
+    device_ids = select(column).where(*conditions).distinct()
     total = db.scalar(select(func.count()).select_from(device_ids.subquery())) or 0
     pages = max(1, math.ceil(total / DEVICES_PER_PAGE))
     page = min(max(1, args.get("page", 1, type=int) or 1), pages)
     devices = list(db.scalars(select(Device).where(Device.id.in_(device_ids))
                               .order_by(Device.department_id, Device.device_code)
                               .limit(DEVICES_PER_PAGE).offset((page - 1) * DEVICES_PER_PAGE)))
-    # All current findings of the shown devices (not only the filtered ones), to decide with the full picture.
-    found: dict[int, list[Finding]] = defaultdict(list)
-    for f in db.scalars(select(Finding).where(Finding.device_id.in_([d.id for d in devices]), current_condition(db))
-                        .order_by(Finding.rule, Finding.id)):
-        found[f.device_id].append(f)
-    all_ids = [f.id for fs in found.values() for f in fs]
+    shown = [d.id for d in devices]
+    found: dict[int, list[Any]] = defaultdict(list)
+    if state == "data":
+        for f in db.scalars(select(Finding).where(Finding.device_id.in_(shown), current_condition(db),
+                                                  cannot_assess_condition()).order_by(Finding.rule, Finding.id)):
+            found[f.device_id].append(f)
+    else:
+        # Every open problem of the shown devices (not only the filtered ones), to decide with the full picture.
+        for p in problems.open_problems(db, device_ids=shown) if state != "resolved" else db.scalars(
+                select(Problem).where(Problem.device_id.in_(shown), *conditions).order_by(Problem.rule)):
+            found[p.device_id].append(p)
     departments = db.scalars(select(Department.name).order_by(Department.name)).all()
     run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
     filters = {k: v for k, v in {"department": department, "rule": rule, "severity": severity,
                                  "state": state}.items() if v}
-    return render_template("review/index.html", devices=devices, found=found,
-                           reviews=decisions.latest_reviews(db, all_ids), total=total, page=page, pages=pages,
+    # The proposals to suspend (拟停用), on the queue's first tab when it is not narrowed to a rule or severity.
+    proposed = problems.suspension_proposals(db, department or None) if state == "pending" and not (
+        rule or severity) else []
+    counts = problems.counts(db, department or None)
+    return render_template("review/index.html", devices=devices, found=found, total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
-                           state=state, states=REVIEW_STATES, run=run)
+                           state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts)
 
 
 def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
@@ -106,21 +124,55 @@ def _device(device_id: int) -> Device:
     return device
 
 
-def _finding_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("finding") if v.isdigit()]
+def _problem_ids() -> list[int]:
+    return [int(v) for v in request.form.getlist("problem") if v.isdigit()]
 
 
-@bp.post("/findings/<int:finding_id>")
+def _names(db: Session, ids: list[int]) -> str:
+    rows = db.execute(select(Problem.device_code, Problem.rule).where(Problem.id.in_(ids))
+                      .order_by(Problem.device_code, Problem.rule)).all() if ids else []
+    text = "、".join(f"{code} {rule}" for code, rule in rows[:5])
+    return text + (_(" 等 {n} 个问题", n=len(rows)) if len(rows) > 5 else "")
+
+
+@bp.post("/problems/<int:problem_id>")
 @roles_required(*DECIDERS)
-def review_finding(finding_id: int):
-    finding = get_session().get(Finding, finding_id)
-    if finding is None:
+def review_problem(problem_id: int):
+    problem = get_session().get(Problem, problem_id)
+    if problem is None:
         abort(404)
     confirm = request.form.get("decision") == "confirm"
     reason = request.form.get("reason", "")
-    return _act(lambda db: decisions.review_finding(db, finding_id, confirm=confirm, reason=reason,
-                                                    user=current_user.name),
-                _("已确认问题 {id}。", id=finding_id) if confirm else _("已排除问题 {id}。", id=finding_id))
+    label = f"{problem.device_code} {problem.rule}"
+    return _act(lambda db: problems.review_problem(db, problem_id, confirm=confirm, reason=reason,
+                                                   user=current_user.name),
+                _("已确认问题：{name}。", name=label) if confirm else _("已排除问题：{name}。", name=label))
+
+
+@bp.post("/problems")
+@roles_required(*DECIDERS)
+def review_many():
+    ids = _problem_ids()
+    confirm = request.form.get("decision") == "confirm"
+    reason = request.form.get("reason", "")
+    names = _names(get_session(), ids)
+    return _act(lambda db: problems.review_problems(db, ids, confirm=confirm, reason=reason, user=current_user.name),
+                _("已确认 {n} 个问题：{names}。", n=len(ids), names=names) if confirm
+                else _("已排除 {n} 个问题：{names}。", n=len(ids), names=names))
+
+
+@bp.post("/suspend-recommended")
+@roles_required(*DECIDERS)
+def suspend_recommended():
+    department = request.form.get("department") or None
+    reason = request.form.get("reason", "")
+
+    def act(db: Session) -> Any:
+        return decisions.suspend_recommended(db, problems.suspension_proposals(db, department), reason=reason,
+                                             user=current_user.name)
+
+    count = len(problems.suspension_proposals(get_session(), department))
+    return _act(act, _("已停用审查建议停用的 {n} 台设备。", n=count))
 
 
 @bp.post("/devices/<int:device_id>/suspend")
@@ -129,7 +181,7 @@ def suspend(device_id: int):
     device = _device(device_id)
     form = request.form
     return _act(lambda db: decisions.suspend(db, device.id, reason=form.get("reason", ""), user=current_user.name,
-                                             finding_ids=_finding_ids()),
+                                             problem_ids=_problem_ids()),
                 _("已停用设备 {code}。", code=device.device_code))
 
 
@@ -146,7 +198,7 @@ def rectify(device_id: int):
     return _act(lambda db: decisions.rectify(db, device.id, measure=form.get("measure", ""),
                                              requirement=form.get("requirement", ""), deadline=deadline,
                                              responsible=form.get("responsible", ""), user=current_user.name,
-                                             finding_ids=_finding_ids(), problem=form.get("problem") or None),
+                                             problem_ids=_problem_ids(), problem=form.get("problem_text") or None),
                 _("已将设备 {code} 列入整改台账。", code=device.device_code))
 
 
@@ -156,6 +208,5 @@ def keep(device_id: int):
     device = _device(device_id)
     form = request.form
     return _act(lambda db: decisions.keep(db, device.id, user=current_user.name, reason=form.get("reason", ""),
-                                          finding_ids=_finding_ids()),
+                                          problem_ids=_problem_ids()),
                 _("已记录保留设备 {code} 的决定。", code=device.device_code))
-

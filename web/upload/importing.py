@@ -48,7 +48,9 @@ def _run(item: Pending, *, dry_run: bool) -> None:
         try:
             # The filing department: a department user's own; rows naming other departments' devices are refused.
             result = import_file(db, item.path, meta["kind"], department=meta["department"], user=meta["user"],
-                                 default_crs=meta["crs"], dry_run=dry_run, max_bytes=max_bytes)
+                                 default_crs=meta["crs"], dry_run=dry_run, max_bytes=max_bytes,
+                                 partial=bool(meta.get("partial")),
+                                 department_from_column=bool(meta.get("department_from_column")))
             report = result.report
             if result.applied:
                 db.commit()

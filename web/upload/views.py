@@ -84,10 +84,14 @@ def submit():
     else:
         department = (request.form.get("department") or "").strip() or None
     crs = request.form.get("crs") or None
+    partial = kind == "devices" and request.form.get("mode") == "partial"
+    from_column = kind == "devices" and current_user.role != "department" \
+        and request.form.get("department_from_column") == "1"
     root = upload_root()
     pending.purge(root, float(current_app.config["UPLOAD_MAX_AGE_HOURS"]))
     item = pending.create(root, upload, {
         "kind": kind, "department": department, "crs": crs if crs in CRS_CHOICES else None,
+        "partial": partial, "department_from_column": from_column,
         "user": current_user.name, "department_id": current_user.department_id, "filename": upload.filename,
     })
     importing.dry_run(item)

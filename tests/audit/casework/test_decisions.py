@@ -1,4 +1,4 @@
-"""Decisions on devices: status changes with a trace, findings cited, refusals with a reason."""
+"""Decisions on devices: status changes with a trace, problems cited, refusals with a reason."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from audit.casework import decisions as D
-from audit.registry.models import Decision, FindingReview, LedgerEvent, LedgerItem
 from audit.casework.decisions import DecisionError
+from audit.casework.problems import problem_of_finding, review_problem
+from audit.registry.models import Decision, LedgerEvent, LedgerItem, ProblemReview
 from audit.casework.ledger import advance, close_item
 from audit.registry.models import AppendOnlyError, ChangeLog
 from tests.audit.exports import world
@@ -41,7 +42,10 @@ def test_suspend_sets_status_cites_findings_and_logs(env):
     [log] = status_log(session, "JL-001")
     assert (log.before, log.after, log.user, log.action) == ("在用", "停用", "张三", "suspend")
     entry = session.scalar(select(ChangeLog).where(ChangeLog.entity == "decision", ChangeLog.entity_id == decision.id))
-    assert json.loads(entry.after) == {"decided_on": "2024-07-01", "reason": "未经法制审核", "findings": [f"{f.id}:REV01"]}
+    problem = world.problem(session, "JL-001", "REV01")
+    assert decision.problem_ids == [problem.id] and problem.decision_id == decision.id
+    assert json.loads(entry.after) == {"decided_on": "2024-07-01", "reason": "未经法制审核",
+                                       "problems": [f"{problem.id}:REV01"]}
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -71,16 +75,18 @@ def test_a_decision_cites_only_the_devices_own_findings(env):
     assert devices["JL-001"].status == "在用"
 
 
-def test_dismissing_needs_a_reason_and_a_dismissed_finding_cannot_be_cited(env):
+def test_dismissing_needs_a_reason_and_a_dismissed_problem_cannot_be_cited(env):
     session, devices, run = env
     f = world.finding(session, run.id, "JL-002", "SGN01")
+    problem = problem_of_finding(session, f.id)
     with pytest.raises(DecisionError, match="排除问题须说明理由"):
-        D.review_finding(session, f.id, confirm=False, reason="", user="张三")
-    D.review_finding(session, f.id, confirm=True, reason=None, user="张三")
-    D.review_finding(session, f.id, confirm=False, reason="现场已有标识，登记有误", user="李四")
+        review_problem(session, problem.id, confirm=False, reason="", user="张三")
+    review_problem(session, problem.id, confirm=True, reason=None, user="张三")
+    review_problem(session, problem.id, confirm=False, reason="现场已有标识，登记有误", user="李四")
     session.commit()
-    assert D.latest_reviews(session, [f.id])[f.id].status == "dismissed"
-    assert session.scalar(select(ChangeLog).where(ChangeLog.entity == "finding").order_by(ChangeLog.id.desc())).before \
+    session.refresh(problem)
+    assert problem.verdict == "dismissed" and problem.verdict_review.reason == "现场已有标识，登记有误"
+    assert session.scalar(select(ChangeLog).where(ChangeLog.entity == "problem").order_by(ChangeLog.id.desc())).before \
         == "已确认"
     with pytest.raises(DecisionError, match="已被核查排除"):
         D.rectify(session, devices["JL-002"].id, measure="设置标识", requirement="设置标识牌",
@@ -166,16 +172,16 @@ def test_remove_and_keep(env):
         D.keep(session, devices["JL-002"].id, user="张三", reason="")
 
 
-@pytest.mark.parametrize("model", [Decision, FindingReview, LedgerEvent])
+@pytest.mark.parametrize("model", [Decision, ProblemReview, LedgerEvent])
 def test_decisions_reviews_and_events_are_never_edited_or_deleted(env, model):
     session, devices, run = env
     f = world.finding(session, run.id, "JL-002", "SGN01")
-    D.review_finding(session, f.id, confirm=True, reason=None, user="张三")
+    review_problem(session, problem_of_finding(session, f.id).id, confirm=True, reason=None, user="张三")
     D.rectify(session, devices["JL-002"].id, measure="设置标识", requirement="设置标识牌",
               deadline=dt.date(2024, 8, 31), responsible="李四", user="张三", finding_ids=[f.id], on=ON)
     session.commit()
     row = session.scalars(select(model)).first()
-    field = {Decision: "reason", FindingReview: "reason", LedgerEvent: "note"}[model]
+    field = {Decision: "reason", ProblemReview: "reason", LedgerEvent: "note"}[model]
     setattr(row, field, "改写")
     with pytest.raises(AppendOnlyError):
         session.flush()

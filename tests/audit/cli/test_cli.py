@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from audit.cli import main
 
 DEPT = "将乐县公安局交通管理大队"
-GOOD = ("设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态\n"
-        "JL-001,水南大道测速,固定测速,水南大道,117.4731,26.7285,WGS84,2023-07-01,在用\n"
-        "JL-002,=HYPERLINK(\"http://x\"),闯红灯,府前路,117.4702,26.7301,WGS84,2023-07-01,在用\n")
+GOOD = ("设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态,法制审核日期\n"
+        "JL-001,水南大道测速,固定测速,水南大道,117.4731,26.7285,WGS84,2023-07-01,在用,\n"
+        "JL-002,=HYPERLINK(\"http://x\"),闯红灯,府前路,117.4702,26.7301,WGS84,2023-07-01,在用,\n")
 BAD = ("设备编号,设备名称,设备类型,经度,纬度\n"
        "JL-010,甲,固定测速,117.47,26.72\n"
        "JL-010,乙,无人机,东经117度,26.73\n")
@@ -123,10 +123,14 @@ def test_audit_json_has_the_fixed_keys_and_is_stored(cli, tmp_path):
     findings = json.loads(out.output)
     keys = {"rule", "device_code", "department", "severity", "action", "message", "evidence", "basis"}
     assert findings and all(keys <= set(f) for f in findings)
-    # the devices have no legal review recorded: REV01 asks to suspend both, citing the law
+    # the file has the legal review column, left empty: REV01 asks to suspend both, citing the law; it has no
+    # technical review column at all: REV02 cannot assess them (a request for data, not a problem)
     rev = [f for f in findings if f["rule"] == "REV01"]
     assert sorted(f["device_code"] for f in rev) == ["JL-001", "JL-002"]
     assert all(f["action"] == "停用" and "行政处罚法" in f["basis"] for f in rev)
+    rev02 = [f for f in findings if f["rule"] == "REV02"]
+    assert sorted(f["device_code"] for f in rev02) == ["JL-001", "JL-002"]
+    assert all(f["evidence"].get("cannot_assess") and f["evidence"]["missing"] == ["tech_review_on"] for f in rev02)
     table = cli("audit", "--as-of", "2025-06-30").output
     assert "审查批次 2" in table and "REV01" in table
     assert cli("audit", "--as-of", "30/06/2025").exit_code != 0
@@ -168,7 +172,9 @@ def test_audit_with_a_road_network_measures_along_the_road(cli, tmp_path):
     along = findings("--roads", roads)
     assert not [f for f in along if f["rule"] == "PLC01"]
     per_road = [f for f in along if f["rule"] == "PLC02" and "road" in f["evidence"]]
-    assert len(per_road) == 1 and per_road[0]["department"] == DEPT
+    # one finding per device of the crowded road, each naming all three
+    assert sorted(f["device_code"] for f in per_road) == ["JL-101", "JL-102", "JL-103"]
+    assert {f["department"] for f in per_road} == {DEPT}
     ev = per_road[0]["evidence"]
     assert ev["road"] == "环山路" and ev["count"] == 3 and ev["device_codes"] == ["JL-101", "JL-102", "JL-103"]
     assert 1.2 < ev["length_km"] < 1.3 and ev["per_km"] > ev["max_per_km"] == 1.0

@@ -49,8 +49,9 @@ def test_every_docx_converts_with_the_expected_pages(filed, tmp_path):
             filed.export("summary", tmp_path / "summary.docx", case_finding_id=filed.rev01.id)]
     pdfs = to_pdf(docs, tmp_path / "pdf", tmp_path)
 
-    # Two suspended devices, three devices in use: one page each.
-    assert pages(pdfs["suspension-list"]) == (1, [A4_LANDSCAPE])
+    # Two suspended devices (page 1) and the devices proposed for suspension (page 2); three devices in use.
+    assert pages(pdfs["suspension-list"]) == (2, [A4_LANDSCAPE, A4_LANDSCAPE])
+    assert "拟停用清单" in page_text(pdfs["suspension-list"], 2)
     assert pages(pdfs["public-notice"]) == (1, [A4_PORTRAIT])
     count, sizes = pages(pdfs["self-inspection"])
     assert 1 <= count <= 3 and set(sizes) == {A4_LANDSCAPE}

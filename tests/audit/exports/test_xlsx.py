@@ -40,7 +40,7 @@ def test_government_layout(filed, tmp_path, kind):
     ws, _ = sheet(filed, kind, tmp_path, department=world.POLICE)
     last = openpyxl.utils.get_column_letter(ws.max_column)
     merged = {str(r) for r in ws.merged_cells.ranges}
-    assert ws["A1"].value == "附件"
+    assert ws["A1"].value == ("附件1" if kind == "suspension-list" else "附件")
     assert ws["A2"].value == TITLES[kind] and f"A2:{last}2" in merged
     assert ws["A3"].value == f"填报单位（盖章）：{world.POLICE}"
     assert any(ws.cell(3, c).value == "填报日期：2024-09-01" for c in range(2, ws.max_column + 1))

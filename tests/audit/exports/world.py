@@ -2,7 +2,7 @@
 
 JL-001 (red light in use) has no legal review: REV01, suspend. JL-002 (red light in use) has no sign: SGN01,
 rectify. JL-003 is a device in use whose name, road, site and direction begin with = + - @ (formula injection);
-its signage is not recorded (an SGN01 finding that cannot assess). JL-004 is planned (拟建). CG-001 and CG-002
+its file had no 标识设置 column (an SGN01 finding that cannot assess). JL-004 is planned (拟建). CG-001 and CG-002
 belong to the urban management bureau (停用, 在用).
 """
 from __future__ import annotations
@@ -42,7 +42,7 @@ def build(session: Session) -> dict[str, Device]:
                                       address="府前路与金溪路口", signage=False, violation_kinds="闯红灯",
                                       lon=117.4902, lat=26.7401)),
         ("JL-003", police, "违法停车", dict(GOOD, violation_kinds="违法停车", signage=None, lon=117.4590, lat=26.7160,
-                                        **DANGER)),
+                                        unsupplied=["signage", "sign_distance_m"], **DANGER)),
         ("JL-004", police, "违法停车", dict(GOOD, name="拟建停车抓拍", road="金溪路", address="金溪路中段",
                                         status="拟建", in_service_on=None, lon=117.4795, lat=26.7213)),
         ("CG-001", city, "城市管理", dict(GOOD, name="老街占道抓拍", road="老街", address="老街口", status="停用",
@@ -58,9 +58,9 @@ def build(session: Session) -> dict[str, Device]:
 
 
 def run(session: Session, as_of: dt.date = AS_OF, department: str | None = None):
-    from audit.rules.engine import run_audit
+    from audit.casework.problems import audit_and_record
 
-    audit_run, _ = run_audit(session, as_of=as_of, department=department, user="auditor")
+    audit_run, _, _ = audit_and_record(session, as_of=as_of, department=department, user="auditor")
     session.commit()
     return audit_run
 
@@ -70,3 +70,9 @@ def finding(session: Session, run_id: int, device_code: str, rule: str):
 
     return session.scalar(select(Finding).where(Finding.run_id == run_id, Finding.device_code == device_code,
                                                 Finding.rule == rule))
+
+
+def problem(session: Session, device_code: str, rule: str):
+    from audit.registry.models import Problem
+
+    return session.scalar(select(Problem).where(Problem.device_code == device_code, Problem.rule == rule))

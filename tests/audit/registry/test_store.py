@@ -128,7 +128,7 @@ def test_device_code_of_another_department_is_refused(session, tmp_path):
 
 
 def test_devices_upload_needs_a_department(session, tmp_path):
-    with pytest.raises(RegistryError, match="--department"):
+    with pytest.raises(RegistryError, match="须指明填报单位"):
         import_file(session, device_csv(tmp_path, ROWS), "devices", department=None)
 
 

@@ -64,7 +64,7 @@ def test_rule_case(code: str, index: int) -> None:
         assert not any(_matches(e, spec["evidence"]) for e in chosen["evidence"])
 
     # Every finding carries the rule's metadata; a finding (not a cannot-assess) records the thresholds it used.
-    assert (findings["basis"] == rule.basis).all() and (findings["profile"] == case.ctx.profile.name).all()
+    assert (findings["basis"] == rule.basis_for(case.ctx.profile)).all() and (findings["profile"] == case.ctx.profile.name).all()
     assert findings["message"].map(lambda m: isinstance(m, str) and len(m) > 10).all()
     for t in real["threshold"]:
         if t is not None:

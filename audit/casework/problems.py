@@ -1,0 +1,354 @@
+"""Problems (问题) that live across audit runs: each finding observes one; verdicts attach to the problem.
+
+A problem is identified by device, rule and the finding's evidence key (audit.rules.base). After every run,
+`record_run` files the run's findings under their problems and looks at the open problems of every device the run
+covered: a problem observed again keeps its verdict (unless its material evidence changed, which sends it back to
+review with the earlier verdict shown); one the run could not assess (missing data, a device the rule does not
+examine) stays open; one the run no longer finds is resolved by that run (已消除, with the run and date).
+Cannot-assess findings are requests for data, not problems: they get no problem and no verdict.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import and_, select, update
+from sqlalchemy.orm import Session
+
+from ..registry.models import (
+    NOT_ASSESSED,
+    OBSERVED,
+    RESOLVED,
+    REVIEW_ZH,
+    AuditRun,
+    ChangeLog,
+    Department,
+    Device,
+    Finding,
+    Problem,
+    ProblemReview,
+)
+from ..rules.base import IN_USE, RETIRED, get_rule, service_state
+from ..rules.engine import run_audit
+from .decisions import DecisionError
+
+CHUNK = 5000
+RESOLVED_NOT_FOUND = "复查未再发现"
+RESOLVED_REMOVED = "设备已拆除"
+
+
+def identity(device_id: int, rule: str, key: str | None) -> str:
+    return f"{device_id}|{rule}|{key or ''}"
+
+
+def material_of(rule: str, severity: str, action: str, evidence: dict[str, Any] | None) -> dict[str, Any]:
+    """What a verdict rests on: the severity, the action and the rule's material evidence fields."""
+    fields = get_rule(rule).material_evidence
+    evidence = evidence or {}
+    return {"severity": severity, "action": action} | {k: evidence.get(k) for k in fields}
+
+
+@dataclass
+class RunProblems:
+    """What a run did to the problems: counts by outcome, and the problems sent back to review."""
+
+    new: int = 0
+    observed: int = 0
+    reappeared: int = 0
+    back_to_review: list[int] = field(default_factory=list)
+    resolved: int = 0
+    not_assessed: int = 0
+
+    def text(self) -> str:
+        return (f"问题：新发现 {self.new} 个，复查仍存在 {self.observed} 个（其中证据变化、退回重新核查 "
+                f"{len(self.back_to_review)} 个，再次出现 {self.reappeared} 个），复查已消除 {self.resolved} 个，"
+                f"本次未能判断 {self.not_assessed} 个。")
+
+
+def _chunks(values: list[Any]) -> Iterable[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start:start + CHUNK]
+
+
+def _examined(rule_examines: str, state: str, status: str | None) -> bool:
+    if rule_examines == "all":
+        return True
+    if rule_examines == "not_retired":
+        return status not in RETIRED
+    return state == IN_USE
+
+
+def record_run(session: Session, run: AuditRun) -> RunProblems:
+    """File the run's findings under their problems and update every open problem of the devices it covered
+    (in the session's transaction; the caller commits)."""
+    out = RunProblems()
+    rows = session.execute(select(Finding.id, Finding.rule, Finding.device_id, Finding.device_code, Finding.department,
+                                  Finding.severity, Finding.action, Finding.message, Finding.evidence)
+                           .where(Finding.run_id == run.id, Finding.device_id.isnot(None))).all()
+    observed: dict[str, dict[str, Any]] = {}
+    unassessed: set[tuple[int, str]] = set()
+    finding_of: dict[int, str] = {}
+    for f in rows:
+        evidence = f.evidence or {}
+        if evidence.get("cannot_assess"):
+            unassessed.add((f.device_id, f.rule))
+            continue
+        ident = identity(f.device_id, f.rule, evidence.get("key"))
+        finding_of[f.id] = ident
+        observed[ident] = {"identity": ident, "device_id": f.device_id, "rule": f.rule,
+                           "key": str(evidence.get("key") or ""), "department": f.department or "",
+                           "device_code": f.device_code or "", "severity": f.severity, "action": f.action,
+                           "message": f.message, "material": material_of(f.rule, f.severity, f.action, evidence)}
+    existing: dict[str, Problem] = {}
+    for chunk in _chunks(sorted(observed)):
+        existing.update((p.identity, p) for p in session.scalars(select(Problem).where(Problem.identity.in_(chunk))))
+    seen = {"last_run_id": run.id, "last_seen_on": run.as_of, "last_check": OBSERVED, "checked_run_id": run.id}
+    fresh, changes = [], []
+    for ident, values in observed.items():
+        problem = existing.get(ident)
+        if problem is None:
+            fresh.append(values | seen | {"first_run_id": run.id, "first_seen_on": run.as_of, "stale": False})
+            continue
+        if problem.resolved_run_id is not None:
+            out.reappeared += 1
+        review = problem.verdict_review
+        stale = review is not None and review.material is not None and review.material != values["material"]
+        if stale and not problem.stale:
+            out.back_to_review.append(problem.id)
+        changes.append({"id": problem.id, **{k: values[k] for k in ("department", "device_code", "severity", "action",
+                                                                    "message", "material")},
+                        **seen, "resolved_run_id": None, "resolved_on": None, "resolved_reason": None,
+                        "stale": stale})
+    out.new, out.observed = len(fresh), len(changes)
+    for start in range(0, len(fresh), CHUNK):
+        session.execute(Problem.__table__.insert(), [p | {"created_at": run.created_at}
+                                                     for p in fresh[start:start + CHUNK]])
+    if changes:
+        session.execute(update(Problem), changes)
+    ids = dict(existing_ids(session, sorted(observed)))
+    if finding_of:
+        session.execute(update(Finding), [{"id": fid, "problem_id": ids[ident]} for fid, ident in finding_of.items()])
+    _check_unobserved(session, run, set(observed), unassessed, out)
+    # The bulk UPDATEs bypass the identity map: loaded problems and findings are read again on next access.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, (Problem, Finding)):
+            session.expire(obj)
+    return out
+
+
+def existing_ids(session: Session, identities: list[str]) -> Iterable[tuple[str, int]]:
+    for chunk in _chunks(identities):
+        yield from session.execute(select(Problem.identity, Problem.id).where(Problem.identity.in_(chunk))).all()
+
+
+def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unassessed: set[tuple[int, str]],
+                      out: RunProblems) -> None:
+    """The open problems of the run's devices that it did not observe: resolved, or not assessed."""
+    query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.status, Device.in_service_on)
+             .join(Device, Device.id == Problem.device_id).where(Problem.resolved_run_id.is_(None)))
+    if run.department:
+        query = query.join(Department, Department.id == Device.department_id).where(Department.name == run.department)
+    rows = [r for r in session.execute(query).all() if r.identity not in observed]
+    if not rows:
+        return
+    frame = pd.DataFrame({"status": [r.status for r in rows],
+                          "in_service_on": pd.to_datetime([r.in_service_on for r in rows])})
+    states = service_state(frame, run.as_of).tolist()
+    examines = {}
+    updates = []
+    for r, state in zip(rows, states):
+        rule = examines.setdefault(r.rule, get_rule(r.rule).examines)
+        if r.status == "拆除":
+            reason: str | None = RESOLVED_REMOVED
+        elif (r.device_id, r.rule) in unassessed or not _examined(rule, state, r.status):
+            reason = None
+        else:
+            reason = RESOLVED_NOT_FOUND
+        if reason is None:
+            out.not_assessed += 1
+            updates.append({"id": r.id, "last_check": NOT_ASSESSED, "checked_run_id": run.id})
+        else:
+            out.resolved += 1
+            updates.append({"id": r.id, "last_check": RESOLVED, "checked_run_id": run.id, "resolved_run_id": run.id,
+                            "resolved_on": run.as_of, "resolved_reason": reason})
+    by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for u in updates:
+        by_keys.setdefault(tuple(sorted(u)), []).append(u)
+    for group in by_keys.values():
+        session.execute(update(Problem), group)
+
+
+def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "national",
+                     department: str | None = None, user: str = "cli", areas: gpd.GeoDataFrame | None = None,
+                     roads: gpd.GeoDataFrame | None = None, progress: Any = None
+                     ) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
+    """Run the audit (audit.rules.engine.run_audit) and file its findings under their problems (caller commits)."""
+    run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
+                              areas=areas, roads=roads, progress=progress)
+    session.flush()
+    return run, findings, record_run(session, run)
+
+
+# ---- reviews ---------------------------------------------------------------------------------------------
+
+def get_problem(session: Session, problem_id: int) -> Problem:
+    problem = session.get(Problem, problem_id)
+    if problem is None:
+        raise DecisionError(f"没有编号为 {problem_id} 的问题。")
+    return problem
+
+
+def problem_of_finding(session: Session, finding_id: int) -> Problem:
+    """The problem a finding observes (a cannot-assess finding has none: it asks for data, not a verdict)."""
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise DecisionError(f"没有编号为 {finding_id} 的审查发现。")
+    if finding.problem_id is None:
+        if (finding.evidence or {}).get("cannot_assess"):
+            raise DecisionError(f"第 {finding_id} 条是“无法评估”（缺少资料），不是问题：请补报资料后重新审查，无需核查。")
+        raise DecisionError(f"第 {finding_id} 条审查发现尚未归入问题：请重新运行审查。")
+    return get_problem(session, finding.problem_id)
+
+
+def latest_finding_id(session: Session, problem_id: int) -> int | None:
+    return session.scalar(select(Finding.id).where(Finding.problem_id == problem_id).order_by(Finding.id.desc())
+                          .limit(1))
+
+
+def review_problem(session: Session, problem_id: int, *, confirm: bool, reason: str | None, user: str
+                   ) -> ProblemReview:
+    """Confirm a problem, or dismiss it with a reason. The same verdict again (same reason, evidence unchanged) is
+    not recorded twice; a verdict given meanwhile by someone else is not overwritten unseen."""
+    problem = get_problem(session, problem_id)
+    user = (user or "").strip()
+    if not user:
+        raise DecisionError("请填写核查人。")
+    status = "confirmed" if confirm else "dismissed"
+    text = (reason or "").strip() or None
+    if not confirm and text is None:
+        raise DecisionError("排除问题须说明理由。")
+    current = problem.verdict_review
+    if current is not None and current.status == status and current.reason == text and not problem.verdict_stale:
+        return current
+    review = ProblemReview(problem_id=problem.id, status=status, reason=text, user=user,
+                           finding_id=latest_finding_id(session, problem.id), material=dict(problem.material or {}))
+    previous_id = problem.verdict_review_id
+    savepoint = session.begin_nested()
+    session.add(review)
+    session.flush()
+    # Compare and set: a verdict recorded meanwhile by another process makes this UPDATE match no row.
+    claimed = session.execute(
+        update(Problem).where(Problem.id == problem.id,
+                              Problem.verdict_review_id.is_(None) if previous_id is None
+                              else Problem.verdict_review_id == previous_id)
+        .values(verdict=status, verdict_review_id=review.id, stale=False)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed == 1:
+        savepoint.commit()
+    else:
+        savepoint.rollback()
+        session.refresh(problem)
+        now = problem.verdict_review
+        if now is not None and now.status == status and now.reason == text:
+            return now
+        raise DecisionError(f"问题 {problem.id}（{problem.device_code} {problem.rule}）刚由他人核查为"
+                            f"“{REVIEW_ZH.get(problem.verdict or '', '待核查')}”；请刷新页面查看后再决定。")
+    session.add(ChangeLog(user=user, entity="problem", entity_id=problem.id, device_code=problem.device_code,
+                          action="review", field="review", before=current and REVIEW_ZH[current.status],
+                          after=REVIEW_ZH[status] + (f"：{text}" if text else "")))
+    session.expire(problem)
+    return review
+
+
+def review_problems(session: Session, problem_ids: Iterable[int], *, confirm: bool, reason: str | None,
+                    user: str) -> list[ProblemReview]:
+    """The same verdict on several problems (bulk confirm, or bulk dismiss with one reason)."""
+    ids = sorted({int(i) for i in problem_ids})
+    if not ids:
+        raise DecisionError("请至少选择一个问题。")
+    return [review_problem(session, i, confirm=confirm, reason=reason, user=user) for i in ids]
+
+
+def reviews_of(session: Session, problem_id: int) -> list[ProblemReview]:
+    return list(session.scalars(select(ProblemReview).where(ProblemReview.problem_id == problem_id)
+                                .order_by(ProblemReview.id)))
+
+
+# ---- what is open -----------------------------------------------------------------------------------------
+
+def open_problems(session: Session, department: str | None = None, *, device_ids: Iterable[int] | None = None
+                  ) -> list[Problem]:
+    """Problems not resolved (of one department, or of some devices), by department, device code and rule."""
+    query = select(Problem).where(Problem.resolved_run_id.is_(None))
+    if department:
+        query = query.where(Problem.department == department)
+    if device_ids is not None:
+        ids = sorted(set(device_ids))
+        out: list[Problem] = []
+        for chunk in _chunks(ids):
+            out += session.scalars(query.where(Problem.device_id.in_(chunk)))
+        return sorted(out, key=lambda p: (p.department, p.device_code, p.rule, p.key))
+    return list(session.scalars(query.order_by(Problem.department, Problem.device_code, Problem.rule, Problem.key)))
+
+
+def is_pending(problem: Problem) -> bool:
+    """Awaiting the auditor: open, not decided on, and unreviewed or reviewed on evidence that has changed."""
+    return problem.resolved_run_id is None and problem.decision_id is None and \
+        problem.review_state in ("unreviewed", "stale")
+
+
+@dataclass
+class Proposal:
+    """A device the audit proposes to suspend (拟停用): its open 停用 problems, neither decided nor dismissed."""
+
+    device: Device
+    problems: list[Problem]
+
+    @property
+    def rules(self) -> list[str]:
+        return sorted({p.rule for p in self.problems})
+
+
+def suspension_proposals(session: Session, department: str | None = None) -> list[Proposal]:
+    """Devices with open problems whose recommended action is 停用, not dismissed, not decided on, and not
+    already 停用 or 拆除; by department and device code."""
+    query = (select(Problem).join(Device, Device.id == Problem.device_id)
+             .where(Problem.resolved_run_id.is_(None), Problem.action == "停用", Problem.decision_id.is_(None),
+                    and_(Problem.verdict.is_(None) | (Problem.verdict != "dismissed")),
+                    Device.status.is_(None) | Device.status.not_in(RETIRED))
+             .order_by(Problem.department, Problem.device_code, Problem.rule))
+    if department:
+        query = query.where(Problem.department == department)
+    by_device: dict[int, list[Problem]] = {}
+    for p in session.scalars(query):
+        by_device.setdefault(p.device_id, []).append(p)
+    devices = {d.id: d for chunk in _chunks(sorted(by_device))
+               for d in session.scalars(select(Device).where(Device.id.in_(chunk)))}
+    return [Proposal(devices[i], ps) for i, ps in by_device.items()]
+
+
+def counts(session: Session, department: str | None = None) -> Counter[str]:
+    """Open problems by review state (pending, confirmed, dismissed, decided) and resolved ones."""
+    out: Counter[str] = Counter()
+    query = select(Problem)
+    if department:
+        query = query.where(Problem.department == department)
+    for p in session.scalars(query):
+        if p.resolved_run_id is not None:
+            out["resolved"] += 1
+        elif p.decision_id is not None:
+            out["decided"] += 1
+        elif p.review_state in ("unreviewed", "stale"):
+            out["pending"] += 1
+        else:
+            out[p.review_state] += 1
+    return out
+
+
+__all__ = ["RunProblems", "Proposal", "record_run", "audit_and_record", "review_problem", "review_problems",
+           "problem_of_finding", "get_problem", "open_problems", "suspension_proposals", "is_pending", "counts",
+           "identity", "material_of", "reviews_of"]

@@ -228,6 +228,8 @@ def rectify(session: Session, device_id: int, *, measure: str, requirement: str,
                 Problem.id.in_(ids), Problem.open_item_id != item.id)).all()
             raise DecisionError("问题 " + "、".join(f"{pid}（整改台账第 {iid} 项）" for pid, iid in taken)
                                 + " 已在整改中，不能重复立项。")
+        for p in problems:
+            session.expire(p)
     session.add(LedgerEvent(item_id=item.id, user=user, from_status=None, to_status=item.status,
                             note=f"整改时限 {deadline.isoformat()}，责任人 {responsible}"))
     _log(session, user, device, "ledger_item", item.id, "create", "status", None, item.status)

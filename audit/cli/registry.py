@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..intake.columns import DEVICE_COLUMNS, TABLES
 from ..intake.reader import DEFAULT_MAX_BYTES
@@ -86,12 +87,16 @@ def import_cmd(kind: str, file: Path, department: str | None, default_crs: str |
             result = import_file(session, file, kind, department=department, user=user,
                                  default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20),
                                  partial=partial, department_from_column=department_from_column)
+            if result.applied:
+                session.commit()
+            else:
+                session.rollback()
         except RegistryError as exc:
             raise click.UsageError(str(exc)) from exc
-        if result.applied:
-            session.commit()
-        else:
+        except (IntegrityError, OperationalError) as exc:
+            # Another import registered the same devices (or department) at the same moment.
             session.rollback()
+            raise click.UsageError("另一导入正在同时登记相同的设备或单位，本次未写入任何数据；请稍后重新导入。") from exc
     if result.report.problems:
         click.echo(result.report.format_text(limit=200))
     if report_path:

@@ -201,7 +201,7 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     if frame is None or not parsed.report.ok:
         return result
     code_header = parsed.columns.get("device_code", "设备编号")
-    if dept is not None and department and clean_name(department) != dept.name:
+    if dept is not None and department and department != dept.name:
         parsed.report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
                                                          "（全角字符、空格不同视为同一单位）。")
     if kind == "devices":

@@ -10,7 +10,7 @@ import pandas as pd
 
 from geo.crs import CrsSpec, in_china, looks_swapped, parse_crs, to_wgs84
 
-from .rows import SheetRows
+from .rows import SheetRows, show
 
 GEOGRAPHIC = ("wgs84", "cgcs2000", "gcj02", "bd09")
 
@@ -93,9 +93,15 @@ def convert(sheet: SheetRows, spec: CrsSpec, x: np.ndarray, y: np.ndarray, rows:
         else:
             message = (f"投影坐标与坐标系“{spec.label}”不符：东坐标应为带号加6位整数（如 39500000）或6位整数，"
                        "北坐标为7位整数（米）；请核对坐标和带号。")
-        sheet.error("COORD_OUT_OF_RANGE", message, "lon", rows[k], f"{_num(x[k])}, {_num(y[k])}")
+        sheet.error("COORD_OUT_OF_RANGE", message, "lon", rows[k], _typed(sheet, int(rows[k])))
     lon[wrong] = lat[wrong] = np.nan
     return lon, lat
+
+
+def _typed(sheet: SheetRows, index: int) -> str:
+    """The longitude and latitude cells as the clerk typed them."""
+    cells = [show(sheet.parsed[key].raw(index)) if key in sheet.parsed else None for key in ("lon", "lat")]
+    return ", ".join(c if c is not None else "（空）" for c in cells)
 
 
 def _num(value: float) -> str:

@@ -88,7 +88,9 @@ def test_non_numeric_coordinates_are_errors_that_say_what_to_write(form):
 
 def test_out_of_range_and_zero_coordinates_are_errors(form):
     parsed = parse_upload(form(DEVICE_HEADER, [good_device("A", 经度=1174.7312), good_device("B", 纬度=0)]), "devices")
-    assert _one(parsed, "COORD_OUT_OF_RANGE").row == 4
+    out_of_range = _one(parsed, "COORD_OUT_OF_RANGE")
+    assert out_of_range.row == 4
+    assert out_of_range.value == "1174.7312, 26.72851"  # what the clerk typed, not the value after checking
     assert _one(parsed, "COORD_ZERO").row == 5
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 import datetime as dt
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select, text
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, inspect, select, text
 
 from audit.registry.db import MIGRATIONS, init_db, session_factory
-from audit.registry.models import Department
-from audit.registry.models import AuditRun
+from audit.registry.models import AuditRun, Base, Decision, Department, Finding, Problem, ProblemReview
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
@@ -43,3 +42,82 @@ def test_a_database_from_before_migrations_is_upgraded_and_keeps_its_rows(db_eng
         run.layers = {"roads": {"features": 17}}
         session.commit()
         assert session.scalar(select(AuditRun.layers)) == {"roads": {"features": 17}}
+
+
+# The tables and columns migration 0003 adds, and the finding_review table it replaces.
+ADDED_0003 = {"department": {"key"}, "device": {"unsupplied"}, "decision": {"problem_ids"}, "finding": {"problem_id"}}
+
+
+def schema_0002() -> MetaData:
+    """The schema as release 0002 left it: today's tables less what 0003 added, plus finding_review."""
+    metadata = MetaData()
+    for name, table in Base.metadata.tables.items():
+        if name in ("problem", "problem_review"):
+            continue
+        columns = [c._copy() for c in table.columns if c.name not in ADDED_0003.get(name, ())]
+        Table(name, metadata, *columns)
+    Table("finding_review", metadata, Column("id", Integer, primary_key=True),
+          Column("finding_id", Integer, ForeignKey("finding.id")), Column("status", String(10)),
+          Column("reason", Text), Column("user", String(100)), Column("at", DateTime))
+    return metadata
+
+
+def test_0003_groups_findings_into_problems_and_moves_reviews_decisions_and_items(db_engine):
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP VIEW IF EXISTS device_geom"))
+    Base.metadata.drop_all(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    old = schema_0002()
+    old.create_all(db_engine)
+    now = dt.datetime(2024, 7, 1)
+    with db_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0002')"))
+        t = old.tables
+        conn.execute(t["department"].insert(), [{"id": 1, "name": "将乐县公安局交通管理大队", "created_at": now},
+                                                {"id": 2, "name": "将乐县　公安局交通管理大队", "created_at": now}])
+        conn.execute(t["device"].insert(), [{"id": 1, "device_code": "JL-001", "department_id": 1,
+                                             "device_type": "闯红灯", "status": "在用"},
+                                            {"id": 2, "device_code": "JL-002", "department_id": 1,
+                                             "device_type": "闯红灯", "status": "在用"}])
+        run = {"as_of": dt.date(2024, 6, 30), "profile": "national", "ruleset_version": "2025.2", "batch_ids": [],
+               "device_count": 2, "finding_count": 2, "user": "auditor", "created_at": now}
+        conn.execute(t["audit_run"].insert(), [run | {"id": 1}, run | {"id": 2, "as_of": dt.date(2024, 7, 31)}])
+        finding = {"department": "将乐县公安局交通管理大队", "severity": "较重", "action": "整改", "basis": "x",
+                   "message": "无标识", "rule": "SGN01"}
+        conn.execute(t["finding"].insert(), [
+            finding | {"id": 1, "run_id": 1, "device_id": 1, "device_code": "JL-001", "evidence": {"signage": False}},
+            finding | {"id": 2, "run_id": 1, "device_id": 2, "device_code": "JL-002", "evidence": {"signage": False}},
+            finding | {"id": 3, "run_id": 2, "device_id": 1, "device_code": "JL-001", "evidence": {"signage": False}},
+            finding | {"id": 4, "run_id": 2, "device_id": 2, "device_code": "JL-002", "rule": "REV01",
+                       "evidence": {"cannot_assess": True}}])
+        conn.execute(t["finding_review"].insert(), [
+            {"id": 1, "finding_id": 1, "status": "confirmed", "reason": None, "user": "auditor", "at": now},
+            {"id": 2, "finding_id": 1, "status": "dismissed", "reason": "已设标识", "user": "auditor", "at": now}])
+        conn.execute(t["decision"].insert(), {"id": 1, "device_id": 2, "kind": "rectify", "decided_on": now.date(),
+                                              "reason": "无标识", "decided_by": "auditor", "finding_ids": [2],
+                                              "created_at": now})
+        conn.execute(t["ledger_item"].insert(), {
+            "id": 1, "device_id": 2, "decision_id": 1, "department": "将乐县公安局交通管理大队", "problem": "无标识",
+            "category": "设置地点无明显可见标识", "rules": ["SGN01"], "measure": "设置标识", "requirement": "设置",
+            "deadline": dt.date(2024, 8, 31), "responsible": "李四", "status": "待整改", "created_at": now})
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    assert "finding_review" not in inspect(db_engine).get_table_names()
+    with session_factory(db_engine)() as session:
+        problems = {p.device_code: p for p in session.scalars(select(Problem))}
+        assert set(problems) == {"JL-001", "JL-002"}  # one problem per device and rule; cannot-assess none
+        kept, fixed = problems["JL-001"], problems["JL-002"]
+        assert (kept.first_run_id, kept.last_run_id, kept.last_check, kept.resolved_run_id) == (1, 2, "observed", None)
+        assert (kept.verdict, kept.stale) == ("dismissed", False)
+        assert [(r.status, r.reason, r.finding_id, r.material) for r in session.scalars(
+            select(ProblemReview).order_by(ProblemReview.id))] == [("confirmed", None, 1, None),
+                                                                    ("dismissed", "已设标识", 1, None)]
+        assert (fixed.last_run_id, fixed.resolved_run_id, fixed.resolved_reason) == (1, 2, "复查未再发现")
+        assert fixed.decision_id == 1 and fixed.open_item_id == 1
+        assert session.get(Decision, 1).problem_ids == [fixed.id]
+        assert [f.problem_id for f in session.scalars(select(Finding).order_by(Finding.id))] == \
+            [kept.id, fixed.id, kept.id, None]
+        keys = dict(session.execute(select(Department.id, Department.key)).all())
+        assert keys == {1: "将乐县公安局交通管理大队", 2: None}  # the later spelling of the same name keeps no key

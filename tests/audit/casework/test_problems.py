@@ -1,0 +1,233 @@
+"""Problems across audit runs: verdicts that hold on re-audit, evidence that sends them back, fixes that resolve
+them, proposals to suspend, and reviews that are never doubled."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.casework import decisions as D
+from audit.casework import ledger as L
+from audit.casework import problems as P
+from audit.casework.decisions import DecisionError
+from audit.registry.models import Device, Finding, LedgerEvent, Problem, ProblemReview
+from tests.audit.exports import world
+
+ON = dt.date(2024, 7, 1)
+
+
+@pytest.fixture
+def env(session):
+    devices = world.build(session)
+    run = world.run(session)
+    return session, devices, run
+
+
+def reaudit(session, as_of=world.AS_OF, department=None):
+    return world.run(session, as_of, department)
+
+
+def test_every_finding_of_a_device_observes_a_problem_and_cannot_assess_observes_none(env):
+    session, _, run = env
+    findings = session.scalars(select(Finding).where(Finding.run_id == run.id)).all()
+    for f in findings:
+        cannot = bool((f.evidence or {}).get("cannot_assess"))
+        assert (f.problem_id is None) == (cannot or f.device_id is None), (f.rule, f.device_code)
+    sgn = world.finding(session, run.id, "JL-003", "SGN01")  # its file had no 标识设置 column
+    assert sgn.problem_id is None
+    with pytest.raises(DecisionError, match="不是问题"):
+        P.problem_of_finding(session, sgn.id)
+
+
+def test_a_reaudit_with_the_same_data_keeps_every_verdict(env):
+    session, _, run = env
+    rev = world.problem(session, "JL-001", "REV01")
+    sgn = world.problem(session, "JL-002", "SGN01")
+    P.review_problem(session, rev.id, confirm=True, reason=None, user="张三")
+    P.review_problem(session, sgn.id, confirm=False, reason="现场已有标识，登记有误", user="张三")
+    session.commit()
+    run2 = reaudit(session)
+    assert run2.id != run.id
+    for problem, verdict in ((rev, "confirmed"), (sgn, "dismissed")):
+        session.refresh(problem)
+        assert (problem.verdict, problem.review_state, problem.last_run_id, problem.first_run_id) == \
+            (verdict, verdict, run2.id, run.id)
+        again = world.finding(session, run2.id, problem.device_code, problem.rule)
+        assert again.problem_id == problem.id  # the new run's finding observes the same problem
+    assert not P.is_pending(rev) and not P.is_pending(sgn)
+    assert session.scalar(select(func.count()).select_from(Problem)) == \
+        session.scalar(select(func.count()).select_from(Finding).where(Finding.run_id == run.id,
+                                                                         Finding.problem_id.isnot(None)))
+
+
+def test_changed_material_evidence_sends_a_verdict_back_to_review(env):
+    session, devices, _ = env
+    rev = world.problem(session, "JL-001", "REV01")
+    P.review_problem(session, rev.id, confirm=False, reason="法制审核已办，登记漏填", user="张三")
+    session.commit()
+    # The department fills in a review date — after the device went into use: still REV01, other evidence.
+    devices["JL-001"].legal_review_on = dt.date(2023, 9, 1)
+    session.commit()
+    outcome = P.record_run(session, world.run(session))  # (world.run records; record_run again changes nothing)
+    session.refresh(rev)
+    assert rev.verdict == "dismissed" and rev.stale and rev.review_state == "stale" and P.is_pending(rev)
+    assert outcome.new == 0
+    assert rev.verdict_review.reason == "法制审核已办，登记漏填"  # the earlier verdict is shown beside the evidence
+    assert rev.material["legal_review_on"] == "2023-09-01"
+    P.review_problem(session, rev.id, confirm=True, reason=None, user="李四")
+    session.commit()
+    session.refresh(rev)
+    assert (rev.verdict, rev.stale, rev.review_state) == ("confirmed", False, "confirmed")
+
+
+def test_a_fix_resolves_the_problem_and_the_ledger_recheck_says_so(env):
+    session, devices, run = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    _, item = D.rectify(session, devices["JL-002"].id, measure="设置明显标识", requirement="设置标识牌",
+                        deadline=dt.date(2024, 8, 31), responsible="李四", user="张三", problem_ids=[sgn.id], on=ON)
+    session.commit()
+    assert sgn.open_item_id == item.id
+    devices["JL-002"].signage = True
+    session.commit()
+    run2 = reaudit(session)
+    session.refresh(sgn)
+    assert (sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason, sgn.last_check) == \
+        (run2.id, world.AS_OF, P.RESOLVED_NOT_FOUND, "resolved")
+    assert L.compare_with_run(session, run2.id)[item.id] == "fixed"
+    assert L.compare_with_run(session, run.id)[item.id] == "not_assessed"  # made before the item
+    L.advance(session, item.id, "已整改待核查", user="李四", note="已安装标识牌")
+    L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1))
+    session.commit()
+    session.refresh(sgn)
+    assert sgn.open_item_id is None
+
+
+def test_closing_an_item_a_later_run_still_finds_needs_confirmation(env):
+    session, devices, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    _, item = D.rectify(session, devices["JL-002"].id, measure="设置明显标识", requirement="设置标识牌",
+                        deadline=dt.date(2024, 8, 31), responsible="李四", user="张三", problem_ids=[sgn.id], on=ON)
+    L.advance(session, item.id, "已整改待核查", user="李四", note="已安装标识牌")
+    session.commit()
+    run2 = reaudit(session)  # the registry still says 标识设置 否
+    assert L.compare_with_run(session, run2.id)[item.id] == "still_failing"
+    with pytest.raises(DecisionError, match=f"问题 {sgn.id} 在第 {run2.id} 次审查"):
+        L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1))
+    L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1), despite_observed=True)
+    session.commit()
+    closing = session.scalars(select(LedgerEvent).where(LedgerEvent.item_id == item.id)
+                              .order_by(LedgerEvent.id.desc())).first()
+    assert closing.to_status == "已销号" and "复查仍发现问题" in closing.note and "经核查人确认销号" in closing.note
+
+
+def test_a_suspended_device_is_not_shown_fixed_by_rules_about_devices_in_use(env):
+    session, devices, _ = env
+    rev = world.problem(session, "JL-001", "REV01")
+    D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=ON)
+    session.commit()
+    run2 = reaudit(session)
+    session.refresh(rev)
+    assert rev.resolved_run_id is None and rev.last_check == "not_assessed" and rev.checked_run_id == run2.id
+
+
+def test_a_removed_device_resolves_its_problems(env):
+    session, devices, _ = env
+    rev = world.problem(session, "JL-001", "REV01")
+    D.remove(session, devices["JL-001"].id, reason="撤除", user="张三", problem_ids=[rev.id], on=ON)
+    session.commit()
+    reaudit(session)
+    session.refresh(rev)
+    assert rev.resolved_reason == P.RESOLVED_REMOVED
+
+
+def test_a_department_run_touches_only_that_departments_problems(env):
+    session, devices, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    devices["JL-002"].signage = True
+    session.commit()
+    reaudit(session, department=world.CITY)
+    session.refresh(sgn)
+    assert sgn.resolved_run_id is None
+    reaudit(session, department=world.POLICE)
+    session.refresh(sgn)
+    assert sgn.resolved_run_id is not None
+
+
+def test_a_problem_that_comes_back_is_reopened_with_its_history(env):
+    session, devices, run = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    devices["JL-002"].signage = True
+    session.commit()
+    reaudit(session)
+    devices["JL-002"].signage = False
+    session.commit()
+    run3 = reaudit(session)
+    session.refresh(sgn)
+    assert (sgn.resolved_run_id, sgn.first_run_id, sgn.last_run_id) == (None, run.id, run3.id)
+
+
+def test_ten_identical_dismissals_make_one_review(env):
+    session, _, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    for _ in range(10):
+        P.review_problem(session, sgn.id, confirm=False, reason="现场已有标识", user="张三")
+        session.commit()
+    assert session.scalar(select(func.count()).select_from(ProblemReview)) == 1
+    P.review_problem(session, sgn.id, confirm=False, reason="另有理由", user="张三")
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(ProblemReview)) == 2
+
+
+def test_bulk_review_with_one_reason(env):
+    session, _, _ = env
+    ids = [world.problem(session, "JL-001", r).id for r in ("REV01",)] + [world.problem(session, "JL-002", "SGN01").id]
+    with pytest.raises(DecisionError, match="请至少选择一个问题"):
+        P.review_problems(session, [], confirm=True, reason=None, user="张三")
+    with pytest.raises(DecisionError, match="排除问题须说明理由"):
+        P.review_problems(session, ids, confirm=False, reason=" ", user="张三")
+    reviews = P.review_problems(session, ids, confirm=False, reason="数据登记错误，已核实", user="张三")
+    session.commit()
+    assert sorted(r.problem_id for r in reviews) == sorted(ids)
+    assert {session.get(Problem, i).verdict for i in ids} == {"dismissed"}
+
+
+def test_suspension_proposals_and_the_bulk_suspension(env):
+    session, devices, _ = env
+    proposed = P.suspension_proposals(session)
+    assert [p.device.device_code for p in proposed] == ["JL-001"]  # REV01 停用; CG-001 is already 停用
+    assert proposed[0].rules == ["REV01"]
+    rev = proposed[0].problems[0]
+    P.review_problem(session, rev.id, confirm=False, reason="审核已办", user="张三")
+    assert P.suspension_proposals(session) == []  # dismissed: no longer proposed
+    P.review_problem(session, rev.id, confirm=True, reason=None, user="张三")
+    [decision] = D.suspend_recommended(session, P.suspension_proposals(session), reason="审查建议停用", user="张三",
+                                       on=ON)
+    session.commit()
+    assert (decision.device.device_code, decision.problem_ids, devices["JL-001"].status) == \
+        ("JL-001", [rev.id], "停用")
+    assert P.suspension_proposals(session) == []
+    with pytest.raises(DecisionError, match="没有拟停用的设备"):
+        D.suspend_recommended(session, [], reason="x", user="张三")
+    session.refresh(rev)
+    assert rev.decision_id == decision.id and not P.is_pending(rev)
+
+
+def test_one_open_ledger_item_per_problem(env):
+    session, devices, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    args = dict(measure="设置标识", requirement="设置标识牌", deadline=dt.date(2024, 8, 31), responsible="李四",
+                user="张三", problem_ids=[sgn.id], on=ON)
+    D.rectify(session, devices["JL-002"].id, **args)
+    session.commit()
+    with pytest.raises(DecisionError, match="已在整改中，不能重复立项"):
+        D.rectify(session, devices["JL-002"].id, **args)
+
+
+def test_a_status_decision_checks_the_status_it_changes(env):
+    session, devices, _ = env
+    device = devices["JL-002"]
+    # Another process suspended the device after this session read it.
+    session.execute(Device.__table__.update().where(Device.id == device.id).values(status="停用"))
+    with pytest.raises(DecisionError, match="当前状态为“停用”"):
+        D.suspend(session, device.id, reason="x", user="张三", on=ON)

@@ -1,0 +1,145 @@
+"""What an upload may not undo, what a partial upload leaves alone, and one department however it is typed."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from audit.casework import decisions as D
+from audit.registry.models import ChangeLog, Department, Device
+from audit.registry.store import import_file
+
+DEPT = "将乐县公安局交通管理大队"
+CITY = "将乐县城市管理和综合执法局"
+HEADER = "设备编号,设备名称,设备类型,道路名称,经度,纬度,坐标系,启用日期,状态,法制审核日期,标识设置\n"
+ROWS = [
+    "JL-001,水南大道测速,固定测速,水南大道,117.4731,26.7285,WGS84,2023-07-01,在用,2023-06-01,是",
+    "JL-002,府前路闯红灯,闯红灯,府前路,117.4702,26.7301,WGS84,2023-07-01,在用,2023-06-01,否",
+    "JL-003,三华路停车,违法停车,三华路,117.4690,26.7260,WGS84,2023-07-01,在用,2023-06-01,是",
+]
+
+
+def csv(tmp_path, rows, name="devices.csv", header=HEADER):
+    path = tmp_path / name
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def device(session, code):
+    return session.scalar(select(Device).where(Device.device_code == code))
+
+
+@pytest.fixture
+def registered(session, tmp_path):
+    assert import_file(session, csv(tmp_path, ROWS), "devices", department=DEPT).applied
+    session.commit()
+    return session
+
+
+def test_a_reupload_cannot_undo_a_suspension(registered, tmp_path):
+    session = registered
+    decision = D.suspend(session, device(session, "JL-002").id, reason="无标识", user="auditor",
+                         on=dt.date(2024, 7, 1))
+    session.commit()
+    old = [r.replace("府前路闯红灯", "府前路口闯红灯") for r in ROWS]  # the brigade's old sheet, lightly edited
+    result = import_file(session, csv(tmp_path, old, "old.csv"), "devices", department=DEPT, user="clerk")
+    session.commit()
+    assert result.applied and result.held == ["JL-002"]
+    [warning] = [w for w in result.report.warnings if w.code == "DECISION_HOLDS"]
+    assert (warning.row, warning.column, warning.value) == (3, "状态", "在用")
+    assert "2024-07-01" in warning.message and "auditor" in warning.message and f"第 {decision.id} 号" in warning.message
+    dev = device(session, "JL-002")
+    assert dev.status == "停用" and dev.name == "府前路口闯红灯"  # the rest of the row applied
+    status_changes = session.scalars(select(ChangeLog).where(ChangeLog.device_code == "JL-002",
+                                                             ChangeLog.field == "status")).all()
+    assert [(c.before, c.after) for c in status_changes] == [("在用", "停用")]
+    assert "按审查机关的决定保持原状态：JL-002" in result.format_text()
+
+
+def test_a_removal_holds_and_a_restore_gives_the_status_back_to_the_department(registered, tmp_path):
+    session = registered
+    D.remove(session, device(session, "JL-003").id, reason="撤并", user="auditor")
+    session.commit()
+    result = import_file(session, csv(tmp_path, ROWS, "again.csv"), "devices", department=DEPT)
+    session.commit()
+    assert device(session, "JL-003").status == "拆除" and result.held == ["JL-003"]
+    # A device whose status no decision set follows the upload.
+    edited = [ROWS[0].replace(",在用,", ",停用,"), *ROWS[1:]]
+    result = import_file(session, csv(tmp_path, edited, "edited.csv"), "devices", department=DEPT)
+    session.commit()
+    assert device(session, "JL-001").status == "停用" and result.held == ["JL-003"]
+
+
+def test_a_partial_upload_changes_the_listed_devices_only(registered, tmp_path):
+    session = registered
+    extra = ["JL-004,新设测速,固定测速,金溪路,117.4600,26.7200,WGS84,2024-01-01,在用,2023-12-01,是",
+             ROWS[0].replace("水南大道测速", "水南大道测速点")]
+    result = import_file(session, csv(tmp_path, extra, "more.csv"), "devices", department=DEPT, partial=True)
+    session.commit()
+    assert (result.mode, result.new, list(result.changed), result.missing) == ("partial", ["JL-004"], ["JL-001"], [])
+    assert "补充或更正部分设备" in result.format_text() and "缺少" not in result.format_text()
+    assert session.scalar(select(func.count()).select_from(Device).where(Device.missing_since_batch_id.isnot(None))) == 0
+    # The same file as the full inventory flags the two it does not list.
+    full = import_file(session, csv(tmp_path, extra, "full.csv"), "devices", department=DEPT)
+    session.commit()
+    assert full.mode == "full" and sorted(full.missing) == ["JL-002", "JL-003"]
+    assert "完整台账" in full.format_text()
+
+
+@pytest.mark.parametrize("typed", ["将乐县公安局交通管理大队 ", "将乐县公安局　交通管理大队", " 将乐县公安局交通管理大队"])
+def test_one_department_however_its_name_is_typed(registered, tmp_path, typed):
+    session = registered
+    result = import_file(session, csv(tmp_path, ROWS[:1], "one.csv"), "devices", department=typed, partial=True)
+    session.commit()
+    assert result.applied and session.scalar(select(func.count()).select_from(Department)) == 1
+    if typed.strip() != DEPT:
+        assert any(w.code == "DEPARTMENT_NAME_VARIANT" and DEPT in w.message for w in result.report.warnings)
+
+
+def test_a_row_naming_another_department_is_an_error_naming_both(session, tmp_path):
+    header = HEADER.replace("状态,", "状态,所属单位,")
+    rows = [ROWS[0].replace(",在用,", ",在用,将乐县公安局　交通管理大队,"),
+            ROWS[1].replace(",在用,", f",在用,{CITY},")]
+    result = import_file(session, csv(tmp_path, rows, header=header), "devices", department=DEPT)
+    assert not result.applied
+    [error] = result.report.errors
+    assert (error.code, error.row, error.column, error.value) == ("DEPARTMENT_MISMATCH", 3, "所属单位", CITY)
+    assert CITY in error.message and DEPT in error.message
+    assert session.scalar(select(func.count()).select_from(Device)) == 0
+
+
+def test_a_bureau_wide_file_goes_to_the_departments_it_names(registered, tmp_path):
+    session = registered
+    session.add(Department(name=CITY, key=CITY))
+    session.commit()
+    header = HEADER.replace("状态,", "状态,所属单位,")
+    rows = [ROWS[0].replace(",在用,", f",在用,{DEPT},"),
+            "CG-001,老街抓拍,城市管理,老街,117.4650,26.7350,WGS84,2023-07-01,在用,将乐县城市管理和综合执法局 ,2023-06-01,是"]
+    result = import_file(session, csv(tmp_path, rows, "all.csv", header=header), "devices",
+                         department_from_column=True, partial=True)
+    session.commit()
+    assert result.applied, result.report.format_text()
+    assert device(session, "CG-001").department.name == CITY and device(session, "JL-001").department.name == DEPT
+    unknown = [rows[0].replace(DEPT, "将乐县交通运输局")]
+    refused = import_file(session, csv(tmp_path, unknown, "unknown.csv", header=header), "devices",
+                          department_from_column=True)
+    [error] = refused.report.errors
+    assert error.code == "DEPARTMENT_UNKNOWN" and "将乐县交通运输局" in error.message and CITY in error.message
+
+
+def test_columns_a_file_never_had_are_recorded_per_device(session, tmp_path):
+    header = "设备编号,设备类型,经度,纬度,启用日期,状态\n"
+    assert import_file(session, csv(tmp_path, ["JL-001,固定测速,117.47,26.72,2023-07-01,在用"], header=header),
+                       "devices", department=DEPT).applied
+    session.commit()
+    dev = device(session, "JL-001")
+    assert {"legal_review_on", "signage", "published_on", "justification"} <= set(dev.unsupplied)
+    assert "status" not in dev.unsupplied and "in_service_on" not in dev.unsupplied
+    # A later file with the legal review column (left empty) supplies it: now an empty cell is a record.
+    later = "设备编号,设备类型,经度,纬度,启用日期,状态,法制审核日期\n"
+    assert import_file(session, csv(tmp_path, ["JL-001,固定测速,117.47,26.72,2023-07-01,在用,"], "later.csv",
+                                    header=later), "devices", department=DEPT).applied
+    session.commit()
+    session.refresh(dev)
+    assert "legal_review_on" not in dev.unsupplied and "signage" in dev.unsupplied

@@ -20,6 +20,7 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..intake.reader import DEFAULT_MAX_BYTES
 from ..intake.report import ValidationReport
 from ..intake.upload import parse_upload
+from .history import field_label
 from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat, utcnow
 
 # Device attributes an inventory row sets (department is the upload's, not a column value).
@@ -59,7 +60,7 @@ class ImportResult:
             lines.append(f"  新增 {len(self.new)} 台，变更 {len(self.changed)} 台，未变 {len(self.unchanged)} 台，"
                          f"本次文件中缺少 {len(self.missing)} 台（未删除，已标记待核实）。")
             for code, fields in list(self.changed.items())[:20]:
-                lines.append(f"    变更 {code}：{'、'.join(fields)}")
+                lines.append(f"    变更 {code}：{'、'.join(field_label('device', f) for f in fields)}")
             if self.missing:
                 lines.append(f"    缺少：{'、'.join(self.missing[:50])}" + (" ……" if len(self.missing) > 50 else ""))
         else:

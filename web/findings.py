@@ -34,6 +34,19 @@ def group_of(rule: str) -> str:
     return GROUPS.get(rule[:3], "其他")
 
 
+def device_label(device: Any) -> str:
+    """A device as people name it: its code and name (JA-001 水南大道测速)."""
+    return " ".join(x for x in (device.device_code, device.name) if x)
+
+
+def finding_label(finding: Finding, device: Any = None) -> str:
+    """A finding as people name it: the device, the rule and its title (not the database id)."""
+    rule = f"{finding.rule} {rule_titles().get(finding.rule, '')}".strip()
+    if device is not None:
+        return f"{device_label(device)} · {rule}"
+    return f"{finding.department or ''} · {rule}".lstrip(" ·")
+
+
 def rule_titles() -> dict[str, str]:
     """Rule code → title in the current language."""
     return _titles(get_locale() == "en")

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from audit.registry.history import describe
 from audit.registry.models import LedgerItem
 from audit.casework.decisions import device_decisions, latest_reviews
 from audit.intake.columns import DEVICE_COLUMNS
@@ -66,8 +67,9 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         "reviews": reviews,
         "titles": rule_titles(),
         "decisions": device_decisions(db, device.id),
+        "finding_rules": {f.id: f.rule for f, _ in findings},
         "ledger": ledger,
-        "changes": changes,
+        "changes": [describe(c) for c in changes],
         "change_limit": CHANGE_LOG_LIMIT,
         "chart": chart.build([(d, int(c)) for d, c in daily], spikes),
         "spike_days": sorted(spikes),

@@ -17,7 +17,9 @@ from audit.rules.findings import current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..database import apply_decision, get_session
+from ..findings import device_label
 from ..i18n import gettext as _
+from ..i18n import term
 from ..review.views import allowed_moves
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
@@ -115,24 +117,26 @@ def advance(item_id: int):
         abort(403)
     note = request.form.get("note")
     return _act(item_id, lambda db: ledger.advance(db, item_id, to_status, user=current_user.name, note=note),
-                _("整改台账第 {id} 项已改为“{status}”。", id=item_id, status=to_status))
+                _("整改台账第 {id} 项（{device}）已改为“{status}”。", id=item_id, device=device_label(item.device),
+                  status=term(to_status)))
 
 
 @bp.post("/<int:item_id>/close")
 @roles_required(*DECIDERS)
 def close(item_id: int):
     """销号: the checking auditor, recorded with the evidence seen."""
-    _item(item_id)
+    item = _item(item_id)
     evidence = request.form.get("evidence", "")
     return _act(item_id, lambda db: ledger.close_item(db, item_id, evidence=evidence, user=current_user.name),
-                _("整改台账第 {id} 项已销号。", id=item_id))
+                _("整改台账第 {id} 项（{device}）已销号。", id=item_id, device=device_label(item.device)))
 
 
 @bp.post("/<int:item_id>/reopen")
 @roles_required(*DECIDERS)
 def reopen(item_id: int):
     """Reopen a closed item: a new event with the reason; the earlier closing stays in the history."""
-    _item(item_id)
+    item = _item(item_id)
     reason = request.form.get("reason", "")
     return _act(item_id, lambda db: ledger.reopen(db, item_id, reason=reason, user=current_user.name),
-                _("整改台账第 {id} 项已重新打开，状态为“整改中”。", id=item_id))
+                _("整改台账第 {id} 项（{device}）已重新打开，状态为“整改中”。", id=item_id,
+                  device=device_label(item.device)))

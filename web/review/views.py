@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from audit.casework import decisions, ledger
+from audit.rules.profiles import profile_title
 from audit.registry.models import LedgerItem
 from audit.registry.models import Department, Device
 from audit.registry.models import AuditRun, Finding
@@ -19,7 +20,8 @@ from audit.registry.models import AuditRun, Finding
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
-from ..findings import SEVERITIES, current_condition, dismissed_ids, rule_titles
+from ..findings import (SEVERITIES, current_condition, device_label, dismissed_ids, finding_label,
+                        rule_titles)
 from ..i18n import gettext as _
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -90,7 +92,8 @@ def index():
     return render_template("review/index.html", devices=devices, found=found,
                            reviews=decisions.latest_reviews(db, all_ids), total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
-                           state=state, states=REVIEW_STATES, run=run)
+                           state=state, states=REVIEW_STATES, run=run,
+                           run_profile=profile_title(run.profile) if run else None)
 
 
 def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
@@ -113,14 +116,16 @@ def _finding_ids() -> list[int]:
 @bp.post("/findings/<int:finding_id>")
 @roles_required(*DECIDERS)
 def review_finding(finding_id: int):
-    finding = get_session().get(Finding, finding_id)
+    db = get_session()
+    finding = db.get(Finding, finding_id)
     if finding is None:
         abort(404)
     confirm = request.form.get("decision") == "confirm"
     reason = request.form.get("reason", "")
+    what = finding_label(finding, db.get(Device, finding.device_id) if finding.device_id else None)
     return _act(lambda db: decisions.review_finding(db, finding_id, confirm=confirm, reason=reason,
                                                     user=current_user.name),
-                _("已确认问题 {id}。", id=finding_id) if confirm else _("已排除问题 {id}。", id=finding_id))
+                _("已确认问题：{what}。", what=what) if confirm else _("已排除问题：{what}。", what=what))
 
 
 @bp.post("/devices/<int:device_id>/suspend")
@@ -130,7 +135,7 @@ def suspend(device_id: int):
     form = request.form
     return _act(lambda db: decisions.suspend(db, device.id, reason=form.get("reason", ""), user=current_user.name,
                                              finding_ids=_finding_ids()),
-                _("已停用设备 {code}。", code=device.device_code))
+                _("已停用设备 {device}。", device=device_label(device)))
 
 
 @bp.post("/devices/<int:device_id>/rectify")
@@ -147,7 +152,7 @@ def rectify(device_id: int):
                                              requirement=form.get("requirement", ""), deadline=deadline,
                                              responsible=form.get("responsible", ""), user=current_user.name,
                                              finding_ids=_finding_ids(), problem=form.get("problem") or None),
-                _("已将设备 {code} 列入整改台账。", code=device.device_code))
+                _("已将设备 {device} 列入整改台账。", device=device_label(device)))
 
 
 @bp.post("/devices/<int:device_id>/keep")
@@ -157,5 +162,5 @@ def keep(device_id: int):
     form = request.form
     return _act(lambda db: decisions.keep(db, device.id, user=current_user.name, reason=form.get("reason", ""),
                                           finding_ids=_finding_ids()),
-                _("已记录保留设备 {code} 的决定。", code=device.device_code))
+                _("已记录保留设备 {device} 的决定。", device=device_label(device)))
 

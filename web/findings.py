@@ -87,6 +87,11 @@ def open_condition() -> ColumnElement[bool]:
     return Finding.id.not_in(dismissed_ids())
 
 
+def unassessed_condition() -> ColumnElement[bool]:
+    """A cannot-assess finding (the rule lacked data; audit.rules.base.Rule.cannot_assess)."""
+    return Finding.evidence["cannot_assess"].as_boolean()
+
+
 @dataclass
 class DeviceFindings:
     """The open findings of one device, summarised for lists, popups and the map."""
@@ -114,6 +119,7 @@ class Row(NamedTuple):
     severity: str
     department: str | None
     action: str
+    unassessed: bool | None  # a cannot-assess finding (无法评估: data missing)
 
 
 class OpenFindings:
@@ -123,10 +129,13 @@ class OpenFindings:
         self.rows = rows
         self.by_device: dict[int, DeviceFindings] = defaultdict(DeviceFindings)
         self.devices_by: dict[tuple[str, str], set[int]] = defaultdict(set)  # (rule, severity) -> device ids
+        self.unassessed_devices: set[int] = set()  # devices with a cannot-assess finding
         for row in sorted(rows, key=lambda r: r.rule):
             if row.device_id is not None:
                 self.by_device[row.device_id].add(row.rule, row.severity)
                 self.devices_by[(row.rule, row.severity)].add(row.device_id)
+                if row.unassessed:
+                    self.unassessed_devices.add(row.device_id)
 
     def device_ids(self, rule: str = "", severity: str = "") -> set[int]:
         """Devices with an open finding of this rule and/or severity."""
@@ -166,8 +175,8 @@ def open_findings(db: Session) -> OpenFindings:
         if cached is not None and cached[0] == state:  # built by another request meanwhile
             return cached[1]
         rows = [Row(*r) for r in db.execute(select(
-            Finding.device_id, Finding.rule, Finding.severity, Finding.department, Finding.action)
-            .where(current_condition(db), open_condition()))]
+            Finding.device_id, Finding.rule, Finding.severity, Finding.department, Finding.action,
+            unassessed_condition()).where(current_condition(db), open_condition()))]
         snapshot = OpenFindings(rows)
         current_app.extensions[_CACHE] = (state, snapshot)
     return snapshot

@@ -24,6 +24,21 @@ from ..review.views import allowed_moves
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
 
+SORTS: dict[str, Callable[[LedgerItem], Any]] = {  # the list's sortable columns
+    "id": lambda i: i.id,
+    "department": lambda i: (i.department, i.id),
+    "device": lambda i: (i.device.device_code, i.id),
+    "deadline": lambda i: (i.deadline, i.id),
+    "status": lambda i: (LEDGER_STATUSES.index(i.status) if i.status in LEDGER_STATUSES else 99, i.id),
+}
+
+
+def matches(item: LedgerItem, text: str) -> bool:
+    """The search box: device code, name, road or site, the problem, the measure or the responsible person."""
+    fields = (item.device.device_code, item.device.name, item.device.road, item.device.address, item.problem,
+              item.measure, item.responsible)
+    return any(text in (f or "") for f in fields)
+
 
 def department_name(db: Session, department_id: int | None) -> str | None:
     """The name of a department the user may see (None: all departments, for auditors)."""
@@ -71,17 +86,24 @@ def index():
     status = request.args.get("status", "")
     status = status if status in LEDGER_STATUSES else ""
     overdue_only = request.args.get("overdue") == "1"
+    search = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "department")
+    sort = sort if sort in SORTS else "department"
+    desc = request.args.get("desc") == "1"
     today = dt.date.today()
     items = ledger.items(db, department=department, status=[status] if status else None)
     overdue = {i.id for i in items if ledger.is_overdue(i, today)}
     if overdue_only:
         items = [i for i in items if i.id in overdue]
+    if search:
+        items = [i for i in items if matches(i, search)]
+    items.sort(key=SORTS[sort], reverse=desc)
     compared, runs = comparisons(db, items)
     departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
                    if is_decider() else [])
     return render_template("ledger/index.html", items=items, today=today, overdue=overdue, compared=compared,
                            runs=departments_by_run(runs), statuses=LEDGER_STATUSES, status=status,
-                           overdue_only=overdue_only, departments=departments,
+                           overdue_only=overdue_only, departments=departments, search=search, sort=sort, desc=desc,
                            department_id=dept_id if is_decider() else None, COMPARISON_ZH=ledger.COMPARISON_ZH)
 
 

@@ -20,14 +20,21 @@ from audit.registry.models import AuditRun, Finding
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
+from ..devices.filters import DeviceFilter
 from ..findings import (SEVERITIES, current_condition, device_label, dismissed_ids, finding_label,
-                        rule_titles)
+                        rule_titles, unassessed_condition)
 from ..i18n import gettext as _
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 DEVICES_PER_PAGE = 20
 REVIEW_STATES = ("unreviewed", "confirmed", "dismissed")
+SORTS = {  # the order of the devices listed
+    "department": (Department.name, Device.device_code),
+    "code": (Device.device_code,),
+    "name": (Device.name.asc().nulls_last(), Device.device_code),
+    "road": (Device.road.asc().nulls_last(), Device.device_code),
+}
 # Ledger steps a department takes itself; going back and closing are the checker's (auditor's).
 DEPARTMENT_MOVES = {"待整改": ("整改中", "已整改待核查"), "整改中": ("已整改待核查",)}
 
@@ -65,7 +72,13 @@ def index():
     severity = args.get("severity", "")
     state = args.get("state", "unreviewed")
     state = state if state in REVIEW_STATES else "unreviewed"
+    sort = args.get("sort", "department")
+    sort = sort if sort in SORTS else "department"
+    search = DeviceFilter(q=args.get("q", "").strip()[:100], pending=args.get("pending") == "1")
+    unassessed = args.get("unassessed") == "1"
     conditions = [Finding.device_id.isnot(None), current_condition(db), _reviewed(state)]
+    if unassessed:
+        conditions.append(unassessed_condition())
     if department:
         conditions.append(Finding.department == department)
     if rule:
@@ -73,12 +86,12 @@ def index():
     if severity in SEVERITIES:
         conditions.append(Finding.severity == severity)
     device_ids = select(Finding.device_id).where(*conditions).distinct()
-    total = db.scalar(select(func.count()).select_from(device_ids.subquery())) or 0
+    listed = search.apply(select(Device).join(Department).where(Device.id.in_(device_ids)))
+    total = db.scalar(select(func.count()).select_from(listed.subquery())) or 0
     pages = max(1, math.ceil(total / DEVICES_PER_PAGE))
     page = min(max(1, args.get("page", 1, type=int) or 1), pages)
-    devices = list(db.scalars(select(Device).where(Device.id.in_(device_ids))
-                              .order_by(Device.department_id, Device.device_code)
-                              .limit(DEVICES_PER_PAGE).offset((page - 1) * DEVICES_PER_PAGE)))
+    devices = list(db.scalars(listed.order_by(*SORTS[sort]).limit(DEVICES_PER_PAGE)
+                              .offset((page - 1) * DEVICES_PER_PAGE)))
     # All current findings of the shown devices (not only the filtered ones), to decide with the full picture.
     found: dict[int, list[Finding]] = defaultdict(list)
     for f in db.scalars(select(Finding).where(Finding.device_id.in_([d.id for d in devices]), current_condition(db))
@@ -87,8 +100,10 @@ def index():
     all_ids = [f.id for fs in found.values() for f in fs]
     departments = db.scalars(select(Department.name).order_by(Department.name)).all()
     run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
-    filters = {k: v for k, v in {"department": department, "rule": rule, "severity": severity,
-                                 "state": state}.items() if v}
+    filters = {k: v for k, v in {"department": department, "rule": rule, "severity": severity, "state": state,
+                                 "q": search.q, "pending": "1" if search.pending else "",
+                                 "unassessed": "1" if unassessed else "",
+                                 "sort": sort if sort != "department" else ""}.items() if v}
     return render_template("review/index.html", devices=devices, found=found,
                            reviews=decisions.latest_reviews(db, all_ids), total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,

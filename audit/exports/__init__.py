@@ -29,6 +29,8 @@ KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
     "opinion-letter": ("行政执法监督意见书", {".docx": opinion_letter.write_docx_file}),
     "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
 }
+# Documents the supervising bureau (司法局) issues itself; a department files the others.
+BUREAU_KINDS = frozenset({"opinion-letter", "summary"})
 
 
 def export(session: Session, kind: str, path: str | Path, *, department: str | None = None,
@@ -53,4 +55,4 @@ def export(session: Session, kind: str, path: str | Path, *, department: str | N
     return writers[suffix](session, path, opts)
 
 
-__all__ = ["KINDS", "ExportError", "export"]
+__all__ = ["BUREAU_KINDS", "KINDS", "ExportError", "export"]

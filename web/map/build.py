@@ -70,19 +70,27 @@ class Tiles:
     def usable(self) -> bool:
         return self.name in ("none", "osm", "gaode") or (self.name == "tianditu" and bool(self.key))
 
-    def add_to(self, m: folium.Map) -> None:
+    def layers(self) -> list[dict[str, Any]]:
+        """The tile layers as Leaflet takes them: url template, attribution, subdomains, name, overlay."""
         if self.name == "osm":
-            folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-        elif self.name == "gaode":
-            folium.TileLayer(
-                "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-                attr="© 高德地图 AutoNavi", name="高德地图", subdomains="1234", max_zoom=18, control=False).add_to(m)
-        elif self.name == "tianditu" and self.key:
+            return [{"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png", "name": "OpenStreetMap", "subdomains": "abc",
+                     "attribution": "© OpenStreetMap contributors", "overlay": False}]
+        if self.name == "gaode":
+            return [{"url": "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}"
+                            "&z={z}", "attribution": "© 高德地图 AutoNavi", "name": "高德地图", "subdomains": "1234",
+                     "overlay": False}]
+        if self.name == "tianditu" and self.key:
             base = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}" \
                    "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={key}"
-            for layer in ("vec", "cva"):
-                folium.TileLayer(base.format(s="{s}", layer=layer, key=self.key), attr="© 天地图", name=f"天地图 {layer}",
-                                 subdomains="01234567", max_zoom=18, control=False, overlay=layer == "cva").add_to(m)
+            return [{"url": base.format(s="{s}", layer=layer, key=self.key), "attribution": "© 天地图",
+                     "name": f"天地图 {layer}", "subdomains": "01234567", "overlay": layer == "cva"}
+                    for layer in ("vec", "cva")]
+        return []
+
+    def add_to(self, m: folium.Map) -> None:
+        for layer in self.layers():
+            folium.TileLayer(layer["url"], attr=layer["attribution"], name=layer["name"], subdomains=layer["subdomains"],
+                             max_zoom=MAX_ZOOM, control=False, overlay=layer["overlay"]).add_to(m)
 
 
 @dataclass

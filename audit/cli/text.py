@@ -7,10 +7,12 @@ import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import pandas as pd
 from wcwidth import wcswidth
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COORDINATE_DECIMALS = 7
 COORDINATE_KEYS = ("lon", "lat", "raw_lon", "raw_lat")

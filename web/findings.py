@@ -34,6 +34,25 @@ def group_of(rule: str) -> str:
     return GROUPS.get(rule[:3], "其他")
 
 
+def device_label(device: Any) -> str:
+    """A device as people name it: its code and name (JA-001 水南大道测速)."""
+    return " ".join(x for x in (device.device_code, device.name) if x)
+
+
+def finding_label(finding: Finding, device: Any = None) -> str:
+    """A finding as people name it: the device, the rule and its title (not the database id)."""
+    rule = f"{finding.rule} {rule_titles().get(finding.rule, '')}".strip()
+    if device is not None:
+        return f"{device_label(device)} · {rule}"
+    return f"{finding.department or ''} · {rule}".lstrip(" ·")
+
+
+def problem_label(problem: Any) -> str:
+    """A problem as people name it: the device, the rule and its title (not the database id)."""
+    rule = f"{problem.rule} {rule_titles().get(problem.rule, '')}".strip()
+    return f"{device_label(problem.device)} · {rule}"
+
+
 def rule_titles() -> dict[str, str]:
     """Rule code → title in the current language."""
     return _titles(get_locale() == "en")
@@ -112,10 +131,11 @@ class Row(NamedTuple):
 class OpenFindings:
     """A snapshot of every open current finding, with the indexes the pages filter and count by."""
 
-    def __init__(self, rows: list[Row]) -> None:
+    def __init__(self, rows: list[Row], unassessed_devices: set[int]) -> None:
         self.rows = rows
         self.by_device: dict[int, DeviceFindings] = defaultdict(DeviceFindings)
         self.devices_by: dict[tuple[str, str], set[int]] = defaultdict(set)  # (rule, severity) -> device ids
+        self.unassessed_devices = unassessed_devices  # devices with a cannot-assess finding (data to supply)
         for row in sorted(rows, key=lambda r: r.rule):
             if row.device_id is not None:
                 self.by_device[row.device_id].add(row.rule, row.severity)
@@ -164,7 +184,9 @@ def open_findings(db: Session) -> OpenFindings:
         rows = [Row(*r) for r in db.execute(select(
             Finding.device_id, Finding.rule, Finding.severity, Finding.department, Finding.action)
             .where(current_condition(db), open_condition()))]
-        snapshot = OpenFindings(rows)
+        unassessed = set(db.scalars(select(Finding.device_id).where(
+            current_condition(db), cannot_assess_condition(), Finding.device_id.isnot(None)).distinct()))
+        snapshot = OpenFindings(rows, unassessed)
         current_app.extensions[_CACHE] = (state, snapshot)
     return snapshot
 

@@ -11,6 +11,7 @@ import click
 
 from ..intake.xlsxsafe import csv_safe
 from .common import json_value, open_session, parse_date
+from .text import grid, summary_text
 
 FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                 "profile", "threshold", "title_zh", "title_en"]
@@ -38,8 +39,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
 
     from ..casework.problems import audit_and_record
     from ..registry.store import get_department
-    from ..rules.findings import summary_text
-    from ..rules.profiles import ProfileError
+    from ..rules.profiles import ProfileError, profile_title
 
     day = parse_date(as_of)
     for crs, layer, flag in ((areas_crs, areas, "--areas"), (roads_crs, roads, "--roads")):
@@ -74,7 +74,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
                              for k, v in rec.items()})
         text = buf.getvalue()
     else:
-        text = (f"审查批次 {run.id}：基准日 {day}，阈值方案 {profile}，设备 {run.device_count} 台\n"
+        text = (f"审查批次 {run.id}：基准日 {day}，审查配置 {profile_title(profile)}，设备 {run.device_count} 台\n"
                 + summary_text(findings) + "\n" + outcome.text())
     if output:
         output.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
@@ -90,10 +90,10 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
 def rules(profile: str | None, list_only: bool, fmt: str) -> None:
     """List every audit rule with its legal basis, severity, action and settings (审查规则)."""
     from ..rules.engine import describe_rules
-    from ..rules.profiles import list_profiles
+    from ..rules.profiles import list_profiles, profile_title
 
     if list_only:
-        click.echo("\n".join(list_profiles()))
+        click.echo("\n".join(grid([[name, profile_title(name)] for name in list_profiles()])))
         return
     infos = describe_rules(profile or "national")
     if fmt == "json":

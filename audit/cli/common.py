@@ -1,4 +1,4 @@
-"""What the command groups share: the database session, the date option type, plain JSON values, aligned tables."""
+"""What the command groups share: the database session, the date option type, plain JSON values."""
 from __future__ import annotations
 
 import datetime as dt
@@ -56,13 +56,3 @@ def json_value(value: Any) -> Any:
         return value.isoformat()
     return str(value)
 
-
-def table(records: list[dict[str, Any]], keys: list[str], headers: dict[str, str]) -> str:
-    rows = [[headers.get(k, k) for k in keys]] + [["" if r.get(k) is None else str(r[k]) for k in keys]
-                                                   for r in records]
-    widths = [max(width(row[i]) for row in rows) for i in range(len(keys))]
-    return "\n".join("  ".join(cell + " " * (w - width(cell)) for cell, w in zip(row, widths)) for row in rows)
-
-
-def width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..registry.db import PROJECT_ROOT, init_db, instance_path, make_engine, session_factory
 from ..registry.models import Base
 from ..registry.store import ImportResult, import_file, load_devices_frame, set_boundary
+from ..registry.users import ROLE_ZH
+from .text import command_prefix, summary_text
 
 DATA = PROJECT_ROOT / "data"
 MANIFEST = DATA / "demo" / "manifest.toml"
@@ -52,7 +55,7 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
 
     from ..casework.problems import audit_and_record
     from ..registry.users import add_user
-    from ..rules.findings import summary_text
+    from ..rules.profiles import profile_title
 
     manifest = tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
     url = url or demo_database_url()
@@ -93,7 +96,8 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             run, load.findings, _outcome = audit_and_record(session, as_of=load.as_of, profile_name=settings["profile"],
                                                             user="demo", areas=areas, roads=roads)
             session.commit()
-            echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，阈值方案 {settings['profile']}，设备 {run.device_count} 台")
+            echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，审查配置 {profile_title(settings['profile'])}，"
+                 f"设备 {run.device_count} 台")
             echo(summary_text(load.findings))
         for name, role, dept in manifest.get("users", {}).get("accounts", []):
             add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
@@ -131,12 +135,13 @@ def registry_summary(session: Session) -> str:
 def demo() -> None:
     """Load the demo county and the real Chicago sample into instance/demo.sqlite3 and show what was loaded."""
     load = load_demo(echo=click.echo)
+    prefix = f"CAMAUDIT_DATABASE_URL={shlex.quote(load.url)} {command_prefix()}"
     click.echo(f"\n演示数据库：{load.url}")
-    click.echo(f"再次审查：CAMAUDIT_DATABASE_URL={load.url} camaudit audit {' '.join(load.audit_args)} --format json")
-    click.echo(f"查看设备台账：CAMAUDIT_DATABASE_URL={load.url} camaudit devices")
+    click.echo(f"再次审查：{prefix} audit {' '.join(load.audit_args)}")
+    click.echo(f"查看设备台账：{prefix} devices --department 将乐县公安局交通管理大队")
+    click.echo(f"查看一台设备的变更记录：{prefix} history JL-JJ-0001")
     if load.logins:
         click.echo(f"网页登录（演示账号，密码均为 {load.password}）：" + "，".join(
-            f"{name}（{role}{'，' + dept if dept else ''}）" for name, role, dept in load.logins))
-
+            f"{name}（{ROLE_ZH[role]}{'，' + dept if dept else ''}）" for name, role, dept in load.logins))
 
 COMMANDS = {"demo": demo}

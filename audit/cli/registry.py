@@ -16,8 +16,10 @@ from ..intake.columns import DEVICE_COLUMNS, TABLES
 from ..intake.reader import DEFAULT_MAX_BYTES
 from ..intake.xlsxsafe import csv_safe
 from ..registry.db import database_url
+from ..registry.history import describe
 from ..registry.models import ChangeLog, Department, Device
-from .common import open_session, table
+from .common import open_session
+from .text import grid, round_coordinates, table
 
 KINDS = click.Choice(sorted(TABLES))
 
@@ -116,13 +118,14 @@ TABLE_KEYS = ["device_code", "department", "device_type", "status", "road", "lon
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file.")
 def devices(department: str | None, fmt: str, output: Path | None) -> None:
-    """List the device registry (设备台账). JSON keys are the English column aliases; lon/lat in WGS-84."""
+    """List the device registry (设备台账). JSON keys are the English column aliases; lon/lat in WGS-84, coordinates
+    to 7 decimals."""
     from ..registry.store import device_records
 
     with open_session() as session:
         if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
             raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
-        records = device_records(session, department)
+        records = [round_coordinates(r) for r in device_records(session, department)]
     if fmt == "json":
         text = json.dumps(records, ensure_ascii=False, indent=2)
     elif fmt == "csv":
@@ -178,9 +181,12 @@ def history(device_code: str) -> None:
                                   .order_by(ChangeLog.id)).all()
     if not entries:
         raise click.UsageError(f"没有设备“{device_code}”的变更记录。")
-    for e in entries:
-        change = f"{e.field}: {e.before} → {e.after}" if e.field else (e.after or "")
-        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S}  批次{e.batch_id or '-'}  {e.user}  {e.action}  {change}")
+    for change in (describe(e) for e in entries):
+        batch = f"批次{change.batch_id}" if change.batch_id else "-"
+        click.echo(f"{change.at:%Y-%m-%d %H:%M:%S}  {batch}  {change.user}  {change.operation}")
+        for line in grid([[f.label, f.before or "（空）", "→", f.after or "（空）"] if f.edit
+                          else [f.label, f.after] for f in change.fields], indent="    "):
+            click.echo(line)
 
 
 COMMANDS = {"init-db": init_db_cmd, "template": template, "import": import_cmd, "devices": devices,

@@ -30,6 +30,8 @@ KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
     "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
     "data-requests": ("补报资料清单", {".xlsx": data_requests.write_xlsx_file, ".docx": data_requests.write_docx_file}),
 }
+# Documents the supervising bureau (司法局) issues itself; a department files the others.
+BUREAU_KINDS = frozenset({"opinion-letter", "summary"})
 
 
 def export(session: Session, kind: str, path: str | Path, *, department: str | None = None,
@@ -54,4 +56,4 @@ def export(session: Session, kind: str, path: str | Path, *, department: str | N
     return writers[suffix](session, path, opts)
 
 
-__all__ = ["KINDS", "ExportError", "export"]
+__all__ = ["BUREAU_KINDS", "KINDS", "ExportError", "export"]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ..registry.models import CLOSED, AuditRun, Decision, Department, Device, Finding, LedgerItem
 from ..registry.models import Problem as ProblemRecord
 from ..rules.findings import current_runs
+from ..rules.profiles import profile_title
 
 NO_DEPARTMENT = "（未注明单位）"
 
@@ -201,16 +202,6 @@ def devices_of(session: Session, department: str | None = None, status: str | No
     if status:
         query = query.where(Device.status == status)
     return list(session.scalars(query))
-
-
-def profile_title(name: str) -> str:
-    """The Chinese title of a profile (全国通用), or its name when the profile file is no longer there."""
-    from ..rules.profiles import ProfileError, load_profile
-
-    try:
-        return load_profile(name).title
-    except (ProfileError, OSError):
-        return name
 
 
 def run_label(run: AuditRun) -> str:

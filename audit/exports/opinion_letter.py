@@ -19,7 +19,7 @@ BASIS = ("《中华人民共和国行政处罚法》、国务院《关于进一�
 def open_serious(session: Session, opts: Options) -> tuple[list[Entry], str]:
     """The department's serious problems still open: the run's, and earlier ones decided on but not closed."""
     if not opts.department:
-        raise ExportError("监督意见书须指明一个单位：请选择单位（命令行用 --department）。")
+        raise ExportError("监督意见书须指明一个单位：请选择要出具意见书的单位。")
     check_department(session, opts.department)
     run = resolve_run(session, opts.run_id, opts.department)
     chosen = [p for p in problems(session, run, opts.department, carry_over=True)

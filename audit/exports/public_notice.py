@@ -1,7 +1,8 @@
 """public-notice: 电子技术监控设备设置地点公告 (行政处罚法 第四十一条第一款), docx and xlsx.
 
 Devices in use (在用) only, and only what the public is told: department, road, site, direction, type and the
-violations captured; no codes, coordinates, review numbers or counts. `notice_rows` feeds the public web page.
+violations captured, and for the public web page's map the site's position to 4 decimals (about 10 m); no codes,
+exact coordinates, review numbers or counts. `notice_rows` feeds the public web page.
 """
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ from .common import (
 from .data import Options, check_department, devices_of
 
 TITLE = "电子技术监控设备设置地点公告"
-PUBLIC_KEYS = ("department", "road", "address", "direction", "device_type", "violation_kinds")
+PUBLIC_KEYS = ("department", "road", "address", "direction", "device_type", "violation_kinds", "lon", "lat")
+SITE_DECIMALS = 4  # a published site on a map: about 10 m, not the registry's surveyed position
 COLUMNS = (
     Col("序号", 6, kind="int"),
     Col("执法单位", 18),
@@ -41,7 +43,9 @@ def notice_rows(session: Session, department: str | None = None) -> list[dict[st
     """The public list: one dict per device in use with only the keys in PUBLIC_KEYS."""
     check_department(session, department)
     return [{"department": d.department.name, "road": d.road, "address": d.address, "direction": d.direction,
-             "device_type": d.device_type, "violation_kinds": d.violation_kinds}
+             "device_type": d.device_type, "violation_kinds": d.violation_kinds,
+             "lon": None if d.lon is None else round(d.lon, SITE_DECIMALS),
+             "lat": None if d.lat is None else round(d.lat, SITE_DECIMALS)}
             for d in devices_of(session, department, status="在用")]
 
 

@@ -134,7 +134,7 @@ def _decisions(session: Session, doc, opts: Options) -> None:
 
 def _case(session: Session, doc, opts: Options) -> None:
     if opts.case_finding_id is None:
-        add_paragraph(doc, "（未选定典型案例；导出时可用 --case 指定问题编号。）")
+        add_paragraph(doc, "（未选定典型案例。）")
         return
     finding = session.get(Finding, opts.case_finding_id)
     if finding is None:

@@ -20,17 +20,9 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..intake.reader import DEFAULT_MAX_BYTES
 from ..intake.report import ValidationReport
 from ..intake.upload import parse_upload
-from .models import (
-    DECISION_ZH,
-    ChangeLog,
-    Decision,
-    Department,
-    Device,
-    ImportBatch,
-    VerificationRecord,
-    ViolationStat,
-    utcnow,
-)
+from .history import field_label
+from .models import (DECISION_ZH, ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord,
+                     ViolationStat, utcnow)
 from .names import clean_name, department_key
 
 # Device attributes an inventory row sets (department is the upload's, not a column value).
@@ -81,7 +73,7 @@ class ImportResult:
             if self.held:
                 lines.append(f"    按审查机关的决定保持原状态：{'、'.join(self.held)}")
             for code, fields in list(self.changed.items())[:20]:
-                lines.append(f"    变更 {code}：{'、'.join(fields)}")
+                lines.append(f"    变更 {code}：{'、'.join(field_label('device', f) for f in fields)}")
             if self.missing:
                 lines.append(f"    缺少：{'、'.join(self.missing[:50])}" + (" ……" if len(self.missing) > 50 else ""))
         else:

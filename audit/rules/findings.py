@@ -108,27 +108,3 @@ __all__ = ["CurrentRuns", "store_run", "findings_frame", "list_runs", "current_r
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:
     return findings["evidence"].map(lambda e: bool(isinstance(e, dict) and e.get("cannot_assess")))
 
-
-def summary_text(findings: pd.DataFrame) -> str:
-    """Counts by rule and department, problems and cannot-assess apart, as `make demo` and `camaudit audit` print."""
-    if findings.empty:
-        return "未发现问题。"
-    unassessed = is_cannot_assess(findings)
-    problems = findings[~unassessed]
-    lines = [f"审查发现问题 {len(problems)} 条；因数据缺失无法评估 {int(unassessed.sum())} 条。"]
-    departments = sorted(findings["department"].fillna("（未注明单位）").unique())
-    titles = dict(zip(findings["rule"], findings["title_zh"]))
-    for label, part in (("问题", problems), ("无法评估", findings[unassessed])):
-        if part.empty:
-            continue
-        table = part.assign(department=part["department"].fillna("（未注明单位）")).pivot_table(
-            index="rule", columns="department", values="message", aggfunc="count", fill_value=0)
-        table = table.reindex(columns=departments, fill_value=0)
-        lines.append(f"{label}（按规则、单位统计；列依次为：{'、'.join(departments)}、合计）：")
-        for rule, row in table.iterrows():
-            counts = "  ".join(f"{int(row[d]):>4}" for d in departments)
-            lines.append(f"  {rule} {titles.get(rule, ''):<20} {counts}  {int(row.sum()):>5}")
-    if not problems.empty:
-        by_action = problems["action"].value_counts()
-        lines.append("建议处理：" + "，".join(f"{a} {n} 条" for a, n in by_action.items()))
-    return "\n".join(lines)

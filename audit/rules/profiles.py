@@ -161,6 +161,14 @@ def list_profiles(folder: Path | None = None) -> list[str]:
     return sorted(p.stem for p in (folder or PROFILE_DIR).glob("*.toml"))
 
 
+def profile_title(name: str) -> str:
+    """The title a person reads (全国通用, 广东省), or the name when the profile file is no longer there."""
+    try:
+        return load_profile(name).title
+    except (ProfileError, OSError):
+        return name
+
+
 def _locate(name_or_path: str | Path, folder: Path) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml" or len(path.parts) > 1:
@@ -282,4 +290,4 @@ def settings_table(names: Iterable[str] | None = None) -> list[dict[str, Any]]:
 
 
 __all__ = ["SETTINGS", "Setting", "Profile", "ProfileValue", "ProfileError", "load_profile", "list_profiles",
-           "settings_table", "DEFAULT_SOURCE", "PROFILE_DIR"]
+           "profile_title", "settings_table", "DEFAULT_SOURCE", "PROFILE_DIR"]

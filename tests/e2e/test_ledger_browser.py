@@ -1,11 +1,9 @@
 """The auditor closes a ledger item and downloads the self-inspection attachment, in a real headless Chromium."""
 from __future__ import annotations
 
-import datetime as dt
-
 import openpyxl
 
-from tests.web.support import DEPT_B, PASSWORDS
+from tests.web.support import AS_OF, DEPT_B, PASSWORDS
 
 from .conftest import login
 
@@ -34,11 +32,15 @@ def test_auditor_closes_a_ledger_item_and_downloads_the_self_inspection_list(pag
     # The self-inspection attachment as an Excel file, under its Chinese name.
     page.click("nav.mainnav a[href='/documents']")
     page.select_option("select[name=document]", "self-inspection.xlsx")
-    page.select_option("select[name=department]", str(world.dept["b"]))
+    with page.expect_navigation():  # the form follows the department: its cases and its run's date
+        page.select_option("select[name=department]", str(world.dept["b"]))
+    assert page.input_value("select[name=document]") == "self-inspection.xlsx"
+    assert page.input_value("input[name=as_of]") == AS_OF.isoformat()  # the audit run's date, not today
+    page.screenshot(path=page.shots / "documents.png", full_page=True)
     with page.expect_download() as info:
         page.click("#export-button")
     download = info.value
-    assert download.suggested_filename == f"突出问题清单_{DEPT_B}_{dt.date.today().isoformat()}.xlsx"
+    assert download.suggested_filename == f"突出问题清单_{DEPT_B}_{AS_OF.isoformat()}.xlsx"
     saved = page.shots / download.suggested_filename
     download.save_as(saved)
     sheet = openpyxl.load_workbook(saved).active

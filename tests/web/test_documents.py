@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from urllib.parse import quote, urlencode
@@ -15,7 +16,7 @@ from sqlalchemy import select
 from audit.casework.problems import audit_and_record
 from audit.registry.models import Finding
 
-from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session
+from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session, post
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -88,17 +89,56 @@ def test_every_kind_opens(shared_world, document, mimetype):
         assert DEPT_B in text and "某县司法局" in text
 
 
-def test_the_summary_carries_the_chosen_typical_case(shared_world):
-    auditor = client_for(shared_world.app, "auditor")
-    form = lxml.html.fromstring(auditor.get("/documents").text)
-    case = shared_world.finding["b"]
-    offered = {o.get("value"): o.text for o in form.xpath("//select[@name='case']/option")}
-    assert offered[str(case)].startswith(f"#{case} JB-001 · {DEPT_B}")
+def offered_cases(client, **params) -> dict[str, str]:
+    form = lxml.html.fromstring(client.get("/documents?" + urlencode(params)).text)
+    return {o.get("value"): o.text for o in form.xpath("//select[@name='case']/option") if o.get("value")}
+
+
+def test_the_typical_case_is_one_of_the_chosen_departments_confirmed_problems(world):
+    auditor = client_for(world.app, "auditor")
+    assert offered_cases(auditor) == {}  # nothing confirmed yet
+    assert "还没有经核查确认的问题" in auditor.get("/documents").text
+    with database_session(world.app) as db:
+        chosen = {code_rule: db.scalar(select(Finding.id).where(Finding.device_code == code_rule[0],
+                                                                 Finding.rule == code_rule[1]))
+                  for code_rule in (("JB-001", "REV01"), ("JA-002", "SGN01"), ("JA-001", "SGN02"))}
+        problem_of = dict(db.execute(select(Finding.id, Finding.problem_id)
+                                     .where(Finding.id.in_(list(chosen.values())))).all())
+    for finding in chosen.values():  # JA-001's SGN02 cannot be assessed: never a typical case (nor reviewed)
+        if problem_of[finding] is not None:
+            post(auditor, f"/review/problems/{problem_of[finding]}", {"decision": "confirm"})
+    shared = chosen[("JA-002", "SGN01")]
+    post(auditor, f"/review/problems/{problem_of[shared]}", {"decision": "dismiss", "reason": "已有标识"})
+    assert offered_cases(auditor) == {str(chosen[("JB-001", "REV01")]):
+                                      f"JB-001 乙县超限检测站 · {DEPT_B} · REV01 在用设备未经法制审核 · 严重"}
+    assert offered_cases(auditor, department=world.dept["a"]) == {}  # JA-002's was dismissed again
+    post(auditor, f"/review/problems/{problem_of[shared]}", {"decision": "confirm"})
+    assert list(offered_cases(auditor, department=world.dept["a"])) == [str(shared)]
+    assert list(offered_cases(auditor, department=world.dept["b"])) == [str(chosen[("JB-001", "REV01")])]
+    case = chosen[("JB-001", "REV01")]
     response = download(auditor, document="summary.docx", case=case, as_of=AS_OF.isoformat())
     assert response.status_code == 200 and response.mimetype == DOCX
     assert quote(f"专项监督工作总结_全部单位_{AS_OF.isoformat()}.docx") in response.headers["Content-Disposition"]
     text = docx_text(response)
     assert "罚款实施专项监督工作总结" in text and "设备 JB-001" in text
+
+
+def test_the_date_defaults_to_the_audit_runs_date(world):
+    auditor = client_for(world.app, "auditor")
+
+    def shown_date(**params):
+        form = lxml.html.fromstring(auditor.get("/documents?" + urlencode(params)).text)
+        return form.xpath("//input[@name='as_of']/@value")[0]
+
+    assert shown_date() == AS_OF.isoformat()  # the run's date, not today
+    with database_session(world.app) as db:
+        later = audit_and_record(db, as_of=dt.date(2024, 9, 30), department=DEPT_B, user="auditor")[0].id
+        db.commit()
+    assert shown_date(department=world.dept["b"]) == "2024-09-30"  # B's latest run
+    assert shown_date(department=world.dept["a"]) == AS_OF.isoformat()  # A is still on the run of all
+    assert shown_date() == AS_OF.isoformat()
+    assert shown_date(run=later) == "2024-09-30" and shown_date(run=world.run_id) == AS_OF.isoformat()
+    assert shown_date(as_of="2024-12-31", run=later) == "2024-12-31"  # what the user typed stays
 
 
 @pytest.mark.parametrize("params, message", [
@@ -123,7 +163,13 @@ def test_a_department_exports_its_own_department_only(world):
     form = clerk.get("/documents").text
     options = lxml.html.fromstring(form).xpath("//select[@name='department']/option")
     assert [(o.get("value"), o.text) for o in options] == [(str(world.dept["a"]), DEPT_A)]
-    assert "JA-001" in form and "JB-" not in form  # typical cases of its own department only
+    assert "JB-" not in form
+    kinds = {o.get("value").partition(".")[0]
+             for o in lxml.html.fromstring(form).xpath("//select[@name='document']//option")}
+    assert kinds == {"suspension-list", "self-inspection", "ledger", "public-notice", "findings", "data-requests"}
+    assert 'name="case"' not in form and "监督意见书" not in form and "工作总结" not in form
+    for document in ("summary.docx", "opinion-letter.docx"):  # the bureau's own documents
+        assert download(clerk, document=document).status_code == 403
     # Without a department the document is still its own department's.
     response = download(clerk, document="ledger.xlsx")
     assert response.status_code == 200 and quote(DEPT_A) in response.headers["Content-Disposition"]
@@ -136,7 +182,8 @@ def test_a_department_exports_its_own_department_only(world):
         db.commit()
         own = db.scalar(select(Finding.id).where(Finding.department == DEPT_A))
     for params in ({"department": world.dept["b"]}, {"case": b_finding}, {"run": run_b}):
-        response = download(clerk, document="summary.docx", **params)
+        response = download(clerk, document="self-inspection.docx", **params)
         assert response.status_code == 404 and DEPT_B not in response.text, params
-    assert download(clerk, document="summary.docx", case=own).status_code == 200
+    assert clerk.get(f"/documents?run={run_b}").status_code == 404
+    assert download(clerk, document="self-inspection.docx", case=own).status_code == 200
     assert download(clerk, document="findings.csv", run=world.run_id).status_code == 200

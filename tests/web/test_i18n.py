@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from audit.registry import history
 from audit.registry.models import DECISION_ZH, LEDGER_STATUSES
 from audit.intake.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
 from audit.registry.users import ROLE_ZH
@@ -32,7 +33,11 @@ def test_every_message_in_templates_and_code_is_translated():
 def test_every_domain_term_shown_is_translated():
     terms = {*STATUSES, *SEVERITIES, *ACTIONS, *LEDGER_STATUSES, *DECISION_ZH.values(), *GROUPS.values(),
              *ROLE_ZH.values(), *VERIFICATION_RESULTS, "是", "否", "自查", "整改", "总结",
-             *(c.header for c in DEVICE_COLUMNS), "原始经度", "原始纬度"}
+             *(c.header for c in DEVICE_COLUMNS), "原始经度", "原始纬度",
+             # the change log's words (audit.registry.history), shown through term()
+             *history.OPERATIONS.values(), history.OTHER_OPERATION, *history.DECISION_LABELS.values(),
+             *(label for labels in history.LABELS.values() for label in labels.values()),
+             *(history.operation_name(entity, kind) for kind in DECISION_ZH for entity in ("decision", "device"))}
     assert sorted(terms - set(catalogue())) == []
 
 

@@ -7,14 +7,17 @@ import re
 import geopandas as gpd
 import numpy as np
 import pytest
-from shapely.geometry import LineString
+from shapely.geometry import LineString, box
 
+from audit.registry.models import Department
+from audit.registry.store import set_boundary
+from geo.boundary import load_areas
 from geo.crs import wgs84_to_gcj02
 from geo.roads import as_roads
 from web.findings import DeviceFindings
 from web.map.build import MapData, MapDevice, Tiles, build_map, group_mask, render_parts
 
-from .support import client_for
+from .support import DEPT_A, client_for, database_session
 
 
 def render(app, devices, tiles="none", key="", **kw):
@@ -146,3 +149,84 @@ def test_the_road_network_is_a_layer_with_the_names_and_follows_the_tiles_datum(
     world.app.config["ROADS_FILE"] = "data/demo/无此文件.geojson"
     page = client.get("/map")
     assert page.status_code == 200 and "路网图层未显示：路网文件 无此文件.geojson 不存在" in page.text
+
+
+def legend_entries(script: str) -> list[dict]:
+    """The legend entries as map.js receives them: [[layer or null, entry], …]."""
+    text = script[script.index("camauditMap.legend("):]
+    return [json.loads(e) for e in re.findall(r"\[(?:null|[a-z_0-9]+), (\{.*?\})\]", text.split(");")[0])]
+
+
+def test_every_layer_has_a_legend_entry_and_the_townships_are_named(shared_world):
+    areas = gpd.read_file("data/boundaries/jiangle_350428_townships.geojson")[["name", "geometry"]]
+    roads = as_roads(gpd.GeoDataFrame({"name": ["水南大道"]}, crs="EPSG:4326",
+                                      geometry=[LineString([(117.47, 26.73), (117.48, 26.731)])]))
+    boundary = json.loads(areas.dissolve().geometry.to_json())["features"][0]["geometry"]
+    script = render(shared_world.app, DEVICES, areas=areas, roads=roads, boundaries=[("甲县公安局", boundary)])["script"]
+    entries = {e["label"]: e for e in legend_entries(script)}
+    assert set(entries) == {"设备（颜色为最严重的未结问题）", "聚合点：数字为设备台数，颜色为其中最严重的问题",
+                            "乡镇设备密度（台/平方公里）", "乡镇（街道）名称，放大后显示", "路网（悬停显示道路名称）",
+                            "辖区边界", "设备热力图"}
+    assert [i[1] for i in entries["设备（颜色为最严重的未结问题）"]["items"]] == ["严重", "较重", "一般", "无问题"]
+    shades = entries["乡镇设备密度（台/平方公里）"]["items"]
+    assert len(shades) == 5 and shades[0][1] == "0.00" and float(shades[-1][1]) > 0  # 0 up to the densest
+    assert entries["辖区边界"]["note"] == "甲县公安局"
+    names = json.loads(re.search(r"camauditMap\.labels\([a-z_0-9]+, (\[.*?\])\);", script, re.S).group(1))
+    assert {n[2] for n in names} == set(areas["name"]) and len(names) == 13
+    gucheng = next(n for n in names if n[2] == "古镛镇")
+    assert 26 < gucheng[0] < 27.5 and 117 < gucheng[1] < 118  # [lat, lon]
+
+
+def test_the_jurisdiction_is_drawn_as_an_outline_that_leaves_the_shading_its_tooltip(shared_world):
+    square = {"type": "Polygon", "coordinates": [[[117.4, 26.7], [117.5, 26.7], [117.5, 26.8], [117.4, 26.8],
+                                                   [117.4, 26.7]]]}
+    script = render(shared_world.app, DEVICES, boundaries=[("甲县公安局", square)])["script"]
+    assert '"type": "LineString"' in script and '"Polygon"' not in script  # no fill to catch the mouse
+
+
+def test_no_township_shading_where_no_device_shown_is_in_the_townships(shared_world):
+    areas = gpd.read_file("data/boundaries/jiangle_350428_townships.geojson")[["name", "geometry"]]
+    chicago = [MapDevice(9, -87.65, 41.88, None)]
+    script = render(shared_world.app, chicago, areas=areas)["script"]
+    assert json.dumps("乡镇设备密度") not in script and "camauditMap.labels(" not in script
+    assert "乡镇设备密度（台/平方公里）" not in {e["label"] for e in legend_entries(script)}
+
+
+def test_the_map_opens_on_the_home_extent_not_on_every_device(shared_world):
+    far = [*DEVICES, MapDevice(9, -87.65, 41.88, None)]
+    script = render(shared_world.app, far, home=(117.2, 26.4, 117.6, 26.9))["script"]
+    bounds = json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", script, re.S).group(1))
+    assert bounds == [[26.4, 117.2], [26.9, 117.6]]
+    everything = json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", render(shared_world.app, far)["script"],
+                                      re.S).group(1))
+    assert everything == [[26.72, -87.65], [41.88, 117.49]]
+    gaode = json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", render(shared_world.app, far, "gaode",
+                                                                       home=(117.2, 26.4, 117.6, 26.9))["script"],
+                                 re.S).group(1))
+    gx, gy = wgs84_to_gcj02(np.array([117.2, 117.6]), np.array([26.4, 26.9]))
+    assert np.allclose(gaode, [[gy[0], gx[0]], [gy[1], gx[1]]], atol=1e-9)
+
+
+def home_of(client, query=""):
+    script = client.get("/map" + query).text
+    return json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", script, re.S).group(1))
+
+
+def test_each_user_sees_the_map_open_where_they_work(world):
+    auditor, clerk = client_for(world.app, "auditor"), client_for(world.app, "dept_a")
+    devices_only = home_of(auditor)
+    assert devices_only == [[26.7, 117.469], [26.7301, 117.52]]  # no boundary, no townships: around the devices
+    with database_session(world.app) as db:
+        set_boundary(db, DEPT_A, box(117.3, 26.6, 117.6, 26.9), source="test")
+        db.commit()
+    assert home_of(auditor) == [[26.6, 117.3], [26.9, 117.6]]  # the county: the departments' boundaries
+    assert home_of(clerk) == [[26.6, 117.3], [26.9, 117.6]]  # the clerk's own department
+    b_only = home_of(auditor, f"?department={world.dept['b']}")
+    assert b_only == [[26.7, 117.5], [26.71, 117.52]]  # B has no boundary: its devices
+    world.app.config["AREAS_FILE"] = "data/boundaries/jiangle_350428_townships.geojson"
+    with database_session(world.app) as db:
+        db.get(Department, world.dept["a"]).boundary = None
+        db.commit()
+    west, south, east, north = load_areas("data/boundaries/jiangle_350428_townships.geojson").total_bounds
+    county = home_of(auditor)  # no boundary at all: the township layer is the county
+    assert np.allclose(county, [[south, west], [north, east]], atol=1e-6)

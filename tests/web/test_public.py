@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 from urllib.parse import quote
 
 import docx
@@ -13,7 +14,12 @@ from audit.registry.models import Device
 
 from .support import DEPT_A, DEPT_B, XSS_ADDRESS, XSS_NAME, XSS_URL, database_session
 
-INTERNAL = ("JA-0", "JB-0", "117.47", "26.72", "2023-06-20", "2024-05-20", "法制审核", "检定", "REV01", "CAL02", "县政府网站")
+INTERNAL = ("JA-0", "JB-0", "2023-06-20", "2024-05-20", "法制审核", "检定", "REV01", "CAL02",
+            "县政府网站", "device_id", "/devices/")
+
+
+def sites(html: str) -> list[list]:
+    return json.loads(lxml.html.fromstring(html).get_element_by_id("notice-sites").text)
 
 
 def rows(html: str) -> list[list[str]]:
@@ -71,3 +77,59 @@ def test_the_notice_downloads_without_login(world):
     assert {"府前路与金溪路口", "G205K10", XSS_ADDRESS} <= cells and not any(c.startswith("JA-") for c in cells)
     assert client.get("/public/notice.pdf").status_code == 404
     assert client.get("/public/notice.xlsx", query_string={"department": "丙县"}).status_code == 404
+
+
+def test_the_notice_is_searched_and_paged(world, monkeypatch):
+    monkeypatch.setattr("web.public.views.PER_PAGE", 2)
+    client = world.app.test_client()
+    first = client.get("/public/notice").text
+    assert [r[0] for r in rows(first)] == ["1", "2"] and "第 1 / 3 页" in first
+    second = client.get("/public/notice?page=2").text
+    assert [r[0] for r in rows(second)] == ["3", "4"] and [r[2] for r in rows(second)] == ["水南大道", "府前路"]
+    assert [r[0] for r in rows(client.get("/public/notice?page=99").text)] == ["5"]  # past the end: the last page
+    found = client.get("/public/notice", query_string={"q": "府前"}).text
+    assert [r[2:4] for r in rows(found)] == [["府前路", "府前路与金溪路口"]] and "“府前”：找到 1 处。" in found
+    by_type = client.get("/public/notice", query_string={"q": "闯红灯"}).text
+    assert [r[2] for r in rows(by_type)] == ["府前路"]
+    none = client.get("/public/notice", query_string={"q": "无此路"}).text
+    assert rows(none) == [["没有符合条件的设置地点。"]] and sites(none) == []
+    # The pager keeps the search and the department.
+    monkeypatch.setattr("web.public.views.PER_PAGE", 1)
+    paged = lxml.html.fromstring(client.get("/public/notice", query_string={"q": "路", "department": DEPT_A}).text)
+    assert paged.xpath("//nav[@id='notice-pager']//a[@rel='next']/@href") == [
+        f"/public/notice?page=2&q=%E8%B7%AF&department={quote(DEPT_A)}"]
+
+
+def test_the_map_shows_every_site_found_with_public_fields_only(world, monkeypatch):
+    monkeypatch.setattr("web.public.views.PER_PAGE", 1)
+    client = world.app.test_client()
+    page = client.get("/public/notice").text
+    shown = sites(page)
+    assert len(shown) == 5 and len(rows(page)) == 1  # the map has every site, the table one page
+    jb = next(s for s in shown if s[3] == "G205")
+    assert jb == [26.7, 117.5, DEPT_B, "G205", "双向", "G205K10", "超限超载", ""]
+    assert next(s for s in shown if s[3] == "水南大道")[:2] == [26.7285, 117.4731]
+    with database_session(world.app) as db:  # a surveyed position is published to about 10 m only
+        device = db.get(Device, world.device["JA-002"])
+        device.lon, device.lat = 117.47023456, 26.73014321
+        db.commit()
+    page = client.get("/public/notice").text
+    assert next(s for s in sites(page) if s[3] == "府前路")[:2] == [26.7301, 117.4702]
+    assert "117.4702345" not in page and "26.7301432" not in page
+    assert [s[3] for s in sites(client.get("/public/notice?q=G205").text)] == ["G205"]
+    assert "<script>alert" not in page.split('id="notice-sites">')[1].split("</script>")[0]
+
+
+def test_the_map_follows_the_tiles_datum(tmp_path):
+    from geo.crs import wgs84_to_gcj02
+
+    from .support import make_app, populate
+
+    app = make_app(tmp_path, MAP_TILES="gaode")
+    populate(app, tmp_path)
+    page = app.test_client().get("/public/notice").text
+    jb = next(s for s in sites(page) if s[3] == "G205")
+    lon, lat = wgs84_to_gcj02([117.5], [26.7])
+    assert jb[:2] == [round(float(lat[0]), 5), round(float(lon[0]), 5)]
+    tiles = json.loads(lxml.html.fromstring(page).get_element_by_id("notice-tiles").text)
+    assert [t["name"] for t in tiles] == ["高德地图"] and "autonavi.com" in tiles[0]["url"]

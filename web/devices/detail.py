@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from audit.casework.decisions import device_decisions
+from audit.registry.history import describe
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import (AuditRun, ChangeLog, Device, Finding, LedgerItem, Problem, ProblemReview,
                                    VerificationRecord, ViolationStat)
@@ -74,8 +75,9 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         "data_requests": data_requests,
         "titles": rule_titles(),
         "decisions": device_decisions(db, device.id),
+        "problem_rules": {p.id: p.rule for p in problems},
         "ledger": ledger,
-        "changes": changes,
+        "changes": [describe(c) for c in changes],
         "change_limit": CHANGE_LOG_LIMIT,
         "chart": chart.build([(d, int(c)) for d, c in daily], spikes),
         "spike_days": sorted(spikes),

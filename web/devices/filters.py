@@ -23,6 +23,8 @@ class DeviceFilter:
     status: str = ""
     rule: str = ""
     severity: str = ""
+    pending: bool = False  # 待核实: missing from the department's last uploaded inventory
+    unassessed: bool = False  # with a cannot-assess finding in the current run
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
@@ -34,7 +36,8 @@ class DeviceFilter:
                    device_type=device_type if device_type in DEVICE_TYPES else "",
                    status=status if status in STATUSES else "",
                    rule=rule if CODE_PATTERN.match(rule) else "",
-                   severity=severity if severity in SEVERITIES else "")
+                   severity=severity if severity in SEVERITIES else "",
+                   pending=args.get("pending") == "1", unassessed=args.get("unassessed") == "1")
 
     def apply(self, query: Select[Any]) -> Select[Any]:
         """The filters on the registry itself (department, type, status, text), in SQL."""
@@ -45,6 +48,8 @@ class DeviceFilter:
             query = query.where(Device.device_type == self.device_type)
         if self.status:
             query = query.where(Device.status == self.status)
+        if self.pending:
+            query = query.where(Device.missing_since_batch_id.isnot(None))
         if self.q:
             like = {"autoescape": True}
             query = query.where(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
@@ -52,13 +57,19 @@ class DeviceFilter:
         return query
 
     def finding_ids(self, db: Session) -> set[int] | None:
-        """Devices with an open finding of the rule/severity asked for (None: no such filter), applied in Python."""
-        if not (self.rule or self.severity):
+        """Devices with an open finding of the rule/severity asked for and, if asked, a cannot-assess finding
+        (None: no such filter), applied in Python."""
+        if not (self.rule or self.severity or self.unassessed):
             return None
-        return open_findings(db).device_ids(self.rule, self.severity)
+        found = open_findings(db)
+        ids = found.device_ids(self.rule, self.severity) if (self.rule or self.severity) else None
+        if self.unassessed:
+            ids = found.unassessed_devices if ids is None else ids & found.unassessed_devices
+        return ids
 
     def args(self) -> dict[str, Any]:
         """The filter as query-string arguments (for links that keep it)."""
         out = {"q": self.q, "department": self.department_id, "type": self.device_type, "status": self.status,
-               "rule": self.rule, "severity": self.severity}
+               "rule": self.rule, "severity": self.severity, "pending": "1" if self.pending else "",
+               "unassessed": "1" if self.unassessed else ""}
         return {k: v for k, v in out.items() if v not in ("", None)}

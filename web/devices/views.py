@@ -33,7 +33,7 @@ SORTS = {
 
 # What the list shows (plain columns: no ORM objects to build per row).
 LIST_COLUMNS = (Device.id, Device.device_code, Device.name, Device.device_type, Device.road, Device.status,
-                Device.in_service_on, Department.name.label("department"))
+                Device.in_service_on, Device.missing_since_batch_id, Department.name.label("department"))
 
 
 def visible_departments() -> list[Department]:

@@ -6,24 +6,24 @@ from typing import Any, Mapping
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
-from sqlalchemy import case, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from audit.exports import KINDS, ExportError
+from audit.exports import BUREAU_KINDS, KINDS, ExportError
+from audit.exports.data import latest_run
+from audit.exports.typical_case import case_choices
 from audit.registry.models import Department
 from audit.registry.models import AuditRun, Finding
 
 from ..access import is_decider, requested_department
 from ..database import get_session
-from ..findings import SEVERITY_RANK, current_condition, open_condition, rule_titles
+from ..findings import rule_titles
 from ..i18n import gettext as _
-from ..i18n import term
 from ..ledger.views import department_name
 from .files import MIMETYPES, send_export
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
-CASE_CHOICES = 300  # findings offered as the summary's typical case, most severe first
 RUN_CHOICES = 50
 FORMAT_LABELS = {".xlsx": "Excel（.xlsx）", ".docx": "Word（.docx）", ".geojson": "GeoJSON（.geojson）",
                  ".csv": "CSV（.csv）"}
@@ -40,35 +40,38 @@ def visible_runs(db: Session) -> list[AuditRun]:
     return list(db.scalars(query))
 
 
-def case_choices(db: Session, department: str | None) -> list[dict[str, Any]]:
-    """Open current findings of devices that can serve as the typical case, most severe first."""
-    rank = case(SEVERITY_RANK, value=Finding.severity, else_=len(SEVERITY_RANK))
-    query = (select(Finding.id, Finding.device_code, Finding.rule, Finding.severity, Finding.department,
-                    Finding.evidence)
-             .where(Finding.device_id.isnot(None), current_condition(db), open_condition())
-             .order_by(rank, Finding.id).limit(CASE_CHOICES))
-    if department:
-        query = query.where(Finding.department == department)
-    titles = rule_titles()
-    return [{"id": f.id, "label": f"#{f.id} {f.device_code} · {f.department or ''} · {f.rule} "
-                                  f"{titles.get(f.rule, '')} · {term(f.severity)}"}
-            for f in db.execute(query) if not (f.evidence or {}).get("cannot_assess")]
+def offered_kinds() -> dict[str, Any]:
+    """The documents the current user may make: a department files its own, not the bureau's letter and summary."""
+    return {k: v for k, v in KINDS.items() if is_decider() or k not in BUREAU_KINDS}
+
+
+def default_as_of(db: Session, department: str | None, run_id: int | None) -> dt.date:
+    """The date of the audit run the documents are made from (the chosen one, else the department's latest)."""
+    run = db.get(AuditRun, run_id) if run_id is not None else latest_run(db, department)
+    return run.as_of if run is not None else dt.date.today()
 
 
 def render_form(db: Session, values: Mapping[str, Any], department: str | None, error: str | None = None) -> str:
     departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
                    if is_decider() else [(current_user.department_id, current_user.department_name)])
     documents = [(kind, name, [(f"{kind}{suffix}", FORMAT_LABELS.get(suffix, suffix)) for suffix in writers])
-                 for kind, (name, writers) in KINDS.items()]
+                 for kind, (name, writers) in offered_kinds().items()]
+    run_id = _run_id(values.get("run"))
     return render_template("documents/index.html", documents=documents, departments=departments,
-                           runs=visible_runs(db), cases=case_choices(db, department), values=values, error=error,
-                           today=dt.date.today())
+                           runs=visible_runs(db), values=values, error=error, titles=rule_titles(),
+                           cases=case_choices(db, department, run_id) if is_decider() else [],
+                           as_of=default_as_of(db, department, run_id))
+
+
+def _run_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
 
 
 @bp.get("")
 def index():
     db = get_session()
     department = department_name(db, requested_department(request.args.get("department")))
+    _check_run(db, _run_id(request.args.get("run")))
     return render_form(db, request.args, department)
 
 
@@ -124,6 +127,8 @@ def download():
         case_id = _int(args.get("case"), "典型案例")
     except FormError as exc:
         return render_form(db, args, department, str(exc)), 400
+    if kind in BUREAU_KINDS and not is_decider():
+        abort(403)
     _check_run(db, run_id)
     _check_case(db, case_id)
     issuer = args.get("issuer", "").strip()[:100] or None

@@ -17,10 +17,27 @@ from audit.rules.findings import current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..database import apply_decision, get_session
+from ..findings import device_label
 from ..i18n import gettext as _
+from ..i18n import term
 from ..review.views import allowed_moves
 
 bp = Blueprint("ledger", __name__, url_prefix="/ledger")
+
+SORTS: dict[str, Callable[[LedgerItem], Any]] = {  # the list's sortable columns
+    "id": lambda i: i.id,
+    "department": lambda i: (i.department, i.id),
+    "device": lambda i: (i.device.device_code, i.id),
+    "deadline": lambda i: (i.deadline, i.id),
+    "status": lambda i: (LEDGER_STATUSES.index(i.status) if i.status in LEDGER_STATUSES else 99, i.id),
+}
+
+
+def matches(item: LedgerItem, text: str) -> bool:
+    """The search box: device code, name, road or site, the problem, the measure or the responsible person."""
+    fields = (item.device.device_code, item.device.name, item.device.road, item.device.address, item.problem,
+              item.measure, item.responsible)
+    return any(text in (f or "") for f in fields)
 
 
 def department_name(db: Session, department_id: int | None) -> str | None:
@@ -69,17 +86,24 @@ def index():
     status = request.args.get("status", "")
     status = status if status in LEDGER_STATUSES else ""
     overdue_only = request.args.get("overdue") == "1"
+    search = request.args.get("q", "").strip()[:100]
+    sort = request.args.get("sort", "department")
+    sort = sort if sort in SORTS else "department"
+    desc = request.args.get("desc") == "1"
     today = dt.date.today()
     items = ledger.items(db, department=department, status=[status] if status else None)
     overdue = {i.id for i in items if ledger.is_overdue(i, today)}
     if overdue_only:
         items = [i for i in items if i.id in overdue]
+    if search:
+        items = [i for i in items if matches(i, search)]
+    items.sort(key=SORTS[sort], reverse=desc)
     compared, runs = comparisons(db, items)
     departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
                    if is_decider() else [])
     return render_template("ledger/index.html", items=items, today=today, overdue=overdue, compared=compared,
                            runs=departments_by_run(runs), statuses=LEDGER_STATUSES, status=status,
-                           overdue_only=overdue_only, departments=departments,
+                           overdue_only=overdue_only, departments=departments, search=search, sort=sort, desc=desc,
                            department_id=dept_id if is_decider() else None, COMPARISON_ZH=ledger.COMPARISON_ZH)
 
 
@@ -116,26 +140,28 @@ def advance(item_id: int):
         abort(403)
     note = request.form.get("note")
     return _act(item_id, lambda db: ledger.advance(db, item_id, to_status, user=current_user.name, note=note),
-                _("整改台账第 {id} 项已改为“{status}”。", id=item_id, status=to_status))
+                _("整改台账第 {id} 项（{device}）已改为“{status}”。", id=item_id, device=device_label(item.device),
+                  status=term(to_status)))
 
 
 @bp.post("/<int:item_id>/close")
 @roles_required(*DECIDERS)
 def close(item_id: int):
     """销号: the checking auditor, recorded with the evidence seen."""
-    _item(item_id)
+    item = _item(item_id)
     evidence = request.form.get("evidence", "")
     despite = request.form.get("despite_observed") == "1"
     return _act(item_id, lambda db: ledger.close_item(db, item_id, evidence=evidence, user=current_user.name,
                                                       despite_observed=despite),
-                _("整改台账第 {id} 项已销号。", id=item_id))
+                _("整改台账第 {id} 项（{device}）已销号。", id=item_id, device=device_label(item.device)))
 
 
 @bp.post("/<int:item_id>/reopen")
 @roles_required(*DECIDERS)
 def reopen(item_id: int):
     """Reopen a closed item: a new event with the reason; the earlier closing stays in the history."""
-    _item(item_id)
+    item = _item(item_id)
     reason = request.form.get("reason", "")
     return _act(item_id, lambda db: ledger.reopen(db, item_id, reason=reason, user=current_user.name),
-                _("整改台账第 {id} 项已重新打开，状态为“整改中”。", id=item_id))
+                _("整改台账第 {id} 项（{device}）已重新打开，状态为“整改中”。", id=item_id,
+                  device=device_label(item.device)))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import shapely
 from flask import Blueprint, current_app, flash, g, render_template, request
+from shapely.geometry import shape
 from sqlalchemy import select
 
 from audit.intake.columns import DEVICE_TYPES, STATUSES
@@ -34,14 +36,26 @@ def index():
     devices = [MapDevice(i, lon, lat, summary.get(i)) for i, lon, lat in rows if lon is not None and lat is not None]
     depts = [d for d in visible_departments() if d.boundary and filt.department_id in (None, d.id)]
     tiles = Tiles(str(current_app.config["MAP_TILES"]), str(current_app.config.get("TIANDITU_KEY") or ""))
-    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts],
-                   areas=_layer(configured_areas, gettext("乡镇（街道）边界")),
-                   roads=_layer(configured_roads, gettext("路网")), focus=request.args.get("focus", type=int))
+    areas = _layer(configured_areas, gettext("乡镇（街道）边界"))
+    data = MapData(devices, boundaries=[(d.name, d.boundary) for d in depts], areas=areas,
+                   roads=_layer(configured_roads, gettext("路网")), focus=request.args.get("focus", type=int),
+                   home=home_extent(filt.department_id, [d.boundary for d in depts], areas))
     parts = render_parts(build_map(data, tiles, gettext))
-    return render_template("map/index.html", parts=parts, filt=filt, shown=len(devices),
+    return render_template("map/index.html", parts=parts, filt=filt, shown=len(devices), focus=data.focus,
                            without_coordinates=len(rows) - len(devices), tiles=tiles,
                            departments=visible_departments(), types=DEVICE_TYPES, statuses=STATUSES,
                            severities=SEVERITIES, titles=rule_titles(), groups=GROUPS)
+
+
+def home_extent(department_id: int | None, boundaries: list[dict[str, Any]],
+                areas: Any) -> tuple[float, float, float, float] | None:
+    """Where the map opens: one department's jurisdiction, or for all departments the county (their boundaries
+    together, else the township layer). None: around the devices shown (a department without a boundary)."""
+    if boundaries:
+        return tuple(shapely.union_all([shape(b) for b in boundaries]).bounds)  # type: ignore[return-value]
+    if department_id is None and areas is not None and len(areas):
+        return tuple(float(v) for v in areas.total_bounds)  # type: ignore[return-value]
+    return None
 
 
 def _layer(load: Callable[[], Any], name: str) -> Any:

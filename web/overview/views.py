@@ -12,7 +12,7 @@ from audit.casework import ledger
 from audit.registry.models import Department, Device
 from audit.casework.problems import audit_and_record, suspension_proposals
 from audit.registry.models import AuditRun
-from audit.rules.profiles import ProfileError, list_profiles
+from audit.rules.profiles import ProfileError, list_profiles, profile_title
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
 from ..database import get_session, writing
@@ -53,7 +53,8 @@ def index():
         runs=db.scalars(select(AuditRun).order_by(AuditRun.id.desc()).limit(5)).all() if is_decider() else [],
         data_requests=cannot_assess_counts(db),
         proposed=len(suspension_proposals(db)) if is_decider() else 0,
-        profiles=list_profiles(), departments=db.scalars(select(Department.name).order_by(Department.name)).all())
+        profiles={name: profile_title(name) for name in list_profiles()},
+        departments=db.scalars(select(Department.name).order_by(Department.name)).all())
 
 
 @bp.post("/audit/run")
@@ -77,7 +78,7 @@ def run():
     try:
         areas, roads = configured_areas(), configured_roads()
     except ValueError as exc:
-        flash(_("审查未运行：{error}请管理员检查 AREAS_FILE / ROADS_FILE 设置。", error=str(exc)), "error")
+        flash(_("审查未运行：{error}请管理员检查乡镇边界和路网图层的配置。", error=str(exc)), "error")
         return redirect(url_for(".index"), code=303)
     with writing() as db:
         try:

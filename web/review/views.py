@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session
 
 from audit.casework import decisions, ledger, problems
 from audit.registry.models import AuditRun, Department, Device, Finding, LedgerItem, Problem
+from audit.rules.profiles import profile_title
 
 from ..access import DECIDERS, check_department, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
-from ..findings import SEVERITIES, cannot_assess_condition, current_condition, rule_titles
+from ..devices.filters import DeviceFilter
+from ..findings import (SEVERITIES, cannot_assess_condition, current_condition, device_label, problem_label,
+                        rule_titles)
 from ..i18n import gettext as _
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -26,6 +29,12 @@ DEVICES_PER_PAGE = 20
 # Review queue states: awaiting review (new, or evidence changed since the verdict), verdicts not yet decided on,
 # decided, resolved by a later run, and the requests for data (cannot-assess findings, never reviewed).
 REVIEW_STATES = ("pending", "confirmed", "dismissed", "decided", "resolved", "data")
+SORTS = {  # the order of the devices listed
+    "department": (Department.name, Device.device_code),
+    "code": (Device.device_code,),
+    "name": (Device.name.asc().nulls_last(), Device.device_code),
+    "road": (Device.road.asc().nulls_last(), Device.device_code),
+}
 # Ledger steps a department takes itself; going back and closing are the checker's (auditor's).
 DEPARTMENT_MOVES = {"待整改": ("整改中", "已整改待核查"), "整改中": ("已整改待核查",)}
 
@@ -65,6 +74,10 @@ def index():
     severity = args.get("severity", "")
     state = args.get("state", "pending")
     state = state if state in REVIEW_STATES else "pending"
+    sort = args.get("sort", "department")
+    sort = sort if sort in SORTS else "department"
+    search = DeviceFilter(q=args.get("q", "").strip()[:100], pending=args.get("pending") == "1")
+    unassessed = args.get("unassessed") == "1"
     if state == "data":
         conditions = [Finding.device_id.isnot(None), current_condition(db), cannot_assess_condition()]
         column = Finding.device_id
@@ -81,12 +94,15 @@ def index():
         if severity in SEVERITIES:
             conditions.append(Problem.severity == severity)
     device_ids = select(column).where(*conditions).distinct()
-    total = db.scalar(select(func.count()).select_from(device_ids.subquery())) or 0
+    listed = search.apply(select(Device).join(Department).where(Device.id.in_(device_ids)))
+    if unassessed:  # devices the current run also could not fully assess (data to supply)
+        listed = listed.where(Device.id.in_(select(Finding.device_id).where(current_condition(db),
+                                                                            cannot_assess_condition())))
+    total = db.scalar(select(func.count()).select_from(listed.subquery())) or 0
     pages = max(1, math.ceil(total / DEVICES_PER_PAGE))
     page = min(max(1, args.get("page", 1, type=int) or 1), pages)
-    devices = list(db.scalars(select(Device).where(Device.id.in_(device_ids))
-                              .order_by(Device.department_id, Device.device_code)
-                              .limit(DEVICES_PER_PAGE).offset((page - 1) * DEVICES_PER_PAGE)))
+    devices = list(db.scalars(listed.order_by(*SORTS[sort]).limit(DEVICES_PER_PAGE)
+                              .offset((page - 1) * DEVICES_PER_PAGE)))
     shown = [d.id for d in devices]
     found: dict[int, list[Any]] = defaultdict(list)
     if state == "data":
@@ -100,15 +116,18 @@ def index():
             found[p.device_id].append(p)
     departments = db.scalars(select(Department.name).order_by(Department.name)).all()
     run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
-    filters = {k: v for k, v in {"department": department, "rule": rule, "severity": severity,
-                                 "state": state}.items() if v}
+    filters = {k: v for k, v in {"department": department, "rule": rule, "severity": severity, "state": state,
+                                 "q": search.q, "pending": "1" if search.pending else "",
+                                 "unassessed": "1" if unassessed else "",
+                                 "sort": sort if sort != "department" else ""}.items() if v}
     # The proposals to suspend (拟停用), on the queue's first tab when it is not narrowed to a rule or severity.
     proposed = problems.suspension_proposals(db, department or None) if state == "pending" and not (
         rule or severity) else []
     counts = problems.counts(db, department or None)
     return render_template("review/index.html", devices=devices, found=found, total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
-                           state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts)
+                           state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts,
+                           run_profile=profile_title(run.profile) if run else None)
 
 
 def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-untyped-def]
@@ -129,9 +148,9 @@ def _problem_ids() -> list[int]:
 
 
 def _names(db: Session, ids: list[int]) -> str:
-    rows = db.execute(select(Problem.device_code, Problem.rule).where(Problem.id.in_(ids))
-                      .order_by(Problem.device_code, Problem.rule)).all() if ids else []
-    text = "、".join(f"{code} {rule}" for code, rule in rows[:5])
+    rows = list(db.scalars(select(Problem).where(Problem.id.in_(ids))
+                           .order_by(Problem.device_code, Problem.rule))) if ids else []
+    text = "；".join(problem_label(p) for p in rows[:5])
     return text + (_(" 等 {n} 个问题", n=len(rows)) if len(rows) > 5 else "")
 
 
@@ -143,10 +162,10 @@ def review_problem(problem_id: int):
         abort(404)
     confirm = request.form.get("decision") == "confirm"
     reason = request.form.get("reason", "")
-    label = f"{problem.device_code} {problem.rule}"
+    what = problem_label(problem)
     return _act(lambda db: problems.review_problem(db, problem_id, confirm=confirm, reason=reason,
                                                    user=current_user.name),
-                _("已确认问题：{name}。", name=label) if confirm else _("已排除问题：{name}。", name=label))
+                _("已确认问题：{what}。", what=what) if confirm else _("已排除问题：{what}。", what=what))
 
 
 @bp.post("/problems")
@@ -182,7 +201,7 @@ def suspend(device_id: int):
     form = request.form
     return _act(lambda db: decisions.suspend(db, device.id, reason=form.get("reason", ""), user=current_user.name,
                                              problem_ids=_problem_ids()),
-                _("已停用设备 {code}。", code=device.device_code))
+                _("已停用设备 {device}。", device=device_label(device)))
 
 
 @bp.post("/devices/<int:device_id>/rectify")
@@ -199,7 +218,7 @@ def rectify(device_id: int):
                                              requirement=form.get("requirement", ""), deadline=deadline,
                                              responsible=form.get("responsible", ""), user=current_user.name,
                                              problem_ids=_problem_ids(), problem=form.get("problem_text") or None),
-                _("已将设备 {code} 列入整改台账。", code=device.device_code))
+                _("已将设备 {device} 列入整改台账。", device=device_label(device)))
 
 
 @bp.post("/devices/<int:device_id>/keep")
@@ -209,4 +228,4 @@ def keep(device_id: int):
     form = request.form
     return _act(lambda db: decisions.keep(db, device.id, user=current_user.name, reason=form.get("reason", ""),
                                           problem_ids=_problem_ids()),
-                _("已记录保留设备 {code} 的决定。", code=device.device_code))
+                _("已记录保留设备 {device} 的决定。", device=device_label(device)))

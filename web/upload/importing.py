@@ -74,7 +74,7 @@ def _run(item: Pending, *, dry_run: bool) -> None:
 def _result(result: ImportResult | None) -> dict[str, Any] | None:
     if result is None or not result.report.ok:
         return None
-    return result.summary() | {"text": result.format_text()}
+    return result.summary()
 
 
 def _file_error(item: Pending, code: str, message: str) -> ValidationReport:

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 
 from audit.intake.columns import CRS_CHOICES, TABLES
 from audit.intake.report import Problem, ValidationReport
+from audit.registry.history import field_label
 from audit.registry.models import Department, ImportBatch
 from audit.registry.models import User
 
@@ -112,7 +113,7 @@ def _pending_or_404(token: str) -> pending.Pending:
 def show(token: str):
     item = _pending_or_404(token)
     return render_template("upload/report.html", item=item, meta=item.meta, report=item.meta.get("report") or {},
-                           kind_title=_table_title(item.meta["kind"]))
+                           kind_title=_table_title(item.meta["kind"]), field_label=field_label)
 
 
 @bp.post("/<token>/confirm")

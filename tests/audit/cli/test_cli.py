@@ -85,10 +85,14 @@ def test_dry_run_then_history(cli, tmp_path):
     assert cli("import", "devices", good, "--department", DEPT, "--user", "张三").exit_code == 0
     changed = write(tmp_path, "changed.csv", GOOD.replace("水南大道测速", "水南大道区间"))
     out = cli("import", "devices", changed, "--department", DEPT, "--user", "李四")
-    assert "变更 JL-001：name" in out.output
+    assert "变更 JL-001：设备名称" in out.output
     history = cli("history", "JL-001").output.splitlines()
-    assert "张三" in history[0] and "create" in history[0]
-    assert "李四" in history[1] and "name: 水南大道测速 → 水南大道区间" in history[1]
+    assert "张三" in history[0] and history[0].endswith("新增设备")
+    assert history[1].split() == ["设备编号", "JL-001"] and history[2].split() == ["设备名称", "水南大道测速"]
+    changed_at = next(i for i, line in enumerate(history) if "李四" in line)
+    assert history[changed_at].endswith("修改登记信息")
+    assert history[changed_at + 1].split() == ["设备名称", "水南大道测速", "→", "水南大道区间"]
+    assert not any(word in out for out in history for word in ("create", "update", "name:", "{"))
 
 
 def test_violations_for_unknown_device(cli, tmp_path):

@@ -6,6 +6,10 @@ covered: a problem observed again keeps its verdict (unless its material evidenc
 review with the earlier verdict shown); one the run could not assess (missing data, a device the rule does not
 examine) stays open; one the run no longer finds is resolved by that run (已消除, with the run and date).
 Cannot-assess findings are requests for data, not problems: they get no problem and no verdict.
+
+A suspended device is not examined by the rules about devices in use, yet its rectification must be re-checked
+before it may be restored: `recheck_suspended` runs the rules of its open problems once more as if it were back in
+use, and adds what they still find to the run, marked as such; what they no longer find is resolved.
 """
 from __future__ import annotations
 
@@ -33,12 +37,17 @@ from ..registry.models import (
     ProblemReview,
 )
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
-from ..rules.engine import run_audit
+from ..rules.engine import load_inputs, run_audit, run_rules
+from ..rules.findings import add_findings
+from ..rules.profiles import load_profile
+from ..rules.schema import empty_findings
 from .decisions import DecisionError
 
 CHUNK = 5000
 RESOLVED_NOT_FOUND = "复查未再发现"
+RESOLVED_RECHECKED = "停用设备按恢复使用的条件复查，未再发现"
 RESOLVED_REMOVED = "设备已拆除"
+RECHECK_NOTE = "（设备已停用，按恢复使用的条件复查）"
 
 
 def identity(device_id: int, rule: str, key: str | None) -> str:
@@ -82,9 +91,10 @@ def _examined(rule_examines: str, state: str, status: str | None) -> bool:
     return state == IN_USE
 
 
-def record_run(session: Session, run: AuditRun) -> RunProblems:
+def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
     """File the run's findings under their problems and update every open problem of the devices it covered
-    (in the session's transaction; the caller commits)."""
+    (in the session's transaction; the caller commits). rechecked: (device, rule) pairs of suspended devices that
+    recheck_suspended examined as if in use."""
     out = RunProblems()
     rows = session.execute(select(Finding.id, Finding.rule, Finding.device_id, Finding.device_code, Finding.department,
                                   Finding.severity, Finding.action, Finding.message, Finding.evidence)
@@ -132,7 +142,7 @@ def record_run(session: Session, run: AuditRun) -> RunProblems:
     ids = dict(existing_ids(session, sorted(observed)))
     if finding_of:
         session.execute(update(Finding), [{"id": fid, "problem_id": ids[ident]} for fid, ident in finding_of.items()])
-    _check_unobserved(session, run, set(observed), unassessed, out)
+    _check_unobserved(session, run, set(observed), unassessed, out, rechecked)
     # The bulk UPDATEs bypass the identity map: loaded problems and findings are read again on next access.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, (Problem, Finding)):
@@ -146,7 +156,7 @@ def existing_ids(session: Session, identities: list[str]) -> Iterable[tuple[str,
 
 
 def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unassessed: set[tuple[int, str]],
-                      out: RunProblems) -> None:
+                      out: RunProblems, rechecked: set[tuple[int, str]]) -> None:
     """The open problems of the run's devices that it did not observe: resolved, or not assessed."""
     query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.status, Device.in_service_on)
              .join(Device, Device.id == Problem.device_id).where(Problem.resolved_run_id.is_(None)))
@@ -164,7 +174,11 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
         rule = examines.setdefault(r.rule, get_rule(r.rule).examines)
         if r.status == "拆除":
             reason: str | None = RESOLVED_REMOVED
-        elif (r.device_id, r.rule) in unassessed or not _examined(rule, state, r.status):
+        elif (r.device_id, r.rule) in unassessed:
+            reason = None
+        elif (r.device_id, r.rule) in rechecked:
+            reason = RESOLVED_RECHECKED
+        elif not _examined(rule, state, r.status):
             reason = None
         else:
             reason = RESOLVED_NOT_FOUND
@@ -182,15 +196,57 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
         session.execute(update(Problem), group)
 
 
+def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFrame | None = None,
+                      roads: gpd.GeoDataFrame | None = None) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+    """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
+    and add to the run the findings that observe those problems (message and evidence say it was a recheck).
+
+    Returns the findings added and the (device, rule) pairs examined (a cannot-assess one is not examined).
+    """
+    query = (select(Problem.identity, Problem.device_id, Problem.rule, Device.device_code)
+             .join(Device, Device.id == Problem.device_id)
+             .where(Problem.resolved_run_id.is_(None), Device.status == "停用"))
+    if run.department:
+        query = query.where(Problem.department == run.department)
+    rows = session.execute(query).all()
+    if not rows:
+        return empty_findings(), set()
+    devices, ctx = load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
+                               department=run.department, areas=areas, roads=roads)
+    suspended = {r.device_code for r in rows}
+    devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"
+    found = run_rules(devices, ctx, rules=sorted({r.rule for r in rows}))
+    found = found[found["device_code"].isin(suspended)].reset_index(drop=True)
+    ids = dict(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(sorted(suspended))))
+               .all())
+    wanted = {r.identity for r in rows}
+    cannot = found["evidence"].map(lambda e: bool(e.get("cannot_assess")))
+    keys = [identity(ids[c], rule, (e or {}).get("key")) for c, rule, e in
+            zip(found["device_code"], found["rule"], found["evidence"])]
+    skipped = {(ids[c], rule) for c, rule, no in zip(found["device_code"], found["rule"], cannot) if no}
+    mask = pd.Series([k in wanted and not no for k, no in zip(keys, cannot)], index=found.index, dtype=bool)
+    keep = found.loc[mask].copy()
+    keep["message"] = RECHECK_NOTE + keep["message"]
+    keep["evidence"] = [e | {"recheck_while_suspended": True} for e in keep["evidence"]]
+    if len(keep):
+        add_findings(session, run, keep)
+    examined = {(r.device_id, r.rule) for r in rows} - skipped
+    return keep, examined
+
+
 def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "national",
                      department: str | None = None, user: str = "cli", areas: gpd.GeoDataFrame | None = None,
                      roads: gpd.GeoDataFrame | None = None, progress: Any = None
                      ) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
-    """Run the audit (audit.rules.engine.run_audit) and file its findings under their problems (caller commits)."""
+    """Run the audit (audit.rules.engine.run_audit), recheck the problems of suspended devices as if they were
+    back in use, and file the findings under their problems (caller commits)."""
     run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
                               areas=areas, roads=roads, progress=progress)
     session.flush()
-    return run, findings, record_run(session, run)
+    extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads)
+    if len(extra):
+        findings = pd.concat([findings, extra], ignore_index=True)
+    return run, findings, record_run(session, run, rechecked)
 
 
 # ---- reviews ---------------------------------------------------------------------------------------------

@@ -323,7 +323,7 @@ def problems_cmd(department: str | None, state: str, proposed: bool) -> None:
     from ..casework.problems import suspension_proposals
     from ..registry.models import Problem
     from ..registry.store import get_department
-    from .common import table
+    from .text import table
 
     with open_session() as session:
         name = None

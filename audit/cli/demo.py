@@ -30,7 +30,9 @@ class DemoLoad:
     results: list[tuple[str, ImportResult]] = field(default_factory=list)
     rejected: list[tuple[str, ImportResult]] = field(default_factory=list)
     as_of: dt.date | None = None
-    findings: pd.DataFrame | None = None
+    findings: pd.DataFrame | None = None  # the demo's audit (before any decision)
+    final_findings: pd.DataFrame | None = None  # the last run: after the casework walk, repeated by audit_args
+    casework: list[str] = field(default_factory=list)  # what the casework walk did, as printed
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     password: str | None = None
     audit_args: list[str] = field(default_factory=list)  # `camaudit audit` options that repeat the demo's audit
@@ -99,6 +101,13 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             echo(f"\n审查批次 {run.id}：基准日 {load.as_of}，审查配置 {profile_title(settings['profile'])}，"
                  f"设备 {run.device_count} 台")
             echo(summary_text(load.findings))
+            load.final_findings = load.findings
+            if "casework" in manifest:
+                load.casework, load.final_findings = _casework(session, manifest["casework"], load.as_of,
+                                                               settings["profile"], areas, roads)
+                echo("\n处理过程（演示）：")
+                for line in load.casework:
+                    echo("  " + line)
         for name, role, dept in manifest.get("users", {}).get("accounts", []):
             add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
             load.logins.append((name, role, dept))
@@ -106,6 +115,43 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
         session.commit()
     engine.dispose()
     return load
+
+
+def _casework(session: Session, plan: dict, as_of: dt.date, profile: str, areas, roads  # type: ignore[no-untyped-def]
+              ) -> tuple[list[str], pd.DataFrame]:
+    """The casework the demo walks after its audit (manifest [casework]); returns what it printed and the
+    findings of the re-audit."""
+    from ..casework.decisions import suspend_recommended
+    from ..casework.problems import audit_and_record, open_problems, review_problem, suspension_proposals
+
+    lines = []
+    auditor, department = plan["auditor"], plan["suspend_department"]
+    proposed = suspension_proposals(session)
+    by_department = Counter(p.device.department.name for p in proposed)
+    lines.append(f"审查建议停用、待决定（拟停用）：{len(proposed)} 台设备（"
+                 + "，".join(f"{d} {n} 台" for d, n in sorted(by_department.items())) + "）")
+    decided = suspend_recommended(session, [p for p in proposed if p.device.department.name == department],
+                                  reason="审查发现应立即停用的问题，依法停用（演示）", user=auditor, on=as_of)
+    session.commit()
+    lines.append(f"{auditor} 一并停用{department}的拟停用设备 {len(decided)} 台："
+                 + "、".join(d.device.device_code for d in decided))
+    result = import_file(session, DATA / plan["reupload"], "devices", department=department, user="demo")
+    session.commit()
+    lines.append(f"{department}重新上传原登记表：{len(result.held)} 台设备按停用决定保持停用（上传的状态未采用），"
+                 "其他内容照常导入")
+    pending = [p for p in open_problems(session) if p.rule == plan["dismiss_rule"] and p.verdict is None]
+    if pending:
+        problem = pending[0]
+        review_problem(session, problem.id, confirm=False, reason=plan["dismiss_reason"], user=auditor)
+        session.commit()
+        lines.append(f"{auditor} 经核查排除问题 {problem.device_code} {problem.rule}：{plan['dismiss_reason']}")
+    run, findings, outcome = audit_and_record(session, as_of=as_of, profile_name=profile, user="demo", areas=areas,
+                                              roads=roads)
+    session.commit()
+    kept = sum(1 for p in open_problems(session) if p.verdict is not None and not p.stale)
+    lines.append(f"用同样的数据再次审查（审查批次 {run.id}）：{outcome.text()}已作出的核查意见 {kept} 个保持不变；"
+                 "已停用设备的在用类问题本次未能判断，待整改后复查。")
+    return lines, findings
 
 
 def _describe(name: str, result: ImportResult) -> str:
@@ -117,16 +163,22 @@ def _describe(name: str, result: ImportResult) -> str:
 
 
 def registry_summary(session: Session) -> str:
-    """Devices per department and type, and the columns a department left empty (reported, never invented)."""
+    """Devices per department and type, the columns a department never sent (the audit cannot assess what they
+    record: data to supply) and those it sent empty (the record says nothing was done: problems)."""
     frame = load_devices_frame(session)
     lines = ["设备台账："]
     headers = {c.key: c.header for c in DEVICE_COLUMNS}
     for dept, group in frame.groupby("department", sort=True):
         types = "，".join(f"{t} {n}" for t, n in group["device_type"].value_counts().sort_index().items())
         lines.append(f"  {dept}：{len(group)} 台（{types}）")
-        empty = [headers[k] for k in headers if k in group.columns and k != "department" and group[k].isna().all()]
+        never = [headers[k] for k in headers if group["unsupplied"].map(
+            lambda cols, key=k: isinstance(cols, list) and key in cols).all()]
+        empty = [headers[k] for k in headers if k in group.columns and k != "department" and headers[k] not in never
+                 and group[k].isna().all()]
+        if never:
+            lines.append(f"    未报送的列（文件中没有，审查时报告为无法评估，列入补报资料清单）：{'、'.join(never)}")
         if empty:
-            lines.append(f"    无数据的列（如实留空，审查时报告为无法评估）：{'、'.join(empty)}")
+            lines.append(f"    报送了但全部为空的列（视为登记表记载未办理，审查时作为问题）：{'、'.join(empty)}")
     lines.append(f"  合计 {len(frame)} 台设备")
     return "\n".join(lines)
 

@@ -114,6 +114,23 @@ def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]
     return out
 
 
+def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, department: str | None = None,
+                areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None
+                ) -> tuple[gpd.GeoDataFrame, AuditContext]:
+    """The registry frame (of one department, or all) and the audit context, loaded from the database."""
+    from ..registry import store as registry
+
+    devices = registry.load_devices_frame(session, department)
+    # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
+    # which keeps the IN (...) list within the database's limit on bound parameters.
+    codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
+    ctx = AuditContext(as_of=as_of, profile=profile,
+                       violations=registry.load_violations_frame(session, codes),
+                       verifications=registry.load_verifications_frame(session, codes),
+                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
+    return devices, ctx
+
+
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
               user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> tuple[AuditRun, pd.DataFrame]:
@@ -125,14 +142,8 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
     from .findings import store_run
 
     profile = load_profile(profile_name)
-    devices = registry.load_devices_frame(session, department)
-    # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
-    # which keeps the IN (...) list within the database's limit on bound parameters.
-    codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
-    ctx = AuditContext(as_of=as_of, profile=profile,
-                       violations=registry.load_violations_frame(session, codes),
-                       verifications=registry.load_verifications_frame(session, codes),
-                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
+    devices, ctx = load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
+                               roads=roads)
     findings = run_rules(devices, ctx, progress=progress)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
@@ -140,4 +151,5 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
     return run, findings
 
 
-__all__ = ["AuditContext", "run_rules", "run_audit", "devices_frame", "describe_rules", "sort_findings"]
+__all__ = ["AuditContext", "run_rules", "run_audit", "load_inputs", "devices_frame", "describe_rules",
+           "sort_findings"]

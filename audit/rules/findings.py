@@ -44,6 +44,18 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
                    finding_count=len(findings), user=user, layers=layers or {})
     session.add(run)
     session.flush()
+    _insert_findings(session, run, findings)
+    return run
+
+
+def add_findings(session: Session, run: AuditRun, findings: pd.DataFrame) -> None:
+    """Add findings to a stored run (a second pass of some rules on some devices; see casework.problems)."""
+    _insert_findings(session, run, findings)
+    run.finding_count = int(run.finding_count or 0) + len(findings)
+    session.flush()
+
+
+def _insert_findings(session: Session, run: AuditRun, findings: pd.DataFrame) -> None:
     ids = _device_ids(session, findings["device_code"].tolist())
     rows = [{"run_id": run.id, "rule": r.rule, "device_id": ids.get(_none(r.device_code)),
              "device_code": _none(r.device_code), "department": _none(r.department), "severity": r.severity,
@@ -52,7 +64,6 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
             for r in findings[FINDING_COLUMNS].itertuples(index=False)]
     for start in range(0, len(rows), 20_000):
         session.execute(insert(Finding), rows[start:start + 20_000])
-    return run
 
 
 def findings_frame(session: Session, run_id: int) -> pd.DataFrame:
@@ -102,7 +113,7 @@ def current_runs(session: Session) -> CurrentRuns:
     return CurrentRuns(full, own)
 
 
-__all__ = ["CurrentRuns", "store_run", "findings_frame", "list_runs", "current_runs"]
+__all__ = ["CurrentRuns", "store_run", "add_findings", "findings_frame", "list_runs", "current_runs"]
 
 
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:

@@ -10,7 +10,8 @@ from .support import client_for, csrf, database_session
 
 POSTS = [
     "/audit/run", "/review/problems/{problem}", "/review/problems", "/review/suspend-recommended",
-    "/review/devices/{device}/suspend", "/review/devices/{device}/rectify", "/review/devices/{device}/keep", "/upload",
+    "/review/devices/{device}/suspend", "/review/devices/{device}/rectify", "/review/devices/{device}/keep",
+    "/review/devices/{device}/restore", "/review/devices/{device}/remove", "/upload",
     "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
 ]
 

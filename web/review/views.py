@@ -221,6 +221,24 @@ def rectify(device_id: int):
                 _("已将设备 {device} 列入整改台账。", device=device_label(device)))
 
 
+@bp.post("/devices/<int:device_id>/restore")
+@roles_required(*DECIDERS)
+def restore(device_id: int):
+    device = _device(device_id)
+    return _act(lambda db: decisions.restore(db, device.id, user=current_user.name,
+                                             reason=request.form.get("reason", "")),
+                _("设备 {device} 已恢复使用。", device=device_label(device)))
+
+
+@bp.post("/devices/<int:device_id>/remove")
+@roles_required(*DECIDERS)
+def remove(device_id: int):
+    device = _device(device_id)
+    return _act(lambda db: decisions.remove(db, device.id, user=current_user.name,
+                                            reason=request.form.get("reason", ""), problem_ids=_problem_ids()),
+                _("设备 {device} 已登记拆除。", device=device_label(device)))
+
+
 @bp.post("/devices/<int:device_id>/keep")
 @roles_required(*DECIDERS)
 def keep(device_id: int):

@@ -175,6 +175,16 @@ profile = "national"
 areas = "boundaries/jiangle_350428_townships.geojson"
 roads = "demo/roads.geojson"
 
+# After the audit, the demo walks the casework once: the auditor suspends every device proposed for suspension in
+# one department, that department uploads its old inventory again (the suspensions hold), one problem is dismissed
+# with a reason, and the audit is run again with the same data (the verdicts hold).
+[casework]
+auditor = "auditor"
+suspend_department = "{JT}"
+reupload = "demo/{FILES[JT]}"
+dismiss_rule = "PLC04"
+dismiss_reason = "设置依据见该点位建设档案（2021年事故统计），登记表漏填，已要求补填"
+
 # Demo logins for the web application (demo database only).
 [users]
 password = "camaudit-demo"

@@ -123,7 +123,7 @@ def test_a_re_audit_shows_which_items_the_data_confirms_fixed(env):
     still = world.run(session, as_of=dt.date(2024, 9, 1))
     assert L.compare_with_run(session, still.id) == {
         item.id: "still_failing",             # the sign is still missing
-        suspended_item.id: "not_assessed",    # REV01 looks at devices in use; this one is suspended
+        suspended_item.id: "still_failing",   # suspended, re-checked as if back in use: still no legal review
         manual.id: "not_assessed"}            # no rule to re-check
 
     devices["JL-002"].signage = True

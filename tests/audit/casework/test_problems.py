@@ -121,14 +121,27 @@ def test_closing_an_item_a_later_run_still_finds_needs_confirmation(env):
     assert closing.to_status == "已销号" and "复查仍发现问题" in closing.note and "经核查人确认销号" in closing.note
 
 
-def test_a_suspended_device_is_not_shown_fixed_by_rules_about_devices_in_use(env):
+def test_a_suspended_device_is_rechecked_as_if_back_in_use(env):
     session, devices, _ = env
     rev = world.problem(session, "JL-001", "REV01")
     D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=ON)
     session.commit()
     run2 = reaudit(session)
     session.refresh(rev)
-    assert rev.resolved_run_id is None and rev.last_check == "not_assessed" and rev.checked_run_id == run2.id
+    # Still no legal review: the recheck observes the problem, says it was a recheck, and creates nothing new.
+    assert (rev.resolved_run_id, rev.last_check, rev.last_run_id) == (None, "observed", run2.id)
+    seen = world.finding(session, run2.id, "JL-001", "REV01")
+    assert seen.problem_id == rev.id and seen.evidence["recheck_while_suspended"]
+    assert seen.message.startswith(P.RECHECK_NOTE)
+    assert {f.rule for f in session.scalars(select(Finding).where(Finding.run_id == run2.id,
+                                                                  Finding.device_code == "JL-001"))} == {"REV01"}
+    # The department records the review: the next run resolves the problem while the device is still suspended.
+    devices["JL-001"].legal_review_on = dt.date(2023, 6, 1)
+    session.commit()
+    run3 = reaudit(session)
+    session.refresh(rev)
+    assert (rev.resolved_run_id, rev.resolved_reason) == (run3.id, P.RESOLVED_RECHECKED)
+    assert devices["JL-001"].status == "停用"
 
 
 def test_a_removed_device_resolves_its_problems(env):

@@ -83,9 +83,10 @@ def test_audit_decide_close_reaudit_and_file(db, tmp_path):
     suspended = {r[2]: r for r in rows(export("suspension-list", ".xlsx"))}
     assert suspended["JL-001"][8].date() == dt.date(2024, 7, 1) and suspended["JL-001"][12] == "未列入整改台账"
 
-    # The re-audit no longer sees either problem (one fixed, one device out of use), yet the list keeps both.
+    # The re-audit no longer sees the fixed one; the suspended device is re-checked as if back in use and still lacks
+    # its legal review: both stay on the list.
     listed = {r[4]: r for r in rows(export("self-inspection", ".xlsx"))}
-    assert listed["JL-001"][5:] == ["第 1 次审查（REV01）", "立即停用，限期核查评估整改", None, None, "已停用 2024-07-01"]
+    assert listed["JL-001"][5:] == ["系统审查（REV01）", "立即停用，限期核查评估整改", None, None, "已停用 2024-07-01"]
     assert listed["JL-002"][9] == "已销号 2024-08-20"
 
     notice = rows(export("public-notice", ".xlsx"))

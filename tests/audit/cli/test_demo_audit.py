@@ -38,6 +38,17 @@ def demo(tmp_path_factory):
     return load, load.findings[~is_cannot_assess(load.findings)]
 
 
+def test_the_demo_walks_the_casework_and_the_decisions_hold(demo):
+    load, _ = demo
+    proposed, suspended, reupload, dismissed, reaudit = load.casework
+    assert proposed.startswith("审查建议停用、待决定（拟停用）：") and "将乐县交通运输局" in proposed
+    assert "一并停用将乐县交通运输局的拟停用设备" in suspended
+    n = int(suspended.split("设备 ")[1].split(" 台")[0])
+    assert n > 0 and f"{n} 台设备按停用决定保持停用" in reupload
+    assert "经核查排除问题" in dismissed and "PLC04" in dismissed
+    assert "已作出的核查意见" in reaudit and "复查已消除 0 个" in reaudit
+
+
 def test_the_demo_loads_every_file_and_creates_the_logins(demo):
     load, _ = demo
     assert all(result.applied for _, result in load.results)
@@ -93,5 +104,6 @@ def test_the_printed_audit_command_repeats_the_demo_audit(demo, monkeypatch):
     assert out.exit_code == 0, out.output
     again = pd.DataFrame(json.loads(out.output))
     again = again[~is_cannot_assess(again)]
+    final = load.final_findings[~is_cannot_assess(load.final_findings)]
     assert sorted(zip(again["rule"], again["device_code"].fillna(""))) == sorted(
-        zip(problems["rule"], problems["device_code"].fillna("")))
+        zip(final["rule"], final["device_code"].fillna("")))

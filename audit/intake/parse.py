@@ -401,7 +401,7 @@ def fast_iso_days(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # --- headers -----------------------------------------------------------------------------------------------------
 
-_HEADER_NOISE = re.compile(r"[\s*＊※_\-—:：·]+")
+_HEADER_NOISE = re.compile(r"[\s*＊※_\-—:：·\x00-\x1f\x7f-\x9f]+")
 _BRACKETED = re.compile(r"[(\[【〔<《][^)\]】〕>》]*[)\]】〕>》]")
 _BRACKETS = re.compile(r"[()\[\]【】〔〕<>《》]")
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app
 
+from audit.intake.limits import ReadLimits
 from audit.intake.report import ValidationReport
 from audit.registry.store import ImportResult, RegistryError, import_file
 
@@ -38,7 +39,7 @@ def cancel(item: Pending) -> None:
 
 
 def _run(item: Pending, *, dry_run: bool) -> None:
-    max_bytes = int(current_app.config["MAX_CONTENT_LENGTH"])
+    limits = ReadLimits.from_settings(current_app.config, max_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]))
     with writing() as db:
         if not dry_run:
             item.meta = pending.reload(item).meta
@@ -48,7 +49,7 @@ def _run(item: Pending, *, dry_run: bool) -> None:
         try:
             # The filing department: a department user's own; rows naming other departments' devices are refused.
             result = import_file(db, item.path, meta["kind"], department=meta["department"], user=meta["user"],
-                                 default_crs=meta["crs"], dry_run=dry_run, max_bytes=max_bytes)
+                                 default_crs=meta["crs"], dry_run=dry_run, limits=limits)
             report = result.report
             if result.applied:
                 db.commit()

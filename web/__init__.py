@@ -26,6 +26,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set True when served over HTTPS
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "SESSION_MAX_AGE_HOURS": 12,  # a login ends after this long even without logout (0: only by logout)
+    "UPLOAD_WORKERS": 2,  # uploads parsed at once, each in its own process
+    "UPLOAD_WORKER_MEMORY_MB": 4096,  # address space of a parsing process (0: no limit; Linux only)
+    "UPLOAD_PARSE_TIMEOUT": 600,  # seconds a parsing process may take
+    # READ_MAX_ROWS, READ_MAX_COLUMNS, READ_MAX_CELLS, READ_MAX_UNZIPPED_BYTES: audit.intake.limits
 }
 
 
@@ -50,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
@@ -62,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .upload import bp as upload_bp
 
     for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, ledger_bp, documents_bp, public_bp,
-               api_bp):
+               api_bp, admin_bp):
         app.register_blueprint(bp)
     return app
 

@@ -9,6 +9,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from .guards import install_append_only
 from .models import Base
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -86,6 +87,7 @@ def init_db(engine: Engine) -> None:
         if versioned or unversioned:
             command.upgrade(_migrations(conn), "head")
         Base.metadata.create_all(conn)
+        install_append_only(conn)
         if not (versioned or unversioned):
             command.stamp(_migrations(conn), "head")
     if engine.dialect.name == "postgresql":

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
-from audit.registry.db import instance_path
+from audit.registry.db import instance_path, private_folder
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: audit.db.database_url()
@@ -42,11 +43,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CAMAUDIT")
     if config:
         app.config.update(config)
+    private_folder(Path(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
     from . import database, errors, templating
+    from .access import MAX_ID
     from .extensions import csrf, login_manager
+
+    class BoundedInt(IntegerConverter):
+        """<int:…> matches only ids the database can hold: a larger number is no record (404), not a 500."""
+
+        def __init__(self, url_map: Any, **kwargs: Any) -> None:
+            super().__init__(url_map, **({"max": MAX_ID} | kwargs))
+
+    app.url_map.converters["int"] = BoundedInt
 
     database.init_app(app)
     csrf.init_app(app)
@@ -75,7 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def _instance_secret(folder: Path) -> str:
     """A random key kept in the instance folder, so sessions survive a restart."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / "secret_key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -55,6 +55,7 @@ MATRIX = [
     ("upload.show", "GET", lambda w: f"/upload/{w.token['a']}", None, (LOGIN, 200, 200, 200, 404)),
     ("upload.annotated", "GET", lambda w: f"/upload/{w.token['a']}/annotated.xlsx", None,
      (LOGIN, 200, 200, 200, 404)),
+    ("upload.status", "GET", lambda w: f"/upload/{w.token['a']}/status", None, (LOGIN, 200, 200, 200, 404)),
     ("api.csrf_token", "GET", lambda w: "/api/csrf", None, (200, 200, 200, 200, 200)),
     ("api.devices", "GET", lambda w: "/api/devices", None, (LOGIN, 200, 200, 200, 200)),
     ("api.devices", "GET", lambda w: f"/api/devices?department={w.dept['b']}", None, (LOGIN, 200, 200, 404, 200)),

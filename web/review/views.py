@@ -16,7 +16,7 @@ from audit.registry.models import LedgerItem
 from audit.registry.models import Department, Device
 from audit.registry.models import AuditRun, Finding
 
-from ..access import DECIDERS, check_department, roles_required
+from ..access import DECIDERS, check_department, parse_id, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
 from ..findings import SEVERITIES, current_condition, dismissed_ids, rule_titles
@@ -107,7 +107,7 @@ def _device(device_id: int) -> Device:
 
 
 def _finding_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("finding") if v.isdigit()]
+    return [i for v in request.form.getlist("finding") if (i := parse_id(v)) is not None]
 
 
 @bp.post("/findings/<int:finding_id>")

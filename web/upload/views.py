@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import io
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -90,7 +93,7 @@ def submit():
         "kind": kind, "department": department, "crs": crs if crs in CRS_CHOICES else None,
         "user": current_user.name, "department_id": current_user.department_id, "filename": upload.filename,
     })
-    importing.dry_run(item)
+    importing.start_dry_run(item)
     return redirect(url_for(".show", token=item.token), code=303)
 
 
@@ -107,8 +110,18 @@ def _pending_or_404(token: str) -> pending.Pending:
 @bp.get("/<token>")
 def show(token: str):
     item = _pending_or_404(token)
+    checking = item.meta.get("state") == importing.CHECKING
     return render_template("upload/report.html", item=item, meta=item.meta, report=item.meta.get("report") or {},
-                           kind_title=_table_title(item.meta["kind"]))
+                           kind_title=_table_title(item.meta["kind"]), checking=checking,
+                           elapsed=int(time.time() - item.meta.get("started", time.time())))
+
+
+@bp.get("/<token>/status")
+def status(token: str):
+    """Whether the upload's check is still running (the report page asks until it is done)."""
+    item = _pending_or_404(token)
+    return jsonify({"state": item.meta.get("state", importing.DONE),
+                    "elapsed": int(time.time() - item.meta.get("started", time.time()))})
 
 
 @bp.post("/<token>/confirm")

@@ -23,7 +23,6 @@ class LoginUser(UserMixin):
         self.token = token
         self.user_id = user.id
         self.name = user.name
-        self.full_name = user.full_name
         self.role = user.role
         self.department_id = user.department_id
         self.department_name = user.department.name if user.department else None

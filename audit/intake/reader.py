@@ -244,24 +244,14 @@ def _line_shape(data: bytes, delimiter: str) -> tuple[int, int]:
     """(lines, most fields on one line) of a CSV in UTF-8 or GB18030, counted on the bytes before anything is split
     (in both encodings the bytes of the delimiter and of a line feed occur in no other character). Delimiters in
     quoted fields are counted too: the width is an upper bound."""
-    chunk = 1 << 26
-    lines, widest, carry = 0, 0, 0
-    sep = ord(delimiter)
-    for start in range(0, len(data), chunk):
-        part = np.frombuffer(data, dtype=np.uint8, count=min(chunk, len(data) - start), offset=start)
-        ends = np.flatnonzero(part == 10)
-        counts = np.cumsum(part == sep, dtype=np.int64)
-        if len(ends):
-            per_line = np.diff(counts[ends], prepend=0)
-            per_line[0] += carry
-            widest = max(widest, int(per_line.max()))
-            carry = int(counts[-1] - counts[ends[-1]])
-        else:
-            carry += int(counts[-1]) if len(counts) else 0
-        lines += len(ends)
-    if data and not data.endswith(b"\n"):
-        lines += 1
-    return lines, max(widest, carry) + 1
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    seps = np.flatnonzero(raw == ord(delimiter))
+    lines = len(ends) + (1 if data and not data.endswith(b"\n") else 0)
+    # Delimiters before each line end, then per line; the last line may have no line feed.
+    before = np.searchsorted(seps, np.append(ends, len(raw)))
+    per_line = np.diff(before, prepend=0)
+    return lines, int(per_line.max(initial=0)) + 1
 
 
 def _cap_columns(data: bytes, delimiter: str, max_columns: int, report: ValidationReport) -> bytes:
@@ -440,9 +430,17 @@ def _filled(value: Any) -> bool:
 
 
 _DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
+# Cell references as Excel, LibreOffice, WPS and openpyxl write them (r="AB12"): scanned fast, longest first.
 _REF_LETTERS = {n: re.compile(rb' r="([A-Z]{%d})\d' % n) for n in (3, 2)}
 _REF_DIGITS = {n: re.compile(rb' r="[A-Z]{1,3}(\d{%d})"' % n) for n in range(7, 0, -1)}
-_ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\br="(\d{1,7})"')
+_ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr\s*=\s*["\'](\d+)')
+# Anything else a reader still accepts (r='…', line breaks or spaces around =, lower case, more than 3 letters or
+# 7 digits) sends the chunk to the exact scan (text in cells may send it there too: that only costs time).
+_UNUSUAL_SPELLING = (b"r='", b"r =", b"r= ", b"\nr=", b"\tr=", b"\rr=", b"\nr ", b"\tr ", b"\rr ")
+_UNUSUAL_REF = re.compile(rb' r="(?:[A-Z]*[a-z]|[A-Za-z]{4}|[A-Za-z]+\d{8})')
+_ANY_REF = re.compile(rb"""<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)(\d+)""")
+# Cells, and a few other elements (<col>, <cfRule>): an upper bound of the cells a chunk holds.
+_CELL_OPEN = (b"<c", b":c>", b":c ", b":c\n")
 _CHUNK = 1 << 23
 
 
@@ -466,9 +464,10 @@ def _check_sheet_xml(path: Path, sheet: str, limits: ReadLimits) -> None:
                     if first:
                         _check_dimension(sheet, data, limits)
                         first = False
-                    rows, cols = max(rows, _max_row(data)), max(cols, _max_col(data))
+                    last_row, last_col = _extent(data)
+                    rows, cols = max(rows, last_row), max(cols, last_col)
                     # Cells written without a reference take the next position: they count one each.
-                    cells += sum(data.count(tag) for tag in (b"<c>", b"<c ", b":c>", b":c "))
+                    cells += sum(data.count(tag) for tag in _CELL_OPEN)
                     _check_extent(sheet, rows, cols, limits)
                     if cells > limits.max_cells:
                         raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
@@ -486,27 +485,41 @@ def _check_dimension(sheet: str, data: bytes, limits: ReadLimits) -> None:
                                                           f"{m.group(3).decode()}{m.group(4).decode()}")
 
 
-def _max_row(data: bytes) -> int:
-    """The last row a chunk of sheet XML reaches, by its cell references (the longest numbers first) and rows."""
-    found = 0
+def _extent(data: bytes) -> tuple[int, int]:
+    """(last row, last column) that the cells of a chunk of sheet XML reach (1-based), by their references."""
+    rows = _ROW_NUMBER.findall(data)
+    last_row = int(max(rows, key=_len_then_value)) if rows else 0
+    if any(data.find(spelling) >= 0 for spelling in _UNUSUAL_SPELLING) or _UNUSUAL_REF.search(data):
+        refs = _ANY_REF.findall(data)
+        if not refs:
+            return last_row, 0
+        cols = max((r[0].upper() for r in refs), key=_len_then_value)
+        return max(last_row, int(max((r[1].lstrip(b"0") or b"0" for r in refs), key=_len_then_value))), \
+            _column_number(cols)
     for pattern in _REF_DIGITS.values():
         digits = pattern.findall(data)
         if digits:
-            found = int(max(digits))
+            last_row = max(last_row, int(max(digits)))
             break
-    rows = _ROW_NUMBER.findall(data)
-    return max(found, int(max(rows, key=_len_then_value))) if rows else found
+    return last_row, _max_col(data)
 
 
 def _len_then_value(text: bytes) -> tuple[int, bytes]:
     return len(text), text
 
 
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
 def _max_col(data: bytes) -> int:
     for pattern in _REF_LETTERS.values():
         letters = set(pattern.findall(data))
         if letters:
-            return _column_index(max(letters, key=_len_then_value).decode()) + 1
+            return _column_number(max(letters, key=_len_then_value))
     for letter in range(ord("Z"), ord("A") - 1, -1):
         if data.find(b' r="' + bytes([letter])) >= 0:
             return letter - ord("A") + 1
@@ -518,7 +531,7 @@ def _check_extent(sheet: str, rows: int, cols: int, limits: ReadLimits, declared
         raise _too_many_rows(rows, limits, f"工作表“{sheet}”" + (f"（声明的范围为 {declared}）" if declared else ""))
     if rows * cols > limits.max_cells:
         where = (f"声明的内容范围为 {declared}" if declared else
-                 f"内容从 A1 延伸到第 {rows:,} 行、{get_column_letter(min(cols, 16384))} 列")
+                 f"内容从 A1 延伸到第 {rows:,} 行、{get_column_letter(cols) if cols <= 18278 else f'第 {cols:,}'} 列")
         raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”{where}，共约 {_count(rows * cols)}个单元格，超过上限"
                                               f" {_count(limits.max_cells)}个：表格最下方或最右边可能有误操作留下的内容或格式。"
                                               "请在 Excel 中选中数据下方多余的行、右边多余的列，整行整列删除后保存，再上传。"

@@ -25,6 +25,7 @@ from ..parse import (
     clean_text,
     fast_iso_dates,
     fast_iso_days,
+    factorize,
     fast_numbers,
     parse_bool,
     parse_coordinate,
@@ -44,16 +45,17 @@ _TOTAL_ROW = re.compile(r"^(合计|总计|小计|共计)")
 _NOTE_ROW = re.compile(r"^(填表人|填报人|审核人|负责人|单位负责人|联系人|联系电话|制表人|制表|注|说明|备注)\s*[:：]")
 
 
-def control_characters(sheet: SheetRows, col: Column, values: pd.Series) -> pd.Series:
-    """The column's cells without control characters (tabs and line breaks too, unless the column is multiline):
-    each cell changed gets a warning; in a code, where removing them would make another identifier, an error."""
-    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+def control_characters(sheet: SheetRows, col: Column, values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """The column's cells, factorized, without control characters (tabs and line breaks too, unless the column is
+    multiline): each cell changed gets a warning; in a code, where removing them would make another identifier,
+    an error (and the code is left as it is)."""
+    codes, uniques = factorize(values)
     texts = [(i, u) for i, u in enumerate(uniques) if isinstance(u, str)]
     found = CONTROL if col.multiline else re.compile(f"{CONTROL.pattern}|{LINE_BREAKS.pattern}")
     if not texts or not found.search(",".join(u for _, u in texts)):
-        return values
+        return codes, uniques
     affected = np.zeros(len(uniques) + 1, dtype=bool)
-    cleaned = list(uniques) + [None]
+    cleaned = list(uniques)
     for i, u in texts:
         if found.search(u):
             affected[i] = True
@@ -68,11 +70,7 @@ def control_characters(sheet: SheetRows, col: Column, values: pd.Series) -> pd.S
         else:
             done = "已删除" if CONTROL.search(raw) else "本列只填一行，已换成空格"
             sheet.warning("CONTROL_CHARACTER", f"单元格中有{what}，{done}；请核对内容。", col.key, index, visible(raw))
-    if col.kind == "code":
-        return values
-    table = np.empty(len(cleaned), dtype=object)
-    table[:] = cleaned
-    return pd.Series(table[codes], index=values.index, dtype=object)
+    return (codes, uniques) if col.kind == "code" else (codes, cleaned)
 
 
 def too_long(sheet: SheetRows, col: Column, parsed: Parsed) -> None:
@@ -87,7 +85,7 @@ def too_long(sheet: SheetRows, col: Column, parsed: Parsed) -> None:
                     col.key, index, visible(text[:60]) + "…")
 
 
-def parse_column(col: Column, values: pd.Series) -> Parsed:
+def parse_column(col: Column, values: pd.Series | tuple[np.ndarray, list[Any]]) -> Parsed:
     if col.key in ("lon", "lat"):
         return parse_unique(values, parse_coordinate, fast_numbers)
     if col.key == "crs":

@@ -109,3 +109,18 @@ def test_a_formula_cell_far_below_is_measured(tmp_path):
                     .replace("</sheetData>", '<row r="900000"><c r="A900000"><f>1+1</f></c></row></sheetData>'))
     raw, report = _read(tmp_path / "a.xlsx", max_rows=1000)
     assert raw is None and "900,000 行" in report.errors[0].message
+
+
+@pytest.mark.parametrize("cell", ["<c r='T20000'", '<c\nr="T20000"', '<c r = "T20000"', '<c r="t20000"',
+                                  '<c r="A99999999"', '<c r="AAAA1"', '<x:c r="T20000"'])
+def test_a_far_cell_is_found_however_its_reference_is_written(tmp_path, cell):
+    """Every spelling calamine accepts for a cell reference (single quotes, line breaks, spaces, lower case, more
+    letters or digits than Excel has) is measured before calamine lays the cells out."""
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    wb.active.append(["JL-001", "2024-06-01", 3])
+    wb.save(tmp_path / "a.xlsx")
+    patch_sheet_xml(tmp_path / "a.xlsx", lambda xml: xml.replace('<dimension ref="A1:C2"/>', "")
+                    .replace("</sheetData>", f'<row r="3">{cell} t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    raw, report = _read(tmp_path / "a.xlsx", max_cells=10_000)
+    assert raw is None and report.errors[0].code == "SHEET_TOO_LARGE", report.format_text()

@@ -153,12 +153,20 @@ def upload(client: FlaskClient, name: str, content: bytes, kind: str = "devices"
 
 
 def wait_for_check(client: FlaskClient, token: str, timeout: float = 120) -> None:
+    """Wait until the upload's check or import (in the background) is done."""
     import time
 
     deadline = time.monotonic() + timeout
-    while client.get(f"/upload/{token}/status").get_json()["state"] == "checking":
-        assert time.monotonic() < deadline, f"upload {token} still checking after {timeout} s"
+    while client.get(f"/upload/{token}/status").get_json()["state"] in ("checking", "importing"):
+        assert time.monotonic() < deadline, f"upload {token} still running after {timeout} s"
         time.sleep(0.05)
+
+
+def confirm(client: FlaskClient, token: str) -> Any:
+    """POST the confirm button of a pending upload and wait for the import to end."""
+    response = post(client, f"/upload/{token}/confirm")
+    wait_for_check(client, token)
+    return response
 
 
 def token_of(response: Any) -> str:

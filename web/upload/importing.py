@@ -3,8 +3,8 @@
 The file is read and validated in a child process (audit.intake.isolated: bounded in memory and time) while no
 lock is held; only applying it takes the app's write lock, one upload at a time, each in its own transaction, so
 two uploads never interleave, a file with any error changes nothing, and a review decision does not wait for a
-parse. The dry run runs in a background thread after the upload request has answered; the report page shows its
-progress (meta["state"]: checking, then done) until it is done.
+parse. The dry run and the import run in a background thread after the request has answered; the report page
+shows their progress (meta["state"]: checking or importing, then done).
 """
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ from . import pending
 from .pending import Pending
 
 UNREADABLE = "文件无法读取：{error}。请用 Excel 或 WPS 打开后另存为 .xlsx（或 CSV UTF-8）再上传。"
-CHECKING, DONE = "checking", "done"
+CHECKING, IMPORTING, DONE = "checking", "importing", "done"
+RUNNING = (CHECKING, IMPORTING)
 _slots: dict[int, threading.BoundedSemaphore] = {}
 _slots_lock = threading.Lock()
 
@@ -34,23 +35,35 @@ def start_dry_run(item: Pending) -> None:
     """Check the upload in the background; the report page shows it as checking until the report is saved."""
     item.meta |= {"state": CHECKING, "started": time.time()}
     item.save()
+    _in_background(item, dry_run=True)
+
+
+def start_import(item: Pending) -> bool:
+    """Import the checked file for real in the background, unless it was imported, cancelled or is being imported
+    (checked under the write lock); True if this request started it."""
+    with writing():
+        item.meta = pending.reload(item).meta
+        if item.meta.get("batch_id") or item.meta.get("cancelled") or item.meta.get("state") in RUNNING:
+            return False
+        item.meta |= {"state": IMPORTING, "started": time.time()}
+        item.save()
+    _in_background(item, dry_run=False)
+    return True
+
+
+def _in_background(item: Pending, *, dry_run: bool) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    threading.Thread(target=_dry_run_in_background, args=(app, item), daemon=True,
-                     name=f"upload-check-{item.token[:6]}").start()
+    threading.Thread(target=_run_in_background, args=(app, item, dry_run), daemon=True,
+                     name=f"upload-{'check' if dry_run else 'import'}-{item.token[:6]}").start()
 
 
-def _dry_run_in_background(app: Flask, item: Pending) -> None:
+def _run_in_background(app: Flask, item: Pending, dry_run: bool) -> None:
     with app.app_context():
         try:
-            _run(item, dry_run=True)
-        except Exception:  # the page must leave the checking state whatever happens
-            app.logger.exception("upload %s could not be checked", item.token)
+            _run(item, dry_run=dry_run)
+        except Exception:  # the page must leave the running state whatever happens
+            app.logger.exception("upload %s could not be %s", item.token, "checked" if dry_run else "imported")
             _save(item, _file_error(item, "FILE_UNREADABLE", UNREADABLE.format(error="内部错误")), None)
-
-
-def apply(item: Pending) -> None:
-    """Import the file for real, unless it was imported or cancelled meanwhile (checked under the write lock)."""
-    _run(item, dry_run=False)
 
 
 def cancel(item: Pending) -> None:
@@ -93,7 +106,7 @@ def _run(item: Pending, *, dry_run: bool) -> None:
     with writing() as db:
         item.meta = pending.reload(item).meta
         if item.meta.get("batch_id") or item.meta.get("cancelled"):
-            if item.meta.get("state") == CHECKING:
+            if item.meta.get("state") in RUNNING:
                 item.meta["state"] = DONE
                 item.save()
             return

@@ -110,15 +110,15 @@ def _pending_or_404(token: str) -> pending.Pending:
 @bp.get("/<token>")
 def show(token: str):
     item = _pending_or_404(token)
-    checking = item.meta.get("state") == importing.CHECKING
+    running = item.meta.get("state") if item.meta.get("state") in importing.RUNNING else None
     return render_template("upload/report.html", item=item, meta=item.meta, report=item.meta.get("report") or {},
-                           kind_title=_table_title(item.meta["kind"]), checking=checking,
+                           kind_title=_table_title(item.meta["kind"]), running=running,
                            elapsed=int(time.time() - item.meta.get("started", time.time())))
 
 
 @bp.get("/<token>/status")
 def status(token: str):
-    """Whether the upload's check is still running (the report page asks until it is done)."""
+    """Whether the upload's check or import is still running (the report page asks until it is done)."""
     item = _pending_or_404(token)
     return jsonify({"state": item.meta.get("state", importing.DONE),
                     "elapsed": int(time.time() - item.meta.get("started", time.time()))})
@@ -133,11 +133,7 @@ def confirm(token: str):
     if not (item.meta.get("report") or {}).get("ok"):
         flash(_("文件有错误，不能导入；请修改后重新上传。"), "error")
         return redirect(url_for(".show", token=token), code=303)
-    importing.apply(item)
-    if item.meta.get("cancelled"):
-        flash(_("已取消，数据库未作任何改动。"), "success")
-    elif item.meta.get("batch_id"):
-        flash(_("已导入，批次号 {batch}。", batch=item.meta["batch_id"]), "success")
+    importing.start_import(item)
     return redirect(url_for(".show", token=token), code=303)
 
 

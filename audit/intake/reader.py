@@ -34,9 +34,9 @@ ACCEPTED_SUFFIXES = (".xlsx", ".xls", ".csv")
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx（或 CSV UTF-8）再上传"
-# Codes of problems after which there is no sheet to show.
+# Codes of problems after which there is no sheet to show (PARSE_FAILED: audit.intake.isolated could not read it).
 FILE_CODES = frozenset({"FILE_EMPTY", "FILE_TOO_LARGE", "FILE_TYPE", "NOT_SPREADSHEET", "FILE_ENCRYPTED",
-                        "FILE_CORRUPT", "FILE_ENCODING", "SHEET_TOO_LARGE"})
+                        "FILE_CORRUPT", "FILE_ENCODING", "SHEET_TOO_LARGE", "PARSE_FAILED"})
 HEADER_SCAN_ROWS = 30
 _SNIFF_RECORDS = 200
 

@@ -46,6 +46,9 @@ def test_a_parse_that_exceeds_the_memory_limit_ends_in_a_report(tmp_path):
     token = token_of(upload(client, "counts.csv", content.encode(), kind="violations"))
     page = client.get(f"/upload/{token}").text
     assert 'data-state="rejected"' in page and "PARSE_FAILED" in page and "64 MB" in page
+    # The annotated copy does not read the file in the server either: it lists the problem only.
+    annotated = openpyxl.load_workbook(io.BytesIO(client.get(f"/upload/{token}/annotated.xlsx").data))
+    assert annotated.sheetnames == ["问题清单"]
 
 
 def test_a_decision_completes_within_a_second_while_a_large_upload_is_parsed(world):

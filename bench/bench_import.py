@@ -91,7 +91,7 @@ def main() -> None:
 
         def run(path: Path, kind: str, **kw):
             with Session() as session:
-                result = import_file(session, path, kind, max_bytes=1 << 30, **kw)
+                result = import_file(session, path, kind, **kw)
                 assert result.report.ok, result.report.format_text(limit=5)
                 session.commit()
             return result

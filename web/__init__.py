@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
-from audit.registry.db import instance_path
+from audit.registry.db import instance_path, private_folder
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: audit.db.database_url()
@@ -26,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set True when served over HTTPS
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    "SESSION_MAX_AGE_HOURS": 12,  # a login ends after this long even without logout (0: only by logout)
+    "UPLOAD_WORKERS": 2,  # uploads parsed at once, each in its own process
+    "UPLOAD_WORKER_MEMORY_MB": 4096,  # address space of a parsing process (0: no limit; Linux only)
+    "UPLOAD_PARSE_TIMEOUT": 600,  # seconds a parsing process may take
+    # READ_MAX_ROWS, READ_MAX_COLUMNS, READ_MAX_CELLS, READ_MAX_UNZIPPED_BYTES: audit.intake.limits
 }
 
 
@@ -37,11 +43,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_prefixed_env("CAMAUDIT")
     if config:
         app.config.update(config)
+    private_folder(Path(app.instance_path))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
     from . import database, errors, templating
+    from .access import MAX_ID
     from .extensions import csrf, login_manager
+
+    class BoundedInt(IntegerConverter):
+        """<int:…> matches only ids the database can hold: a larger number is no record (404), not a 500."""
+
+        def __init__(self, url_map: Any, **kwargs: Any) -> None:
+            super().__init__(url_map, **({"max": MAX_ID} | kwargs))
+
+    app.url_map.converters["int"] = BoundedInt
 
     database.init_app(app)
     csrf.init_app(app)
@@ -50,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
@@ -62,14 +79,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .upload import bp as upload_bp
 
     for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, ledger_bp, documents_bp, public_bp,
-               api_bp):
+               api_bp, admin_bp):
         app.register_blueprint(bp)
     return app
 
 
 def _instance_secret(folder: Path) -> str:
     """A random key kept in the instance folder, so sessions survive a restart."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_folder(folder)
     path = folder / "secret_key"
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

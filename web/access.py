@@ -15,6 +15,14 @@ from audit.registry.models import Device
 
 F = TypeVar("F", bound=Callable[..., Any])
 DECIDERS = ("admin", "auditor")
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (BIGINT) store: a larger id names nothing
+
+
+def parse_id(value: str | None) -> int | None:
+    """An id from a form or query string: digits within MAX_ID, else None."""
+    if value is None or not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
+        return None
+    return int(value)
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
@@ -67,9 +75,8 @@ def requested_department(value: str | None) -> int | None:
     """A department filter from the request: a department user may name only its own (else 404)."""
     if value in (None, ""):
         return own_department_id()
-    try:
-        dept_id = int(value)
-    except ValueError:
+    dept_id = parse_id(value)
+    if dept_id is None:
         abort(404)
     check_department(dept_id)
     return dept_id

@@ -13,10 +13,17 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     from audit.registry.db import database_url
+    from audit.registry.users import demo_accounts
 
     from . import create_app
+    from .database import EXTENSION
 
     app = create_app()
+    with app.extensions[EXTENSION].sessions() as session:
+        exposed = demo_accounts(session)
+    if exposed:
+        click.secho(f"警告：账号 {'、'.join(exposed)} 仍使用公开的演示密码，任何人都能登录。对外提供服务前请修改密码"
+                    "（camaudit user passwd NAME）或停用（camaudit user disable NAME）。", fg="red", err=True)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     click.echo(f"camaudit 网页服务：http://{shown}:{port}/  （数据库：{app.config.get('DATABASE_URL') or database_url()}；"
                "按 Ctrl+C 停止）")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shlex
 import tomllib
 from collections import Counter
@@ -10,12 +11,12 @@ from typing import Callable
 
 import click
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from ..intake.columns import DEVICE_COLUMNS
-from ..registry.db import PROJECT_ROOT, init_db, instance_path, make_engine, session_factory
-from ..registry.models import Base
+from ..registry.db import PROJECT_ROOT, init_db, instance_path, make_engine, private_folder, session_factory
+from ..registry.models import Base, ImportBatch, User
 from ..registry.store import ImportResult, import_file, load_devices_frame, set_boundary
 from ..registry.users import ROLE_ZH
 from .text import command_prefix, summary_text
@@ -39,13 +40,30 @@ class DemoLoad:
 
 
 def demo_database_url() -> str:
-    folder = instance_path()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'demo.sqlite3'}"
+    """The configured database (CAMAUDIT_DATABASE_URL), else instance/demo.sqlite3."""
+    if os.environ.get("CAMAUDIT_DATABASE_URL"):
+        return os.environ["CAMAUDIT_DATABASE_URL"]
+    return f"sqlite:///{private_folder(instance_path()) / 'demo.sqlite3'}"
+
+
+def foreign_data(engine: Engine) -> list[str]:
+    """What in the database did not come from the demo (uploads, users): resetting it would lose them."""
+    if not inspect(engine).has_table("import_batch"):
+        return []
+    demo_users = {name for name, *_ in tomllib.loads(MANIFEST.read_text(encoding="utf-8"))
+                  .get("users", {}).get("accounts", [])}
+    with session_factory(engine)() as session:
+        uploads = session.scalar(select(ImportBatch.id).where(ImportBatch.user != "demo").limit(1))
+        users = [n for n in session.scalars(select(User.name)) if n not in demo_users] \
+            if inspect(engine).has_table("app_user") else []
+    return (["上传的数据"] if uploads else []) + ([f"用户 {'、'.join(users[:5])}"] if users else [])
 
 
 def reset(engine: Engine) -> None:
     init_db(engine)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP VIEW IF EXISTS device_geom"))  # it depends on table device
     Base.metadata.drop_all(engine)
     init_db(engine)
 
@@ -184,9 +202,18 @@ def registry_summary(session: Session) -> str:
 
 
 @click.command()
-def demo() -> None:
-    """Load the demo county and the real Chicago sample into instance/demo.sqlite3 and show what was loaded."""
-    load = load_demo(echo=click.echo)
+@click.option("--replace", is_flag=True, help="Reset the database even if it holds data that is not the demo's.")
+def demo(replace: bool) -> None:
+    """Load the demo county and the real Chicago sample into the configured database (CAMAUDIT_DATABASE_URL, else
+    instance/demo.sqlite3), replacing what it held, and show what was loaded."""
+    url = demo_database_url()
+    engine = make_engine(url)
+    found = foreign_data(engine)
+    engine.dispose()
+    if found and not replace:
+        raise click.UsageError(f"数据库 {url} 中已有不属于演示的{'和'.join(found)}；camaudit demo 会清空整个数据库。"
+                               "请换一个数据库（CAMAUDIT_DATABASE_URL），或确认清空后加 --replace 重试。")
+    load = load_demo(url, echo=click.echo)
     prefix = f"CAMAUDIT_DATABASE_URL={shlex.quote(load.url)} {command_prefix()}"
     click.echo(f"\n演示数据库：{load.url}")
     click.echo(f"再次审查：{prefix} audit {' '.join(load.audit_args)}")

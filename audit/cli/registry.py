@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..intake.columns import DEVICE_COLUMNS, TABLES
-from ..intake.reader import DEFAULT_MAX_BYTES
+from ..intake.limits import ReadLimits
 from ..intake.xlsxsafe import csv_safe
 from ..registry.db import database_url
 from ..registry.history import describe
@@ -66,15 +67,16 @@ def _save_report(result: Any, source: Path, out: Path) -> None:
               help="Save the validation report as .json or as the annotated sheet .xlsx.")
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing.")
 @click.option("--user", default="cli", show_default=True, help="Recorded in the change log.")
-@click.option("--max-mb", type=float, default=DEFAULT_MAX_BYTES / 2**20, show_default=True,
-              help="Largest accepted file, in MB.")
+@click.option("--max-mb", type=click.FloatRange(min=0, min_open=True),
+              help="Largest accepted file, in MB (default: any size). Other limits: CAMAUDIT_READ_MAX_ROWS, "
+                   "CAMAUDIT_READ_MAX_COLUMNS, CAMAUDIT_READ_MAX_CELLS, CAMAUDIT_READ_MAX_UNZIPPED_BYTES.")
 @click.option("--partial", is_flag=True,
               help="Devices: only add or correct the devices listed; the others are untouched and not flagged missing.")
 @click.option("--department-from-column", is_flag=True,
               help="Devices: a bureau-wide file; each row goes to the department named in its 所属单位 cell "
                    "(a known department).")
 def import_cmd(kind: str, file: Path, department: str | None, default_crs: str | None, report_path: Path | None,
-               dry_run: bool, user: str, max_mb: float, partial: bool, department_from_column: bool) -> None:
+               dry_run: bool, user: str, max_mb: float | None, partial: bool, department_from_column: bool) -> None:
     """Import a department's inventory, violation counts or verification records (导入).
 
     The file is applied whole or not at all: any error leaves the database unchanged (exit code 2). An inventory
@@ -87,7 +89,7 @@ def import_cmd(kind: str, file: Path, department: str | None, default_crs: str |
     with open_session() as session:
         try:
             result = import_file(session, file, kind, department=department, user=user,
-                                 default_crs=default_crs, dry_run=dry_run, max_bytes=int(max_mb * 2**20),
+                                 default_crs=default_crs, dry_run=dry_run, limits=cli_limits(max_mb),
                                  partial=partial, department_from_column=department_from_column)
             if result.applied:
                 session.commit()
@@ -107,6 +109,14 @@ def import_cmd(kind: str, file: Path, department: str | None, default_crs: str |
     click.echo(result.format_text())
     if not result.report.ok:
         sys.exit(2)
+
+
+def cli_limits(max_mb: float | None) -> ReadLimits:
+    """The reading limits of the command line: any file size unless --max-mb; the others from CAMAUDIT_READ_*."""
+    raise_with = {f.name: f"设环境变量 CAMAUDIT_READ_{f.name.upper()} 调高上限" for f in ReadLimits.settings()}
+    return ReadLimits.from_settings(os.environ, prefix="CAMAUDIT_READ_",
+                                    max_bytes=None if max_mb is None else int(max_mb * 2**20),
+                                    how_to_raise=raise_with | {"max_bytes": "用 --max-mb 调高上限（单位 MB）"})
 
 
 LIST_KEYS = [c.key for c in DEVICE_COLUMNS] + ["raw_lon", "raw_lat"]

@@ -33,6 +33,7 @@ from openpyxl.styles import Alignment, Border, Font, NamedStyle, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..intake.hygiene import document_text
 from ..intake.xlsxsafe import set_cell
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -328,7 +329,7 @@ def add_title(doc: DocxDocument, text: str) -> Paragraph:
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _line(p, 36)
-    set_run_font(p.add_run(text), TITLE_FONT, SIZE_2)
+    set_run_font(p.add_run(document_text(text)), TITLE_FONT, SIZE_2)
     doc.add_paragraph()  # one blank line below the title
     return p
 
@@ -339,7 +340,7 @@ def add_heading(doc: DocxDocument, text: str, level: int = 1) -> Paragraph:
     _line(p)
     p.paragraph_format.first_line_indent = Pt(2 * SIZE_3)
     p.paragraph_format.keep_with_next = True
-    set_run_font(p.add_run(text), HEADING1_FONT if level == 1 else HEADING2_FONT, SIZE_3)
+    set_run_font(p.add_run(document_text(text)), HEADING1_FONT if level == 1 else HEADING2_FONT, SIZE_3)
     return p
 
 
@@ -352,9 +353,9 @@ def add_paragraph(doc: DocxDocument, text: str = "", *, indent: bool = True, ali
     if indent:
         p.paragraph_format.first_line_indent = Pt(2 * SIZE_3)
     if bold_lead:
-        set_run_font(p.add_run(bold_lead), HEADING2_FONT, SIZE_3)
+        set_run_font(p.add_run(document_text(bold_lead)), HEADING2_FONT, SIZE_3)
     if text:
-        set_run_font(p.add_run(text), BODY_FONT, SIZE_3)
+        set_run_font(p.add_run(document_text(text)), BODY_FONT, SIZE_3)
     return p
 
 
@@ -393,11 +394,11 @@ def add_attachment(doc: DocxDocument, table: Table, *, landscape: bool = True, n
     if table.attachment:
         p = doc.add_paragraph()
         _line(p)
-        set_run_font(p.add_run(table.attachment), HEADING1_FONT, SIZE_3)
+        set_run_font(p.add_run(document_text(table.attachment)), HEADING1_FONT, SIZE_3)
     p = doc.add_paragraph()
     p.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _line(p, 36)
-    set_run_font(p.add_run(table.title), TITLE_FONT, SIZE_2)
+    set_run_font(p.add_run(document_text(table.title)), TITLE_FONT, SIZE_2)
     if table.unit or table.date:
         p = add_paragraph(doc, f"填报单位（盖章）：{table.unit}", indent=False, align="left")
         if table.date:
@@ -420,7 +421,7 @@ def _cell_xml(text: str, width: int, *, bold: bool = False, center: bool = False
     if text:
         run = (f'<w:r><w:rPr><w:rFonts w:ascii="{font}" w:hAnsi="{font}" w:eastAsia="{font}"/>'
                + ("<w:b/>" if bold else "") + f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
-               f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
+               f'<w:t xml:space="preserve">{escape(document_text(text))}</w:t></w:r>')
     jc = '<w:jc w:val="center"/>' if center else ""
     return (f'<w:tc><w:tcPr>{props}</w:tcPr><w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="300" '
             f'w:lineRule="auto"/><w:ind w:firstLine="0"/>{jc}</w:pPr>{run}</w:p></w:tc>')

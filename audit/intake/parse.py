@@ -342,15 +342,20 @@ class Parsed:
         return self.uniques[code] if code >= 0 else None
 
 
-def parse_unique(values: pd.Series | np.ndarray, parser: Callable[[Any], Any],
+def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """(per row the index of its distinct value, -1 if missing; the distinct values)."""
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    return codes, list(uniques)
+
+
+def parse_unique(values: pd.Series | np.ndarray | tuple[np.ndarray, list[Any]], parser: Callable[[Any], Any],
                  fast: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> Parsed:
-    """Apply `parser` to each distinct value of `values`.
+    """Apply `parser` to each distinct value of `values` (or of an earlier `factorize(values)`).
 
     `fast`, if given, takes the distinct values and returns (results, done mask) for those it could parse in bulk;
     the scalar parser handles the rest.
     """
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    uniques = list(uniques)
+    codes, uniques = values if isinstance(values, tuple) else factorize(values)
     results: list[Any] = [None] * len(uniques)
     bad = np.zeros(len(uniques) + 1, dtype=bool)
     reasons = [""] * len(uniques)
@@ -401,7 +406,7 @@ def fast_iso_days(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # --- headers -----------------------------------------------------------------------------------------------------
 
-_HEADER_NOISE = re.compile(r"[\s*＊※_\-—:：·]+")
+_HEADER_NOISE = re.compile(r"[\s*＊※_\-—:：·\x00-\x1f\x7f-\x9f]+")
 _BRACKETED = re.compile(r"[(\[【〔<《][^)\]】〕>》]*[)\]】〕>》]")
 _BRACKETS = re.compile(r"[()\[\]【】〔〕<>《》]")
 

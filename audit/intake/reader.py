@@ -4,6 +4,10 @@
 column A; values are str for CSV, and str/float/bool/date/datetime for Excel, '' or NaN when empty), the Excel
 row number of every frame row, and the formula and error cells found in an .xlsx. Formulas are never evaluated:
 their cells hold the text '=' + formula. On a file-level problem it adds an error to the report and returns None.
+
+Nothing is expanded before it is measured (audit.intake.limits): an .xlsx's zip members by their unzipped size,
+a sheet by its declared dimension and by the cells its XML really holds, a CSV by its lines and delimiters. A sheet
+is then read row by row, keeping the columns up to the header's last named one (`width`).
 """
 from __future__ import annotations
 
@@ -22,16 +26,17 @@ import pandas as pd
 import python_calamine as pc
 from openpyxl.utils import get_column_letter
 
+from .limits import ReadLimits
 from .report import ValidationReport
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024  # the web's upload limit
 ACCEPTED_SUFFIXES = (".xlsx", ".xls", ".csv")
 ZIP_MAGIC = b"PK\x03\x04"
 CFB_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx（或 CSV UTF-8）再上传"
-# Codes of problems after which there is no sheet to show.
+# Codes of problems after which there is no sheet to show (PARSE_FAILED: audit.intake.isolated could not read it).
 FILE_CODES = frozenset({"FILE_EMPTY", "FILE_TOO_LARGE", "FILE_TYPE", "NOT_SPREADSHEET", "FILE_ENCRYPTED",
-                        "FILE_CORRUPT", "FILE_ENCODING"})
+                        "FILE_CORRUPT", "FILE_ENCODING", "SHEET_TOO_LARGE", "PARSE_FAILED"})
 HEADER_SCAN_ROWS = 30
 _SNIFF_RECORDS = 200
 
@@ -58,16 +63,19 @@ class _FileProblem(Exception):
         self.code = code
 
 
-def read_sheet(path: Path, report: ValidationReport, max_bytes: int | None = DEFAULT_MAX_BYTES, *,
-               pick: Any = None, sheet: str | None = None) -> RawSheet | None:
+def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None = None, *,
+               pick: Any = None, sheet: str | None = None, width: Any = None) -> RawSheet | None:
     """The sheet to import from `path`, or None after adding a file-level error to `report`.
 
     For a workbook, `sheet` names the sheet to read; otherwise `pick(rows) -> bool`, given the first rows of each
     sheet in turn, chooses the first sheet it accepts (default: the first sheet with any non-empty cell).
+    `width(rows) -> int | None`, given the first rows of the chosen sheet, says how many columns to keep (the
+    header's last named column); cells further right are not read.
     """
     path = Path(path)
+    limits = limits or ReadLimits()
     try:
-        raw = _read(path, max_bytes, pick, sheet, report)
+        raw = _read(path, limits, pick, sheet, width, report)
     except _FileProblem as exc:
         report.error(exc.code, str(exc))
         return None
@@ -75,7 +83,8 @@ def read_sheet(path: Path, report: ValidationReport, max_bytes: int | None = DEF
     return raw
 
 
-def _read(path: Path, max_bytes: int | None, pick: Any, sheet: str | None, report: ValidationReport) -> RawSheet:
+def _read(path: Path, limits: ReadLimits, pick: Any, sheet: str | None, width: Any,
+          report: ValidationReport) -> RawSheet:
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
         hint = "WPS 表格（.et）、" if suffix == ".et" else ""
@@ -84,9 +93,11 @@ def _read(path: Path, max_bytes: int | None, pick: Any, sheet: str | None, repor
     size = path.stat().st_size
     if size == 0:
         raise _FileProblem("FILE_EMPTY", "文件是空的（0 字节）；请检查是否选错了文件，或重新保存后上传。")
-    if max_bytes is not None and size > max_bytes:
-        raise _FileProblem("FILE_TOO_LARGE", f"文件大小 {_size(size)}，超过上限 {max_bytes / 1048576:g} MB；"
-                                             "请删除多余的工作表、图片和空白行，或拆分为几个文件分别上传。")
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        advice = limits.hint("max_bytes") or ("请删除多余的工作表、图片和空白行，或拆分为几个文件分别上传。" if suffix != ".csv"
+                                              else "请按月份或单位拆分为几个文件分别上传。")
+        raise _FileProblem("FILE_TOO_LARGE", f"文件大小 {_size(size)}，超过上限 {limits.max_bytes / 1048576:g} MB；"
+                                             + advice)
     with path.open("rb") as fh:
         head = fh.read(4096)
     kind = _sniff(head, suffix, path)
@@ -94,16 +105,32 @@ def _read(path: Path, max_bytes: int | None, pick: Any, sheet: str | None, repor
         report.warning("FILE_SUFFIX", f"文件扩展名为 {suffix}，内容实际是 .{kind} 格式，已按 .{kind} 读取；"
                                       f"建议改正扩展名。")
     if kind == "csv":
-        raw = _read_csv(path)
+        raw = _read_csv(path, limits, report)
+        if width is not None:
+            _cut_columns(raw, width(raw.rows(0, HEADER_SCAN_ROWS)), report)
     else:
-        raw = _read_workbook(path, kind, pick, sheet, report)
+        raw = _read_workbook(path, kind, pick, sheet, width, limits, report)
     if not _has_value(raw.frame):
         raise _FileProblem("FILE_EMPTY", "文件中没有任何内容（所有单元格都是空的）；请检查是否选错了文件或工作表。")
     return raw
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
+    if n >= 2**30:
+        return f"{n / 2**30:.1f} GB"
     return f"{n / 1048576:.1f} MB" if n >= 104858 else f"{n / 1024:.1f} KB"
+
+
+def _count(n: int) -> str:
+    """A count as a clerk reads it: 1,048,576 → 104.9 万; 17,179,869,184 → 171.8 亿."""
+    if n >= 10**8:
+        return f"{n / 10**8:.1f}".removesuffix(".0") + "亿"
+    return f"{n / 10**4:.1f}".removesuffix(".0") + "万" if n >= 10**5 else f"{n:,}"
+
+
+def _too_many_rows(rows: int, limits: ReadLimits, where: str) -> _FileProblem:
+    return _FileProblem("SHEET_TOO_LARGE", f"{where}有 {rows:,} 行，超过上限 {limits.max_rows:,} 行；请按月份或单位拆分为"
+                                           f"几个文件分别上传。{limits.hint('max_rows')}")
 
 
 def _sniff(head: bytes, suffix: str, path: Path) -> str:
@@ -162,24 +189,88 @@ def _encoding(data: bytes) -> str:
                                         "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
 
 
-def _read_csv(path: Path) -> RawSheet:
+def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSheet:
     data = path.read_bytes()
     encoding = _encoding(data)
+    if encoding == "utf-16":
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError:
+            raise _FileProblem("FILE_ENCODING", "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+        encoding = "utf-8"
     sample = data[:65536].decode(encoding, errors="ignore")
     delimiter = _delimiter(sample)
-    width = max((len(r) for r in _records(sample, delimiter, _SNIFF_RECORDS)), default=1)
+    lines, widest = _line_shape(data, delimiter)
+    if lines > limits.max_rows:
+        raise _too_many_rows(lines, limits, "文件")
+    width = min(widest, limits.max_columns)
+    if lines * width > limits.max_cells:
+        raise _FileProblem("SHEET_TOO_LARGE", f"文件有 {lines:,} 行、{width:,} 列，共 {_count(lines * width)}个单元格，"
+                                              f"超过上限 {_count(limits.max_cells)}个；请删除多余的列，或拆分为几个文件"
+                                              f"分别上传。{limits.hint('max_cells')}")
+    if widest > limits.max_columns:
+        data = _cap_columns(data, delimiter, limits.max_columns, report)
     try:
-        frame = pd.read_csv(path, encoding=encoding, sep=delimiter, header=None, names=range(width), dtype=str,
-                            keep_default_na=False, na_values=[""], skip_blank_lines=False, quotechar='"')
+        frame = pd.read_csv(io.BytesIO(data), encoding=encoding, sep=delimiter, header=None, names=range(width),
+                            dtype=str, keep_default_na=False, na_values=[""], skip_blank_lines=False, quotechar='"')
     except (pd.errors.ParserError, ValueError):
-        # Some row is wider than the sampled ones: fall back to the csv module, which takes ragged rows.
-        records = list(csv.reader(io.StringIO(data.decode(encoding)), delimiter=delimiter))
+        # A quoted field holds line breaks, so a record is wider than any line: the csv module takes ragged rows.
+        records = [r[:limits.max_columns] for r in csv.reader(io.StringIO(data.decode(encoding)), delimiter=delimiter)]
         width = max((len(r) for r in records), default=1)
         frame = pd.DataFrame([r + [None] * (width - len(r)) for r in records], dtype=object).replace("", None)
     except UnicodeDecodeError:
         raise _FileProblem("FILE_ENCODING", "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
     frame.columns = range(frame.shape[1])
     return RawSheet(None, frame, np.arange(1, len(frame) + 1))
+
+
+def _cut_columns(raw: RawSheet, keep: int | None, report: ValidationReport) -> None:
+    """Drop the columns right of the header's last named one (a warning if any of them has content)."""
+    if keep is None or raw.frame.shape[1] <= keep:
+        return
+    rest = raw.frame.iloc[:, keep:]
+    filled = (rest.notna() & (rest != "")).any(axis=1).to_numpy()
+    raw.frame = raw.frame.iloc[:, :keep]
+    if filled.any():
+        _columns_not_read(int(raw.row_numbers[np.argmax(filled)]), keep, report)
+
+
+def _columns_not_read(row: int, keep: int, report: ValidationReport) -> None:
+    report.warning("COLUMNS_NOT_READ", f"第{row}行起，表头最后一列（{get_column_letter(keep)}列）右边的单元格有内容，这些内容"
+                                       "没有表头，没有读取；如为需要导入的信息，请补上表头。", row=row)
+
+
+def _line_shape(data: bytes, delimiter: str) -> tuple[int, int]:
+    """(lines, most fields on one line) of a CSV in UTF-8 or GB18030, counted on the bytes before anything is split
+    (in both encodings the bytes of the delimiter and of a line feed occur in no other character). Delimiters in
+    quoted fields are counted too: the width is an upper bound."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    seps = np.flatnonzero(raw == ord(delimiter))
+    lines = len(ends) + (1 if data and not data.endswith(b"\n") else 0)
+    # Delimiters before each line end, then per line; the last line may have no line feed.
+    before = np.searchsorted(seps, np.append(ends, len(raw)))
+    per_line = np.diff(before, prepend=0)
+    return lines, int(per_line.max(initial=0)) + 1
+
+
+def _cap_columns(data: bytes, delimiter: str, max_columns: int, report: ValidationReport) -> bytes:
+    """The CSV with every line cut after its max_columns-th field; one warning names the first line cut."""
+    sep = delimiter.encode()
+    out, first = [], None
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.count(sep) >= max_columns:
+            cut = -1
+            for _ in range(max_columns):
+                cut = line.find(sep, cut + 1)
+            if first is None and line[cut + 1:].strip(sep + b' \t\r"'):
+                first = number
+            line = line[:cut] + (b'"' if line[:cut].count(b'"') % 2 else b"") + (b"\r" if line.endswith(b"\r") else b"")
+        out.append(line)
+    if first is not None:
+        report.warning("COLUMNS_NOT_READ", f"第{first}行起有的行超过 {max_columns:,} 列，第 {max_columns:,} 列以后的内容"
+                                           "没有读取；如其中有需要导入的数据，请删去无关的列后重新上传。", row=first)
+    return b"\n".join(out)
 
 
 def _delimiter(sample: str) -> str:
@@ -210,7 +301,7 @@ def _records(sample: str, delimiter: str, limit: int) -> list[list[str]]:
 
 # --- workbooks ---------------------------------------------------------------------------------------------------
 
-def _open_workbook(path: Path, kind: str) -> pc.CalamineWorkbook:
+def _open_workbook(path: Path, kind: str, limits: ReadLimits) -> pc.CalamineWorkbook:
     try:
         if kind == "xlsx":
             with zipfile.ZipFile(path) as zf:
@@ -218,6 +309,7 @@ def _open_workbook(path: Path, kind: str) -> pc.CalamineWorkbook:
                 if "xl/workbook.xml" not in names:
                     what = "Word 文档" if "word/document.xml" in names else "压缩包或其他 Office 文件"
                     raise _FileProblem("NOT_SPREADSHEET", f"文件内容不是 Excel 工作簿（是{what}）；{SAVE_AS}。")
+                _check_unzipped(zf, limits)
         with path.open("rb") as fh:
             return pc.CalamineWorkbook.from_filelike(fh)
     except _FileProblem:
@@ -225,32 +317,74 @@ def _open_workbook(path: Path, kind: str) -> pc.CalamineWorkbook:
     except pc.PasswordError:
         raise _FileProblem("FILE_ENCRYPTED", "文件设置了打开密码，无法读取；请清除密码（文件—信息—保护工作簿），保存后重新上传。")
     except (zipfile.BadZipFile, pc.CalamineError, OSError, ValueError, EOFError) as exc:
-        raise _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开，"
-                                           "如能打开则另存为新的 .xlsx 后上传，否则请重新导出文件。")
+        raise _corrupt(exc)
 
 
-def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, report: ValidationReport) -> RawSheet:
-    wb = _open_workbook(path, kind)
+def _corrupt(exc: BaseException) -> _FileProblem:
+    return _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开，"
+                                        "如能打开则另存为新的 .xlsx 后上传，否则请重新导出文件。")
+
+
+def _check_unzipped(zf: zipfile.ZipFile, limits: ReadLimits) -> None:
+    """The parts' unzipped sizes as the zip directory declares them (reading checks each against its CRC)."""
+    infos = zf.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_unzipped_bytes:
+        biggest = max(infos, key=lambda i: i.file_size)
+        raise _FileProblem("FILE_TOO_LARGE", f"文件解压后有 {_size(total)}（其中 {biggest.filename} 为 "
+                                             f"{_size(biggest.file_size)}），超过上限 {_size(limits.max_unzipped_bytes)}："
+                                             "表格中可能有大量空白行、格式或图片，也可能不是正常导出的文件。请用 Excel 打开，"
+                                             "只保留需要的数据另存为新文件，或拆分为几个文件分别上传。"
+                                             + limits.hint("max_unzipped_bytes"))
+
+
+def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: Any, limits: ReadLimits,
+                   report: ValidationReport) -> RawSheet:
+    wb = _open_workbook(path, kind, limits)
+    too_large: list[_FileProblem] = []
+
+    def load(name: str) -> pc.CalamineSheet | None:
+        """The sheet, once its size is known to be within the limits (else None, the refusal kept)."""
+        try:
+            if kind == "xlsx":
+                _check_sheet_xml(path, name, limits)
+            loaded = wb.get_sheet_by_name(name)
+            if kind == "xls" and loaded.end:
+                # BIFF has no cheap way to measure a sheet first; calamine's range is at most 65,536 × 256 cells.
+                _check_extent(name, loaded.end[0] + 1, loaded.end[1] + 1, limits)
+            return loaded
+        except _FileProblem as exc:
+            if exc.code != "SHEET_TOO_LARGE":
+                raise
+            too_large.append(exc)
+            return None
+
     try:
         names = wb.sheet_names
         visible = [m.name for m in wb.sheets_metadata if m.visible == pc.SheetVisibleEnum.Visible]
         order = [n for n in names if n in visible] + [n for n in names if n not in visible]
-        chosen, loaded = None, None
+        chosen, loaded, head = None, None, None
         if sheet is not None and sheet in names:
-            chosen = sheet
+            chosen, loaded = sheet, load(sheet)
         else:
             for name in order:
-                loaded = wb.get_sheet_by_name(name)
-                head = loaded.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
+                loaded = load(name)
+                if loaded is None:
+                    continue
+                head = _head(loaded)
                 if (pick(head) if pick is not None else _has_value(pd.DataFrame(head, dtype=object))):
                     chosen = name
                     break
+            if chosen is None and too_large:
+                raise too_large[0]
             if chosen is None:
-                chosen, loaded = order[0], None
-        if loaded is None or loaded.name != chosen:
-            loaded = wb.get_sheet_by_name(chosen)
-        # skip_empty_area=False: the first row returned is Excel row 1 and the first column is column A.
-        rows = loaded.to_python(skip_empty_area=False)
+                chosen = order[0]
+                loaded = load(chosen) if loaded is None or loaded.name != chosen else loaded
+        if loaded is None:
+            raise too_large[0]
+        head = head if head is not None and loaded.name == chosen else _head(loaded)
+        keep = width(head) if width is not None else None
+        rows = _rows(loaded, keep, limits, report)
     except (pc.CalamineError, ValueError) as exc:
         raise _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开后另存为新的 .xlsx 再上传。")
     finally:
@@ -258,11 +392,150 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, report: 
     frame = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
     raw = RawSheet(chosen, frame, np.arange(1, len(frame) + 1))
     if kind == "xlsx":
-        _substitute_formulas(path, raw)
+        _substitute_formulas(path, raw, limits, keep)
     else:
         report.warning("XLS_FORMULAS", "旧版 .xls 文件中的公式无法识别，公式单元格按 Excel 保存的计算结果读取；"
                                        "建议另存为 .xlsx 后上传，以便检查公式。")
     return raw
+
+
+def _head(sheet: pc.CalamineSheet) -> list[list[Any]]:
+    # skip_empty_area=False: the first row returned is Excel row 1 and the first column is column A.
+    return sheet.to_python(skip_empty_area=False, nrows=HEADER_SCAN_ROWS)
+
+
+def _rows(sheet: pc.CalamineSheet, keep: int | None, limits: ReadLimits, report: ValidationReport) -> list[list[Any]]:
+    """Every row of the sheet from Excel row 1 and column A, cut after `keep` columns (a warning names the first
+    row whose cells further right are not read)."""
+    first_col = sheet.start[1] if sheet.start else 0
+    pad = [""] * first_col
+    rows: list[list[Any]] = []
+    cut_at = None
+    for number, row in enumerate(sheet.iter_rows(), start=1):
+        if number > limits.max_rows:
+            raise _too_many_rows(sheet.total_height, limits, f"工作表“{sheet.name}”")
+        row = pad + row if first_col else row
+        if keep is not None and len(row) > keep:
+            if cut_at is None and any(_filled(v) for v in row[keep:]):
+                cut_at = number
+            row = row[:keep]
+        rows.append(row)
+    if cut_at is not None and keep is not None:
+        _columns_not_read(cut_at, keep, report)
+    return rows
+
+
+def _filled(value: Any) -> bool:
+    return not (value is None or value == "" or (isinstance(value, float) and value != value))
+
+
+_DIMENSION = re.compile(rb'<(?:[\w.-]+:)?dimension\b[^>]*?\bref="([A-Z]{1,3})?(\d+)?(?::([A-Z]{1,3})(\d+))?"')
+# Cell references as Excel, LibreOffice, WPS and openpyxl write them (r="AB12"): scanned fast, longest first.
+_REF_LETTERS = {n: re.compile(rb' r="([A-Z]{%d})\d' % n) for n in (3, 2)}
+_REF_DIGITS = {n: re.compile(rb' r="[A-Z]{1,3}(\d{%d})"' % n) for n in range(7, 0, -1)}
+_ROW_NUMBER = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr\s*=\s*["\'](\d+)')
+# Anything else a reader still accepts (r='…', line breaks or spaces around =, lower case, more than 3 letters or
+# 7 digits) sends the chunk to the exact scan (text in cells may send it there too: that only costs time).
+_UNUSUAL_SPELLING = (b"r='", b"r =", b"r= ", b"\nr=", b"\tr=", b"\rr=", b"\nr ", b"\tr ", b"\rr ")
+_UNUSUAL_REF = re.compile(rb' r="(?:[A-Z]*[a-z]|[A-Za-z]{4}|[A-Za-z]+\d{8})')
+_ANY_REF = re.compile(rb"""<(?:[\w.-]+:)?c\s[^>]*?\br\s*=\s*["']([A-Za-z]+)(\d+)""")
+# Cells, and a few other elements (<col>, <cfRule>): an upper bound of the cells a chunk holds.
+_CELL_OPEN = (b"<c", b":c>", b":c ", b":c\n")
+_CHUNK = 1 << 23
+
+
+def _check_sheet_xml(path: Path, sheet: str, limits: ReadLimits) -> None:
+    """The sheet's declared dimension, then the rows and columns its cells really reach, within the limits.
+
+    Streams the sheet's XML (each chunk checked against the zip's CRC on the way) and looks only at the cell
+    references: a cell written at XFD1048576 is found before any reader lays out the 17 billion cells up to it.
+    """
+    try:
+        with zipfile.ZipFile(path) as zf:
+            member = _sheet_xml_path(zf, sheet)
+            if member is None or member not in zf.namelist():
+                return
+            with zf.open(member) as fh:
+                rows, cols, cells, tail, first = 0, 0, 0, b"", True
+                while chunk := fh.read(_CHUNK):
+                    data = tail + chunk
+                    cut = data.rfind(b"<")
+                    data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+                    if first:
+                        _check_dimension(sheet, data, limits)
+                        first = False
+                    last_row, last_col = _extent(data)
+                    rows, cols = max(rows, last_row), max(cols, last_col)
+                    # Cells written without a reference take the next position: they count one each.
+                    cells += sum(data.count(tag) for tag in _CELL_OPEN)
+                    _check_extent(sheet, rows, cols, limits)
+                    if cells > limits.max_cells:
+                        raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
+                                                              f"{_count(limits.max_cells)}个；请删除无关的内容，或拆分为几个"
+                                                              f"文件分别上传。{limits.hint('max_cells')}")
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, ElementTree.ParseError) as exc:
+        raise _corrupt(exc)
+
+
+def _check_dimension(sheet: str, data: bytes, limits: ReadLimits) -> None:
+    m = _DIMENSION.search(data, 0, data.find(b"sheetData") if b"sheetData" in data else 4096)
+    if m and m.group(3):
+        rows, cols = int(m.group(4)), _column_index(m.group(3).decode()) + 1
+        _check_extent(sheet, rows, cols, limits, declared=f"{(m.group(1) or b'A').decode()}{(m.group(2) or b'1').decode()}:"
+                                                          f"{m.group(3).decode()}{m.group(4).decode()}")
+
+
+def _extent(data: bytes) -> tuple[int, int]:
+    """(last row, last column) that the cells of a chunk of sheet XML reach (1-based), by their references."""
+    rows = _ROW_NUMBER.findall(data)
+    last_row = int(max(rows, key=_len_then_value)) if rows else 0
+    if any(data.find(spelling) >= 0 for spelling in _UNUSUAL_SPELLING) or _UNUSUAL_REF.search(data):
+        refs = _ANY_REF.findall(data)
+        if not refs:
+            return last_row, 0
+        cols = max((r[0].upper() for r in refs), key=_len_then_value)
+        return max(last_row, int(max((r[1].lstrip(b"0") or b"0" for r in refs), key=_len_then_value))), \
+            _column_number(cols)
+    for pattern in _REF_DIGITS.values():
+        digits = pattern.findall(data)
+        if digits:
+            last_row = max(last_row, int(max(digits)))
+            break
+    return last_row, _max_col(data)
+
+
+def _len_then_value(text: bytes) -> tuple[int, bytes]:
+    return len(text), text
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ch - 64
+    return number
+
+
+def _max_col(data: bytes) -> int:
+    for pattern in _REF_LETTERS.values():
+        letters = set(pattern.findall(data))
+        if letters:
+            return _column_number(max(letters, key=_len_then_value))
+    for letter in range(ord("Z"), ord("A") - 1, -1):
+        if data.find(b' r="' + bytes([letter])) >= 0:
+            return letter - ord("A") + 1
+    return 0
+
+
+def _check_extent(sheet: str, rows: int, cols: int, limits: ReadLimits, declared: str | None = None) -> None:
+    if rows > limits.max_rows:
+        raise _too_many_rows(rows, limits, f"工作表“{sheet}”" + (f"（声明的范围为 {declared}）" if declared else ""))
+    if rows * cols > limits.max_cells:
+        where = (f"声明的内容范围为 {declared}" if declared else
+                 f"内容从 A1 延伸到第 {rows:,} 行、{get_column_letter(cols) if cols <= 18278 else f'第 {cols:,}'} 列")
+        raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”{where}，共约 {_count(rows * cols)}个单元格，超过上限"
+                                              f" {_count(limits.max_cells)}个：表格最下方或最右边可能有误操作留下的内容或格式。"
+                                              "请在 Excel 中选中数据下方多余的行、右边多余的列，整行整列删除后保存，再上传。"
+                                              + limits.hint("max_cells"))
 
 
 def _has_value(frame: pd.DataFrame) -> bool:
@@ -312,8 +585,9 @@ def _sheet_xml_path(zf: zipfile.ZipFile, sheet: str) -> str | None:
     return "/".join(parts)
 
 
-def _substitute_formulas(path: Path, raw: RawSheet) -> None:
-    """Find formula and error cells in the sheet XML; put '=' + formula (or the error text) in their place."""
+def _substitute_formulas(path: Path, raw: RawSheet, limits: ReadLimits, keep: int | None) -> None:
+    """Find formula and error cells in the sheet XML; put '=' + formula (or the error text) in their place
+    (within the columns kept; the XML was measured by _check_sheet_xml)."""
     with zipfile.ZipFile(path) as zf:
         member = _sheet_xml_path(zf, raw.sheet or "")
         if member is None or member not in zf.namelist():
@@ -356,7 +630,7 @@ def _substitute_formulas(path: Path, raw: RawSheet) -> None:
                 cells[key] = (html.unescape(v.group(1).decode()) if v else "#VALUE!", False)
     frame = raw.frame
     for (row, col), (text, is_formula) in cells.items():
-        if row < 1:
+        if row < 1 or row > limits.max_rows or (keep is not None and col >= keep):
             continue
         while row > len(frame) or col >= frame.shape[1]:
             frame = _grow(frame, row, col)

@@ -6,6 +6,7 @@ with audit.xlsxsafe.set_cell, so text such as '=cmd' stays an inert string.
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .parse import cell_label
 from .reader import FILE_CODES, read_sheet
 from .report import ERROR, LEVEL_ZH, Problem, ValidationReport
+from .hygiene import document_text
 from .xlsxsafe import set_cell
 
 ERROR_FILL = PatternFill("solid", fgColor="FFC7CE")
@@ -35,10 +37,9 @@ def write_annotated(path: Path, report: ValidationReport, out_path: Path) -> Non
     wb = Workbook(write_only=True)
     raw = None
     if not any(p.code in FILE_CODES for p in report.problems):
-        raw = read_sheet(Path(path), ValidationReport(report.filename, report.kind), max_bytes=None,
-                         sheet=report.sheet)
+        raw = read_sheet(Path(path), ValidationReport(report.filename, report.kind), sheet=report.sheet)
     if raw is not None:
-        name = (report.sheet or "数据")[:31]
+        name = re.sub(r"[\[\]:*?/\\]", "_", document_text(report.sheet or "数据")).strip("'")[:31] or "数据"
         ws = wb.create_sheet("原表" if name == LIST_SHEET else name)
         _write_sheet(ws, raw.rows(), [int(r) for r in raw.row_numbers], report)
     _write_list(wb.create_sheet(LIST_SHEET), report)
@@ -95,7 +96,8 @@ def _write_sheet(ws: Worksheet, rows: list[list[Any]], numbers: list[int], repor
             cell = WriteOnlyCell(ws)
             set_cell(cell, value)
             cell.fill = ERROR_FILL if any(p.level == ERROR for p in problems) else WARNING_FILL
-            comment = Comment("\n".join(f"[{LEVEL_ZH[p.level]}] {p.code}：{p.message}" for p in problems), AUTHOR)
+            comment = Comment(document_text("\n".join(f"[{LEVEL_ZH[p.level]}] {p.code}：{p.message}" for p in problems)),
+                              AUTHOR)
             comment.width, comment.height = 320, min(60 + 40 * len(problems), 400)
             cell.comment = comment
             cells.append(cell)

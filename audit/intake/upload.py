@@ -17,7 +17,8 @@ from openpyxl.utils import get_column_letter
 from .columns import TABLES, TableSpec
 from .header import Header, find_header
 from .parse import cell_label, clean_text
-from .reader import DEFAULT_MAX_BYTES, HEADER_SCAN_ROWS, RawSheet, read_sheet
+from .limits import ReadLimits
+from .reader import HEADER_SCAN_ROWS, RawSheet, read_sheet
 from .report import ValidationReport
 from .validate import validate_rows
 
@@ -29,10 +30,8 @@ class ParsedUpload:
     columns: dict[str, str] = field(default_factory=dict)  # spec key -> header as in the file
 
 
-
-
 def parse_upload(path: Path, kind: str, *, default_crs: str | None = None, boundary: Any = None,
-                 max_bytes: int | None = DEFAULT_MAX_BYTES) -> ParsedUpload:
+                 limits: ReadLimits | None = None) -> ParsedUpload:
     """Read, normalise and validate an upload of `kind` ('devices' | 'violations' | 'verifications').
 
     The frame (None when the file cannot be read or lacks a required column) holds the spec keys present in the
@@ -45,8 +44,9 @@ def parse_upload(path: Path, kind: str, *, default_crs: str | None = None, bound
     spec = TABLES[kind]
     report = ValidationReport(filename=path.name, kind=kind)
     wanted = min(2, sum(c.required for c in spec.columns))
-    raw = read_sheet(path, report, max_bytes,
-                     pick=lambda rows: (h := find_header(rows, kind)) is not None and h.score >= wanted)
+    raw = read_sheet(path, report, limits,
+                     pick=lambda rows: (h := find_header(rows, kind)) is not None and h.score >= wanted,
+                     width=lambda rows: _named_width(find_header(rows, kind)))
     if raw is None:
         return ParsedUpload(report)
     header = find_header(raw.rows(0, HEADER_SCAN_ROWS), kind)
@@ -67,6 +67,11 @@ def parse_upload(path: Path, kind: str, *, default_crs: str | None = None, bound
         return ParsedUpload(report, None, columns)
     frame = validate_rows(raw, header, spec, columns, report, default_crs, boundary)
     return ParsedUpload(report, frame, columns)
+
+
+def _named_width(header: Header | None) -> int | None:
+    """Columns up to the header's last named one (None: no header found, keep every column)."""
+    return max(header.labels) + 1 if header is not None and header.labels else None
 
 
 def _report_no_header(raw: RawSheet, spec: TableSpec, report: ValidationReport) -> None:

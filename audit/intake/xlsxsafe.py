@@ -1,7 +1,9 @@
-"""Writing spreadsheet cells that can never be evaluated (CSV/formula injection)."""
+"""Writing spreadsheet cells that can never be evaluated (CSV/formula injection) nor break the file."""
 from __future__ import annotations
 
 from typing import Any
+
+from .hygiene import document_text
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -11,7 +13,9 @@ def is_formula_like(value: Any) -> bool:
 
 
 def set_cell(cell: Any, value: Any) -> None:
-    """Set an openpyxl cell; text that looks like a formula is stored as an inert string, never as a formula."""
+    """Set an openpyxl cell; text that looks like a formula is stored as an inert string, never as a formula, and
+    loses the characters an .xlsx cannot hold."""
+    value = document_text(value)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

@@ -6,9 +6,10 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from .guards import install_append_only
 from .models import Base
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,18 +22,39 @@ def instance_path() -> Path:
     return Path(os.environ.get("CAMAUDIT_INSTANCE_PATH") or PROJECT_ROOT / "instance")
 
 
+def private_folder(folder: Path) -> Path:
+    """`folder`, created if need be, readable by its owner only (0700): it holds the database, the secret key and
+    uploaded files."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.chmod(folder, 0o700)
+    except OSError:  # not ours to change (a shared mount): leave it
+        pass
+    return folder
+
+
 def database_url() -> str:
     url = os.environ.get("CAMAUDIT_DATABASE_URL")
     if url:
         return url
-    folder = instance_path()
-    folder.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{folder / 'camaudit.sqlite3'}"
+    return f"sqlite:///{private_folder(instance_path()) / 'camaudit.sqlite3'}"
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create an SQLite database file 0600 before SQLite does (it would follow the umask); its -wal and -shm
+    files take the same mode."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def make_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -78,6 +100,7 @@ def init_db(engine: Engine) -> None:
     and migrated from there.
     """
     with engine.begin() as conn:
+        _serialise(conn)
         tables = inspect(conn)
         versioned = tables.has_table("alembic_version")
         unversioned = not versioned and tables.has_table("device")
@@ -86,15 +109,24 @@ def init_db(engine: Engine) -> None:
         if versioned or unversioned:
             command.upgrade(_migrations(conn), "head")
         Base.metadata.create_all(conn)
+        install_append_only(conn)
         if not (versioned or unversioned):
             command.stamp(_migrations(conn), "head")
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
+            _serialise(conn)
             has_postgis = conn.execute(
                 text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")).first()
-            if has_postgis:
+            if has_postgis and conn.execute(text("SELECT to_regclass('device_geom')")).scalar() is None:
                 conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
                 conn.execute(text(DEVICE_GEOM_VIEW))
+
+
+def _serialise(conn: Connection) -> None:
+    """On PostgreSQL, one process at a time sets the schema up: processes starting together (several CLI commands,
+    web workers) would otherwise change the catalogue at once ("tuple concurrently updated")."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7270412)"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -457,10 +457,45 @@ class User(Base):
     department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Unused since migration 0004 (login throttling moved to login_throttle); kept so that older code can read.
     failed_logins: Mapped[int] = mapped_column(default=0)
     last_failed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
+    full_name: Mapped[Optional[str]] = mapped_column(String(100), default=None)  # 姓名
+    title: Mapped[Optional[str]] = mapped_column(String(100), default=None)  # 职务
+    # A disabled user cannot sign in, and its sessions ended when it was disabled.
+    disabled_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
 
     department: Mapped[Optional[Department]] = relationship()
 
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
+
     def sees_department(self, department_id: int | None) -> bool:
         return self.role in ("admin", "auditor") or (department_id is not None and department_id == self.department_id)
+
+
+class LoginSession(Base):
+    """A signed-in session: the cookie carries a random token, the database its sha256 and whether it has ended.
+    Logging out ends it; a new password, disabling or removing the user ends all of the user's sessions."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    address: Mapped[Optional[str]] = mapped_column(String(64), default=None)
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
+    end_reason: Mapped[Optional[str]] = mapped_column(String(20), default=None)  # logout | password | disabled …
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per key (an account, an address, a browser that signed in before): the delay before
+    the key's next attempt grows with its failures."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)

@@ -14,12 +14,13 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import shape
 from sqlalchemy import Float, String, cast, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..intake.columns import DEVICE_COLUMNS
-from ..intake.reader import DEFAULT_MAX_BYTES
+from ..intake.limits import ReadLimits
 from ..intake.report import ValidationReport
-from ..intake.upload import parse_upload
+from ..intake.upload import ParsedUpload, parse_upload
 from .history import field_label
 from .models import (DECISION_ZH, ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord,
                      ViolationStat, utcnow)
@@ -119,6 +120,19 @@ def department_boundary(dept: Department | None) -> Any:
     return shape(dept.boundary) if dept is not None and dept.boundary else None
 
 
+def upload_boundary(session: Session, kind: str, department: str | None) -> Any:
+    """The jurisdiction boundary the rows of an upload are checked against (a devices upload's department's)."""
+    if kind != "devices" or not (department or "").strip():
+        return None
+    return department_boundary(get_department(session, department or ""))
+
+
+def _check_length(value: str, column: Any, what: str) -> None:
+    limit = column.type.length
+    if limit is not None and len(value) > limit:
+        raise RegistryError(f"{what}“{value[:40]}…”有 {len(value)} 个字符，超过上限 {limit} 个；请核对后重试。")
+
+
 def _plain(value: Any) -> Any:
     """A frame cell as a plain Python value for the database (NaN/NaT/NA → None)."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -160,7 +174,7 @@ def _sha256(path: Path) -> str:
 
 def import_file(session: Session, path: str | Path, kind: str, *, department: str | None = None,
                 user: str = "cli", default_crs: str | None = None, dry_run: bool = False,
-                max_bytes: int = DEFAULT_MAX_BYTES, partial: bool = False,
+                limits: ReadLimits | None = None, parsed: ParsedUpload | None = None, partial: bool = False,
                 department_from_column: bool = False) -> ImportResult:
     """Validate an upload and, when it has no error, apply it in the session's transaction.
 
@@ -170,13 +184,17 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     devices. Devices: the whole inventory of the department by default (devices it does not list are flagged
     待核实), or with partial=True only the listed devices (the others untouched). A 所属单位 cell naming another
     department is an error, unless department_from_column, where each row goes to the (known) department it
-    names. A device under a standing suspension or removal keeps its status whatever the file says.
+    names. A device under a standing suspension or removal keeps its status whatever the file says. `parsed` is
+    the file already read and validated (parse_upload with `upload_boundary`), e.g. by a worker process.
     """
     path = Path(path)
     if kind not in ("devices", "violations", "verifications"):
         raise RegistryError(f"未知的导入类型“{kind}”，应为 devices、violations 或 verifications。")
     dept: Department | None = None
     department = (department or "").strip() or None
+    _check_length(user, ImportBatch.__table__.c.user, "用户名")
+    if department:
+        _check_length(department, Department.__table__.c.name, "单位名称")
     if kind == "devices":
         if not department and not department_from_column:
             raise RegistryError("导入设备登记表须指明填报单位。")
@@ -185,8 +203,8 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
         dept = get_department(session, department)
         if dept is None:
             raise RegistryError(f"没有名为“{department}”的单位；请先导入该单位的设备登记表，或核对单位名称。")
-    parsed = parse_upload(path, kind, default_crs=default_crs, boundary=department_boundary(dept),
-                          max_bytes=max_bytes)
+    if parsed is None:
+        parsed = parse_upload(path, kind, default_crs=default_crs, boundary=department_boundary(dept), limits=limits)
     result = ImportResult(report=parsed.report, kind=kind, dry_run=dry_run,
                           mode="partial" if partial else "full")
     frame = parsed.frame
@@ -231,6 +249,15 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
                                             "columns": sorted(k for k in parsed.columns if k in frame.columns)}
         result.batch_id = batch.id
         session.flush()
+    except SQLAlchemyError as exc:
+        # What validation did not foresee (a value the database refuses, a lost connection) is reported, not raised.
+        savepoint.rollback()
+        result.batch_id = None
+        cause = getattr(exc, "orig", None) or exc
+        detail = (str(cause).strip().splitlines() or [""])[0][:300]
+        parsed.report.error("DATABASE_ERROR", f"写入数据库时出错，本文件未导入，数据库未作任何改动（{type(cause).__name__}："
+                                              f"{detail}）。请检查文件中的数据后重试；如反复出现，请联系管理员。")
+        return result
     except BaseException:
         savepoint.rollback()
         raise
@@ -609,4 +636,4 @@ def device_records(session: Session, department: str | None = None) -> list[dict
 
 __all__ = ["ImportResult", "RegistryError", "import_file", "load_devices_frame", "load_violations_frame",
            "load_verifications_frame", "load_boundaries", "batch_ids", "device_records", "set_boundary",
-           "get_department"]
+           "get_department", "upload_boundary"]

@@ -18,6 +18,8 @@ def upload_file(page, name: str, rows: list[str]) -> None:
                                               "buffer": (HEADER + "\n".join(rows) + "\n").encode()})
     page.click("#upload-form button[type=submit]")
     page.wait_for_url(re.compile(r".*/upload/[A-Za-z0-9_-]{22}$"))
+    # The check runs in the background: the page shows its progress, then the report.
+    page.wait_for_selector('#import-status:not([data-state="checking"])', timeout=60_000)
 
 
 def shown_markers(page) -> int:

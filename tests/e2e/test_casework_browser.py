@@ -50,7 +50,7 @@ def test_the_casework_path_in_the_browser(page, server):
     assert "按审查机关的决定保持原状态 1 台" in page.inner_text(".import-summary .held")
     page.screenshot(path=page.shots / "upload-decision-holds.png", full_page=True)
     page.click("#confirm-import")
-    page.wait_for_selector(".flash.success, .flash")
+    page.wait_for_selector('#import-status[data-state="applied"]')
     logout(page)
 
     # 3. The auditor dismisses JA-002's sign problem with one reason, through the bulk form.
@@ -91,7 +91,7 @@ def test_the_casework_path_in_the_browser(page, server):
     page.check("input[name=mode][value=partial]")
     upload_file_keeping_mode(page, "补充.csv", [fixed])
     page.click("#confirm-import")
-    page.wait_for_selector(".flash")
+    page.wait_for_selector('#import-status[data-state="applied"]')
     logout(page)
 
     # 7. Re-audit: the suspended device is re-checked as if back in use; the problem is 已消除, the ledger says so.

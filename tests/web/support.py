@@ -141,11 +141,33 @@ def post(client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kw
     return client.post(url, data={"csrf_token": csrf(client), **(data or {})}, **kwargs)
 
 
-def upload(client: FlaskClient, name: str, content: bytes, kind: str = "devices", **fields: Any) -> Any:
+def upload(client: FlaskClient, name: str, content: bytes, kind: str = "devices", wait: bool = True,
+           **fields: Any) -> Any:
+    """POST a file to /upload; unless wait=False, return once its check (in the background) is done."""
     import io
 
     data = {"kind": kind, "file": (io.BytesIO(content), name), **fields}
-    return post(client, "/upload", data, content_type="multipart/form-data")
+    response = post(client, "/upload", data, content_type="multipart/form-data")
+    if wait and response.status_code == 303:
+        wait_for_check(client, token_of(response))
+    return response
+
+
+def wait_for_check(client: FlaskClient, token: str, timeout: float = 120) -> None:
+    """Wait until the upload's check or import (in the background) is done."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while client.get(f"/upload/{token}/status").get_json()["state"] in ("checking", "importing"):
+        assert time.monotonic() < deadline, f"upload {token} still running after {timeout} s"
+        time.sleep(0.05)
+
+
+def confirm(client: FlaskClient, token: str) -> Any:
+    """POST the confirm button of a pending upload and wait for the import to end."""
+    response = post(client, f"/upload/{token}/confirm")
+    wait_for_check(client, token)
+    return response
 
 
 def token_of(response: Any) -> str:

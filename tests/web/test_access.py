@@ -55,6 +55,7 @@ MATRIX = [
     ("upload.show", "GET", lambda w: f"/upload/{w.token['a']}", None, (LOGIN, 200, 200, 200, 404)),
     ("upload.annotated", "GET", lambda w: f"/upload/{w.token['a']}/annotated.xlsx", None,
      (LOGIN, 200, 200, 200, 404)),
+    ("upload.status", "GET", lambda w: f"/upload/{w.token['a']}/status", None, (LOGIN, 200, 200, 200, 404)),
     ("api.csrf_token", "GET", lambda w: "/api/csrf", None, (200, 200, 200, 200, 200)),
     ("api.devices", "GET", lambda w: "/api/devices", None, (LOGIN, 200, 200, 200, 200)),
     ("api.devices", "GET", lambda w: f"/api/devices?department={w.dept['b']}", None, (LOGIN, 200, 200, 404, 200)),
@@ -103,6 +104,17 @@ MATRIX = [
     ("auth.set_language", "POST", lambda w: "/lang", {"lang": "zh"}, (302, 302, 302, 302, 302)),
     ("auth.login", "POST", lambda w: "/login", {"username": "nobody", "password": "wrong-password"},
      (401, 401, 401, 401, 401)),
+    ("admin.index", "GET", lambda w: "/admin/users", None, (LOGIN, 200, 403, 403, 403)),
+    # Refused by audit.registry.users (a too short password) or for a user that does not exist.
+    ("admin.add", "POST", lambda w: "/admin/users", {"name": "x", "role": "auditor", "password": "short"},
+     (LOGIN, 303, 403, 403, 403)),
+    ("admin.password", "POST", lambda w: "/admin/users/999999/password", {"password": "short"},
+     (LOGIN, 404, 403, 403, 403)),
+    ("admin.labels", "POST", lambda w: "/admin/users/999999/labels", {"full_name": "张三"},
+     (LOGIN, 404, 403, 403, 403)),
+    ("admin.disable", "POST", lambda w: "/admin/users/999999/disable", {}, (LOGIN, 404, 403, 403, 403)),
+    ("admin.enable", "POST", lambda w: "/admin/users/999999/enable", {}, (LOGIN, 404, 403, 403, 403)),
+    ("admin.remove", "POST", lambda w: "/admin/users/999999/remove", {}, (LOGIN, 404, 403, 403, 403)),
 ]
 LAST = [("auth.logout", "POST", lambda w: "/logout", {}, (302, 302, 302, 302, 302))]
 

@@ -26,3 +26,23 @@ def test_serve_runs_the_app_under_waitress(tmp_path, monkeypatch):
 def test_serve_refuses_a_bad_port():
     result = CliRunner().invoke(serve, ["--port", "70000"])
     assert result.exit_code == 2 and "70000" in result.output
+
+
+def test_serve_warns_while_demo_accounts_keep_the_published_password(tmp_path, monkeypatch):
+    from audit.registry.db import init_db, make_engine, session_factory
+    from audit.registry.users import add_user
+
+    url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+    engine = make_engine(url)
+    init_db(engine)
+    with session_factory(engine)() as session:
+        add_user(session, "auditor", "auditor", "camaudit-demo")
+        add_user(session, "admin", "admin", "not-the-demo-one")
+        session.commit()
+    engine.dispose()
+    monkeypatch.setattr("waitress.serve", lambda app, **kwargs: None)
+    monkeypatch.setenv("CAMAUDIT_DATABASE_URL", url)
+    result = CliRunner().invoke(serve, [])
+    assert result.exit_code == 0
+    warning = result.stderr.splitlines()[0]
+    assert "auditor" in warning and "演示密码" in warning and "admin" not in warning

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from audit.registry.models import Finding
 
-from .support import PASSWORDS, ROWS_A, client_for, database_session, make_app, populate, post, token_of, upload
+from .support import PASSWORDS, ROWS_A, client_for, confirm, database_session, make_app, populate, post, token_of, upload
 from .test_upload import csv_bytes
 
 MAX_PAGES = 250
@@ -92,7 +92,7 @@ def busy_world(tmp_path_factory):
     world = populate(app, tmp)
     clerk = client_for(app, "dept_a")
     imported = token_of(upload(clerk, "变更.csv", csv_bytes(ROWS_A[0], ROWS_A[1].replace("府前路闯红灯", "府前路口"))))
-    post(clerk, f"/upload/{imported}/confirm")
+    confirm(clerk, imported)
     refused = token_of(upload(clerk, "坏表.csv", csv_bytes("JA-020,坏行,无人机,某路,,,abc,26.7,WGS84,,在用,,,,,,,,")))
     pending = token_of(upload(clerk, "待确认.csv", csv_bytes(*ROWS_A)))
     auditor = client_for(app, "auditor")

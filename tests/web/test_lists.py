@@ -8,7 +8,7 @@ import lxml.html
 
 from audit.casework import decisions
 
-from .support import AS_OF, DEPT_A, ROWS_A, client_for, database_session, post, token_of, upload
+from .support import AS_OF, DEPT_A, ROWS_A, client_for, confirm, database_session, post, token_of, upload
 from .test_upload import csv_bytes
 
 
@@ -36,7 +36,7 @@ def test_only_the_devices_missing_from_the_last_upload(world):
     assert "待核实" not in lxml.html.fromstring(clerk.get("/devices").text).get_element_by_id("device-table") \
         .text_content()
     token = token_of(upload(clerk, "设备登记表.csv", csv_bytes(*ROWS_A[:2])))
-    post(clerk, f"/upload/{token}/confirm")
+    confirm(clerk, token)
     page = clerk.get("/devices?pending=1").text
     assert listed(page) == ["JA-003"] and 'name="pending" value="1" checked' in page
     assert "待核实" in lxml.html.fromstring(page).get_element_by_id("device-table").text_content()
@@ -47,7 +47,7 @@ def test_only_the_devices_missing_from_the_last_upload(world):
     assert listed(auditor.get("/review?pending=1&state=data").text) == ["JA-003"]
     # Uploaded again: nothing is waiting to be checked.
     token = token_of(upload(clerk, "设备登记表.csv", csv_bytes(*ROWS_A)))
-    post(clerk, f"/upload/{token}/confirm")
+    confirm(clerk, token)
     assert listed(clerk.get("/devices?pending=1").text) == []
     assert "没有符合条件的设备" in clerk.get("/devices?pending=1").text
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from audit.registry.models import ChangeLog, Department, Device, ImportBatch, ViolationStat
 
-from .support import DEPT_A, DEPT_B, HEADER, client_for, database_session, make_app, populate, post, token_of, upload
+from .support import (DEPT_A, DEPT_B, HEADER, client_for, confirm, database_session, make_app, populate, post,
+                      token_of, upload, wait_for_check)
 
 NEW_ROW = "JA-010,新设测速,固定测速,新路,由东向西,新路口,117.48,26.72,WGS84,2024-01-01,在用,2023-12-01,2023-12-05,是," \
           "2023-12-20,县政府网站,2024-01-02,2025-01-01,合格"
@@ -52,9 +53,9 @@ def test_a_valid_file_is_imported_only_on_confirm_and_only_once(world):
     page = client.get(f"/upload/{token}").text
     assert 'data-state="valid"' in page and "新增 1 台" in page
     assert counts(world.app) == before
-    assert post(client, f"/upload/{token}/confirm").status_code == 303
+    assert confirm(client, token).status_code == 303
     assert 'data-state="applied"' in client.get(f"/upload/{token}").text
-    assert post(client, f"/upload/{token}/confirm").status_code == 303
+    assert confirm(client, token).status_code == 303
     with database_session(world.app) as db:
         batches = db.scalars(select(ImportBatch).where(ImportBatch.filename == "设备登记表.csv")).all()
         assert len(batches) == 1 and batches[0].user == "clerk_a"
@@ -102,7 +103,7 @@ def test_cancel_discards_the_file(world):
     assert post(client, f"/upload/{token}/cancel").status_code == 303
     assert 'data-state="cancelled"' in client.get(f"/upload/{token}").text
     assert not list((Path(world.app.instance_path) / "uploads" / token).glob("*.csv"))
-    assert post(client, f"/upload/{token}/confirm").status_code == 303
+    assert confirm(client, token).status_code == 303
     with database_session(world.app) as db:
         assert db.scalar(select(Device.id).where(Device.device_code == "JA-010")) is None
 
@@ -134,17 +135,19 @@ def test_two_uploads_confirmed_at_once_are_both_applied_whole(world):
     barrier = threading.Barrier(len(tokens))
     statuses = []
 
-    def confirm(client, token):
+    def press(client, token):
         data = {"csrf_token": client.get("/api/csrf").get_json()["csrf_token"]}
         barrier.wait()
         statuses.append(client.post(f"/upload/{token}/confirm", data=data).status_code)
 
-    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(clients, tokens)]
+    threads = [threading.Thread(target=press, args=pair) for pair in zip(clients, tokens)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert statuses == [303, 303, 303]
+    for client, token in zip(clients, tokens):
+        wait_for_check(client, token)
     with database_session(world.app) as db:
         assert db.scalar(select(func.count()).select_from(ImportBatch).where(ImportBatch.filename == "0.csv")) == 1
         assert db.scalar(select(func.count()).select_from(ImportBatch).where(ImportBatch.filename == "1.csv")) == 1

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from audit.registry.models import Finding
 
-from .support import ROWS_A, client_for, database_session, post, token_of, upload
+from .support import ROWS_A, client_for, confirm, database_session, post, token_of, upload
 from .test_upload import csv_bytes
 
 INTERNAL = re.compile(r"\b(create|update|missing|reappear|missing_since_batch_id|dry-run|national|guangdong)\b|\{\"")
@@ -31,7 +31,7 @@ def test_the_change_log_is_a_table_of_fields_with_chinese_headers(world):
     renamed = ROWS_A[1].replace("府前路闯红灯", "府前路口闯红灯")
     for rows in ([ROWS_A[0], renamed], [ROWS_A[0], renamed, ROWS_A[2]]):
         token = token_of(upload(clerk, "设备登记表.csv", csv_bytes(*rows)))
-        post(clerk, f"/upload/{token}/confirm")
+        confirm(clerk, token)
     auditor = client_for(world.app, "auditor")
     page = auditor.get(f"/devices/{world.device['JA-002']}").text
     rows = table_rows(page, "change-table")
@@ -51,7 +51,7 @@ def test_the_change_log_is_a_table_of_fields_with_chinese_headers(world):
 def test_the_upload_report_names_fields_in_chinese_and_no_command_line_option(world):
     clerk = client_for(world.app, "dept_a")
     token = token_of(upload(clerk, "a.csv", csv_bytes(ROWS_A[0])))
-    post(clerk, f"/upload/{token}/confirm")  # JA-002 and JA-003 are now missing (待核实)
+    confirm(clerk, token)  # JA-002 and JA-003 are now missing (待核实)
     again = ROWS_A[1].replace("府前路闯红灯", "府前路口闯红灯")
     token = token_of(upload(clerk, "b.csv", csv_bytes(ROWS_A[0], again)))
     page = clerk.get(f"/upload/{token}").text

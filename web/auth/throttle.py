@@ -1,34 +1,68 @@
-"""Repeated failed logins are slowed down: after FREE_ATTEMPTS failures, each further try waits a doubling delay."""
+"""Failed logins slow down, per key, with a delay that grows instead of a lockout.
+
+Every attempt is counted before its password is checked (audit.registry.logins.claim_attempt, a compare-and-set in
+the database), against two keys: the address it comes from, and the account, or instead of the account the
+browser that signed in to it before (a device cookie). An attacker who knows a name slows down only attempts from
+browsers that never signed in as that user; the real user's browser keeps its own count. Unknown and known names
+are counted alike, so the answers cannot tell them apart.
+"""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from audit.registry.models import User
+from itsdangerous import BadSignature, URLSafeSerializer
 
-FREE_ATTEMPTS = 5
+from audit.registry.logins import claim_attempt, release_attempt
+
+FREE_ATTEMPTS = 5  # per account or device; then each try waits
+ADDRESS_FREE_ATTEMPTS = 20  # per address, across names
 BASE_DELAY = dt.timedelta(seconds=30)
 MAX_DELAY = dt.timedelta(minutes=15)
+FORGET_AFTER = dt.timedelta(hours=24)
+DEVICE_COOKIE = "camaudit_device"
 
 
-def delay_after(failures: int) -> dt.timedelta:
-    if failures < FREE_ATTEMPTS:
+def delay_after(failures: int, free: int = FREE_ATTEMPTS) -> dt.timedelta:
+    if failures < free:
         return dt.timedelta(0)
-    return min(BASE_DELAY * 2 ** (failures - FREE_ATTEMPTS), MAX_DELAY)
+    return min(BASE_DELAY * 2 ** (failures - free), MAX_DELAY)
 
 
-def seconds_to_wait(user: User, now: dt.datetime) -> int:
-    """How long this account must wait before its password is checked again (0: go ahead)."""
-    if user.last_failed_at is None:
-        return 0
-    remaining = user.last_failed_at + delay_after(user.failed_logins) - now
-    return max(0, int(remaining.total_seconds() + 0.999))
+def keys(name: str, address: str | None, device: dict[str, Any] | None) -> list[tuple[str, int]]:
+    """The keys an attempt counts against, with their free attempts."""
+    account = f"device:{device['nonce']}" if device and device.get("name") == name else f"account:{name.casefold()}"
+    return [(f"address:{address or '-'}", ADDRESS_FREE_ATTEMPTS), (account, FREE_ATTEMPTS)]
 
 
-def record_failure(user: User, now: dt.datetime) -> None:
-    user.failed_logins = (user.failed_logins or 0) + 1
-    user.last_failed_at = now
+def claim(session: Any, attempt: list[tuple[str, int]], now: dt.datetime) -> int:
+    """Count the attempt against each key; the seconds to wait if one refuses (those counted are taken back)."""
+    counted = []
+    for key, free in attempt:
+        wait = claim_attempt(session, key, now, lambda n, free=free: delay_after(n, free), FORGET_AFTER)
+        if wait:
+            for done in counted:
+                release_attempt(session, done, forget=False)
+            return wait
+        counted.append(key)
+    return 0
 
 
-def record_success(user: User) -> None:
-    user.failed_logins = 0
-    user.last_failed_at = None
+def succeeded(session: Any, attempt: list[tuple[str, int]]) -> None:
+    """A right password: the account (or device) starts afresh; the address only gets this attempt back."""
+    for key, _ in attempt:
+        release_attempt(session, key, forget=not key.startswith("address:"))
+
+
+def device_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="camaudit-device")
+
+
+def read_device(secret: str, cookie: str | None) -> dict[str, Any] | None:
+    if not cookie:
+        return None
+    try:
+        value = device_serializer(secret).loads(cookie)
+    except BadSignature:
+        return None
+    return value if isinstance(value, dict) else None

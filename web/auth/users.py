@@ -1,12 +1,16 @@
-"""The signed-in user as Flask-Login sees it: a detached view of audit.users.User."""
+"""The signed-in user as Flask-Login sees it: a detached view of audit.registry.models.User and its session.
+
+The session cookie holds only a random session token; every request looks it up in login_session, so logging
+out, a new password or disabling the user ends the session on the server (audit.registry.logins).
+"""
 from __future__ import annotations
 
-import hashlib
+import datetime as dt
 
+from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from audit.registry.logins import session_user
 from audit.registry.models import User
 
 from ..database import get_session
@@ -14,8 +18,9 @@ from ..extensions import login_manager
 
 
 class LoginUser(UserMixin):
-    def __init__(self, user: User) -> None:
+    def __init__(self, user: User, token: str) -> None:
         self._user = user
+        self.token = token
         self.user_id = user.id
         self.name = user.name
         self.role = user.role
@@ -23,8 +28,7 @@ class LoginUser(UserMixin):
         self.department_name = user.department.name if user.department else None
 
     def get_id(self) -> str:
-        # A session ends when the password changes: the id carries a fingerprint of the hash.
-        return f"{self.user_id}.{fingerprint(self._user.password_hash)}"
+        return self.token
 
     def sees_department(self, department_id: int | None) -> bool:
         return self._user.sees_department(department_id)
@@ -39,16 +43,8 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
-def fingerprint(password_hash: str) -> str:
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
-
-
 @login_manager.user_loader
 def load_user(token: str) -> LoginUser | None:
-    user_id, _, mark = token.partition(".")
-    if not user_id.isdigit():
-        return None
-    user = get_session().scalar(select(User).options(joinedload(User.department)).where(User.id == int(user_id)))
-    if user is None or fingerprint(user.password_hash) != mark:
-        return None
-    return LoginUser(user)
+    hours = float(current_app.config["SESSION_MAX_AGE_HOURS"])
+    user = session_user(get_session(), token, dt.timedelta(hours=hours) if hours else None)
+    return None if user is None else LoginUser(user, token)

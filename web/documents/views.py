@@ -15,7 +15,7 @@ from audit.exports.typical_case import case_choices
 from audit.registry.models import Department
 from audit.registry.models import AuditRun, Finding
 
-from ..access import is_decider, requested_department
+from ..access import is_decider, parse_id, requested_department
 from ..database import get_session
 from ..findings import rule_titles
 from ..i18n import gettext as _
@@ -64,7 +64,7 @@ def render_form(db: Session, values: Mapping[str, Any], department: str | None, 
 
 
 def _run_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 @bp.get("")
@@ -78,10 +78,10 @@ def index():
 def _int(value: str | None, what: str) -> int | None:
     if not value:
         return None
-    try:
-        return int(value)
-    except ValueError:
-        raise FormError(_("{what}“{value}”应为编号（数字）。", what=_(what), value=value)) from None
+    number = parse_id(value)
+    if number is None:
+        raise FormError(_("{what}“{value}”应为编号（数字）。", what=_(what), value=value))
+    return number
 
 
 def _date(value: str | None) -> dt.date | None:

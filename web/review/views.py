@@ -15,7 +15,7 @@ from audit.casework import decisions, ledger, problems
 from audit.registry.models import AuditRun, Department, Device, Finding, LedgerItem, Problem
 from audit.rules.profiles import profile_title
 
-from ..access import DECIDERS, check_department, roles_required
+from ..access import DECIDERS, check_department, parse_id, roles_required
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
 from ..devices.filters import DeviceFilter
@@ -144,7 +144,7 @@ def _device(device_id: int) -> Device:
 
 
 def _problem_ids() -> list[int]:
-    return [int(v) for v in request.form.getlist("problem") if v.isdigit()]
+    return [i for v in request.form.getlist("problem") if (i := parse_id(v)) is not None]
 
 
 def _names(db: Session, ids: list[int]) -> str:

@@ -1,8 +1,12 @@
-"""Uploads waiting for confirmation: the file and its dry-run result under instance/uploads/<random token>/."""
+"""Uploads waiting for confirmation: the file and its dry-run result under instance/uploads/<random token>/.
+
+Only the server's user can read them: the folders are created 0700, the files 0600.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import secrets
 import shutil
@@ -30,8 +34,16 @@ class Pending:
 
     def save(self) -> None:
         tmp = self.folder / (META + ".tmp")
-        tmp.write_text(json.dumps(self.meta, ensure_ascii=False, default=str), encoding="utf-8")
+        with private_file(tmp) as fh:
+            fh.write(json.dumps(self.meta, ensure_ascii=False, default=str).encode("utf-8"))
         tmp.replace(self.folder / META)
+
+
+def private_file(path: Path):  # type: ignore[no-untyped-def]
+    """`path` opened for writing, created (or truncated) with mode 0600 whatever the umask."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 def safe_filename(name: str | None) -> str:
@@ -43,10 +55,12 @@ def safe_filename(name: str | None) -> str:
 
 def create(root: Path, upload: FileStorage, meta: dict[str, Any]) -> Pending:
     token = secrets.token_urlsafe(16)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
     folder = root / token
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=0o700)
     stored = safe_filename(upload.filename)
-    upload.save(folder / stored)
+    with private_file(folder / stored) as fh:
+        upload.save(fh)
     pending = Pending(token, folder, meta | {"stored_name": stored, "created": dt.datetime.now().isoformat()})
     pending.save()
     return pending

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import io
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file,
+                   url_for)
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -95,7 +98,7 @@ def submit():
         "partial": partial, "department_from_column": from_column,
         "user": current_user.name, "department_id": current_user.department_id, "filename": upload.filename,
     })
-    importing.dry_run(item)
+    importing.start_dry_run(item)
     return redirect(url_for(".show", token=item.token), code=303)
 
 
@@ -112,8 +115,18 @@ def _pending_or_404(token: str) -> pending.Pending:
 @bp.get("/<token>")
 def show(token: str):
     item = _pending_or_404(token)
+    running = item.meta.get("state") if item.meta.get("state") in importing.RUNNING else None
     return render_template("upload/report.html", item=item, meta=item.meta, report=item.meta.get("report") or {},
-                           kind_title=_table_title(item.meta["kind"]), field_label=field_label)
+                           kind_title=_table_title(item.meta["kind"]), field_label=field_label, running=running,
+                           elapsed=int(time.time() - item.meta.get("started", time.time())))
+
+
+@bp.get("/<token>/status")
+def status(token: str):
+    """Whether the upload's check or import is still running (the report page asks until it is done)."""
+    item = _pending_or_404(token)
+    return jsonify({"state": item.meta.get("state", importing.DONE),
+                    "elapsed": int(time.time() - item.meta.get("started", time.time()))})
 
 
 @bp.post("/<token>/confirm")
@@ -125,11 +138,7 @@ def confirm(token: str):
     if not (item.meta.get("report") or {}).get("ok"):
         flash(_("文件有错误，不能导入；请修改后重新上传。"), "error")
         return redirect(url_for(".show", token=token), code=303)
-    importing.apply(item)
-    if item.meta.get("cancelled"):
-        flash(_("已取消，数据库未作任何改动。"), "success")
-    elif item.meta.get("batch_id"):
-        flash(_("已导入，批次号 {batch}。", batch=item.meta["batch_id"]), "success")
+    importing.start_import(item)
     return redirect(url_for(".show", token=token), code=303)
 
 

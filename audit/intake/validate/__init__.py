@@ -11,7 +11,7 @@ from ..columns import TableSpec
 from ..header import Header
 from ..reader import RawSheet
 from ..report import ValidationReport
-from .cells import check_cells, months_typed_as_dates, parse_column, rows_to_keep
+from .cells import check_cells, control_characters, months_typed_as_dates, parse_column, rows_to_keep
 from .coordinates import coordinates
 from .crosschecks import cross_checks
 from .rows import SheetRows
@@ -22,7 +22,8 @@ def validate_rows(raw: RawSheet, header: Header, spec: TableSpec, columns: dict[
     """Parse and check the data rows below the header; every problem goes to the report; the typed frame."""
     sheet = SheetRows(raw, header, spec, columns, report)
     for key, values in sheet.cells.items():
-        sheet.parsed[key] = parse_column(sheet.spec.column(key), values)
+        col = sheet.spec.column(key)
+        sheet.parsed[key] = parse_column(col, control_characters(sheet, col, values))
     if sheet.spec.kind == "violations" and "date" in sheet.parsed:
         months_typed_as_dates(sheet, sheet.parsed["date"])
     keep = rows_to_keep(sheet)

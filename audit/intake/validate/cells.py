@@ -13,6 +13,7 @@ from geo.crs import CrsSpec, parse_crs
 
 from ..columns import DEVICE_TYPES_EN, Column
 from ..header import lookup, match
+from ..hygiene import CONTROL, LINE_BREAKS, first_control, visible, without_control
 from ..parse import (
     BOOL_HINT,
     DATE_HINT,
@@ -24,6 +25,7 @@ from ..parse import (
     clean_text,
     fast_iso_dates,
     fast_iso_days,
+    factorize,
     fast_numbers,
     parse_bool,
     parse_coordinate,
@@ -43,7 +45,47 @@ _TOTAL_ROW = re.compile(r"^(合计|总计|小计|共计)")
 _NOTE_ROW = re.compile(r"^(填表人|填报人|审核人|负责人|单位负责人|联系人|联系电话|制表人|制表|注|说明|备注)\s*[:：]")
 
 
-def parse_column(col: Column, values: pd.Series) -> Parsed:
+def control_characters(sheet: SheetRows, col: Column, values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """The column's cells, factorized, without control characters (tabs and line breaks too, unless the column is
+    multiline): each cell changed gets a warning; in a code, where removing them would make another identifier,
+    an error (and the code is left as it is)."""
+    codes, uniques = factorize(values)
+    texts = [(i, u) for i, u in enumerate(uniques) if isinstance(u, str)]
+    found = CONTROL if col.multiline else re.compile(f"{CONTROL.pattern}|{LINE_BREAKS.pattern}")
+    if not texts or not found.search(",".join(u for _, u in texts)):
+        return codes, uniques
+    affected = np.zeros(len(uniques) + 1, dtype=bool)
+    cleaned = list(uniques)
+    for i, u in texts:
+        if found.search(u):
+            affected[i] = True
+            cleaned[i] = without_control(u, col.multiline) or None
+    for index in np.flatnonzero(affected[codes]):
+        raw = uniques[codes[index]]
+        position, char = first_control(raw, col.multiline)
+        what = f"不可见的控制字符（{char}，第{position}个字符）" if CONTROL.search(raw) else f"换行或制表符（{char}，第{position}个字符）"
+        if col.kind == "code":
+            sheet.error("CONTROL_CHARACTER", f"“{col.header}”中有{what}；编号中不能有这种字符（删去它编号就变了），"
+                        "请删除后重新上传。", col.key, index, visible(raw))
+        else:
+            done = "已删除" if CONTROL.search(raw) else "本列只填一行，已换成空格"
+            sheet.warning("CONTROL_CHARACTER", f"单元格中有{what}，{done}；请核对内容。", col.key, index, visible(raw))
+    return (codes, uniques) if col.kind == "code" else (codes, cleaned)
+
+
+def too_long(sheet: SheetRows, col: Column, parsed: Parsed) -> None:
+    """Text longer than its column holds: an error naming the length and the limit."""
+    limit = col.max_length
+    if limit is None:
+        return
+    over = np.array([isinstance(r, str) and len(r) > limit for r in parsed.results] + [False])
+    for index in np.flatnonzero(over[parsed.codes]):
+        text = parsed.results[parsed.codes[index]]
+        sheet.error("TOO_LONG", f"“{col.header}”有 {len(text):,} 个字符，超过上限 {limit:,} 个；请缩短后重新上传。",
+                    col.key, index, visible(text[:60]) + "…")
+
+
+def parse_column(col: Column, values: pd.Series | tuple[np.ndarray, list[Any]]) -> Parsed:
     if col.key in ("lon", "lat"):
         return parse_unique(values, parse_coordinate, fast_numbers)
     if col.key == "crs":
@@ -124,6 +166,7 @@ def check_cells(sheet: SheetRows, col: Column, parsed: Parsed) -> None:
         code, message = bad_message(col, parsed, index)
         sheet.error(code, message, col.key, index)
     if col.kind in ("text", "code"):
+        too_long(sheet, col, parsed)
         formula_text(sheet, col, parsed)
     values = typed(sheet, col, parsed)
     if values is not None:

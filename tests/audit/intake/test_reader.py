@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from audit.intake.limits import ReadLimits
 from audit.intake.reader import CFB_MAGIC, read_sheet
 from audit.intake.report import ValidationReport
 from tests.audit.conftest import patch_sheet_xml, set_cell_xml, write_csv, write_form
@@ -83,7 +84,7 @@ def test_encrypted_xlsx_asks_to_remove_the_password(tmp_path):
 
 def test_over_the_size_limit_says_limit_and_size(tmp_path):
     path = write_csv(tmp_path / "a.csv", ["设备编号"], [["A" * 100]] * 30)
-    raw, report = _read(path, max_bytes=1024)
+    raw, report = _read(path, limits=ReadLimits(max_bytes=1024))
     assert raw is None and _only_error(report) == "FILE_TOO_LARGE"
     message = report.errors[0].message
     assert f"{path.stat().st_size / 1024:.1f} KB" in message and "上限 0.000976562 MB" in message

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, inspect, select, text
 
@@ -121,3 +122,29 @@ def test_0003_groups_findings_into_problems_and_moves_reviews_decisions_and_item
             [kept.id, fixed.id, kept.id, None]
         keys = dict(session.execute(select(Department.id, Department.key)).all())
         assert keys == {1: "将乐县公安局交通管理大队", 2: None}  # the later spelling of the same name keeps no key
+
+def test_a_database_at_0002_gains_sessions_throttling_user_names_and_the_append_only_triggers(db_engine):
+    from sqlalchemy.exc import DatabaseError
+
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP TABLE login_session"))
+        conn.execute(text("DROP TABLE login_throttle"))
+        for column in ("full_name", "title", "disabled_at"):
+            conn.execute(text(f"ALTER TABLE app_user DROP COLUMN {column}"))
+        for trigger in ("change_log_no_update", "change_log_no_delete", "change_log_append_only"):
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}" + (" ON change_log" if conn.dialect.name ==
+                                                                    "postgresql" else "")))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        conn.execute(text("INSERT INTO app_user (name, role, password_hash, created_at, failed_logins) "
+                          "VALUES ('auditor', 'auditor', 'x', '2025-01-01', 0)"))
+        conn.execute(text("INSERT INTO change_log (at, \"user\", entity, action) VALUES ('2025-01-01', 'a', 'x', 'y')"))
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    tables = inspect(db_engine)
+    assert {"login_session", "login_throttle"} <= set(tables.get_table_names())
+    assert {"full_name", "title", "disabled_at"} <= {c["name"] for c in tables.get_columns("app_user")}
+    with db_engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM app_user")).scalar() == "auditor"
+    with pytest.raises(DatabaseError, match="append-only"):
+        with db_engine.begin() as conn:
+            conn.execute(text("UPDATE change_log SET \"user\" = 'b'"))

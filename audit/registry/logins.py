@@ -1,0 +1,92 @@
+"""Who is signed in, and how often a sign-in failed: server-side session records and throttle counters.
+
+A session is a random token in the user's (signed) cookie; the database keeps its sha256, so a stolen database does
+not hand out sessions, and ending a session there ends it for every copy of the cookie. Throttle counters are
+claimed with a compare-and-set UPDATE, so parallel attempts on SQLite and PostgreSQL alike count one by one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .models import LoginSession, LoginThrottle, User, utcnow
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(session: Session, user: User, address: str | None = None) -> str:
+    """A new session for `user`; the token to put in the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(token_hash=_digest(token), user_id=user.id, address=(address or "")[:64] or None))
+    return token
+
+
+def session_user(session: Session, token: str, max_age: dt.timedelta | None = None) -> User | None:
+    """The user of a live session: not ended, not older than max_age, its user not disabled."""
+    record = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    if record is None or record.ended_at is not None:
+        return None
+    if max_age is not None and record.created_at + max_age < utcnow():
+        return None
+    user = session.get(User, record.user_id)
+    return None if user is None or user.is_disabled else user
+
+
+def end_session(session: Session, token: str, reason: str = "logout") -> None:
+    session.execute(update(LoginSession).where(LoginSession.token_hash == _digest(token),
+                                               LoginSession.ended_at.is_(None))
+                    .values(ended_at=utcnow(), end_reason=reason))
+
+
+def end_sessions(session: Session, user_id: int, reason: str) -> int:
+    """End every live session of a user; how many there were."""
+    result = session.execute(update(LoginSession).where(LoginSession.user_id == user_id,
+                                                        LoginSession.ended_at.is_(None))
+                             .values(ended_at=utcnow(), end_reason=reason))
+    return result.rowcount or 0
+
+
+def live_sessions(session: Session, user_id: int) -> int:
+    return len(session.scalars(select(LoginSession.id).where(LoginSession.user_id == user_id,
+                                                             LoginSession.ended_at.is_(None))).all())
+
+
+def claim_attempt(session: Session, key: str, now: dt.datetime, delay_after: Callable[[int], dt.timedelta],
+                  forget_after: dt.timedelta) -> int:
+    """Count one attempt against `key` unless it must wait: 0 when counted (the caller may check a password),
+    else the seconds to wait. Failures older than forget_after are forgotten. A compare-and-set on the failure
+    count: two attempts never both take the last turn."""
+    insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(LoginThrottle)
+    session.execute(insert.values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    for _ in range(20):
+        failures, last = session.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at)
+                                         .where(LoginThrottle.key == key)).one()
+        fresh = last is None or now - last > forget_after
+        if not fresh:
+            wait = last + delay_after(failures) - now
+            if wait > dt.timedelta(0):
+                return max(1, int(wait.total_seconds() + 0.999))
+        claimed = session.execute(update(LoginThrottle).where(LoginThrottle.key == key,
+                                                              LoginThrottle.failures == failures)
+                                  .values(failures=1 if fresh else failures + 1, last_failure_at=now))
+        if claimed.rowcount == 1:
+            return 0
+    return 1
+
+
+def release_attempt(session: Session, key: str, forget: bool) -> None:
+    """After a right password: forget the key's failures, or only take back the attempt just counted."""
+    if forget:
+        session.execute(update(LoginThrottle).where(LoginThrottle.key == key)
+                        .values(failures=0, last_failure_at=None))
+    else:
+        session.execute(update(LoginThrottle).where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                        .values(failures=LoginThrottle.failures - 1))

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
+from ..registry.users import signatures
 from .common import Col, Table, write_xlsx
 from .data import Options, check_department, latest_run, resolve_run, run_label
 
@@ -38,13 +39,14 @@ def build(session: Session, opts: Options, *, attachment: str | None = "附件")
            else latest_run(session, opts.department))
     comparison = compare_with_run(session, run.id) if run is not None else {}
     rows = []
+    signed = signatures(session)
     chosen = items(session, department=opts.department)
     for n, item in enumerate(chosen, start=1):
         rows.append([n, item.department, item.device.device_code, item.category, item.problem, item.measure,
                      item.requirement, item.deadline, item.responsible, item.status,
                      "逾期" if is_overdue(item, opts.day) else "否",
                      COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
-                     item.closed_on, item.closed_by, item.close_evidence])
+                     item.closed_on, signed.get(item.closed_by, item.closed_by), item.close_evidence])
     notes = [f"说明：是否逾期按 {opts.day.isoformat()} 计；"
              + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,

@@ -121,3 +121,40 @@ def test_0003_groups_findings_into_problems_and_moves_reviews_decisions_and_item
             [kept.id, fixed.id, kept.id, None]
         keys = dict(session.execute(select(Department.id, Department.key)).all())
         assert keys == {1: "将乐县公安局交通管理大队", 2: None}  # the later spelling of the same name keeps no key
+
+
+def test_0006_adds_the_dossier_tables_and_the_technical_review_number_to_a_database_at_0003(db_engine):
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP VIEW IF EXISTS device_geom"))
+    Base.metadata.drop_all(db_engine)
+    old = MetaData()
+    for name, table in Base.metadata.tables.items():
+        if name in ("attachment", "problem_response"):
+            continue
+        Table(name, old, *[c._copy() for c in table.columns if (name, c.name) != ("device", "tech_review_no")])
+    old.create_all(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0003')"))
+        conn.execute(old.tables["department"].insert(), {"id": 1, "name": "将乐县交通运输局",
+                                                         "created_at": dt.datetime(2024, 7, 1)})
+        conn.execute(old.tables["device"].insert(), {"id": 1, "device_code": "JT-001", "department_id": 1,
+                                                     "device_type": "超限超载", "status": "在用",
+                                                     "legal_review_no": "将交法审〔2023〕3号"})
+    init_db(db_engine)
+    assert version(db_engine) == HEAD == "0006_dossier"
+    tables = inspect(db_engine)
+    assert {"attachment", "problem_response"} <= set(tables.get_table_names())
+    assert "tech_review_no" in {c["name"] for c in tables.get_columns("device")}
+    with session_factory(db_engine)() as session:
+        from audit.registry.models import Attachment, Device
+
+        device = session.get(Device, 1)
+        assert (device.legal_review_no, device.tech_review_no) == ("将交法审〔2023〕3号", None)
+        device.tech_review_no = "将交技审〔2023〕4号"
+        session.add(Attachment(device_id=1, sha256="0" * 64, kind="pdf", mime="application/pdf", size=10,
+                               filename="技术审核意见.pdf", purpose="审核文书", user="clerk"))
+        session.commit()
+        assert session.scalar(select(Attachment.filename)) == "技术审核意见.pdf"
+    init_db(db_engine)  # again: nothing to do
+    assert version(db_engine) == HEAD

@@ -13,11 +13,15 @@ POSTS = [
     "/review/devices/{device}/suspend", "/review/devices/{device}/rectify", "/review/devices/{device}/keep",
     "/review/devices/{device}/restore", "/review/devices/{device}/remove", "/upload",
     "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
+    "/ledger/{ledger}/attach", "/attachments/device/{device}", "/problems/{problem}/responses",
+    "/responses/{response}/accept", "/responses/{response}/reject", "/spotchecks",
+    "/spotchecks/{check}/devices/{device}",
 ]
 
 
 def _urls(world):
-    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b}
+    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b,
+           "response": 1, "check": 1}
     return [u.format(**ids) for u in POSTS]
 
 
@@ -30,7 +34,8 @@ def test_every_post_route_is_listed(shared_world):
     posts = {r.rule for r in shared_world.app.url_map.iter_rules() if "POST" in r.methods}
     listed = {u for u in POSTS} | {"/upload/<token>/confirm", "/upload/<token>/cancel"}
     generic = {r.replace("{problem}", "<int:problem_id>").replace("{device}", "<int:device_id>")
-               .replace("{ledger}", "<int:item_id>") for r in listed}
+               .replace("{ledger}", "<int:item_id>").replace("{response}", "<int:response_id>")
+               .replace("{check}", "<int:check_id>") for r in listed}
     assert posts == generic
 
 

@@ -45,7 +45,8 @@ def respond(problem_id: int):
             attachments.attach(db, files.folder(), given, device_id=problem.device_id, purpose="说明材料",
                                user=current_user.name, response_id=response.id, max_bytes=files.max_bytes())
 
-    apply_decision(act, _("已提交{kind}：{what}。等待审查人员处理。", kind=term(kind, "response"), what=problem_label(problem)))
+    apply_decision(act, _("已提交{kind}：{what}。等待审查人员处理。", kind=term(kind, "response"),
+                          what=problem_label(problem)))
     return _back()
 
 
@@ -73,5 +74,6 @@ def reject(response_id: int):
     response = _response(response_id)
     reason = request.form.get("reason", "")
     apply_decision(lambda db: responses.reject(db, response.id, reason=reason, user=current_user.name),
-                   _("已不予采纳单位{kind}：{what}。", kind=term(response.kind, "response"), what=problem_label(response.problem)))
+                   _("已不予采纳单位{kind}：{what}。", kind=term(response.kind, "response"),
+                     what=problem_label(response.problem)))
     return _back()

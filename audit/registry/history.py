@@ -126,6 +126,8 @@ def _fields(entry: ChangeLog) -> list[FieldChange]:
         name, _, rest = entry.after.partition(":")
         role, _, dept = rest.partition("@")
         return [FieldChange("用户", "", f"{name}（{ROLE_ZH.get(role, role)}{'，' + dept if dept else ''}）")]
+    if entity in ("attachment", "problem_response"):  # recorded once: what was given or answered
+        return [FieldChange(field_label(entity, entry.field), "", value_text(entry.after))]
     if entity == "spot_check" and entry.after:
         return [FieldChange("抽查", "", entry.after.replace("seed=", "随机种子 "))]
     return [FieldChange(field_label(entity, entry.field), value_text(entry.before), value_text(entry.after), True)]

@@ -56,9 +56,9 @@ def _form_page(values: dict[str, str], status: int = 200):  # type: ignore[no-un
     if "roster" not in values and checks:  # the last roster, to draw from the same people again
         values = {**values, "roster": "\n".join(checks[0].roster)}
     departments = db.scalars(select(Department.name).order_by(Department.name)).all()
-    in_use = {name: len(spotcheck.candidates(db, name)) for name in departments}
+    in_use = spotcheck.candidate_counts(db)
     return render_template("spotchecks/index.html", checks=checks, departments=departments, in_use=in_use,
-                           total=len(spotcheck.candidates(db)), values=values), status
+                           total=sum(in_use.values()), values=values), status
 
 
 @bp.get("")

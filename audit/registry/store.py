@@ -20,7 +20,7 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..intake.reader import DEFAULT_MAX_BYTES
 from ..intake.report import ValidationReport
 from ..intake.upload import parse_upload
-from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat, utcnow
+from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat, utcnow
 
 # Device attributes an inventory row sets (department is the upload's, not a column value).
 DEVICE_FIELDS = [c.key for c in DEVICE_COLUMNS if c.key != "department"] + ["raw_lon", "raw_lat"]
@@ -480,6 +480,31 @@ def load_verifications_frame(session: Session, device_codes: Iterable[str] | Non
     return frame
 
 
+# The status a decision gives a device (audit.casework.decisions): 停用, 拆除, and back to 在用.
+DECISION_STATUS = {"suspend": "停用", "remove": "拆除", "restore": "在用"}
+
+
+def load_status_history(session: Session, device_codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """The dated status changes of the devices: device_code, since (the day the status took effect), status,
+    source (变更记录 | 处理决定).
+
+    From the change log of inventory uploads (a status changed by an upload, on the day of that upload: the
+    department may have stopped the device earlier) and from the decisions that set a status (停用, 拆除,
+    恢复使用), on their decision date. The status a device was first registered with has no date of effect.
+    """
+    logged = select(ChangeLog.device_code, ChangeLog.at, ChangeLog.after).where(
+        ChangeLog.entity == "device", ChangeLog.action == "update", ChangeLog.field == "status")
+    if device_codes is not None:
+        logged = logged.where(ChangeLog.device_code.in_(list(device_codes)))
+    rows = [(code, at.date(), status, "变更记录") for code, at, status in session.execute(logged)]
+    decided = _code_filter(select(Device.device_code, Decision.decided_on, Decision.kind).join(Device)
+                           .where(Decision.kind.in_(list(DECISION_STATUS))), device_codes)
+    rows += [(code, on, DECISION_STATUS[kind], "处理决定") for code, on, kind in session.execute(decided)]
+    frame = pd.DataFrame(rows, columns=["device_code", "since", "status", "source"])
+    frame["since"] = pd.to_datetime(frame["since"])
+    return frame.sort_values(["device_code", "since"], kind="stable").reset_index(drop=True)
+
+
 def load_boundaries(session: Session) -> dict[str, Any]:
     return {d.name: shape(d.boundary) for d in session.scalars(select(Department)) if d.boundary}
 
@@ -500,5 +525,5 @@ def device_records(session: Session, department: str | None = None) -> list[dict
 
 
 __all__ = ["ImportResult", "RegistryError", "import_file", "load_devices_frame", "load_violations_frame",
-           "load_verifications_frame", "load_boundaries", "batch_ids", "device_records", "set_boundary",
-           "get_department"]
+           "load_verifications_frame", "load_status_history", "load_boundaries", "batch_ids", "device_records",
+           "set_boundary", "get_department"]

@@ -130,6 +130,7 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
     ctx = AuditContext(as_of=as_of, profile=profile,
                        violations=registry.load_violations_frame(session, codes),
                        verifications=registry.load_verifications_frame(session, codes),
+                       status_history=registry.load_status_history(session, codes),
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
     findings = run_rules(devices, ctx, progress=progress)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}

@@ -1,0 +1,141 @@
+"""Peer comparison: each device's rate per day in service against the devices of its type, and the funnel plot.
+
+The one step of the audit that looks across devices: rates are computed per device (`service_totals`), then
+compared with a reference group (`peer_scores`): the devices of the same type within the department where it has
+enough of them (setting peer_within_department), otherwise across the audit. Devices that recorded violations out
+of service (SRV01) are no one's reference.
+
+Score: robust z of log(1 + rate) against the group's median and 1.4826 × MAD, the Poisson error of a rate over
+few days added to the spread: z = (x − median) / √(scale² + var_x), var_x ≈ rate / days / (1 + rate)². A funnel
+plot draws the same limits as a function of the days in service.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .base import IN_USE, device_states, memo
+from .data import coverage, violations
+from .service import in_service_rows, out_of_service, out_of_service_days
+from .stakes import cases_between
+
+if TYPE_CHECKING:
+    from .context import AuditContext
+
+MAD_SCALE = 1.4826       # MAD → standard deviation under normality
+MEANAD_SCALE = 1.253314  # mean absolute deviation → standard deviation (used when the MAD is 0)
+
+
+def service_totals(devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
+    """Per device position: its window in the data and its days, violations and fines in service.
+
+    The window runs from the later of its department's first data day and its 启用日期 (its own first data day
+    when 启用日期 is empty) to its department's last data day — for a device not in use on the as-of date, to its
+    own last data day (its data stop when it stopped). Days and rows out of service (audit.rules.service) are
+    left out. Columns: window_start, window_end, days, rows, violations, fine, fine_rows, fined_violations,
+    out_of_service (the device recorded violations out of service).
+    """
+    def compute() -> pd.DataFrame:
+        cov = coverage(devices, ctx)
+        started = devices["in_service_on"]
+        start_day = np.where(started.notna(),
+                             started.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]").astype(np.int64)
+                             .astype(float), cov["first"].to_numpy())
+        start = np.fmax(start_day, cov["dept_first"].to_numpy())
+        in_use = (device_states(devices, ctx) == IN_USE).to_numpy()
+        end = np.where(in_use, cov["dept_last"].to_numpy(), np.fmin(cov["dept_last"].to_numpy(), cov["last"].to_numpy()))
+        days = end - start + 1 - out_of_service_days(devices, ctx, start, end)
+        v = violations(devices, ctx)
+        keep = (v.day >= start[v.dev]) & (v.day <= end[v.dev]) & in_service_rows(devices, ctx)
+        v = v.take(keep)
+        known = ~np.isnan(v.fine)
+        n = len(devices)
+        periods, _ = out_of_service(devices, ctx)
+        outside = np.zeros(n, dtype=bool)
+        if len(periods):
+            cases = cases_between(devices, ctx, periods["dev"].to_numpy(np.int64),
+                                  periods["start"].to_numpy(np.int64), periods["end"].to_numpy(np.int64))
+            hit = ((cases["violations"] > 0) | (cases["partial_violations"] > 0)).to_numpy()
+            outside[periods["dev"].to_numpy(np.int64)[hit]] = True
+        return pd.DataFrame({
+            "window_start": start, "window_end": end, "days": days,
+            "rows": np.bincount(v.dev, minlength=n),
+            "violations": np.bincount(v.dev, weights=v.count, minlength=n),
+            "fine": np.bincount(v.dev[known], weights=v.fine[known], minlength=n),
+            "fine_rows": np.bincount(v.dev[known], minlength=n),
+            "fined_violations": np.bincount(v.dev[known], weights=v.count[known], minlength=n),
+            "out_of_service": outside,
+        })
+    return memo(ctx, "service_totals", compute)
+
+
+@dataclass
+class PeerScores:
+    """Per scored device: score, the group's median (of x), robust scale, size and whether it is the department's."""
+
+    score: np.ndarray
+    median: np.ndarray
+    scale: np.ndarray
+    size: np.ndarray
+    within_department: np.ndarray
+
+
+def _robust(x: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
+    """Per group: median, robust scale (1.4826·MAD, or 1.2533·mean absolute deviation when the MAD is 0), size."""
+    frame = pd.DataFrame({"x": x, "g": groups})
+    med = frame.groupby("g")["x"].median()
+    dev = (frame["x"] - frame["g"].map(med)).abs()
+    mad = dev.groupby(frame["g"]).median() * MAD_SCALE
+    mean_ad = dev.groupby(frame["g"]).mean() * MEANAD_SCALE
+    return pd.DataFrame({"median": med, "scale": mad.where(mad > 0, mean_ad), "size": frame.groupby("g").size()})
+
+
+def peer_scores(x: np.ndarray, var: np.ndarray, types: np.ndarray, departments: np.ndarray, reference: np.ndarray,
+                min_peers: int, within_department: bool) -> PeerScores:
+    """Robust z of x against each device's peers (see the module docstring): the reference devices of its type
+    in its department where within_department and there are at least min_peers of them, else those of its type
+    across the audit. size is the number of peers (0 where x is not scored)."""
+    types = pd.Series(types, dtype=object).fillna("").to_numpy(dtype=object)
+    local = (pd.Series(departments, dtype=object).fillna("") + "\x1f" + types).to_numpy(dtype=object)
+    by_local, by_type = _robust(x[reference], local[reference]), _robust(x[reference], types[reference])
+    local_size = pd.Series(local).map(by_local["size"]).fillna(0).to_numpy()
+    own = within_department & (local_size >= min_peers)
+
+    def pick(column: str) -> np.ndarray:
+        return np.where(own, pd.Series(local).map(by_local[column]).to_numpy(dtype=float),
+                        pd.Series(types).map(by_type[column]).to_numpy(dtype=float))
+
+    m, s, size = pick("median"), pick("scale"), np.nan_to_num(pick("size")).astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = np.sqrt(s * s + var)
+        score = np.where(total > 0, (x - m) / total, 0.0)
+    return PeerScores(score=score, median=m, scale=s, size=size, within_department=own)
+
+
+def rate_variance(rate: np.ndarray, days: np.ndarray, per_case: np.ndarray | float = 1.0) -> np.ndarray:
+    """Poisson variance of log(1 + rate) for a rate of cases (× per_case, for fines) per day over `days` days."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scaled = rate * per_case
+        v = per_case * scaled / days / (1 + scaled) ** 2
+    return np.where(np.isfinite(v), v, 0.0)
+
+
+def funnel(days: np.ndarray, rates: np.ndarray, median_x: float, scale: float, z: float, min_ratio: float,
+           points: int = 60) -> dict[str, Any]:
+    """The funnel of a peer group: for days in service from the shortest to the longest, the centre (the group's
+    median rate) and the control limits exp(median ± z·√(scale² + var(days))) − 1, var the Poisson term at the
+    centre; `flag` is the line a device must cross to be flagged (the upper limit or min_ratio × centre)."""
+    centre = float(np.expm1(median_x))
+    lo, hi = float(np.nanmin(days)), float(np.nanmax(days))
+    grid = np.unique(np.linspace(max(lo, 1.0), max(hi, lo + 1.0), points).round(1))
+    spread = np.sqrt(scale ** 2 + rate_variance(np.full(len(grid), centre), grid))
+    upper = np.expm1(median_x + z * spread)
+    lower = np.maximum(np.expm1(median_x - z * spread), 0.0)
+    return {"days": grid.tolist(), "centre": centre, "upper": upper.tolist(), "lower": lower.tolist(),
+            "flag": np.maximum(upper, min_ratio * centre).tolist()}
+
+
+__all__ = ["service_totals", "peer_scores", "rate_variance", "funnel", "PeerScores"]

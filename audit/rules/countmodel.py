@@ -16,7 +16,7 @@ Per device, the expected count of day t is μ_t = level_t × weekday factor, and
   which days the fit leaves out — days improbably low under it (outages, partial operation) — and where it clips
   (3 × reference + 5), so that a spike moves its neighbours' levels by a bounded amount and an outage does not
   pull the level down.
-- overdispersion: negative binomial, Var = μ + αμ², α per device from the days above their level (see
+- overdispersion: negative binomial, Var = μ + αμ², α per device by moments, robust to spikes (see
   `_dispersion`). The predictive dispersion of a day adds the error of its own level (1/n_t for the n_t days in
   its window), so days near the end, with half a window, are judged with the wider spread they have.
 
@@ -39,9 +39,9 @@ WEEKDAY_PSEUDO_COUNT = 0.5   # cases added to each weekday's total
 MIN_WINDOW_DAYS = 7          # a level needs at least this many days of data in its window
 REFERENCE_WEEKS = 3          # the robust reference: median of the weekly medians of ±3 weeks …
 MIN_REFERENCE_FACTOR = 0.2   # … of the days with captures, on weekdays whose factor is at least this
-LOW_Z = 3.09                 # days this far below the reference on the Anscombe scale are left out (1e-3)
+LOW_Z = 3.09                 # days this many SDs below the reference on the Anscombe scale are left out (1e-3)
 CLIP_FACTOR, CLIP_ADD = 3.0, 5.0   # the fit clips counts at 3 × reference + 5
-CAP_Z = 3.0                  # the dispersion caps a day's squared residual at 3² times its first-estimate variance
+CAP_Z = 3.0                  # the dispersion caps a day's squared residual at 3² times its variance
 HALF_NORMAL_MEDIAN_SQ = 0.4549     # median of Z² for a standard normal Z
 PRIOR_DISPERSION = 0.05      # typical α of real cameras (median of Chicago's 2019 speed cameras: 0.054) …
 PRIOR_WEIGHT = 400.0         # … weighing as much as 50 days above level at 2.8 a day (Σμ² = 400)
@@ -137,7 +137,7 @@ class _Windows:
     def __init__(self, a: np.ndarray) -> None:
         k, self.width = a.shape
         self.c = np.zeros((k, self.width + 1))
-        np.cumsum(a, axis=1, out=self.c[:, 1:])
+        np.cumsum(a, axis=1, dtype=float, out=self.c[:, 1:])
 
     def sum(self, lo: int, hi: int) -> np.ndarray:
         width, c = self.width, self.c
@@ -215,25 +215,24 @@ def _reference(z: np.ndarray) -> np.ndarray:
 
 
 def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """α per device from the days above their expected count, on the Anscombe scale: v = e²/(1 + 1/n) with
-    e = 2(√(y+3/8) − √(μ+3/8)) has mean about 1 + αμ, so α is the least-squares slope of v − 1 on μ.
+    """α per device by moments: E[(y − μ)²] = (μ + αμ²)(1 + 1/n) for a level estimated from n days, so
+    α = Σ[(y − μ)²/(1 + 1/n) − μ] / Σμ² over the days used (the improbably low days are already left out).
 
-    Only the upper side is used (days of partial operation below the level do not widen the tail a spike is
-    judged by); each v is capped at CAP_Z² times the variance a median-based first estimate gives that day, so
-    that one spike cannot widen the device's own tail; and the estimate is shrunk towards PRIOR_DISPERSION, since
-    a quiet device's is imprecise (±0.07 from 50 days at 3 a day; the precision of the slope is about Σμ²/2).
+    Robust to spikes: each day's squared residual is capped at CAP_Z² times its variance under the previous
+    estimate, three times over (a spike's influence shrinks to that of a 3-sigma day), after the pass-2 clipping.
+    Shrunk towards PRIOR_DISPERSION, since a quiet device's estimate is imprecise (±0.07 from 90 days at 3 a day).
     """
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(use, mu, 0.0)
-        e = 2 * (np.sqrt(np.where(use, y, 0.0) + 0.375) - np.sqrt(m + 0.375))
-        up = use & (e > 0)
-        w = np.where(up, m, 0.0)
-        v = np.where(up, e * e / (1 + 1 / np.maximum(n, 1)), np.nan)
-        first = (_median_last(v, 1) / HALF_NORMAL_MEDIAN_SQ - 1) * up.sum(axis=1) / w.sum(axis=1)
-        first = np.where(np.isfinite(first), np.maximum(first, 0.0), 0.0)
-        v = np.where(up, np.minimum(v, CAP_Z ** 2 * (1 + first[:, None] * m)) - 1, 0.0)
-    num, den = (v * w).sum(axis=1), (w * w).sum(axis=1)
-    return np.maximum((num + PRIOR_WEIGHT * PRIOR_DISPERSION) / (den + PRIOR_WEIGHT), 0.0)
+        m = np.where(use, mu, 0.0).astype(float)
+        inflate = 1 + 1 / np.maximum(n, 1)
+        r2 = np.where(use, (y - m) ** 2 / inflate, 0.0)
+        den = (m * m).sum(axis=1)
+        alpha = np.full(len(m), PRIOR_DISPERSION)
+        for _ in range(3):
+            cap = CAP_Z ** 2 * (m + alpha[:, None] * m * m)
+            num = np.where(use, np.minimum(r2, cap) - m, 0.0).sum(axis=1)
+            alpha = np.maximum((num + PRIOR_WEIGHT * PRIOR_DISPERSION) / (den + PRIOR_WEIGHT), 0.0)
+    return alpha
 
 
 # ---- the fit -----------------------------------------------------------------------------------------------
@@ -258,8 +257,9 @@ def _layout(series: DailySeries, devs: np.ndarray, rows: np.ndarray) -> tuple[in
     table = np.zeros((len(groups), len(days)), dtype=bool)
     for g, (a, b) in enumerate(zip(lo, hi)):
         table[g, (series.reported[a:b] & 0xFFFFFFFF) - day0] = True
-    inside &= table[group_row]
-    y = np.where(inside, 0.0, np.nan)
+    if not table.all():
+        inside &= table[group_row]
+    y = np.where(inside, np.float32(0.0), np.float32(np.nan))
     y[local, series.day[rows] - day0] = series.count[rows]
     return day0, y, end
 
@@ -268,30 +268,40 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
     """Fit the model on the devices `devs` (sorted positions) whose rows are `rows` (indices into series)."""
     day0, y, last = _layout(series, devs, rows)
     k, width = y.shape
+    f32 = np.float32
     known = ~np.isnan(y)
     dow = weekday(day0 + np.arange(width))
-    onehot = np.zeros((width, 7))
+    onehot = np.zeros((width, 7), dtype=f32)
     onehot[np.arange(width), dow] = 1.0
     half = max(int(half_window), 1)
-    y0 = np.where(known, y, 0.0)
+    y0 = np.where(known, y, f32(0.0))
 
     # The robust reference: what the fit leaves out (improbably low days) and where it clips.
-    f0 = _weekday_medians(y, day0)[:, dow]
+    f0 = _weekday_medians(y, day0).astype(f32)[:, dow]
     with np.errstate(invalid="ignore", divide="ignore"):
-        ref = _reference(np.where(known & (y0 > 0) & (f0 >= MIN_REFERENCE_FACTOR), y0 / f0, np.nan)) * f0
-        low = known & (2 * (np.sqrt(y0 + 0.375) - np.sqrt(np.nan_to_num(ref) + 0.375)) < -LOW_Z)
+        ref = _reference(np.where(known & (y0 > 0) & (f0 >= MIN_REFERENCE_FACTOR), y0 / f0, f32(np.nan))) * f0
+        resid = 2 * (np.sqrt(y0 + f32(0.375)) - np.sqrt(np.nan_to_num(ref) + f32(0.375)))
+        # How far below the reference a day may fall: LOW_Z standard deviations on the Anscombe scale, whose
+        # variance 1 + α₀·ref uses a first dispersion from the median squared residual of the days with captures
+        # (not above the clip: a spike does not widen it).
+        clip = f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)
+        rough = known & (y0 > 0) & (ref >= 1) & (y0 <= clip)
+        alpha0 = (_median_last(np.where(rough, resid * resid, np.nan), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
+            / _median_last(np.where(rough, ref, np.nan), 1)
+        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, 0.0), PRIOR_DISPERSION).astype(f32)
+        low = known & (resid < -LOW_Z * np.sqrt(1 + alpha0[:, None] * np.nan_to_num(ref)))
     use = known & ~low
-    u = use.astype(float)
-    yc = np.where(use, np.fmin(y0, CLIP_FACTOR * ref + CLIP_ADD), 0.0)
+    u = use.astype(f32)
+    yc = np.where(use, np.fmin(y0, clip), f32(0.0))
 
     # Weekday rates, and day t's own rate without day t.
-    total, wdays = yc @ onehot + WEEKDAY_PSEUDO_COUNT, u @ onehot
+    total, wdays = (yc @ onehot).astype(float) + WEEKDAY_PSEUDO_COUNT, (u @ onehot).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(wdays > 0, total / wdays, np.nan)
         mean_rate = np.nanmean(rate, axis=1, keepdims=True)
-        rcol = np.where(np.isfinite(rate), rate, mean_rate)[:, dow]
-        own_days = wdays[:, dow] - u
-        own = np.where(own_days > 0, (total[:, dow] - yc) / own_days, mean_rate)
+        rcol = np.where(np.isfinite(rate), rate, mean_rate).astype(f32)[:, dow]
+        own_days = wdays.astype(f32)[:, dow] - u
+        own = np.where(own_days > 0, (total.astype(f32)[:, dow] - yc) / own_days, mean_rate.astype(f32))
     # The level: Σy / Σr within ±half, the day left out (its weekday's days weighted by its own rate).
     far = GUARD_DAYS + GUARD_SPAN
     ru = rcol * u
@@ -300,11 +310,11 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
     den = w_r.sum(-half, half) - ru + (_same_weekday(u, half) - u) * (own - rcol)
     n = w_u.sum(-half, half) - u
     with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, np.nan)
+        mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, np.nan).astype(f32)
     alpha = _dispersion(yc, use & np.isfinite(mu), mu, n)
     with np.errstate(invalid="ignore", divide="ignore"):
         a_t = alpha[:, None] * (1 + 1 / n) + 1 / (n * mu)
-        size = np.where(np.isfinite(a_t) & (a_t > 1 / MAX_SIZE), 1 / a_t, MAX_SIZE)
+        size = np.where(np.isfinite(a_t) & (a_t > 1 / MAX_SIZE), 1 / a_t, MAX_SIZE).astype(f32)
 
     # The guarded baseline: the days GUARD_DAYS … GUARD_DAYS + GUARD_SPAN away on either side.
     def guarded(w: _Windows) -> np.ndarray:
@@ -312,9 +322,8 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
 
     g_sum, g_w, g_n = guarded(w_y), guarded(w_r), guarded(w_u)
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = np.where((g_n >= MIN_GUARD_DAYS) & (g_w > 0), g_sum / g_w * rcol, np.nan)
-    f32 = (lambda a: a.astype(np.float32))
-    return ChunkFit(devs=devs, day0=day0, y=f32(y), known=known, mu=f32(mu), size=f32(size), base=f32(base),
+        base = np.where((g_n >= MIN_GUARD_DAYS) & (g_w > 0), g_sum / g_w * rcol, np.nan).astype(f32)
+    return ChunkFit(devs=devs, day0=day0, y=y, known=known, mu=mu, size=size, base=base,
                     factor=_factors(total, wdays), dispersion=alpha, history=known.sum(axis=1),
                     guarded=(known & np.isfinite(base)).sum(axis=1), last=last,
                     group=series.group[devs])

@@ -50,8 +50,7 @@ def service_totals(devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
         days = end - start + 1 - out_of_service_days(devices, ctx, start, end)
         v = violations(devices, ctx)
         keep = (v.day >= start[v.dev]) & (v.day <= end[v.dev]) & in_service_rows(devices, ctx)
-        v = v.take(keep)
-        known = ~np.isnan(v.fine)
+        known = keep & ~np.isnan(v.fine)
         n = len(devices)
         periods, _ = out_of_service(devices, ctx)
         outside = np.zeros(n, dtype=bool)
@@ -60,13 +59,14 @@ def service_totals(devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
                                   periods["start"].to_numpy(np.int64), periods["end"].to_numpy(np.int64))
             hit = ((cases["violations"] > 0) | (cases["partial_violations"] > 0)).to_numpy()
             outside[periods["dev"].to_numpy(np.int64)[hit]] = True
+        count = v.count.astype(float)
         return pd.DataFrame({
             "window_start": start, "window_end": end, "days": days,
-            "rows": np.bincount(v.dev, minlength=n),
-            "violations": np.bincount(v.dev, weights=v.count, minlength=n),
-            "fine": np.bincount(v.dev[known], weights=v.fine[known], minlength=n),
-            "fine_rows": np.bincount(v.dev[known], minlength=n),
-            "fined_violations": np.bincount(v.dev[known], weights=v.count[known], minlength=n),
+            "rows": np.bincount(v.dev, weights=keep, minlength=n).astype(np.int64),
+            "violations": np.bincount(v.dev, weights=np.where(keep, count, 0.0), minlength=n),
+            "fine": np.bincount(v.dev, weights=np.where(known, v.fine, 0.0), minlength=n),
+            "fine_rows": np.bincount(v.dev, weights=known, minlength=n).astype(np.int64),
+            "fined_violations": np.bincount(v.dev, weights=np.where(known, count, 0.0), minlength=n),
             "out_of_service": outside,
         })
     return memo(ctx, "service_totals", compute)

@@ -36,9 +36,11 @@ def _indexed(devices: pd.DataFrame, ctx: AuditContext) -> dict[str, Any]:
         out: dict[str, Any] = {"reported": np.bincount(v.dev, minlength=len(devices)) > 0}
         for name, part in (("daily", v.take(~v.monthly)), ("monthly", v.take(v.monthly))):
             known = ~np.isnan(part.fine)
-            out[name] = {"rows": part, "key": part.dev * SHIFT + part.day, "count": _prefix(part.count),
+            key = part.dev * SHIFT + part.day
+            positive = np.flatnonzero(part.count > 0)
+            out[name] = {"rows": part, "key": key, "count": _prefix(part.count),
                          "fine": _prefix(np.where(known, part.fine, 0.0)), "unknown": _prefix(~known),
-                         "positive": np.flatnonzero(part.count > 0)}
+                         "positive": positive, "positive_key": key[positive]}
         return out
     return memo(ctx, "stakes_index", compute)
 
@@ -59,7 +61,7 @@ def cases_between(devices: pd.DataFrame, ctx: AuditContext, dev: np.ndarray, sta
     d = idx["daily"]
     lo = np.searchsorted(d["key"], dev * SHIFT + start)
     hi = np.searchsorted(d["key"], dev * SHIFT + end, side="right")
-    positive = d["key"][d["positive"]]
+    positive = d["positive_key"]
     p_lo = np.searchsorted(positive, dev * SHIFT + start)
     p_hi = np.searchsorted(positive, dev * SHIFT + end, side="right")
     has = p_hi > p_lo

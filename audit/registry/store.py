@@ -505,6 +505,13 @@ def load_status_history(session: Session, device_codes: Iterable[str] | None = N
     return frame.sort_values(["device_code", "since"], kind="stable").reset_index(drop=True)
 
 
+def load_reported_days(session: Session, department_id: int) -> list[dt.date]:
+    """The days on which a department reported daily violation rows for any of its devices."""
+    query = select(ViolationStat.period_start).join(Device).where(
+        Device.department_id == department_id, ViolationStat.period == "day").distinct()
+    return sorted(session.scalars(query))
+
+
 def load_boundaries(session: Session) -> dict[str, Any]:
     return {d.name: shape(d.boundary) for d in session.scalars(select(Department)) if d.boundary}
 
@@ -525,5 +532,6 @@ def device_records(session: Session, department: str | None = None) -> list[dict
 
 
 __all__ = ["ImportResult", "RegistryError", "import_file", "load_devices_frame", "load_violations_frame",
-           "load_verifications_frame", "load_status_history", "load_boundaries", "batch_ids", "device_records",
+           "load_verifications_frame", "load_status_history", "load_reported_days", "load_boundaries", "batch_ids",
+           "device_records",
            "set_boundary", "get_department"]

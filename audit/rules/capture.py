@@ -247,8 +247,8 @@ def capture_funnel(devices: pd.DataFrame, ctx: AuditContext, department: str, de
     members = np.flatnonzero(reference & same_type & ((devices["department"].to_numpy(dtype=object) == department)
                                                       if own[i] else True))
     span = np.union1d(members, idx)
-    out["limits"] = funnel(days[span], rate[span], float(scores.median[i]), float(scores.scale[i]), limit,
-                           ratio)
+    out["limits"] = funnel(days[span], float(scores.median[i]), float(scores.scale[i]), limit, ratio,
+                           shortest=float(profile.get("peer_min_days").value))
     out["scope"] = "department" if own[i] else "audit"
     out["peer_count"] = int(scores.size[i])
     out["threshold"] = {"score": limit, "ratio": ratio}

@@ -123,13 +123,14 @@ def rate_variance(rate: np.ndarray, days: np.ndarray, per_case: np.ndarray | flo
     return np.where(np.isfinite(v), v, 0.0)
 
 
-def funnel(days: np.ndarray, rates: np.ndarray, median_x: float, scale: float, z: float, min_ratio: float,
+def funnel(days: np.ndarray, median_x: float, scale: float, z: float, min_ratio: float, shortest: float,
            points: int = 60) -> dict[str, Any]:
-    """The funnel of a peer group: for days in service from the shortest to the longest, the centre (the group's
-    median rate) and the control limits exp(median ± z·√(scale² + var(days))) − 1, var the Poisson term at the
-    centre; `flag` is the line a device must cross to be flagged (the upper limit or min_ratio × centre)."""
+    """The funnel of a peer group: for days in service from `shortest` (the fewest a device is compared with) to
+    the longest, the centre (the group's median rate) and the control limits exp(median ± z·√(scale² +
+    var(days))) − 1, var the Poisson term at the centre; `flag` is the line a device must cross to be flagged
+    (the upper limit or min_ratio × centre)."""
     centre = float(np.expm1(median_x))
-    lo, hi = float(np.nanmin(days)), float(np.nanmax(days))
+    lo, hi = float(min(shortest, np.nanmin(days))), float(np.nanmax(days))
     grid = np.unique(np.linspace(max(lo, 1.0), max(hi, lo + 1.0), points).round(1))
     spread = np.sqrt(scale ** 2 + rate_variance(np.full(len(grid), centre), grid))
     upper = np.expm1(median_x + z * spread)

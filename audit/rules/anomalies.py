@@ -129,28 +129,32 @@ def shifts(fits: Iterable[ChunkFit], alpha: float, min_days: int, min_ratio: flo
 def outages(fits: Iterable[ChunkFit], alpha: float, min_days: int) -> pd.DataFrame:
     """Runs of at least min_days days without captures (zero rows, or no row while the department reported
     others) whose probability under the guarded baseline is at most alpha. Days without data break a run."""
+    m = max(int(min_days), 1)
     parts = []
     for f in fits:
-        base = f.base
         zero = f.known & (f.y == 0)
-        rows, first, last = _runs(zero)
-        keep = last - first + 1 >= max(int(min_days), 1)
-        rows, first, last = rows[keep], first[keep], last[keep]
+        # Only the devices with a run of min_days zeros somewhere (a window of min_days days all zero).
+        long = np.flatnonzero((_window(zero.astype(np.float32), m) >= m).any(axis=1))
+        rows, first, last = _runs(zero[long])
+        keep = last - first + 1 >= m
+        rows, first, last = long[rows[keep]], first[keep], last[keep]
         if not len(rows):
             continue
-        e = np.where(zero & np.isfinite(base), base, 0.0).astype(float)
-        lp = np.where(zero, log_p_zero(e, f.dispersion[:, None]), 0.0)
-        c_lp, c_e = np.cumsum(lp, axis=1), np.cumsum(e, axis=1)
-
-        def run_sum(c: np.ndarray) -> np.ndarray:
-            return c[rows, last] - np.where(first > 0, c[rows, np.maximum(first - 1, 0)], 0.0)
-
-        log_p, exp = run_sum(c_lp), run_sum(c_e)
+        # Only the cells of the long runs: their expected counts and log P(0), summed per run.
+        length = last - first + 1
+        run = np.repeat(np.arange(len(rows)), length)
+        col = np.repeat(first - np.cumsum(np.r_[0, length[:-1]]), length) + np.arange(length.sum())
+        e = f.base[rows[run], col].astype(float)
+        e = np.where(np.isfinite(e), e, 0.0)
+        lp = log_p_zero(e, f.dispersion[rows[run]])
+        log_p = np.bincount(run, weights=lp, minlength=len(rows))
+        exp = np.bincount(run, weights=e, minlength=len(rows))
         hit = log_p <= np.log(alpha)
         rows, first, last = rows[hit], first[hit], last[hit]
         parts.append({"dev": f.devs[rows], "start": f.day0 + first, "end": f.day0 + last,
                       "days": last - first + 1, "observed": np.zeros(len(rows)), "expected": exp[hit],
                       "ongoing": f.day0 + last >= f.last[rows], "log10_p": log_p[hit] / np.log(10)})
     return _frame(parts, PERIOD_COLUMNS)
+
 
 __all__ = ["spikes", "shifts", "outages", "SPIKE_COLUMNS", "PERIOD_COLUMNS"]

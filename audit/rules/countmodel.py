@@ -283,12 +283,12 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
         resid = 2 * (np.sqrt(y0 + f32(0.375)) - np.sqrt(np.nan_to_num(ref) + f32(0.375)))
         # How far below the reference a day may fall: LOW_Z standard deviations on the Anscombe scale, whose
         # variance 1 + α₀·ref uses a first dispersion from the median squared residual of the days with captures
-        # (not above the clip: a spike does not widen it).
+        # (not above the clip: a spike does not widen it), at least PRIOR_DISPERSION (a median of few days jumps).
         clip = f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)
         rough = known & (y0 > 0) & (ref >= 1) & (y0 <= clip)
         alpha0 = (_median_last(np.where(rough, resid * resid, np.nan), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
             / _median_last(np.where(rough, ref, np.nan), 1)
-        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, 0.0), PRIOR_DISPERSION).astype(f32)
+        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, PRIOR_DISPERSION), PRIOR_DISPERSION).astype(f32)
         low = known & (resid < -LOW_Z * np.sqrt(1 + alpha0[:, None] * np.nan_to_num(ref)))
     use = known & ~low
     u = use.astype(f32)

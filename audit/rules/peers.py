@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .base import IN_USE, device_states, memo
-from .data import coverage, violations
-from .service import in_service_rows, out_of_service, out_of_service_days
+from .data import coverage
+from .service import out_of_service, out_of_service_days
 from .stakes import cases_between
 
 if TYPE_CHECKING:
@@ -48,25 +48,36 @@ def service_totals(devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
         in_use = (device_states(devices, ctx) == IN_USE).to_numpy()
         end = np.where(in_use, cov["dept_last"].to_numpy(), np.fmin(cov["dept_last"].to_numpy(), cov["last"].to_numpy()))
         days = end - start + 1 - out_of_service_days(devices, ctx, start, end)
-        v = violations(devices, ctx)
-        keep = (v.day >= start[v.dev]) & (v.day <= end[v.dev]) & in_service_rows(devices, ctx)
-        known = keep & ~np.isnan(v.fine)
         n = len(devices)
+        # The cases in the window, less those of its days out of service (audit.rules.stakes prefix sums).
+        dev = np.arange(n)
+        empty = np.isnan(start) | np.isnan(end)
+        a = np.where(empty, 1, np.nan_to_num(start)).astype(np.int64)
+        b = np.where(empty, 0, np.nan_to_num(end)).astype(np.int64)
+        window = cases_between(devices, ctx, dev, a, b)
         periods, _ = out_of_service(devices, ctx)
         outside = np.zeros(n, dtype=bool)
+        columns = ["rows", "violations", "partial_share", "fine_yuan", "fine_unknown_rows", "fined_violations"]
+        less = pd.DataFrame(0.0, index=dev, columns=columns)
         if len(periods):
-            cases = cases_between(devices, ctx, periods["dev"].to_numpy(np.int64),
-                                  periods["start"].to_numpy(np.int64), periods["end"].to_numpy(np.int64))
+            p_dev = periods["dev"].to_numpy(np.int64)
+            cases = cases_between(devices, ctx, p_dev, periods["start"].to_numpy(np.int64),
+                                  periods["end"].to_numpy(np.int64))
             hit = ((cases["violations"] > 0) | (cases["partial_violations"] > 0)).to_numpy()
-            outside[periods["dev"].to_numpy(np.int64)[hit]] = True
-        count = v.count.astype(float)
+            outside[p_dev[hit]] = True
+            clipped = cases_between(devices, ctx, p_dev, np.maximum(periods["start"].to_numpy(np.int64), a[p_dev]),
+                                    np.minimum(periods["end"].to_numpy(np.int64), b[p_dev]))
+            for column in columns:
+                less[column] = np.bincount(p_dev, weights=clipped[column].to_numpy(float), minlength=n)
+        rows = window["rows"].to_numpy() - less["rows"].to_numpy()
+        unknown = window["fine_unknown_rows"].to_numpy() - less["fine_unknown_rows"].to_numpy()
         return pd.DataFrame({
-            "window_start": start, "window_end": end, "days": days,
-            "rows": np.bincount(v.dev, weights=keep, minlength=n).astype(np.int64),
-            "violations": np.bincount(v.dev, weights=np.where(keep, count, 0.0), minlength=n),
-            "fine": np.bincount(v.dev, weights=np.where(known, v.fine, 0.0), minlength=n),
-            "fine_rows": np.bincount(v.dev, weights=known, minlength=n).astype(np.int64),
-            "fined_violations": np.bincount(v.dev, weights=np.where(known, count, 0.0), minlength=n),
+            "window_start": start, "window_end": end, "days": days, "rows": rows.astype(np.int64),
+            "violations": (window["violations"] + window["partial_share"]).to_numpy()
+            - (less["violations"] + less["partial_share"]).to_numpy(),
+            "fine": window["fine_yuan"].to_numpy() - less["fine_yuan"].to_numpy(),
+            "fine_rows": (rows - unknown).astype(np.int64),
+            "fined_violations": window["fined_violations"].to_numpy() - less["fined_violations"].to_numpy(),
             "out_of_service": outside,
         })
     return memo(ctx, "service_totals", compute)
@@ -83,14 +94,31 @@ class PeerScores:
     within_department: np.ndarray
 
 
+def _group_median(x: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """Median of x per group code 0 … n − 1 (NaN for an empty group), by one sort."""
+    order = np.lexsort((x, codes))
+    xs = x[order]
+    size = np.bincount(codes, minlength=n)
+    start = np.cumsum(size) - size
+    lo, hi = start + np.maximum(size - 1, 0) // 2, start + size // 2
+    out = np.full(n, np.nan)
+    has = size > 0
+    out[has] = (xs[lo[has]] + xs[np.minimum(hi[has], len(xs) - 1)]) / 2
+    return out
+
+
 def _robust(x: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
     """Per group: median, robust scale (1.4826·MAD, or 1.2533·mean absolute deviation when the MAD is 0), size."""
-    frame = pd.DataFrame({"x": x, "g": groups})
-    med = frame.groupby("g")["x"].median()
-    dev = (frame["x"] - frame["g"].map(med)).abs()
-    mad = dev.groupby(frame["g"]).median() * MAD_SCALE
-    mean_ad = dev.groupby(frame["g"]).mean() * MEANAD_SCALE
-    return pd.DataFrame({"median": med, "scale": mad.where(mad > 0, mean_ad), "size": frame.groupby("g").size()})
+    codes, labels = pd.factorize(groups)
+    n = len(labels)
+    med = _group_median(x, codes, n)
+    dev = np.abs(x - med[codes])
+    mad = _group_median(dev, codes, n) * MAD_SCALE
+    size = np.bincount(codes, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_ad = np.bincount(codes, weights=dev, minlength=n) / size * MEANAD_SCALE
+    return pd.DataFrame({"median": med, "scale": np.where(mad > 0, mad, mean_ad), "size": size},
+                        index=pd.Index(labels, dtype=object))
 
 
 def peer_scores(x: np.ndarray, var: np.ndarray, types: np.ndarray, departments: np.ndarray, reference: np.ndarray,

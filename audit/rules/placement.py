@@ -384,11 +384,16 @@ class SupervisionNeed(Rule):
         eligible = used & ~no_dept_data & ~short & (started_day <= start)
         v = violations(devices, ctx)
         reported = np.bincount(v.dev, minlength=len(devices)) > 0
-        # The share of each row's days inside the window (1 or 0 for a day; pro rata for a month).
-        overlap = np.minimum(v.day + v.ndays - 1, dept_last[v.dev]) - np.maximum(v.day, start[v.dev]) + 1
-        share = np.clip(np.nan_to_num(overlap, nan=0.0), 0, None) / v.ndays
-        total = np.bincount(v.dev, weights=v.count * share, minlength=len(devices))
-        prorated = np.bincount(v.dev, weights=(share > 0) & (share < 1), minlength=len(devices)).astype(int)
+        # A day counts when it is in the window; a month by the share of its days that are (pro rata).
+        inside = ~v.monthly & (v.day >= start[v.dev]) & (v.day <= dept_last[v.dev])
+        total = np.bincount(v.dev, weights=np.where(inside, v.count, 0), minlength=len(devices))
+        prorated = np.zeros(len(devices), dtype=int)
+        if v.monthly.any():
+            m = v.take(v.monthly)
+            overlap = np.minimum(m.day + m.ndays - 1, dept_last[m.dev]) - np.maximum(m.day, start[m.dev]) + 1
+            share = np.clip(np.nan_to_num(overlap, nan=0.0), 0, None) / m.ndays
+            total += np.bincount(m.dev, weights=m.count * share, minlength=len(devices))
+            prorated = np.bincount(m.dev, weights=(share > 0) & (share < 1), minlength=len(devices)).astype(int)
         low = eligible & reported & (total <= max_rate * window)
         rows = devices[low]
         t, s, e, pr = total[low], start[low], dept_last[low], prorated[low]

@@ -84,34 +84,6 @@ def _merge(periods: pd.DataFrame) -> pd.DataFrame:
     return merged.reset_index(drop=True)
 
 
-def in_service_rows(devices: pd.DataFrame, ctx: AuditContext) -> np.ndarray:
-    """For each violation row (audit.rules.data.violations): whether its first day is in service."""
-    def compute() -> np.ndarray:
-        v = violations(devices, ctx)
-        started = devices["in_service_on"]
-        start = np.full(len(devices), -OPEN, dtype=np.int64)
-        start[started.notna().to_numpy()] = day_numbers(started.dropna())
-        ok = v.day >= start[v.dev]
-        periods, _ = out_of_service(devices, ctx)
-        other = periods[periods["reason"] != "before_start"] if len(periods) else periods
-        if len(other):
-            # Rows of the devices with a status period: one searchsorted over their (device, day) keys.
-            shift = np.int64(1 << 32)
-            has = np.zeros(len(devices), dtype=bool)
-            has[other["dev"].to_numpy(np.int64)] = True
-            rows = np.flatnonzero(has[v.dev])
-            p_dev = periods["dev"].to_numpy(np.int64)
-            key = p_dev * shift + np.clip(periods["start"].to_numpy(np.int64), -OPEN, OPEN)
-            order = np.argsort(key, kind="stable")
-            key, p_dev, end = key[order], p_dev[order], periods["end"].to_numpy(np.int64)[order]
-            dev, day = v.dev[rows], v.day[rows]
-            at = np.maximum(np.searchsorted(key, dev * shift + day, side="right") - 1, 0)
-            inside = (p_dev[at] == dev) & (day <= end[at]) & (key[at] <= dev * shift + day)
-            ok[rows] &= ~inside
-        return ok
-    return memo(ctx, "in_service_rows", compute)
-
-
 def out_of_service_days(devices: pd.DataFrame, ctx: AuditContext, start: np.ndarray,
                         end: np.ndarray) -> np.ndarray:
     """Per device position: the days of [start, end] (NaN: none) on which it was out of service."""
@@ -193,4 +165,4 @@ class UseOutOfService(Rule):
         return parts
 
 
-__all__ = ["out_of_service", "in_service_rows", "out_of_service_days", "UseOutOfService", "OUT_OF_SERVICE"]
+__all__ = ["out_of_service", "out_of_service_days", "UseOutOfService", "OUT_OF_SERVICE"]

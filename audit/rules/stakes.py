@@ -40,6 +40,7 @@ def _indexed(devices: pd.DataFrame, ctx: AuditContext) -> dict[str, Any]:
             positive = np.flatnonzero(part.count > 0)
             out[name] = {"rows": part, "key": key, "count": _prefix(part.count),
                          "fine": _prefix(np.where(known, part.fine, 0.0)), "unknown": _prefix(~known),
+                         "fined": _prefix(np.where(known, part.count, 0)),
                          "positive": positive, "positive_key": key[positive]}
         return out
     return memo(ctx, "stakes_index", compute)
@@ -49,10 +50,10 @@ def cases_between(devices: pd.DataFrame, ctx: AuditContext, dev: np.ndarray, sta
                   end: np.ndarray) -> pd.DataFrame:
     """For each (device position, first day, last day) window (days since 1970; ±OPEN for an open end): the cases.
 
-    Columns: violations (daily rows plus whole months inside), fine_yuan, fine_unknown_rows, first_day and
-    last_day (of daily rows with cases; NaN if none), whole_months, partial_months, partial_violations (their
-    totals), partial_share (the part of their violations in the window, pro rata by days), reported (the device
-    has any violation rows).
+    Columns: violations (daily rows plus whole months inside), fine_yuan, fine_unknown_rows, fined_violations
+    (the violations whose row has a fine), rows (daily and whole months), first_day and last_day (of daily rows
+    with cases; NaN if none), whole_months, partial_months, partial_violations (their totals), partial_share
+    (the part of their violations in the window, pro rata by days), reported (the device has any violation rows).
     """
     idx = _indexed(devices, ctx)
     dev = np.asarray(dev, dtype=np.int64)
@@ -71,7 +72,8 @@ def cases_between(devices: pd.DataFrame, ctx: AuditContext, dev: np.ndarray, sta
     last = np.where(has, days[pos[np.maximum(p_hi - 1, 0)]] if len(pos) else 0, np.nan)
     out = pd.DataFrame({
         "violations": d["count"][hi] - d["count"][lo], "fine_yuan": d["fine"][hi] - d["fine"][lo],
-        "fine_unknown_rows": d["unknown"][hi] - d["unknown"][lo], "first_day": first, "last_day": last,
+        "fine_unknown_rows": d["unknown"][hi] - d["unknown"][lo], "fined_violations": d["fined"][hi] - d["fined"][lo],
+        "rows": hi - lo, "first_day": first, "last_day": last,
         "whole_months": 0, "partial_months": 0, "partial_violations": 0.0, "partial_share": 0.0,
         "reported": idx["reported"][dev] if len(dev) else np.zeros(0, dtype=bool)})
     m = idx["monthly"]
@@ -99,6 +101,8 @@ def _months(out: pd.DataFrame, m: dict[str, Any], dev: np.ndarray, start: np.nda
     out["violations"] += add(whole, rows.count[row].astype(float))
     out["fine_yuan"] += add(whole & known, np.nan_to_num(rows.fine[row]))
     out["fine_unknown_rows"] += add(whole & ~known, None)
+    out["fined_violations"] += add(whole & known, rows.count[row].astype(float))
+    out["rows"] += add(whole, None).astype(int)
     out["whole_months"] += add(whole, None).astype(int)
     out["partial_months"] += add(part, None).astype(int)
     out["partial_violations"] += add(part, rows.count[row].astype(float))

@@ -36,11 +36,12 @@ def negative_binomial(rng: np.random.Generator, level: float, days: int, dispers
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), level=st.floats(0.5, 150), days=st.integers(30, 200), data=st.data())
-def test_a_spike_barely_moves_its_own_baseline(seed, level, days, data) -> None:
+def test_a_spike_never_lowers_its_own_baseline(seed, level, days, data) -> None:
     """The day itself never enters its expected count (level and weekday rate leave it out). It reaches it only
-    through the robust reference, which decides which other days are clipped or left out and how far below it a
-    day may fall: a spike never lowers its own expected count by more than 10% nor raises it by more than 30%
-    (over 600 random series the median change is 0, 95% move by less than 1%)."""
+    through the robust reference, which decides which other days are clipped or left out: a spike raises that
+    reference or leaves it, so it does not lower its own expected count (beyond 1%, through the weekday rates of
+    the days the reference then leaves out) and raises it by a bounded amount (over 600 random series: at most
+    0.06% down, 19% up, 96% not at all)."""
     rng = np.random.default_rng(seed)
     counts = negative_binomial(rng, level, days)
     day = data.draw(st.integers(0, days - 1))
@@ -50,11 +51,11 @@ def test_a_spike_barely_moves_its_own_baseline(seed, level, days, data) -> None:
     spiked[day] = np.ceil(counts[day] * factor + 5)
     with_spike = single(spiked).mu[0, day]
     if np.isfinite(base):
-        assert base * 0.9 <= with_spike <= base * 1.3 + 1
+        assert base * 0.99 <= with_spike <= base * 1.3 + 1
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 10_000), level=st.floats(3, 150), days=st.integers(42, 200))
+@given(seed=st.integers(0, 10_000), level=st.floats(5, 150), days=st.integers(42, 200))
 def test_the_last_day_is_scored_like_any_other(seed, level, days) -> None:
     rng = np.random.default_rng(seed)
     counts = negative_binomial(rng, level, days)
@@ -62,7 +63,7 @@ def test_the_last_day_is_scored_like_any_other(seed, level, days) -> None:
     assert np.isfinite(f.mu[0, -1]) and f.mu[0, -1] > 0
     # Its expected count comes from the days before it: close to the level, whatever the series length.
     weekly = np.asarray((1.0, 1.0, 1.0, 1.0, 1.1, 1.3, 1.2))
-    assert 0.5 < f.mu[0, -1] / (level * weekly[(days - 1) % 7]) < 2
+    assert 0.4 < f.mu[0, -1] / (level * weekly[(days - 1) % 7]) < 2.5
 
 
 def test_a_five_times_spike_on_the_last_day_is_found() -> None:

@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .countmodel import ChunkFit, log_p_zero, nb_sf, weekday
+from .countmodel import ChunkFit, WindowSums, log_p_zero, nb_sf, weekday
 
 SPIKE_COLUMNS = ["dev", "day", "count", "expected", "factor", "dispersion", "p", "history"]
 PERIOD_COLUMNS = ["dev", "start", "end", "days", "observed", "expected", "ongoing", "log10_p"]
@@ -54,10 +54,9 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _window(a: np.ndarray, m: int) -> np.ndarray:
-    """Sums over the m days starting at each day (shorter at the end of the matrix)."""
-    c = np.zeros((a.shape[0], a.shape[1] + 1))
-    np.cumsum(a, axis=1, out=c[:, 1:])
-    return c[:, np.minimum(np.arange(a.shape[1]) + m, a.shape[1])] - c[:, :-1]
+    """Sums over the m days starting at each day (shorter at the end of the matrix); float32 for these short
+    windows."""
+    return WindowSums(a, np.float32).sum(0, m - 1)
 
 
 def shifts(fits: Iterable[ChunkFit], alpha: float, min_days: int, min_ratio: float) -> pd.DataFrame:
@@ -75,11 +74,10 @@ def shifts(fits: Iterable[ChunkFit], alpha: float, min_days: int, min_ratio: flo
     mid = (1 + min_ratio) / 2
     parts = []
     for f in fits:
-        base = f.base
-        valid = f.known & np.isfinite(base)
-        y = np.where(valid, f.y, 0.0)
-        e = np.where(valid, base, 0.0)
-        sy, se, nv = _window(y, m), _window(e, m), _window(valid.astype(float), m)
+        valid = f.known & np.isfinite(f.base)
+        y = np.where(valid, f.y, np.float32(0.0))
+        e = np.where(valid, f.base, np.float32(0.0))
+        sy, se, nv = _window(y, m), _window(e, m), _window(valid.astype(np.float32), m)
         top = y.copy()
         for k in range(1, m):
             np.maximum(top[:, :-k], y[:, k:], out=top[:, :-k])
@@ -94,11 +92,18 @@ def shifts(fits: Iterable[ChunkFit], alpha: float, min_days: int, min_ratio: flo
         var = disp / nv[i, j] + (1 + disp * mean_day) / (mean_day * BASELINE_DAYS)
         p = nb_sf(sy[i, j], se[i, j], 1 / var)
         hit = p <= alpha
-        flagged = np.zeros_like(valid)
-        flagged[i[hit], j[hit]] = True
-        covered = _window(flagged[:, ::-1].astype(float), m)[:, ::-1] > 0  # a flagged window starts ≤ m−1 days before
+        if not hit.any():
+            continue
+        # From here on only the devices with a flagged window.
+        sub, i = np.unique(i[hit], return_inverse=True)
+        flagged = np.zeros((len(sub), y.shape[1]), dtype=bool)
+        flagged[i, j[hit]] = True
+        covered = flagged.copy()  # a day is covered when a flagged window starts up to m − 1 days before
+        for k in range(1, m):
+            covered[:, k:] |= flagged[:, :-k]
+        y, e, valid = y[sub], e[sub], valid[sub]
         with np.errstate(invalid="ignore"):
-            high = valid & (f.y >= mid * base)
+            high = valid & (y >= mid * e)
         rows, first, last = _runs(covered)
         if not len(rows):
             continue
@@ -115,14 +120,15 @@ def shifts(fits: Iterable[ChunkFit], alpha: float, min_days: int, min_ratio: flo
         obs = np.array([y[r, a:b + 1].sum() for r, a, b in zip(rows, start, end)])
         exp = np.array([e[r, a:b + 1].sum() for r, a, b in zip(rows, start, end)])
         ndays = np.array([valid[r, a:b + 1].sum() for r, a, b in zip(rows, start, end)], dtype=float)
-        disp = f.dispersion[rows]
+        disp = f.dispersion[sub[rows]]
         with np.errstate(invalid="ignore", divide="ignore"):
             mean_day = exp / np.maximum(ndays, 1)
             var = disp / np.maximum(ndays, 1) + (1 + disp * mean_day) / (mean_day * BASELINE_DAYS)
             log10_p = np.log10(np.maximum(nb_sf(obs, exp, 1 / var), 1e-300))
-        parts.append({"dev": f.devs[rows], "start": f.day0 + start, "end": f.day0 + end,
+        dev = sub[rows]
+        parts.append({"dev": f.devs[dev], "start": f.day0 + start, "end": f.day0 + end,
                       "days": end - start + 1, "observed": obs, "expected": exp,
-                      "ongoing": f.day0 + end >= f.last[rows], "log10_p": log10_p})
+                      "ongoing": f.day0 + end >= f.last[dev], "log10_p": log10_p})
     return _frame(parts, PERIOD_COLUMNS)
 
 

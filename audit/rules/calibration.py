@@ -81,7 +81,7 @@ class NoVerification(_CalibrationRule):
                     f"{stake}。" for t, stake in zip(out["device_type"], stakes)]
         evidence = [{"verification_records": 0, "cases": c} for c in cases]
         return [
-            self.findings(out, messages, evidence, self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用"),
         ]
 
@@ -119,7 +119,7 @@ class VerificationExpired(_CalibrationRule):
                      "certificate_no": c, "cases": k}
                     for a, b, d, n, c, k in zip(v_on, v_until, derived, lapse, rec["certificate_no"].tolist(), cases)]
         return [
-            self.findings(out, messages, evidence, self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用、检定是否逾期"),
         ]
 
@@ -153,7 +153,7 @@ class VerificationFailed(_CalibrationRule):
                     for a, c, k in zip(v_on, rec["certificate_no"].tolist(), cases)]
         no_result = latest["verified_on"].notna() & latest["result"].isna()
         return [
-            self.findings(out, messages, evidence, self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             self.cannot_assess(used[no_result], ["verification_result"], "最近一次检定是否合格",
                                extra=[{"verified_on": a} for a in fmt_dates(latest.loc[no_result, "verified_on"])]),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用"),

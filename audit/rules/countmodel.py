@@ -44,7 +44,7 @@ CLIP_FACTOR, CLIP_ADD = 3.0, 5.0   # the fit clips counts at 3 × reference + 5
 CAP_Z = 3.0                  # the dispersion caps a day's squared residual at 3² times its variance
 HALF_NORMAL_MEDIAN_SQ = 0.4549     # median of Z² for a standard normal Z
 PRIOR_DISPERSION = 0.05      # typical α of real cameras (median of Chicago's 2019 speed cameras: 0.054) …
-PRIOR_WEIGHT = 400.0         # … weighing as much as 50 days above level at 2.8 a day (Σμ² = 400)
+PRIOR_WEIGHT = 400.0         # … weighing as much as Σμ² = 400, i.e. 50 days at 2.8 a day
 GUARD_DAYS = 28              # the guarded baseline leaves out the four weeks either side of the day …
 GUARD_SPAN = 56              # … and uses the eight weeks beyond them
 MIN_GUARD_DAYS = 14          # a guarded baseline needs at least this many days of data
@@ -130,18 +130,20 @@ def budget_alpha(per_100_device_years: float) -> float:
 
 # ---- matrix helpers ------------------------------------------------------------------------------------------
 
-class _Windows:
-    """Sums of a k × T matrix over day windows [t + lo, t + hi] (clipped to the matrix), from one cumulative sum:
-    each window is computed interval by interval as the difference of two column slices (or edge columns)."""
+class WindowSums:
+    """Sums of a k × T matrix over day windows [t + lo, t + hi] (clipped to the matrix), from one cumulative sum
+    (float64 unless dtype says otherwise: short windows of small counts can do with float32): each window is
+    computed interval by interval as the difference of two column slices (or edge columns)."""
 
-    def __init__(self, a: np.ndarray) -> None:
+    def __init__(self, a: np.ndarray, dtype: type = np.float64) -> None:
         k, self.width = a.shape
-        self.c = np.zeros((k, self.width + 1))
-        np.cumsum(a, axis=1, dtype=float, out=self.c[:, 1:])
+        self.c = np.zeros((k, self.width + 1), dtype=dtype)
+        np.cumsum(a, axis=1, dtype=dtype, out=self.c[:, 1:])
 
     def sum(self, lo: int, hi: int) -> np.ndarray:
+        """float32 sums (the cumulative sum is float64, so long series keep their precision)."""
         width, c = self.width, self.c
-        out = np.empty((c.shape[0], width))
+        out = np.empty((c.shape[0], width), dtype=np.float32)
         # The sum is c[t + hi + 1] − c[t + lo], indices clipped to 0 … width: between these breakpoints each
         # index is a slice or a constant column.
         cuts = sorted({0, width, *(min(max(x, 0), width) for x in (-lo, width - lo, -hi - 1, width - hi - 1))})
@@ -162,7 +164,7 @@ def _same_weekday(u: np.ndarray, half: int) -> np.ndarray:
     """For each day, Σu over the days of the same weekday within `half` days either side (the day included)."""
     k, width = u.shape
     nb, m = -(-width // 7), half // 7
-    blocks = np.zeros((k, nb + 2 * m + 1, 7))
+    blocks = np.zeros((k, nb + 2 * m + 1, 7), dtype=np.float32)
     np.cumsum(np.pad(u, ((0, 0), (0, nb * 7 - width))).reshape(k, nb, 7), axis=1, out=blocks[:, m + 1:m + 1 + nb])
     blocks[:, m + 1 + nb:] = blocks[:, m + nb:m + 1 + nb]
     out = blocks[:, 2 * m + 1:2 * m + 1 + nb] - blocks[:, :nb]
@@ -222,16 +224,20 @@ def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray, n: np.ndarray) -
     estimate, three times over (a spike's influence shrinks to that of a 3-sigma day), after the pass-2 clipping.
     Shrunk towards PRIOR_DISPERSION, since a quiet device's estimate is imprecise (±0.07 from 90 days at 3 a day).
     """
+    f32 = np.float32
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(use, mu, 0.0).astype(float)
-        inflate = 1 + 1 / np.maximum(n, 1)
-        r2 = np.where(use, (y - m) ** 2 / inflate, 0.0)
-        den = (m * m).sum(axis=1)
-        alpha = np.full(len(m), PRIOR_DISPERSION)
-        for _ in range(3):
-            cap = CAP_Z ** 2 * (m + alpha[:, None] * m * m)
-            num = np.where(use, np.minimum(r2, cap) - m, 0.0).sum(axis=1)
-            alpha = np.maximum((num + PRIOR_WEIGHT * PRIOR_DISPERSION) / (den + PRIOR_WEIGHT), 0.0)
+        m = np.where(use, mu, f32(0.0))
+        r2 = np.where(use, (y - m) ** 2 / (1 + 1 / np.maximum(n, 1)).astype(f32), f32(0.0))
+        total = (r2 - m).sum(axis=1, dtype=float)
+        den = (m * m).sum(axis=1, dtype=float)
+        # Only days beyond 3² times a Poisson variance can be capped (the cap grows with α): iterate on those.
+        rows, cols = np.nonzero(r2 > CAP_Z ** 2 * m)
+        r2c, mc = r2[rows, cols].astype(float), m[rows, cols].astype(float)
+    alpha = np.full(len(m), PRIOR_DISPERSION)
+    for _ in range(3):
+        excess = np.maximum(r2c - CAP_Z ** 2 * (mc + alpha[rows] * mc * mc), 0.0)
+        num = total - np.bincount(rows, weights=excess, minlength=len(m))
+        alpha = np.maximum((num + PRIOR_WEIGHT * PRIOR_DISPERSION) / (den + PRIOR_WEIGHT), 0.0)
     return alpha
 
 
@@ -240,11 +246,11 @@ def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray, n: np.ndarray) -
 def _layout(series: DailySeries, devs: np.ndarray, rows: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     """(day0, the counts matrix, the last day of each series) of the chunk."""
     local = np.searchsorted(devs, series.dev[rows])
-    k = len(devs)
-    first_row = np.full(k, np.iinfo(np.int64).max)
-    last_row = np.full(k, np.iinfo(np.int64).min)
-    np.minimum.at(first_row, local, series.day[rows])
-    np.maximum.at(last_row, local, series.day[rows])
+    # Rows are sorted by device and day: each device's first and last row bound its run.
+    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+    stops = np.r_[starts[1:], len(local)] - 1
+    day = series.day[rows]
+    first_row, last_row = day[starts], day[stops]
     ends = np.asarray(series.span_end, dtype=float)[devs]
     end = np.where(np.isnan(ends), last_row, np.fmax(ends, last_row)).astype(np.int64)
     day0 = int(first_row.min())
@@ -260,7 +266,7 @@ def _layout(series: DailySeries, devs: np.ndarray, rows: np.ndarray) -> tuple[in
     if not table.all():
         inside &= table[group_row]
     y = np.where(inside, np.float32(0.0), np.float32(np.nan))
-    y[local, series.day[rows] - day0] = series.count[rows]
+    y[local, day - day0] = series.count[rows]
     return day0, y, end
 
 
@@ -286,10 +292,10 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
         # (not above the clip: a spike does not widen it), at least PRIOR_DISPERSION (a median of few days jumps).
         clip = f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)
         rough = known & (y0 > 0) & (ref >= 1) & (y0 <= clip)
-        alpha0 = (_median_last(np.where(rough, resid * resid, np.nan), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
-            / _median_last(np.where(rough, ref, np.nan), 1)
-        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, PRIOR_DISPERSION), PRIOR_DISPERSION).astype(f32)
-        low = known & (resid < -LOW_Z * np.sqrt(1 + alpha0[:, None] * np.nan_to_num(ref)))
+        alpha0 = (_median_last(np.where(rough, resid * resid, f32(np.nan)), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
+            / (np.where(rough, ref, f32(0.0)).sum(axis=1, dtype=float) / rough.sum(axis=1))
+        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, PRIOR_DISPERSION), PRIOR_DISPERSION)
+        low = known & (resid < f32(-LOW_Z) * np.sqrt(1 + alpha0.astype(f32)[:, None] * np.nan_to_num(ref)))
     use = known & ~low
     u = use.astype(f32)
     yc = np.where(use, np.fmin(y0, clip), f32(0.0))
@@ -305,24 +311,24 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
     # The level: Σy / Σr within ±half, the day left out (its weekday's days weighted by its own rate).
     far = GUARD_DAYS + GUARD_SPAN
     ru = rcol * u
-    w_y, w_r, w_u = _Windows(yc), _Windows(ru), _Windows(u)
+    w_y, w_r, w_u = WindowSums(yc), WindowSums(ru), WindowSums(u)
     num = w_y.sum(-half, half) - yc
     den = w_r.sum(-half, half) - ru + (_same_weekday(u, half) - u) * (own - rcol)
     n = w_u.sum(-half, half) - u
     with np.errstate(invalid="ignore", divide="ignore"):
-        mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, np.nan).astype(f32)
+        mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, f32(np.nan))
     alpha = _dispersion(yc, use & np.isfinite(mu), mu, n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a_t = alpha[:, None] * (1 + 1 / n) + 1 / (n * mu)
-        size = np.where(np.isfinite(a_t) & (a_t > 1 / MAX_SIZE), 1 / a_t, MAX_SIZE).astype(f32)
+        a_t = alpha.astype(f32)[:, None] * (1 + 1 / n) + 1 / (n * mu)
+        size = np.where(np.isfinite(a_t) & (a_t > f32(1 / MAX_SIZE)), 1 / a_t, f32(MAX_SIZE))
 
     # The guarded baseline: the days GUARD_DAYS … GUARD_DAYS + GUARD_SPAN away on either side.
-    def guarded(w: _Windows) -> np.ndarray:
+    def guarded(w: WindowSums) -> np.ndarray:
         return w.sum(-far, -GUARD_DAYS) + w.sum(GUARD_DAYS, far)
 
     g_sum, g_w, g_n = guarded(w_y), guarded(w_r), guarded(w_u)
     with np.errstate(invalid="ignore", divide="ignore"):
-        base = np.where((g_n >= MIN_GUARD_DAYS) & (g_w > 0), g_sum / g_w * rcol, np.nan).astype(f32)
+        base = np.where((g_n >= MIN_GUARD_DAYS) & (g_w > 0), g_sum / g_w * rcol, f32(np.nan))
     return ChunkFit(devs=devs, day0=day0, y=y, known=known, mu=mu, size=size, base=base,
                     factor=_factors(total, wdays), dispersion=alpha, history=known.sum(axis=1),
                     guarded=(known & np.isfinite(base)).sum(axis=1), last=last,
@@ -360,5 +366,5 @@ def fit(series: DailySeries, half_window: int, max_cells: int = 1_000_000) -> It
         yield fit_chunk(series, devs[chunk], rows, half_window)
 
 
-__all__ = ["DailySeries", "ChunkFit", "fit", "fit_chunk", "nb_sf", "nb_quantile", "log_p_zero", "budget_alpha",
+__all__ = ["DailySeries", "ChunkFit", "WindowSums", "fit", "fit_chunk", "nb_sf", "nb_quantile", "log_p_zero", "budget_alpha",
            "weekday"]

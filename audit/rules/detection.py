@@ -17,7 +17,7 @@ import pandas as pd
 from .anomalies import outages, shifts, spikes
 from .base import BASIS_GUOFA_2024_5, IN_USE, Rule, device_states, memo, register
 from .countmodel import DailySeries, budget_alpha, fit
-from .data import day_to_date, violations
+from .data import day_to_date, violation_keys, violations
 from .stakes import cases_between
 
 if TYPE_CHECKING:
@@ -40,10 +40,19 @@ def daily_series(devices: pd.DataFrame, ctx: AuditContext) -> DailySeries:
         v = violations(devices, ctx)
         daily = v.take(~v.monthly)
         group = pd.factorize(devices["department"].fillna("").to_numpy(dtype=object))[0].astype(np.int64)
-        reported = np.unique(group[daily.dev] * np.int64(1 << 32) + daily.day)
+        reported = np.zeros(0, dtype=np.int64)
+        if len(daily):
+            d0 = int(daily.day.min())
+            table = np.zeros((int(group.max()) + 1, int(daily.day.max()) - d0 + 1), dtype=bool)
+            table[group[daily.dev], daily.day - d0] = True
+            g, d = np.nonzero(table)
+            reported = g.astype(np.int64) * np.int64(1 << 32) + d0 + d
+        # Each department's last reported day: the last row of each device (rows are sorted), then per group.
         last = np.full(group.max() + 1 if len(group) else 0, np.nan)
         if len(daily):
-            np.fmax.at(last, group[daily.dev], daily.day.astype(float))
+            ends = np.r_[np.flatnonzero(daily.dev[1:] != daily.dev[:-1]), len(daily) - 1]
+            per_group = pd.Series(daily.day[ends]).groupby(group[daily.dev[ends]]).max()
+            last[per_group.index.to_numpy()] = per_group.to_numpy(dtype=float)
         in_use = (device_states(devices, ctx) == IN_USE).to_numpy()
         span_end = np.where(in_use, last[group] if len(group) else np.nan, np.nan)
         return DailySeries(dev=daily.dev, day=daily.day, count=daily.count.astype(float), span_end=span_end,
@@ -172,7 +181,7 @@ class CaptureSpike(_HistoryRule):
                              "weekday_factor": round(float(r.factor), 3), "dispersion": round(float(r.dispersion), 4),
                              "p_value": float(f"{p:.3g}"), "history_days": int(r.history)})
         rows = devices.iloc[found["dev"].to_numpy(np.int64)] if len(found) else devices.iloc[:0]
-        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx))]
+        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx), is_plain=True)]
 
 
 def _period_cases(devices: pd.DataFrame, ctx: AuditContext, found: pd.DataFrame) -> pd.DataFrame:
@@ -235,7 +244,7 @@ class CaptureShift(_HistoryRule):
                              "ratio": round(float(during / before), 2) if before > 0 else None,
                              "log10_p": round(float(r.log10_p), 1)})
         rows = devices.iloc[found["dev"].to_numpy(np.int64)] if len(found) else devices.iloc[:0]
-        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx))]
+        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx), is_plain=True)]
 
 
 @register
@@ -288,7 +297,7 @@ class CaptureOutage(_HistoryRule):
                              "expected_per_day": round(float(r.expected / r.days), 2),
                              "log10_p": round(float(r.log10_p), 1)})
         rows = devices.iloc[found["dev"].to_numpy(np.int64)] if len(found) else devices.iloc[:0]
-        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx))]
+        return parts + [self.findings(rows, messages, evidence, self.threshold(ctx), is_plain=True)]
 
 
 def _zero_rows(devices: pd.DataFrame, ctx: AuditContext, found: pd.DataFrame) -> list[int]:
@@ -296,8 +305,8 @@ def _zero_rows(devices: pd.DataFrame, ctx: AuditContext, found: pd.DataFrame) ->
     if not len(found):
         return []
     v = violations(devices, ctx)
-    daily = v.take(~v.monthly)
-    key = daily.dev * np.int64(1 << 32) + daily.day
+    keys = violation_keys(devices, ctx)
+    key = keys[~v.monthly] if v.monthly.any() else keys
     dev = found["dev"].to_numpy(np.int64) * np.int64(1 << 32)
     lo = np.searchsorted(key, dev + found["start"].to_numpy(np.int64))
     hi = np.searchsorted(key, dev + found["end"].to_numpy(np.int64), side="right")

@@ -92,7 +92,7 @@ class Publication(Rule):
                    for p, s, a, r, f, c in zip(p_late, s_late, act, req, ready_text, cases_late)]
         return [
             unknown_state_findings(self, devices, ctx, "设备是否在用、是否须已公布"),
-            self.findings(missing, msg_missing, ev_missing, threshold),
-            self.findings(late, msg_late, ev_late, threshold),
+            self.findings(missing, msg_missing, ev_missing, threshold, is_plain=True),
+            self.findings(late, msg_late, ev_late, threshold, is_plain=True),
             self.cannot_assess(timing_unknown, ["in_service_on"], "是否在投入使用前公布"),
         ]

@@ -71,8 +71,8 @@ class _ReviewRule(Rule):
                    for r, s, n, c in zip(reviewed, fmt_dates(late["in_service_on"]), late_days, cases_late)]
         return [
             unknown_state_findings(self, devices, ctx, f"设备是否在用、是否须经{self.review_zh}"),
-            self.findings(missing, msg_missing, ev_missing),
-            self.findings(late, msg_late, ev_late),
+            self.findings(missing, msg_missing, ev_missing, is_plain=True),
+            self.findings(late, msg_late, ev_late, is_plain=True),
             self.cannot_assess(timing_unknown, ["in_service_on"], f"{self.review_zh}是否在投入使用前完成"),
         ]
 

@@ -76,12 +76,17 @@ def _merge(periods: pd.DataFrame) -> pd.DataFrame:
         return periods.assign(dev=periods["dev"].astype(np.int64))
     p = periods.astype({"dev": np.int64, "start": np.int64, "end": np.int64}).sort_values(
         ["dev", "start", "end"], kind="stable").reset_index(drop=True)
-    reach = p.groupby("dev")["end"].cummax().shift(1)
-    same = (p["dev"] == p["dev"].shift(1)) & (p["start"] <= reach + 1)
+    several = p["dev"].duplicated(keep=False).to_numpy()
+    if not several.any():
+        return p
+    q = p[several].reset_index(drop=True)
+    reach = q.groupby("dev")["end"].cummax().shift(1)
+    same = (q["dev"] == q["dev"].shift(1)) & (q["start"] <= reach + 1)
     group = (~same).cumsum()
-    merged = p.groupby(group).agg(dev=("dev", "first"), start=("start", "first"), end=("end", "max"),
+    merged = q.groupby(group).agg(dev=("dev", "first"), start=("start", "first"), end=("end", "max"),
                                   reason=("reason", "first"), since=("since", "first"), source=("source", "first"))
-    return merged.reset_index(drop=True)
+    return pd.concat([p[~several], merged], ignore_index=True).sort_values(["dev", "start"], kind="stable") \
+        .reset_index(drop=True)
 
 
 def out_of_service_days(devices: pd.DataFrame, ctx: AuditContext, start: np.ndarray,
@@ -157,7 +162,7 @@ class UseOutOfService(Rule):
                 messages.append(f"{head}，{stake_text(case, '此期间')}；{todo}。")
                 out.append({"key": key, "reason": REASONS_ZH.get(reason, reason), "since": since,
                             "source": rec["source"], "cases": case})
-            parts.append(self.findings(devices.iloc[dev[hit]], messages, out))
+            parts.append(self.findings(devices.iloc[dev[hit]], messages, out, is_plain=True))
         unknown = devices[undated & has_rows]
         parts.append(self.cannot_assess(
             unknown, [], what, reason="设备当前为停用或拆除，但未记录该状态的生效日期（登记表更新状态的变更记录，或停用、拆除的处理决定）",

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .base import memo
-from .data import Rows, day_to_date, violations
+from .data import Rows, day_to_date, violation_keys, violations
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -24,8 +24,9 @@ SHIFT = np.int64(1 << 32)
 
 
 def _prefix(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(values) + 1)
-    np.cumsum(values, out=out[1:])
+    """Cumulative sums with a leading 0 (int64 for counts, float64 for amounts)."""
+    out = np.zeros(len(values) + 1, dtype=np.float64 if values.dtype.kind == "f" else np.int64)
+    np.cumsum(values, dtype=out.dtype, out=out[1:])  # the dtype keeps a boolean sum off numpy's slow cast path
     return out
 
 
@@ -33,10 +34,12 @@ def _indexed(devices: pd.DataFrame, ctx: AuditContext) -> dict[str, Any]:
     """The violation rows split into daily and monthly, each with (device, day) keys and prefix sums."""
     def compute() -> dict[str, Any]:
         v = violations(devices, ctx)
+        keys = violation_keys(devices, ctx)
         out: dict[str, Any] = {"reported": np.bincount(v.dev, minlength=len(devices)) > 0}
-        for name, part in (("daily", v.take(~v.monthly)), ("monthly", v.take(v.monthly))):
+        for name, mask in (("daily", ~v.monthly), ("monthly", v.monthly)):
+            part = v.take(mask)
             known = ~np.isnan(part.fine)
-            key = part.dev * SHIFT + part.day
+            key = keys if mask.all() else keys[mask]
             positive = np.flatnonzero(part.count > 0)
             out[name] = {"rows": part, "key": key, "count": _prefix(part.count),
                          "fine": _prefix(np.where(known, part.fine, 0.0)), "unknown": _prefix(~known),

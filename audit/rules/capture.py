@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .base import BASIS_GUOFA_2024_5, IN_USE, Rule, device_states, register
+from .base import BASIS_GUOFA_2024_5, IN_USE, Rule, device_states, memo, register
 from .data import day_to_date
-from .peers import PeerScores, funnel, peer_scores, rate_variance, service_totals
+from .peers import PeerScores, funnel, peer_groups, peer_scores, rate_variance, service_totals
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -60,9 +60,9 @@ class _PeerRule(Rule):
 
     def scores(self, devices: pd.DataFrame, ctx: AuditContext, x: np.ndarray, var: np.ndarray,
                reference: np.ndarray) -> PeerScores:
-        return peer_scores(x, var, devices["device_type"].to_numpy(dtype=object),
-                           devices["department"].to_numpy(dtype=object), reference,
-                           int(self.setting(ctx, "peer_min_devices").value),
+        groups = memo(ctx, "peer_groups", lambda: peer_groups(devices["device_type"].to_numpy(dtype=object),
+                                                                  devices["department"].to_numpy(dtype=object)))
+        return peer_scores(x, var, groups, reference, int(self.setting(ctx, "peer_min_devices").value),
                            bool(self.setting(ctx, "peer_within_department").value))
 
     def too_few(self, devices: pd.DataFrame, ctx: AuditContext, ok: np.ndarray, scores: PeerScores) -> tuple[

@@ -107,36 +107,38 @@ def _group_median(x: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _robust(x: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
-    """Per group: median, robust scale (1.4826·MAD, or 1.2533·mean absolute deviation when the MAD is 0), size."""
-    codes, labels = pd.factorize(groups)
-    n = len(labels)
+def _robust(x: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group code 0 … n − 1: median, robust scale (1.4826·MAD, or 1.2533·mean absolute deviation when the MAD
+    is 0) and size."""
     med = _group_median(x, codes, n)
     dev = np.abs(x - med[codes])
     mad = _group_median(dev, codes, n) * MAD_SCALE
     size = np.bincount(codes, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_ad = np.bincount(codes, weights=dev, minlength=n) / size * MEANAD_SCALE
-    return pd.DataFrame({"median": med, "scale": np.where(mad > 0, mad, mean_ad), "size": size},
-                        index=pd.Index(labels, dtype=object))
+    return med, np.where(mad > 0, mad, mean_ad), size
 
 
-def peer_scores(x: np.ndarray, var: np.ndarray, types: np.ndarray, departments: np.ndarray, reference: np.ndarray,
-                min_peers: int, within_department: bool) -> PeerScores:
+def peer_groups(types: np.ndarray, departments: np.ndarray) -> tuple[np.ndarray, int, np.ndarray, int]:
+    """(code of each device's department and type, their number, code of its type, their number)."""
+    types = pd.Series(types, dtype=object).fillna("")
+    local, local_labels = pd.factorize(pd.Series(departments, dtype=object).fillna("") + "\x1f" + types)
+    kind, kind_labels = pd.factorize(types)
+    return local, len(local_labels), kind, len(kind_labels)
+
+
+def peer_scores(x: np.ndarray, var: np.ndarray, groups: tuple[np.ndarray, int, np.ndarray, int],
+                reference: np.ndarray, min_peers: int, within_department: bool) -> PeerScores:
     """Robust z of x against each device's peers (see the module docstring): the reference devices of its type
-    in its department where within_department and there are at least min_peers of them, else those of its type
-    across the audit. size is the number of peers (0 where x is not scored)."""
-    types = pd.Series(types, dtype=object).fillna("").to_numpy(dtype=object)
-    local = (pd.Series(departments, dtype=object).fillna("") + "\x1f" + types).to_numpy(dtype=object)
-    by_local, by_type = _robust(x[reference], local[reference]), _robust(x[reference], types[reference])
-    local_size = pd.Series(local).map(by_local["size"]).fillna(0).to_numpy()
-    own = within_department & (local_size >= min_peers)
-
-    def pick(column: str) -> np.ndarray:
-        return np.where(own, pd.Series(local).map(by_local[column]).to_numpy(dtype=float),
-                        pd.Series(types).map(by_type[column]).to_numpy(dtype=float))
-
-    m, s, size = pick("median"), pick("scale"), np.nan_to_num(pick("size")).astype(int)
+    in its department (groups: peer_groups) where within_department and there are at least min_peers of them,
+    else those of its type across the audit. size is the number of peers."""
+    local, n_local, kind, n_kind = groups
+    l_med, l_scale, l_size = _robust(x[reference], local[reference], n_local)
+    k_med, k_scale, k_size = _robust(x[reference], kind[reference], n_kind)
+    own = within_department & (l_size[local] >= min_peers)
+    m = np.where(own, l_med[local], k_med[kind])
+    s = np.where(own, l_scale[local], k_scale[kind])
+    size = np.where(own, l_size[local], k_size[kind]).astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
         total = np.sqrt(s * s + var)
         score = np.where(total > 0, (x - m) / total, 0.0)
@@ -167,4 +169,4 @@ def funnel(days: np.ndarray, median_x: float, scale: float, z: float, min_ratio:
             "flag": np.maximum(upper, min_ratio * centre).tolist()}
 
 
-__all__ = ["service_totals", "peer_scores", "rate_variance", "funnel", "PeerScores"]
+__all__ = ["service_totals", "peer_groups", "peer_scores", "rate_variance", "funnel", "PeerScores"]

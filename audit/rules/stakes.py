@@ -41,9 +41,15 @@ def _indexed(devices: pd.DataFrame, ctx: AuditContext) -> dict[str, Any]:
             known = ~np.isnan(part.fine)
             key = keys if mask.all() else keys[mask]
             positive = np.flatnonzero(part.count > 0)
-            out[name] = {"rows": part, "key": key, "count": _prefix(part.count),
-                         "fine": _prefix(np.where(known, part.fine, 0.0)), "unknown": _prefix(~known),
-                         "fined": _prefix(np.where(known, part.count, 0)),
+            count = _prefix(part.count)
+            if known.all():  # every fine given (a common upload): no unknown rows, every case fined
+                fine, unknown, fined = _prefix(part.fine), np.zeros(len(part) + 1, dtype=np.int64), count
+            elif not known.any():  # no fine given at all (Chicago)
+                fine, unknown, fined = np.zeros(len(part) + 1), np.arange(len(part) + 1), np.zeros_like(count)
+            else:
+                fine, unknown = _prefix(np.where(known, part.fine, 0.0)), _prefix(~known)
+                fined = _prefix(np.where(known, part.count, 0))
+            out[name] = {"rows": part, "key": key, "count": count, "fine": fine, "unknown": unknown, "fined": fined,
                          "positive": positive, "positive_key": key[positive]}
         return out
     return memo(ctx, "stakes_index", compute)

@@ -27,6 +27,8 @@ class AuditContext:
     roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
     geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
     and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
+    assessments: the annual site review (年度评估): device_code, assessed_on, outcome (keep/relocate/remove), one
+    row per assessment (ASR01 reads the latest on or before the as-of date).
     """
 
     as_of: dt.date
@@ -36,6 +38,7 @@ class AuditContext:
     boundaries: dict[str, Any] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
+    assessments: pd.DataFrame = field(default_factory=lambda: empty_assessments())
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,7 @@ class AuditContext:
             self.profile = load_profile(self.profile)
         self.violations = violations_frame(self.violations)
         self.verifications = verifications_frame(self.verifications)
+        self.assessments = assessments_frame(self.assessments)
         if self.roads is not None:
             self.roads = require_geographic(self.roads, "路网图层")
 
@@ -59,6 +63,11 @@ def empty_verifications() -> pd.DataFrame:
     return pd.DataFrame({"device_code": pd.Series(dtype=object), "verified_on": pd.Series(dtype="datetime64[ns]"),
                          "valid_until": pd.Series(dtype="datetime64[ns]"), "result": pd.Series(dtype=object),
                          "certificate_no": pd.Series(dtype=object)})
+
+
+def empty_assessments() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "assessed_on": pd.Series(dtype="datetime64[ns]"),
+                         "outcome": pd.Series(dtype=object)})
 
 
 def dates(series: pd.Series) -> pd.Series:
@@ -98,3 +107,14 @@ def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -
     for key in ("result", "certificate_no"):
         out[key] = frame[key].astype(object) if key in frame.columns else None
     return out
+
+
+def assessments_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    frame = pd.DataFrame(frame) if frame is not None else empty_assessments()
+    if frame.empty:
+        return empty_assessments()
+    missing = sorted({"device_code", "assessed_on"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"assessments frame lacks columns {missing}")
+    return pd.DataFrame({"device_code": frame["device_code"].astype(object), "assessed_on": dates(frame["assessed_on"]),
+                         "outcome": frame["outcome"].astype(object) if "outcome" in frame.columns else None})

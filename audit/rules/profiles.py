@@ -82,6 +82,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("spike_score_threshold", "float", "稳健Z分数",
             "当日采集量相对基线的对数比，按该设备自身离散程度标准化后超过此值为突增。"),
     Setting("spike_min_count", "int", "起", "当日采集量至少达到此数才报告突增。"),
+    Setting("site_review_interval_months", "int", "月",
+            "年度评估的周期：在用设备自上次评估（从未评估的，自启用或评估起算日起，取较晚者）超过此月数未评估即为问题。"),
+    Setting("site_review_effective_from", "date", "日期",
+            "年度评估的起算日：此日前已投入使用、从未评估的设备，评估期限自此日起算。"),
 )}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 # Bump when a rule's logic changes so that stored runs say which rules produced them.
-RULESET_VERSION = "2025.2"  # 2025.2: PLC01 along roads, PLC02 per km of road
+RULESET_VERSION = "2025.3"  # 2025.2: PLC01 along roads, PLC02 per km of road; 2025.3: ASR01 annual site review
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

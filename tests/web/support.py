@@ -54,6 +54,7 @@ class World:
     run_id: int = 0
     ledger_b: int = 0
     token: dict[str, str] = field(default_factory=dict)  # pending uploads by clerk_a
+    ids: dict[str, int] = field(default_factory=dict)  # other records a test module adds (plan, task, filing …)
 
 
 def make_app(tmp: Path, **config: Any) -> Flask:

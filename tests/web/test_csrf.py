@@ -4,7 +4,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from audit.registry.models import ChangeLog
+from audit.registry.models import (
+    ChangeLog,
+    Filing,
+    IssuedDocument,
+    PlanPhase,
+    PlanTask,
+    ReportDraft,
+    SiteAssessment,
+    SupervisionPlan,
+)
 
 from .support import client_for, csrf, database_session
 
@@ -13,24 +22,32 @@ POSTS = [
     "/review/devices/{device}/suspend", "/review/devices/{device}/rectify", "/review/devices/{device}/keep",
     "/review/devices/{device}/restore", "/review/devices/{device}/remove", "/upload",
     "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
+    "/plan", "/plan/{plan}", "/plan/{plan}/phases", "/plan/phases/{phase}/delete", "/plan/{plan}/tasks",
+    "/plan/tasks/{task}", "/plan/tasks/{task}/delete", "/plan/tasks/{task}/file", "/plan/filings/{filing}/return",
+    "/reports/{kind}", "/letters/issue", "/assessments/devices/{device}",
 ]
+# Besides the change log, the tables these requests write.
+WRITTEN = (SupervisionPlan, PlanPhase, PlanTask, Filing, ReportDraft, IssuedDocument, SiteAssessment)
 
 
 def _urls(world):
-    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b}
+    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b, "plan": 1,
+           "phase": 1, "task": 1, "filing": 1, "kind": "self-report"}
     return [u.format(**ids) for u in POSTS]
 
 
 def _changes(app):
     with database_session(app) as db:
-        return db.scalar(select(func.count()).select_from(ChangeLog))
+        return [db.scalar(select(func.count()).select_from(table)) for table in (ChangeLog, *WRITTEN)]
 
 
 def test_every_post_route_is_listed(shared_world):
     posts = {r.rule for r in shared_world.app.url_map.iter_rules() if "POST" in r.methods}
     listed = {u for u in POSTS} | {"/upload/<token>/confirm", "/upload/<token>/cancel"}
     generic = {r.replace("{problem}", "<int:problem_id>").replace("{device}", "<int:device_id>")
-               .replace("{ledger}", "<int:item_id>") for r in listed}
+               .replace("{ledger}", "<int:item_id>").replace("{plan}", "<int:plan_id>")
+               .replace("{phase}", "<int:phase_id>").replace("{task}", "<int:task_id>")
+               .replace("{filing}", "<int:filing_id>").replace("{kind}", "<kind>") for r in listed}
     assert posts == generic
 
 
@@ -40,7 +57,8 @@ def test_posts_without_a_valid_token_are_refused(shared_world, token):
     before = _changes(shared_world.app)
     for url in _urls(shared_world):
         data = {"reason": "x", "decision": "confirm", "to_status": "整改中", "username": "auditor",
-                "password": "auditor-pass-1", "lang": "en", "profile": "national"}
+                "password": "auditor-pass-1", "lang": "en", "profile": "national", "title": "方案", "issuer": "司法局",
+                "outcome": "keep", "department": str(shared_world.dept["b"]), "kind": "supervise"}
         if token:
             data["csrf_token"] = token
         response = client.post(url, data=data)

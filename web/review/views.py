@@ -11,7 +11,8 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework import decisions, ledger, problems
+from audit.casework import decisions, ledger, problems, register
+from audit.exports.letters import KINDS as LETTER_KINDS
 from audit.registry.models import AuditRun, Department, Device, Finding, LedgerItem, Problem
 from audit.rules.profiles import profile_title
 
@@ -124,7 +125,9 @@ def index():
     proposed = problems.suspension_proposals(db, department or None) if state == "pending" and not (
         rule or severity) else []
     counts = problems.counts(db, department or None)
+    cited = register.documents_citing(db, [p.id for ps in found.values() for p in ps if isinstance(p, Problem)])
     return render_template("review/index.html", devices=devices, found=found, total=total, page=page, pages=pages,
+                           cited=cited, letter_kinds=LETTER_KINDS,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
                            state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts,
                            run_profile=profile_title(run.profile) if run else None)

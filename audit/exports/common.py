@@ -137,6 +137,7 @@ def first_data_row(columns: Sequence[Col]) -> int:
 
 
 ROW_HEIGHT = 14.5  # points per line of 11 pt text
+CELL_MARGIN_TWIPS = 57  # 1 mm left and right in a docx table cell (audit.exports.layout.CELL_PADDING_MM)
 
 
 def _lines(text: str, width: int) -> int:
@@ -247,6 +248,14 @@ def _write_sheet(ws: Worksheet, table: Table) -> None:
 # ---- docx ------------------------------------------------------------------------------------------------
 
 _CODE_HYPHEN = re.compile(r"(?<=[0-9A-Za-z])-(?=[0-9A-Za-z])")
+_LIST_SIGN = re.compile(r"([、，；])(?=[0-9A-Za-z])")
+
+
+def breakable(text: str) -> str:
+    """The text with a space after a list sign (、，；) that a code follows: LibreOffice never ends a line between
+    a Chinese sign and Latin text, so a list of device codes (JL-JJ-0010、JL-JJ-0011 …) would be one unbreakable
+    run, broken mid-code where it does not fit; Word breaks there either way."""
+    return _LIST_SIGN.sub(r"\1 ", text)
 
 
 def add_text(paragraph: Paragraph, text: str) -> Any:
@@ -368,7 +377,8 @@ def add_heading(doc: DocxDocument, text: str, level: int = 1) -> Paragraph:
     _line(p)
     p.paragraph_format.first_line_indent = Pt(2 * SIZE_3)
     p.paragraph_format.keep_with_next = True
-    set_run_font(add_text(p, chinese_dates(text)), HEADING1_FONT if level == 1 else HEADING2_FONT, SIZE_3)
+    font = HEADING1_FONT if level == 1 else HEADING2_FONT
+    set_run_font(add_text(p, breakable(chinese_dates(text))), font, SIZE_3)
     return p
 
 
@@ -384,7 +394,7 @@ def add_paragraph(doc: DocxDocument, text: str = "", *, indent: bool = True, ali
     if bold_lead:
         set_run_font(p.add_run(bold_lead), HEADING2_FONT, SIZE_3)
     if text:
-        set_run_font(add_text(p, chinese_dates(text)), BODY_FONT, SIZE_3)
+        set_run_font(add_text(p, breakable(chinese_dates(text))), BODY_FONT, SIZE_3)
     return p
 
 
@@ -448,9 +458,12 @@ def _cell_xml(text: str, width: int, *, bold: bool = False, center: bool = False
     props += '<w:vAlign w:val="center"/>'
     run = ""
     if text:
+        lines = "<w:br/>".join("<w:noBreakHyphen/>".join(f'<w:t xml:space="preserve">{escape(part)}</w:t>'
+                                                         for part in _CODE_HYPHEN.split(line))
+                               for line in text.split("\n"))
         run = (f'<w:r><w:rPr><w:rFonts w:ascii="{font}" w:hAnsi="{font}" w:eastAsia="{font}"/>'
                + ("<w:b/>" if bold else "") + f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
-               f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>')
+               f'{lines}</w:r>')
     jc = '<w:jc w:val="center"/>' if center else ""
     return (f'<w:tc><w:tcPr>{props}</w:tcPr><w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="300" '
             f'w:lineRule="auto"/><w:ind w:firstLine="0"/>{jc}</w:pPr>{run}</w:p></w:tc>')
@@ -465,7 +478,7 @@ def add_table(doc: DocxDocument, columns: Sequence[Col], rows: list[list[Any]], 
     """A bordered table filling the text width, its columns sized to their content (audit.exports.layout); header
     rows repeat on each page, rows do not split."""
     cols = list(columns)
-    texts = [[text_of(v) for v in values] for values in rows]
+    texts = [[breakable(text_of(v)) for v in values] for values in rows]
     widths_mm, size = docx_widths(cols, texts, width_mm, table_font_size(len(cols)))
     widths = [int(Mm(w).twips) for w in widths_mm]
     levels = header_rows(cols)
@@ -473,6 +486,8 @@ def add_table(doc: DocxDocument, columns: Sequence[Col], rows: list[list[Any]], 
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     tbl = table._tbl
+    tbl.tblPr.append(parse_xml(f'<w:tblCellMar {nsdecls("w")}><w:left w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/>'
+                               f'<w:right w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/></w:tblCellMar>'))
     grid = tbl.tblGrid
     for gc, w in zip(grid.findall(qn("w:gridCol")), widths):
         gc.set(qn("w:w"), str(w))

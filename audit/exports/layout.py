@@ -4,9 +4,10 @@ A column is never narrower than the widest text it cannot break: a device code, 
 any run of Latin letters, digits and punctuation (with the Chinese punctuation glued to it), which Word and
 LibreOffice break only mid-word when it does not fit; where the columns' needs do not fit the page, the type is
 set smaller. Chinese text may wrap between characters, but not to one character a line: a column of Chinese
-text gets at least a few characters' width, and the room left is shared out towards each column's longest text
-(weighted by the column's designed width), so a long responsible-person text wraps in a few lines at a width
-like its neighbours'.
+text gets at least a few characters' width. The width left is handed out where it saves the table most lines
+(a row is as tall as its cell of most lines; no column wider than its longest line), by the designed proportions
+(Col.width) where no column would save one: a long list of devices gets the room an empty column does not need,
+and a long responsible-person text wraps in a few lines.
 
 Widths are estimated from the glyph widths of the fonts the documents fall back to where the GB/T 9704 fonts are
 not installed (DejaVu Sans for Latin text, a CJK font for Chinese): Latin glyphs there are wider than in 仿宋_GB2312,
@@ -18,9 +19,11 @@ import re
 import unicodedata
 from typing import Any, Iterable, Sequence
 
+import numpy as np
+
 MM_PER_PT = 25.4 / 72
-CELL_PADDING_MM = 4.0  # the cell's left and right margins (0.08 in each in Word's Table Grid) and a little air
-MIN_WRAP_EM = 4.0  # Chinese text wraps, at least this many characters a line
+CELL_PADDING_MM = 2.6  # the cell's left and right margins (1 mm each, set by common.add_table) and a little air
+MIN_WRAP_EM = 3.0  # Chinese text wraps, at least this many characters a line
 HEADER_WRAP_EM = 2.0  # a Chinese header may wrap to two characters a line
 # Smaller type before anything breaks mid-word: 小四, 五号, 小五, 六号.
 FONT_SIZES = (12.0, 10.5, 9.0, 7.5)
@@ -92,45 +95,104 @@ def column_needs(header: str, texts: Iterable[str]) -> tuple[float, float]:
     return need, max(need, want)
 
 
-def fit_widths(needs: Sequence[float], wants: Sequence[float], weights: Sequence[float], total: float
-               ) -> list[float] | None:
-    """Widths that give every column its need and share the rest out: first towards each column's want, weighted by
-    its design weight, then by weight alone. None when the needs do not fit in `total`."""
-    widths = list(needs)
-    spare = total - sum(widths)
-    if spare < -1e-6:
+class Cells:
+    """The cells of a table measured once: each cell's text width in em (its lines added) and its line count."""
+
+    def __init__(self, rows: Sequence[Sequence[str]], n_columns: int) -> None:
+        self.em = np.zeros((len(rows), n_columns))
+        self.breaks = np.zeros((len(rows), n_columns))
+        for r, row in enumerate(rows):
+            for c, text in enumerate(row[:n_columns]):
+                if text:
+                    parts = text.split("\n")
+                    self.em[r, c] = sum(text_em(p) for p in parts)
+                    self.breaks[r, c] = len(parts) - 1
+
+    def lines(self, widths: Sequence[float], size: float) -> np.ndarray:
+        """rows × columns: the lines each cell takes at these widths."""
+        room = np.maximum(1.0, (np.asarray(widths) - CELL_PADDING_MM) / (size * MM_PER_PT))
+        return np.where(self.em > 0, np.ceil(self.em / room - 1e-9) + self.breaks, 1.0)
+
+    def column_lines(self, column: int, width: float, size: float) -> np.ndarray:
+        room = max(1.0, (width - CELL_PADDING_MM) / (size * MM_PER_PT))
+        em = self.em[:, column]
+        return np.where(em > 0, np.ceil(em / room - 1e-9) + self.breaks[:, column], 1.0)
+
+    def total_lines(self, widths: Sequence[float], size: float) -> int:
+        """The table's lines: each row as tall as its cell of most lines."""
+        if not len(self.em):
+            return 0
+        return int(self.lines(widths, size).max(axis=1).sum())
+
+
+STEPS = 60  # the spare width is handed out in this many parts
+
+
+def fit_widths(needs: Sequence[float], wants: Sequence[float], weights: Sequence[float], total: float,
+               cells: Cells, size: float) -> list[float] | None:
+    """Widths filling `total`: every column its need, then the spare width handed out part by part to the column
+    that saves the table most lines (rows as tall as their cell of most lines), never beyond its longest line;
+    where no column saves a line alone, to the columns as tall as their rows, in proportion to how many rows; else
+    in proportion to the designed weights. None when the needs do not fit."""
+    if sum(needs) > total + 1e-6:
         return None
-    gaps = [max(0.0, w - n) * weight for n, w, weight in zip(needs, wants, weights)]
-    while spare > 1e-6 and sum(gaps) > 1e-9:
-        share = spare / sum(gaps)
-        given = 0.0
-        for i, gap in enumerate(gaps):
-            if gap <= 0:
-                continue
-            room = wants[i] - widths[i]
-            add = min(room, gap * share)
-            widths[i] += add
-            given += add
-            if widths[i] >= wants[i] - 1e-9:
-                gaps[i] = 0.0
-        spare -= given
-        if given <= 1e-9:
+    widths = np.array(needs, dtype=float)
+    caps = np.maximum(np.array(wants, dtype=float), widths)
+    weight = np.array(weights, dtype=float)
+    spare = total - widths.sum()
+    step = spare / STEPS
+    for _part in range(STEPS):
+        if spare <= 1e-9:
             break
-    if spare > 1e-6:
-        total_weight = sum(weights) or 1.0
-        widths = [w + spare * weight / total_weight for w, weight in zip(widths, weights)]
-    return widths
+        open_ = caps - widths > 1e-9
+        if not open_.any():
+            break
+        best, saved = -1, 0
+        share = np.where(open_, weight, 0.0)
+        if len(cells.em):
+            lines = cells.lines(widths, size)
+            order = np.sort(lines, axis=1)
+            first, second = order[:, -1], (order[:, -2] if lines.shape[1] > 1 else np.ones(len(lines)))
+            tallest = lines.argmax(axis=1)
+            current = first.sum()
+            for c in np.flatnonzero(open_):
+                others = np.where(tallest == c, second, first)
+                column = cells.column_lines(c, min(caps[c], widths[c] + step), size)
+                gain = current - np.maximum(others, column).sum()
+                if gain > saved:
+                    best, saved = c, gain
+            # Where no column saves a line alone (rows as tall in two cells), widen the columns as tall as their rows.
+            held = ((lines == first[:, None]) & (first[:, None] > 1)).sum(axis=0) * open_
+            if held.any():
+                share = held.astype(float)
+        give = min(step, spare)
+        if best >= 0:
+            add = min(give, caps[best] - widths[best])
+            widths[best] += add
+        else:
+            add_each = np.minimum(caps - widths, give * share / share.sum())
+            widths += add_each
+            add = add_each.sum()
+        spare -= add
+    if spare > 1e-9:
+        widths += spare * weight / weight.sum()
+    return widths.tolist()
 
 
 def docx_widths(columns: Sequence[Any], rows: Sequence[Sequence[str]], width_mm: float, size: float
                 ) -> tuple[list[float], float]:
     """(column widths in mm, font size in pt) for a docx table of `rows` (cell texts as printed) filling
-    `width_mm`: at the given size, or the next smaller one where the columns' needs do not fit."""
+    `width_mm`: at the given size, or a smaller one where the columns' needs do not fit, or where the smaller type
+    makes the table much shorter (codes held whole can squeeze the other columns into rows of many lines)."""
     measured = [column_needs(c.header, (r[i] for r in rows)) for i, c in enumerate(columns)]
     group_needs = _group_needs(columns)
     weights = [max(c.width, 1.0) for c in columns]
+    cells = Cells(rows, len(columns))
     sizes = [s for s in FONT_SIZES if s <= size] or [size]
+    fitted: list[tuple[int, list[float], float]] = []  # (estimated lines, widths, size)
     for pt in sizes:
+        if fitted and pt < SMALLEST_CHOSEN:
+            break
         em = pt * MM_PER_PT
         needs = [n * em + CELL_PADDING_MM for n, _ in measured]
         wants = [w * em + CELL_PADDING_MM for _, w in measured]
@@ -139,11 +201,20 @@ def docx_widths(columns: Sequence[Any], rows: Sequence[Sequence[str]], width_mm:
             if lacking > 0:
                 for i in range(start, end):
                     needs[i] += lacking / (end - start)
-        widths = fit_widths(needs, wants, weights, width_mm)
+        widths = fit_widths(needs, wants, weights, width_mm, cells, pt)
         if widths is not None:
-            return widths, pt
-    total = sum(weights)
-    return [width_mm * w / total for w in weights], sizes[-1]
+            fitted.append((cells.total_lines(widths, pt), widths, pt))
+    if not fitted:  # too much for the page at any size: every column gives way in proportion to its need
+        em = sizes[-1] * MM_PER_PT
+        needs = [n * em + CELL_PADDING_MM for n, _ in measured]
+        return [width_mm * n / sum(needs) for n in needs], sizes[-1]
+    fewest = min(lines for lines, _, _ in fitted)
+    _, widths, pt = next(f for f in fitted if f[0] <= fewest * FEWER_LINES)
+    return widths, pt
+
+
+SMALLEST_CHOSEN = 9.0  # 小五: smaller type only where nothing larger fits
+FEWER_LINES = 1.25  # the larger type is kept unless the smaller needs at most four fifths of its lines
 
 
 def _group_needs(columns: Sequence[Any]) -> list[tuple[tuple[int, int], float]]:
@@ -172,4 +243,4 @@ def xlsx_width(width: float, texts: Iterable[str]) -> float:
     return max(width, longest + 2)
 
 
-__all__ = ["docx_widths", "xlsx_width", "text_em", "longest_unbreakable_em", "column_needs", "fit_widths"]
+__all__ = ["docx_widths", "xlsx_width", "text_em", "longest_unbreakable_em", "column_needs", "fit_widths", "Cells"]

@@ -15,19 +15,16 @@ from .data import Options, check_department, latest_run
 TITLE = "非现场执法设备年度评估表"
 COLUMNS = (
     Col("序号", 5, kind="int"),
-    Col("单位", 16),
+    Col("单位", 14),
     Col("设备编号", 12, kind="center"),
-    Col("设备名称", 16),
-    Col("设置地点", 18),
+    Col("设备名称和设置地点", 24),
     Col("启用日期", 11, kind="date"),
     Col("近一年抓拍（起）", 9, "评估依据", "int"),
-    Col("日均", 7, "评估依据", "center"),
-    Col("未解决的问题", 18, "评估依据"),
+    Col("未解决的问题", 14, "评估依据"),
     Col("设置依据", 18, "评估依据"),
     Col("评估结论", 8, "年度评估", "center"),
     Col("评估理由", 24, "年度评估"),
-    Col("评估人", 9, "年度评估", "center"),
-    Col("评估日期", 11, "年度评估", "date"),
+    Col("评估人和日期", 12, "年度评估", "center"),
     Col("下次评估期限", 11, kind="date"),
 )
 
@@ -44,13 +41,13 @@ def build(session: Session, opts: Options) -> Table:
     for n, r in enumerate(rows_, start=1):
         d, last = r.device, r.last
         seen = captures(session, d.id, opts.day)
-        rows.append([n, d.department.name, d.device_code, d.name, "、".join(x for x in (d.road, d.address) if x),
-                     d.in_service_on, seen["total"] if seen["source"] else None,
-                     f"{seen['per_day']:.2f}" if seen["per_day"] is not None else "无数据",
-                     "、".join(issues.get(d.id, [])) or "无", d.justification or "未填",
+        site = "、".join(x for x in (d.road, d.address) if x)
+        rows.append([n, d.department.name, d.device_code, "\n".join(x for x in (d.name, site) if x), d.in_service_on,
+                     seen["total"] if seen["source"] else "无数据", "、".join(issues.get(d.id, [])) or "无",
+                     d.justification or "未填",
                      last.outcome_zh if last else STATE_ZH[r.state] if r.state != "ok" else "未评估",
                      last.reason if last else (f"逾期 {r.days} 天" if r.state == "overdue" else ""),
-                     last.assessed_by if last else "", last.assessed_on if last else None, r.due])
+                     f"{last.assessed_by}\n{last.assessed_on.isoformat()}" if last else "", r.due])
     overdue = sum(r.state == "overdue" for r in rows_)
     notes = [f"说明：截至{zh_date(opts.day)}，在用设备 {len(rows_)} 台，已评估 {sum(r.last is not None for r in rows_)} 台，"
              f"逾期未评估 {overdue} 台；近一年抓拍为截至该日的 365 天，“未解决的问题”列出规则编号。"]

@@ -72,12 +72,12 @@ def test_every_docx_converts_with_the_expected_pages(filed, tmp_path):
 
 
 def words(pdf, page):
-    """(text, xMin, yMin) of every word pdftotext finds on a page, and the page's width and height."""
+    """(text, xMin, yMin, xMax) of every word pdftotext finds on a page, and the page's width and height."""
     out = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-bbox", str(pdf), "-"], check=True,
                          capture_output=True, text=True).stdout
     width, height = map(float, re.search(r'<page width="([\d.]+)" height="([\d.]+)"', out).groups())
-    found = [(html.unescape(t), float(x), float(y)) for x, y, t in
-             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>', out)]
+    found = [(html.unescape(t), float(x), float(y), float(x2)) for x, y, x2, t in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', out)]
     return found, width, height
 
 
@@ -154,22 +154,26 @@ def test_new_documents_print_with_whole_codes_readable_names_and_outer_page_numb
         assert code in listing
     assert listing.count("auditor") >= 12
     # The responsible person wraps in lines of several characters, never one a line (张/三/（/交 … before): the
-    # words the name was printed in, read from each word that begins it.
+    # lines of the cell (centred), read below each word that begins the name within its left and right edges.
     name = "张三（交警大队秩序中队）"
-    printed = [w for n in range(1, pages(pdfs["summary"])[0] + 1) for w, _, _ in words(pdfs["summary"], n)[0]]
     pieces = []
-    for i, w in enumerate(printed):
-        if name.startswith(w) and w.startswith("张三"):
-            got, k = [w], i
-            while "".join(got) != name and k + 1 < len(printed) and name.startswith("".join(got) + printed[k + 1]):
-                k += 1
-                got.append(printed[k])
-            assert "".join(got) == name, got
-            pieces.append(got)
-    assert len(pieces) == 8 and all(min(len(p) for p in got) >= 3 for got in pieces), pieces
+    for n in range(1, pages(pdfs["summary"])[0] + 1):
+        found = words(pdfs["summary"], n)[0]
+        for w, x, y, right in found:
+            if w.startswith("张三"):
+                below = sorted((y2, w2) for w2, x2, y2, r2 in found
+                               if x - 2 <= x2 and r2 <= right + 2 and y <= y2 < y + 60)
+                got = []
+                for _, w2 in below:
+                    if "".join(got) == name or not name.startswith("".join(got) + w2):
+                        break
+                    got.append(w2)
+                assert "".join(got) == name, got
+                pieces.append(got)
+    assert len(pieces) == 8 and all(len(got) <= 4 and min(map(len, got[:-1])) >= 3 for got in pieces), pieces
     # Page numbers on the outer side: odd pages right, even pages left (GB/T 9704).
     for name in ("self-report", "summary", "work-report"):
         for n in range(1, min(pages(pdfs[name])[0], 4) + 1):
             found, width, height = words(pdfs[name], n)
-            [number] = [(x, y) for w, x, y in found if w.strip("— ") == str(n) and y > height * 0.85]
+            [number] = [(x, y) for w, x, y, _ in found if w.strip("— ") == str(n) and y > height * 0.85]
             assert (number[0] > width / 2) is (n % 2 == 1), (name, n, number, width)

@@ -248,8 +248,9 @@ def test_the_site_review_table_lists_devices_in_use_with_their_assessment(planne
     sheet = openpyxl.load_workbook(planned.export("site-review", tmp_path / "a.xlsx")).active
     rows = {r[2]: r for r in sheet.iter_rows(min_row=6, values_only=True) if r[2]}
     assert set(rows) == {"JL-002", "JL-003", "CG-002"}  # JL-001 was suspended; JL-004 is planned
-    assert rows["JL-002"][10:13] == ("迁移", "路口改造", "auditor") and rows["JL-002"][14].date() == dt.date(2025, 8, 1)
-    assert rows["CG-002"][10] == "未评估" and rows["CG-002"][14].date() == dt.date(2026, 1, 1)
+    assert rows["JL-002"][8:11] == ("迁移", "路口改造", "auditor\n2024-08-01")
+    assert rows["JL-002"][11].date() == dt.date(2025, 8, 1)
+    assert rows["CG-002"][8] == "未评估" and rows["CG-002"][11].date() == dt.date(2026, 1, 1)
     assert open_doc(planned.export("site-review", tmp_path / "a.docx")).sections[0].orientation.name == "LANDSCAPE"
 
 

@@ -65,11 +65,15 @@ def test_the_annual_review_of_a_device(world):
     device = world.device["JB-002"]
     page = auditor.get(f"/assessments/devices/{device}").text
     assert "评估依据" in page and "设置依据" in page and "尚未评估" in page
-    post(auditor, f"/assessments/devices/{device}", {"outcome": "remove", "reason": "路段已封闭，无设置必要"})
+    dated = auditor.get(f"/assessments/devices/{device}?on=2024-12-20").text
+    assert "评估依据（截至 2024-12-20）" in dated and 'name="on" value="2024-12-20"' in dated
+    post(auditor, f"/assessments/devices/{device}", {"outcome": "remove", "reason": "路段已封闭，无设置必要",
+                                                     "on": "2024-12-20"})
     page = auditor.get(f"/assessments/devices/{device}").text
     assert "已记录 JB-002 乙县测速 的年度评估：拆除。" in page and "路段已封闭，无设置必要" in page
     with database_session(world.app) as db:
-        assert db.scalar(select(SiteAssessment.assessed_by)) == "auditor"
+        done = db.scalar(select(SiteAssessment))
+        assert (done.assessed_by, done.assessed_on) == ("auditor", dt.date(2024, 12, 20))
     post(auditor, f"/assessments/devices/{device}", {"outcome": "keep", "reason": ""})
     assert "请写明评估理由" in auditor.get(f"/assessments/devices/{device}").text
     clerk = client_for(world.app, "dept_b")

@@ -35,13 +35,21 @@ def index():
                            departments=departments, today=today, STATE_ZH=assessments.STATE_ZH, states=STATES)
 
 
+def _day(value: str | None) -> dt.date:
+    """The day the evidence is read up to (an assessment recorded afterwards, from the file), default today."""
+    try:
+        return min(dt.date.fromisoformat(value), dt.date.today()) if value else dt.date.today()
+    except ValueError:
+        return dt.date.today()
+
+
 @bp.get("/devices/<int:device_id>")
 def device(device_id: int):
     db = get_session()
     found = visible_device(db, device_id)
-    today = dt.date.today()
-    return render_template("assessments/device.html", device=found, evidence=assessments.evidence_for(db, found, today),
-                           history=assessments.history(db, found.id), outcomes=ASSESSMENT_OUTCOMES, today=today)
+    day = _day(request.args.get("on"))
+    return render_template("assessments/device.html", device=found, evidence=assessments.evidence_for(db, found, day),
+                           history=assessments.history(db, found.id), outcomes=ASSESSMENT_OUTCOMES, today=day)
 
 
 @bp.post("/devices/<int:device_id>")
@@ -50,8 +58,9 @@ def assess(device_id: int):
     found = visible_device(get_session(), device_id)
     form = request.form
     outcome = form.get("outcome", "")
+    day = _day(form.get("on"))
     apply_decision(lambda db: assessments.assess(db, found.id, outcome=outcome, reason=form.get("reason", ""),
-                                                 user=current_user.name),
+                                                 user=current_user.name, on=day),
                    _("已记录 {device} 的年度评估：{outcome}。", device=device_label(found),
                      outcome=_(ASSESSMENT_OUTCOMES.get(outcome, outcome))))
     return redirect(url_for(".device", device_id=found.id), code=303)

@@ -16,13 +16,11 @@ $(VENV)/.installed: pyproject.toml
 DEMO_DB := sqlite:///$(CURDIR)/instance/demo.sqlite3
 DEMO_AREAS := data/boundaries/jiangle_350428_townships.geojson
 DEMO_ROADS := data/demo/roads.geojson
-# Phases of the demo county's special supervision (illustrative dates around the demo's as-of date 2025-06-30).
-DEMO_PHASES := [{"name": "自查", "start": "2025-05-01", "end": "2025-06-30"}, {"name": "整改", "start": "2025-07-01", "end": "2025-09-30"}, {"name": "总结", "start": "2025-10-01", "end": "2025-10-31"}]
 
 demo: install
 	$(VENV)/bin/camaudit demo
 	CAMAUDIT_DATABASE_URL=$(DEMO_DB) CAMAUDIT_AREAS_FILE=$(DEMO_AREAS) CAMAUDIT_ROADS_FILE=$(DEMO_ROADS) \
-		CAMAUDIT_SUPERVISION_PHASES='$(DEMO_PHASES)' $(VENV)/bin/camaudit serve $(SERVE_ARGS)
+		$(VENV)/bin/camaudit serve $(SERVE_ARGS)
 
 test: install
 	$(PY) -m pytest -q

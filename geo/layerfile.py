@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pyogrio
 import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 
@@ -26,16 +27,33 @@ def read_layer(path: str | Path, what: str) -> gpd.GeoDataFrame:
 
 
 def mark_source(frame: gpd.GeoDataFrame, path: str | Path) -> gpd.GeoDataFrame:
-    """Record the file a layer was read from (its name) on the frame, for describe_layer."""
+    """Record the file a layer was read from (its name) and the layer's own title on the frame, for describe_layer."""
     frame.attrs["source"] = Path(path).name
+    frame.attrs["title"] = layer_title(path)
     return frame
 
 
+def layer_title(path: str | Path) -> str | None:
+    """The title the layer gives itself (a GeoJSON's "name", a GeoPackage's layer), or None where it has none but
+    its file name or an administrative code such as 350428: what a document may call the layer."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except (DataSourceError, DataLayerError, OSError):
+        return None
+    if len(layers) != 1:
+        return None
+    name = str(layers[0][0]).strip()
+    if not name or name == Path(path).stem or name.isdigit():
+        return None
+    return name
+
+
 def describe_layer(frame: gpd.GeoDataFrame) -> dict[str, Any]:
-    """What identifies a layer's content: its source file name (when read from a file), feature count, and the
-    sha256 of its names and WGS-84 geometries (the same content gives the same digest, whatever the file)."""
+    """What identifies a layer's content: its source file name and title (when read from a file), feature count,
+    and the sha256 of its names and WGS-84 geometries (the same content gives the same digest, whatever the file)."""
     digest = hashlib.sha256()
     names = frame["name"] if "name" in frame.columns else [""] * len(frame)
     for name, wkb in zip(names, shapely.to_wkb(frame.to_crs(4326).geometry.values, hex=True)):
         digest.update(f"{'' if name is None else name}\t{wkb}\n".encode("utf-8"))
-    return {"source": frame.attrs.get("source"), "features": len(frame), "sha256": digest.hexdigest()}
+    return {"source": frame.attrs.get("source"), "title": frame.attrs.get("title"), "features": len(frame),
+            "sha256": digest.hexdigest()}

@@ -42,6 +42,8 @@ def db_engine(request, tmp_path):
         with engine.begin() as conn:
             conn.execute(text("DROP VIEW IF EXISTS device_geom"))
         Base.metadata.drop_all(engine)
+        with engine.begin() as conn:  # an empty database: no stamp of an earlier run's schema either
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     init_db(engine)
     yield engine
     engine.dispose()

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "AREAS_CRS": None,  # their CRS when the file does not say (e.g. GCJ02 for DataV outlines)
     "ROADS_FILE": None,  # road network (line GeoJSON …): spacing along the road, devices per km; relative as above
     "ROADS_CRS": None,  # its CRS when the file does not say (e.g. GCJ02 for 高德 roads)
+    # Phases shown when no supervision plan is entered (the plan page replaces this setting):
     "SUPERVISION_PHASES": [],  # [{"name": "自查", "start": "2024-05-01", "end": "2024-06-30"}, …]
     "UPLOAD_MAX_AGE_HOURS": 24,  # pending uploads older than this are removed
     "DEVICES_PER_PAGE": 50,
@@ -54,7 +55,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .extensions import csrf, login_manager
 
     class BoundedInt(IntegerConverter):
-        """<int:…> matches only ids the database can hold: a larger number is no record (404), not a 500."""
+        """<int:…> matches only ids the database can hold: a larger number is no record (404), not a 500. The
+        pattern bounds the digits, so that such a path matches no rule at all (a rule's value check comes after
+        its method check, which would answer 405 where another method's rule has the same path)."""
+
+        regex = r"\d{1,%d}" % len(str(MAX_ID))
 
         def __init__(self, url_map: Any, **kwargs: Any) -> None:
             super().__init__(url_map, **({"max": MAX_ID} | kwargs))
@@ -71,21 +76,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .attachments import bp as attachments_bp
+    from .assessments import bp as assessments_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .documents import bp as documents_bp
     from .ledger import bp as ledger_bp
+    from .letters import bp as letters_bp
     from .map import bp as map_bp
     from .overview import bp as overview_bp
+    from .plan import bp as plan_bp
     from .public import bp as public_bp
     from .problems import bp as problems_bp
+    from .reports import bp as reports_bp
     from .review import bp as review_bp
     from .spotchecks import bp as spotchecks_bp
     from .todo import bp as todo_bp
     from .upload import bp as upload_bp
 
     for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, ledger_bp, documents_bp, public_bp,
-               api_bp, admin_bp, attachments_bp, problems_bp, todo_bp, spotchecks_bp):
+               api_bp, admin_bp, attachments_bp, problems_bp, todo_bp, spotchecks_bp, plan_bp, reports_bp, letters_bp,
+               assessments_bp):
         app.register_blueprint(bp)
     return app
 

@@ -1,7 +1,8 @@
 """The `camaudit` command line: one module per command group, assembled here.
 
 registry (init-db, template, import, devices, departments, boundary, history), audit (audit, rules), casework
-(decide …, spot-check, spot-check-result), documents (export), users (user), demo (demo); plugin commands (such
+(decide …, spot-check, spot-check-result), plan (plan …), assessments (assess, assessments), documents (export),
+letters (letter …), users (user), demo (demo); plugin commands (such
 as `serve` from the web package) come from the camaudit.commands entry points. The top stage: may import every
 other stage and geo; nothing in audit imports it.
 """
@@ -11,7 +12,7 @@ import importlib.metadata
 
 import click
 
-from . import audit, casework, demo, documents, registry, users
+from . import assessments, audit, casework, demo, documents, letters, plan, registry, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,7 +21,7 @@ def main() -> None:
 
 
 def _add_commands() -> None:
-    for group in (registry, audit, casework, documents, users, demo):
+    for group in (registry, audit, casework, plan, assessments, documents, letters, users, demo):
         for name, command in group.COMMANDS.items():
             main.add_command(command, name)
     for entry in importlib.metadata.entry_points(group="camaudit.commands"):

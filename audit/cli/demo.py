@@ -34,6 +34,7 @@ class DemoLoad:
     findings: pd.DataFrame | None = None  # the demo's audit (before any decision)
     final_findings: pd.DataFrame | None = None  # the last run: after the casework walk, repeated by audit_args
     casework: list[str] = field(default_factory=list)  # what the casework walk did, as printed
+    plan: list[str] = field(default_factory=list)  # the plan, who filed what, who is late, as printed
     logins: list[tuple[str, str, str]] = field(default_factory=list)
     password: str | None = None
     audit_args: list[str] = field(default_factory=list)  # `camaudit audit` options that repeat the demo's audit
@@ -126,6 +127,16 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
                 echo("\n处理过程（演示）：")
                 for line in load.casework:
                     echo("  " + line)
+            if "assessments" in manifest:
+                for line in _assessments(session, manifest["assessments"], load.as_of,
+                                         manifest.get("casework", {}).get("auditor", "auditor")):
+                    echo("  " + line)
+        if "plan" in manifest:
+            load.plan = _plan(session, manifest["plan"], dt.date.today(),
+                              manifest.get("casework", {}).get("auditor", "auditor"))
+            echo("\n专项监督工作方案（演示，日期按今天排列）：")
+            for line in load.plan:
+                echo("  " + line)
         for name, role, dept in manifest.get("users", {}).get("accounts", []):
             add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
             load.logins.append((name, role, dept))
@@ -170,6 +181,64 @@ def _casework(session: Session, plan: dict, as_of: dt.date, profile: str, areas,
     lines.append(f"用同样的数据再次审查（审查批次 {run.id}）：{outcome.text()}已作出的核查意见 {kept} 个保持不变；"
                  "已停用设备的在用类问题本次未能判断，待整改后复查。")
     return lines, findings
+
+
+def _assessments(session: Session, items: list[dict], on: dt.date, auditor: str) -> list[str]:
+    """The annual site review of a few devices (manifest [[assessments]]), dated on the audit's as-of date."""
+    from ..casework.assessments import assess
+    from ..casework.decisions import device_by_code
+
+    lines = []
+    for item in items:
+        done = assess(session, device_by_code(session, item["device"]).id, outcome=item["outcome"],
+                      reason=item["reason"], user=auditor, on=on)
+        lines.append(f"{auditor} 年度评估 {item['device']}：{done.outcome_zh}（近一年抓拍 {done.evidence['captures']['total']} 起）")
+    session.commit()
+    return lines
+
+
+def _plan(session: Session, spec: dict, today: dt.date, auditor: str) -> list[str]:
+    """The supervision plan (manifest [plan]) with its calendar counted from today, the filings made on time, and
+    the 督办函 to the late department; returns what it printed: each department's standing."""
+    from ..casework.filings import by_department, file_task, plan_status
+    from ..casework.plan import load_plan
+    from ..exports.data import Options
+    from ..exports.drafting import generate_for_filing
+    from ..exports.letters import issue, request
+    from ..registry.store import get_department
+
+    def day(days: int) -> str:
+        return (today + dt.timedelta(days=days)).isoformat()
+
+    data = {k: spec[k] for k in ("title", "issuer", "doc_no", "doc_prefix")}
+    data["phases"] = [{"name": p["name"], "start": day(p["start_days"]), "end": day(p["end_days"])}
+                      for p in spec["phases"]]
+    data["tasks"] = [{k: v for k, v in t.items() if k != "deadline_days"} | {"deadline": day(t["deadline_days"])}
+                     for t in spec["tasks"]]
+    plan = load_plan(session, data, user=auditor)
+    tasks = list(plan.tasks)
+    by_order = {n: t for n, t in enumerate(sorted(tasks, key=lambda t: t.id), start=1)}
+    for filing in spec.get("filings", []):
+        task = by_order[filing["task"]]
+        dept = get_department(session, filing["department"])
+        filed_on = task.deadline + dt.timedelta(days=filing["days"])
+        name, content = generate_for_filing(session, task.deliverable, Options(department=dept.name, as_of=filed_on))
+        file_task(session, task.id, dept.id, content=content, filename=name, method="generated", user="demo",
+                  on=filed_on)
+    session.commit()
+    lines = [f"{plan.title}：{len(plan.phases)} 个阶段，{len(tasks)} 项任务（{'、'.join(t.deliverable for t in tasks)}）"]
+    for standing in by_department(plan_status(session, plan, today)):
+        late = "；".join(f"{s.task.deliverable}逾期 {s.days} 天未报送" for s in standing.late)
+        lines.append(f"{standing.department.name}：按时报送 {standing.count('filed')} 项，未到期 "
+                     f"{standing.count('due')} 项" + (f"，{late}" if late else ""))
+    for letter in spec.get("letters", []):
+        req = request(session, letter["kind"], department=letter["department"], on=today,
+                      deadline=today + dt.timedelta(days=letter["deadline_days"]))
+        document = issue(session, req, prefix=None, user=auditor)
+        session.commit()
+        lines.append(f"{auditor} 向{letter['department']}发出{document.title}（{document.doc_no}），"
+                     f"限 {req.deadline.isoformat()} 前办结")
+    return lines
 
 
 def _describe(name: str, result: ImportResult) -> str:
@@ -219,6 +288,8 @@ def demo(replace: bool) -> None:
     click.echo(f"再次审查：{prefix} audit {' '.join(load.audit_args)}")
     click.echo(f"查看设备台账：{prefix} devices --department 将乐县公安局交通管理大队")
     click.echo(f"查看一台设备的变更记录：{prefix} history JL-JJ-0001")
+    if load.plan:
+        click.echo(f"查看各单位的报送情况：{prefix} plan status")
     if load.logins:
         click.echo(f"网页登录（演示账号，密码均为 {load.password}）：" + "，".join(
             f"{name}（{ROLE_ZH[role]}{'，' + dept if dept else ''}）" for name, role, dept in load.logins))

@@ -11,7 +11,19 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from . import data_requests, findings, ledger, opinion_letter, public_notice, self_inspection, summary, suspension_list
+from . import (
+    data_requests,
+    drafting,
+    findings,
+    ledger,
+    letters,
+    new_devices,
+    public_notice,
+    self_inspection,
+    site_review,
+    suspension_list,
+    task_list,
+)
 from .data import ExportError, Options
 
 Writer = Callable[[Session, Path, Options], Path]
@@ -23,15 +35,27 @@ KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
     "self-inspection": ("突出问题清单", {".xlsx": self_inspection.write_xlsx_file,
                                    ".docx": self_inspection.write_docx_file}),
     "ledger": ("整改台账", {".xlsx": ledger.write_xlsx_file}),
-    "summary": ("专项监督工作总结", {".docx": summary.write_docx_file}),
+    "self-report": ("自查报告", {".docx": drafting.writer("self-report")}),
+    "quarterly": ("季度报告", {".docx": drafting.writer("quarterly")}),
+    "summary": ("专项监督工作总结", {".docx": drafting.writer("summary")}),
+    "typical-case": ("典型案例", {".docx": drafting.writer("typical-case")}),
+    "accountability-note": ("追责问责和容错免责专题说明", {".docx": drafting.writer("accountability-note")}),
     "public-notice": ("设置地点公告", {".docx": public_notice.write_docx_file,
                                   ".xlsx": public_notice.write_xlsx_file}),
-    "opinion-letter": ("行政执法监督意见书", {".docx": opinion_letter.write_docx_file}),
+    "opinion-letter": ("行政执法监督意见书（未编号）", {".docx": letters.write_opinion_preview}),
+    "work-report": ("专项监督工作报告（未编号）", {".docx": drafting.writer("work-report")}),
+    "bulletin": ("专项监督工作通报（未编号）", {".docx": drafting.writer("bulletin")}),
+    "new-devices": ("年度新增设备情况报告", {".docx": drafting.writer("new-devices"),
+                                    ".xlsx": new_devices.write_xlsx_file}),
+    "site-review": ("年度评估表", {".xlsx": site_review.write_xlsx_file, ".docx": site_review.write_docx_file}),
+    "task-list": ("任务分解清单", {".xlsx": task_list.write_xlsx_file, ".docx": task_list.write_docx_file}),
     "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
     "data-requests": ("补报资料清单", {".xlsx": data_requests.write_xlsx_file, ".docx": data_requests.write_docx_file}),
 }
-# Documents the supervising bureau (司法局) issues itself; a department files the others.
-BUREAU_KINDS = frozenset({"opinion-letter", "summary"})
+# Documents the supervising bureau (司法局) issues itself (numbered when issued: audit.exports.letters); a
+# department files the others, of its own department (its 工作总结 too; the summary of all departments is the
+# bureau's).
+BUREAU_KINDS = frozenset({"opinion-letter", "work-report", "bulletin"})
 
 
 def export(session: Session, kind: str, path: str | Path, *, department: str | None = None,

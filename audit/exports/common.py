@@ -12,6 +12,7 @@ is the one Word and LibreOffice use for Chinese text.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from copy import copy
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +36,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..intake.hygiene import document_text
 from ..intake.xlsxsafe import set_cell
+from .layout import docx_widths, xlsx_width
 
 DATE_FORMAT = "yyyy-mm-dd"
 MONEY_FORMAT = "#,##0.00"
@@ -98,6 +100,14 @@ def zh_date(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+_ISO_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
+
+
+def chinese_dates(text: str) -> str:
+    """The text with its ISO dates (2024-06-21, as findings and records say them) written 2024年6月21日."""
+    return _ISO_DATE.sub(lambda m: f"{int(m[1])}年{int(m[2])}月{int(m[3])}日", text)
+
+
 # ---- xlsx ------------------------------------------------------------------------------------------------
 
 _THIN = Side(style="thin", color="000000")
@@ -128,6 +138,7 @@ def first_data_row(columns: Sequence[Col]) -> int:
 
 
 ROW_HEIGHT = 14.5  # points per line of 11 pt text
+CELL_MARGIN_TWIPS = 57  # 1 mm left and right in a docx table cell (audit.exports.layout.CELL_PADDING_MM)
 
 
 def _lines(text: str, width: int) -> int:
@@ -203,7 +214,8 @@ def _write_sheet(ws: Worksheet, table: Table) -> None:
     for col in cols:
         probe.style = _STYLES[col.kind].name
         styles.append(copy(probe._style))
-    widths = [int(c.width) if c.kind in ("text", "center") else 0 for c in cols]
+    sized = [xlsx_width(col.width, (text_of(r[c]) for r in table.rows)) for c, col in enumerate(cols)]
+    widths = [int(w) if c.kind in ("text", "center") else 0 for w, c in zip(sized, cols)]
     for r, values in enumerate(table.rows, start=start):
         lines = 1
         for c, (value, style, width) in enumerate(zip(values, styles, widths), start=1):
@@ -218,8 +230,8 @@ def _write_sheet(ws: Worksheet, table: Table) -> None:
         set_cell(ws.cell(end + 1 + k, 1), note)
         ws.cell(end + 1 + k, 1).font = Font(name=BODY_FONT, size=11)
 
-    for c, col in enumerate(cols, start=1):
-        ws.column_dimensions[get_column_letter(c)].width = col.width
+    for c, width in enumerate(sized, start=1):
+        ws.column_dimensions[get_column_letter(c)].width = width
     ws.freeze_panes = f"A{start}"
     ws.print_title_rows = f"{top}:{top + levels - 1}"
     ws.print_area = f"A1:{last}{end + len(table.notes) if table.notes else max(end - 1, start)}"
@@ -235,6 +247,32 @@ def _write_sheet(ws: Worksheet, table: Table) -> None:
 
 
 # ---- docx ------------------------------------------------------------------------------------------------
+
+_CODE_HYPHEN = re.compile(r"(?<=[0-9A-Za-z])-(?=[0-9A-Za-z])")
+_LIST_SIGN = re.compile(r"([、，；])(?=[0-9A-Za-z])")
+
+
+def breakable(text: str) -> str:
+    """The text with a space after a list sign (、，；) that a code follows: LibreOffice never ends a line between
+    a Chinese sign and Latin text, so a list of device codes (JL-JJ-0010、JL-JJ-0011 …) would be one unbreakable
+    run, broken mid-code where it does not fit; Word breaks there either way."""
+    return _LIST_SIGN.sub(r"\1 ", text)
+
+
+def add_text(paragraph: Paragraph, text: str) -> Any:
+    """A run of the text in which the hyphens of codes and dates (JL-JJ-0010) are non-breaking (w:noBreakHyphen):
+    a line of running text never ends inside a device code."""
+    run = paragraph.add_run()
+    for i, part in enumerate(_CODE_HYPHEN.split(text)):
+        if i:
+            run._r.append(OxmlElement("w:noBreakHyphen"))
+        if part:
+            t = OxmlElement("w:t")
+            t.set(qn("xml:space"), "preserve")
+            t.text = part
+            run._r.append(t)
+    return run
+
 
 def set_run_font(run: Any, name: str, size: float, bold: bool = False) -> None:
     """Font of a run, for Latin and East Asian text alike (w:rFonts ascii/hAnsi/eastAsia)."""
@@ -340,12 +378,14 @@ def add_heading(doc: DocxDocument, text: str, level: int = 1) -> Paragraph:
     _line(p)
     p.paragraph_format.first_line_indent = Pt(2 * SIZE_3)
     p.paragraph_format.keep_with_next = True
-    set_run_font(p.add_run(document_text(text)), HEADING1_FONT if level == 1 else HEADING2_FONT, SIZE_3)
+    font = HEADING1_FONT if level == 1 else HEADING2_FONT
+    set_run_font(add_text(p, breakable(chinese_dates(document_text(text)))), font, SIZE_3)
     return p
 
 
 def add_paragraph(doc: DocxDocument, text: str = "", *, indent: bool = True, align: str = "justify",
                   bold_lead: str | None = None) -> Paragraph:
+    """A body paragraph; dates in it are written in Chinese (chinese_dates), as a document's text says them."""
     p = doc.add_paragraph()
     _line(p)
     p.alignment = {"justify": WD_ALIGN_PARAGRAPH.JUSTIFY, "right": WD_ALIGN_PARAGRAPH.RIGHT,
@@ -355,7 +395,7 @@ def add_paragraph(doc: DocxDocument, text: str = "", *, indent: bool = True, ali
     if bold_lead:
         set_run_font(p.add_run(document_text(bold_lead)), HEADING2_FONT, SIZE_3)
     if text:
-        set_run_font(p.add_run(document_text(text)), BODY_FONT, SIZE_3)
+        set_run_font(add_text(p, breakable(chinese_dates(document_text(text)))), BODY_FONT, SIZE_3)
     return p
 
 
@@ -402,7 +442,7 @@ def add_attachment(doc: DocxDocument, table: Table, *, landscape: bool = True, n
     if table.unit or table.date:
         p = add_paragraph(doc, f"填报单位（盖章）：{table.unit}", indent=False, align="left")
         if table.date:
-            set_run_font(p.add_run(f"        填报日期：{table.date.isoformat()}"), BODY_FONT, SIZE_3)
+            set_run_font(p.add_run(f"        填报日期：{zh_date(table.date)}"), BODY_FONT, SIZE_3)
     add_table(doc, table.columns, table.rows, text_width_mm(doc))
     for note in table.notes:
         add_paragraph(doc, note, indent=False, align="left")
@@ -419,9 +459,12 @@ def _cell_xml(text: str, width: int, *, bold: bool = False, center: bool = False
     props += '<w:vAlign w:val="center"/>'
     run = ""
     if text:
+        lines = "<w:br/>".join("<w:noBreakHyphen/>".join(f'<w:t xml:space="preserve">{escape(part)}</w:t>'
+                                                         for part in _CODE_HYPHEN.split(line))
+                               for line in document_text(text).split("\n"))
         run = (f'<w:r><w:rPr><w:rFonts w:ascii="{font}" w:hAnsi="{font}" w:eastAsia="{font}"/>'
                + ("<w:b/>" if bold else "") + f'<w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
-               f'<w:t xml:space="preserve">{escape(document_text(text))}</w:t></w:r>')
+               f'{lines}</w:r>')
     jc = '<w:jc w:val="center"/>' if center else ""
     return (f'<w:tc><w:tcPr>{props}</w:tcPr><w:p><w:pPr><w:spacing w:before="0" w:after="0" w:line="300" '
             f'w:lineRule="auto"/><w:ind w:firstLine="0"/>{jc}</w:pPr>{run}</w:p></w:tc>')
@@ -432,33 +475,20 @@ def table_font_size(n_columns: int) -> float:
     return SIZE_S4 if n_columns <= 8 else SIZE_5 if n_columns <= 12 else 9.0
 
 
-def column_widths_mm(columns: Sequence[Col], width_mm: float, size: float) -> list[float]:
-    """Widths proportional to Col.width, widened where a date would wrap (the others give way)."""
-    total = sum(c.width for c in columns)
-    widths = [width_mm * c.width / total for c in columns]
-    date_mm = 10 * size * 0.62 * 25.4 / 72 + 4  # ten digits (some fonts draw them wider than half an em) + margins
-    short = [i for i, c in enumerate(columns) if c.kind == "date" and widths[i] < date_mm]
-    if short:
-        need = sum(date_mm - widths[i] for i in short)
-        rest = [i for i in range(len(columns)) if i not in short]
-        spare = sum(widths[i] for i in rest)
-        for i in short:
-            widths[i] = date_mm
-        for i in rest:
-            widths[i] -= need * widths[i] / spare
-    return widths
-
-
 def add_table(doc: DocxDocument, columns: Sequence[Col], rows: list[list[Any]], width_mm: float) -> Any:
-    """A bordered table filling the text width; header rows repeat on each page, rows do not split."""
+    """A bordered table filling the text width, its columns sized to their content (audit.exports.layout); header
+    rows repeat on each page, rows do not split."""
     cols = list(columns)
-    size = table_font_size(len(cols))
-    widths = [int(Mm(w).twips) for w in column_widths_mm(cols, width_mm, size)]
+    texts = [[breakable(text_of(v)) for v in values] for values in rows]
+    widths_mm, size = docx_widths(cols, texts, width_mm, table_font_size(len(cols)))
+    widths = [int(Mm(w).twips) for w in widths_mm]
     levels = header_rows(cols)
     table = doc.add_table(rows=0, cols=len(cols))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     tbl = table._tbl
+    tbl.tblPr.append(parse_xml(f'<w:tblCellMar {nsdecls("w")}><w:left w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/>'
+                               f'<w:right w:w="{CELL_MARGIN_TWIPS}" w:type="dxa"/></w:tblCellMar>'))
     grid = tbl.tblGrid
     for gc, w in zip(grid.findall(qn("w:gridCol")), widths):
         gc.set(qn("w:w"), str(w))
@@ -486,8 +516,8 @@ def add_table(doc: DocxDocument, columns: Sequence[Col], rows: list[list[Any]], 
         tbl.append(parse_xml(f'<w:tr {nsdecls("w")}>{header_props}{"".join(cells)}</w:tr>'))
     centered = [c.kind != "text" for c in cols]
     body = []
-    for values in rows:
-        cells = "".join(_cell_xml(text_of(v), w, center=ctr, size=size) for v, w, ctr in zip(values, widths, centered))
+    for values in texts:
+        cells = "".join(_cell_xml(v, w, center=ctr, size=size) for v, w, ctr in zip(values, widths, centered))
         body.append(f'<w:tr><w:trPr><w:cantSplit/></w:trPr>{cells}</w:tr>')
     if body:
         # One parse for all body rows: fast for thousands of rows.

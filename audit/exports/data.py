@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from ..registry.models import CLOSED, AuditRun, Decision, Department, Device, Finding, LedgerItem
 from ..registry.models import Problem as ProblemRecord
 from ..rules.findings import current_runs
 from ..rules.profiles import profile_title
+from .common import zh_date
 
 NO_DEPARTMENT = "（未注明单位）"
 
@@ -205,20 +206,37 @@ def devices_of(session: Session, department: str | None = None, status: str | No
 
 
 def run_label(run: AuditRun) -> str:
-    return f"第 {run.id} 次审查（审查基准日 {run.as_of.isoformat()}，{profile_title(run.profile)}审查配置）"
+    return f"第 {run.id} 次审查（审查基准日{zh_date(run.as_of)}，{profile_title(run.profile)}审查配置）"
 
 
 def layers_text(run: AuditRun) -> str:
     """How the run measured placement: along which road network and over which township map, as a sentence
-    (empty for runs stored before the layers were recorded)."""
+    (empty for runs stored before the layers were recorded). Layers are named by their title, never by a file
+    name."""
     if run.layers is None:
         return ""
     roads, areas = run.layers.get("roads"), run.layers.get("areas")
-    spacing = (f"设备间距沿路网（{roads.get('source') or '已加载路网'}，{roads['features']} 条道路）计算"
-               if roads else "设备间距按直线距离计算（未加载路网）")
-    density = (f"设备密度按乡镇（街道）边界（{areas.get('source') or '已加载边界'}，{areas['features']} 个）计算"
-               if areas else "未加载乡镇（街道）边界，未按乡镇审查设备密度")
+    spacing = (f"设备间距沿路网{_titled(roads)}（{roads['features']} 条道路）计算" if roads
+               else "设备间距按直线距离计算（未加载路网）")
+    density = (f"设备密度按乡镇（街道）边界{_titled(areas)}（{areas['features']} 个乡镇、街道）计算" if areas
+               else "未加载乡镇（街道）边界，未按乡镇审查设备密度")
     return f"本次审查{spacing}，{density}。"
+
+
+def _titled(layer: dict) -> str:
+    title = layer.get("title")
+    return f"“{title}”" if title else ""
+
+
+def examined_devices(session: Session, run: AuditRun, department: str | None = None) -> int:
+    """How many devices of the department (or of all) the run examined: the run's own count for the run's scope,
+    else the department's devices registered by the run's import batches."""
+    if department is None or run.department == department:
+        return run.device_count
+    last = max((int(b) for b in run.batch_ids or []), default=0)
+    return session.scalar(select(func.count()).select_from(Device).join(Department).where(
+        Department.name == department,
+        or_(Device.created_batch_id.is_(None), Device.created_batch_id <= last))) or 0
 
 
 def discovery(problem: Entry) -> str:

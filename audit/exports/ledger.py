@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..casework.attachments import listing
 from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
 from ..registry.users import signatures
-from .common import Col, Table, write_xlsx
+from .common import Col, Table, write_xlsx, zh_date
 from .data import Options, check_department, latest_run, resolve_run, run_label
 
 TITLE = "罚款实施专项监督问题整改台账"
@@ -51,7 +51,7 @@ def build(session: Session, opts: Options, *, attachment: str | None = "附件")
                      COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
                      item.closed_on, signed.get(item.closed_by, item.closed_by), item.close_evidence,
                      listing(item.attachments)])
-    notes = [f"说明：是否逾期按 {opts.day.isoformat()} 计；"
+    notes = [f"说明：是否逾期按{zh_date(opts.day)}计；"
              + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment=attachment, sheet_name="整改台账", notes=notes)

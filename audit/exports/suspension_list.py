@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ..casework.problems import suspension_proposals
 from ..registry.models import CLOSED, REVIEW_ZH, Decision, Finding, LedgerItem, Problem
 from ..registry.users import signatures
-from .common import Col, Table, add_attachment, new_document, write_xlsx
+from .common import Col, Table, add_attachment, new_document, write_xlsx, zh_date
 from .data import Options, check_department, devices_of, rule_title
 
 TITLE = "非现场执法设备停用清单"
@@ -75,7 +75,7 @@ def build(session: Session, opts: Options) -> Table:
                      _ledger_status(items.get(dev.id, []))])
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment="附件1", sheet_name="已决定停用",
-                 notes=[f"说明：截至 {opts.day.isoformat()}，共 {len(rows)} 台设备处于停用状态。"])
+                 notes=[f"说明：截至{zh_date(opts.day)}，共 {len(rows)} 台设备处于停用状态。"])
 
 
 def build_proposed(session: Session, opts: Options) -> Table:
@@ -94,7 +94,7 @@ def build_proposed(session: Session, opts: Options) -> Table:
         rows = [[None, "（无）", "", "", "", "", "", "", ""]]
     return Table(title=PROPOSED_TITLE, columns=PROPOSED_COLUMNS, rows=rows, unit=opts.department or "",
                  date=opts.day, attachment="附件2", sheet_name="拟停用（待决定）",
-                 notes=[f"说明：截至 {opts.day.isoformat()}，审查建议停用、尚未作出决定的设备共 {count} 台"
+                 notes=[f"说明：截至{zh_date(opts.day)}，审查建议停用、尚未作出决定的设备共 {count} 台"
                         "（建议停用的问题未经核查排除，也未作出停用、整改或保留决定）。"])
 
 

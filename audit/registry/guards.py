@@ -1,6 +1,6 @@
 """Append-only tables guarded by the database itself: triggers refuse UPDATE and DELETE (and, on PostgreSQL,
 TRUNCATE), so that neither a Core statement nor a SQL client can rewrite the record the ORM already refuses to
-change (models._change_log_is_append_only, _decisions_are_append_only).
+change (models._change_log_is_append_only, _decisions_are_append_only, _register_is_append_only).
 
 `install_append_only(connection)` creates them idempotently; init_db runs it on every start and migration
 0004_hardening on an upgrade. A table added to APPEND_ONLY is guarded from the next start on.
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
-APPEND_ONLY = ("change_log", "decision", "problem_review", "ledger_event")
+# The change log and the casework record; evidence files; the register of issued documents and the annual site review.
+APPEND_ONLY = ("change_log", "decision", "problem_review", "ledger_event", "attachment", "issued_document",
+               "issued_document_problem", "site_assessment")
 MESSAGE = "append-only table: rows cannot be changed or deleted"
 
 

@@ -2,7 +2,8 @@
 
 The registry (departments, devices, import batches, verification records, violation statistics, the change log),
 the audit runs and their findings, the casework (reviews, decisions, the rectification ledger, departments'
-responses, evidence files) and spot checks.
+responses, evidence files), spot checks, the supervision plan with its filings and report drafts, the register of
+the bureau's documents and the annual site review.
 The logic that writes them lives in the stage that owns it; the tables live here so that every stage, the
 migrations and the web read one schema.
 """
@@ -19,6 +20,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -501,6 +503,196 @@ class SpotCheckItem(Base):
 
     spot_check: Mapped[SpotCheck] = relationship(back_populates="items")
     device: Mapped[Device] = relationship()
+
+
+# ---- the supervision plan (专项监督工作方案), what departments file, report drafts ---------------------------
+
+# What a task asks a department to file (报送材料).
+DELIVERABLES = ("自查报告", "突出问题清单", "整改台账", "季度报告", "工作总结", "典型案例", "专题说明", "其他材料")
+FILING_METHODS = {"generated": "系统生成并确认", "upload": "上传文件"}
+
+
+class SupervisionPlan(Base):
+    """The bureau's plan of a special supervision: its phases and the tasks each department must file by a date.
+
+    doc_prefix: the 发文机关代字 the bureau's documents are numbered with (将司监督 → 将司监督〔2025〕3号).
+    """
+
+    __tablename__ = "supervision_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str] = mapped_column(String(200))
+    doc_no: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    doc_prefix: Mapped[Optional[str]] = mapped_column(String(50), default=None)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    phases: Mapped[list["PlanPhase"]] = relationship(order_by="[PlanPhase.start, PlanPhase.id]", viewonly=True)
+    tasks: Mapped[list["PlanTask"]] = relationship(order_by="[PlanTask.deadline, PlanTask.id]", viewonly=True)
+
+
+class PlanPhase(Base):
+    __tablename__ = "plan_phase"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("supervision_plan.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+
+
+class PlanTask(Base):
+    """One task of the plan: what the responsible departments (责任单位) file, by when.
+
+    department_ids: the departments responsible; None means every department under supervision (各执法单位),
+    including those registered later.
+    """
+
+    __tablename__ = "plan_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("supervision_plan.id"), index=True)
+    phase_id: Mapped[Optional[int]] = mapped_column(ForeignKey("plan_phase.id"), default=None)
+    title: Mapped[str] = mapped_column(Text)
+    deliverable: Mapped[str] = mapped_column(String(20))
+    deadline: Mapped[dt.date] = mapped_column(Date)
+    department_ids: Mapped[Optional[list[Any]]] = mapped_column(JSON, default=None)
+    requirement: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    phase: Mapped[Optional[PlanPhase]] = relationship()
+
+
+class Filing(Base):
+    """A department's filing (报送) of a task: the file itself, who filed it and when; the bureau may return it
+    (退回) with a reason, and the task is then due again until filed anew."""
+
+    __tablename__ = "filing"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("plan_task.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    filed_on: Mapped[dt.date] = mapped_column(Date)
+    filed_by: Mapped[str] = mapped_column(String(100))
+    method: Mapped[str] = mapped_column(String(10))  # generated | upload
+    filename: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    returned_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    returned_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    return_reason: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    task: Mapped[PlanTask] = relationship()
+    department: Mapped[Department] = relationship()
+
+    @property
+    def method_zh(self) -> str:
+        return FILING_METHODS.get(self.method, self.method)
+
+
+class ReportDraft(Base):
+    """The text sections of a generated report as its author edited them before filing (key: section → text).
+
+    scope: "<department id or bureau>|<report kind>|<period>", one draft per department, report and period.
+    """
+
+    __tablename__ = "report_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), unique=True)
+    department_id: Mapped[Optional[int]] = mapped_column(ForeignKey("department.id"), default=None)
+    kind: Mapped[str] = mapped_column(String(30))
+    period: Mapped[str] = mapped_column(String(20), default="")
+    sections: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# ---- the register of the bureau's documents (发文登记) ----------------------------------------------------
+
+class IssuedDocument(Base):
+    """A document the bureau issued, numbered in its register (文号 将司监督〔2025〕3号: prefix, year, number),
+    with the file as issued and the problems it cites (IssuedDocumentProblem). Never edited."""
+
+    __tablename__ = "issued_document"
+    __table_args__ = (UniqueConstraint("prefix", "year", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    prefix: Mapped[str] = mapped_column(String(50))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    doc_no: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(300))
+    addressee: Mapped[str] = mapped_column(String(200))
+    department: Mapped[Optional[str]] = mapped_column(String(200), default=None, index=True)
+    issued_on: Mapped[dt.date] = mapped_column(Date)
+    deadline: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    issued_by: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(300))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    problem_links: Mapped[list["IssuedDocumentProblem"]] = relationship(viewonly=True)
+
+    @property
+    def problem_ids(self) -> list[int]:
+        return sorted(link.problem_id for link in self.problem_links)
+
+
+class IssuedDocumentProblem(Base):
+    """A problem cited by an issued document: the problem's record of the documents issued about it."""
+
+    __tablename__ = "issued_document_problem"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("issued_document.id"), primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id"), primary_key=True, index=True)
+
+
+# ---- the annual site review (年度评估) ---------------------------------------------------------------------
+
+ASSESSMENT_OUTCOMES = {"keep": "保留", "relocate": "迁移", "remove": "拆除"}
+
+
+class SiteAssessment(Base):
+    """The auditor's annual assessment of a device in use: keep, relocate or remove, with the justification and the
+    evidence seen (captures over the year, the problems, the registered justification). Never edited: a later
+    assessment supersedes it."""
+
+    __tablename__ = "site_assessment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(String(10))  # keep | relocate | remove
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    assessed_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    device: Mapped[Device] = relationship()
+
+    @property
+    def outcome_zh(self) -> str:
+        return ASSESSMENT_OUTCOMES.get(self.outcome, self.outcome)
+
+
+_REGISTERED = (IssuedDocument, IssuedDocumentProblem, SiteAssessment)
+
+
+@event.listens_for(Session, "before_flush")
+def _register_is_append_only(session: Session, flush_context: Any, instances: Any) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, _REGISTERED):
+            raise AppendOnlyError("发文登记和年度评估记录只能追加，不能删除。")
+    for obj in session.dirty:
+        if isinstance(obj, _REGISTERED) and session.is_modified(obj, include_collections=False):
+            raise AppendOnlyError("发文登记和年度评估记录只能追加，不能修改。")
 
 
 # ---- users ---------------------------------------------------------------------------------------------

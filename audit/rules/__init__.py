@@ -5,7 +5,7 @@ findings schema and rule set version (schema), the thresholds (profiles), the au
 itself (engine) and stored runs (findings). May import registry, intake and geo; never casework, exports or cli.
 """
 # Importing the rule modules registers the rules.
-from . import calibration, capture, detection, placement, publication, review, service, signage  # noqa: F401
+from . import calibration, capture, detection, placement, publication, review, service, signage, site_review  # noqa: F401
 from .base import Rule, all_rules, get_rule, register
 from .schema import FINDING_COLUMNS
 

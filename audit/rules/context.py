@@ -29,6 +29,8 @@ class AuditContext:
     and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
     status_history: device_code, since, status, source (变更记录 | 处理决定): the dated status changes (the day
     each status took effect), for the periods a device was out of service (SRV01, the peer rules).
+    assessments: the annual site review (年度评估): device_code, assessed_on, outcome (keep/relocate/remove), one
+    row per assessment (ASR01 reads the latest on or before the as-of date).
     """
 
     as_of: dt.date
@@ -39,6 +41,7 @@ class AuditContext:
     areas: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
     status_history: pd.DataFrame = field(default_factory=lambda: empty_status_history())
+    assessments: pd.DataFrame = field(default_factory=lambda: empty_assessments())
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -49,6 +52,7 @@ class AuditContext:
         self.violations = violations_frame(self.violations)
         self.verifications = verifications_frame(self.verifications)
         self.status_history = status_history_frame(self.status_history)
+        self.assessments = assessments_frame(self.assessments)
         if self.roads is not None:
             self.roads = require_geographic(self.roads, "路网图层")
 
@@ -68,6 +72,9 @@ def empty_verifications() -> pd.DataFrame:
 def empty_status_history() -> pd.DataFrame:
     return pd.DataFrame({"device_code": pd.Series(dtype=object), "since": pd.Series(dtype="datetime64[ns]"),
                          "status": pd.Series(dtype=object), "source": pd.Series(dtype=object)})
+def empty_assessments() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "assessed_on": pd.Series(dtype="datetime64[ns]"),
+                         "outcome": pd.Series(dtype=object)})
 
 
 def dates(series: pd.Series) -> pd.Series:
@@ -120,3 +127,12 @@ def status_history_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) 
     return pd.DataFrame({"device_code": frame["device_code"].astype(object), "since": dates(frame["since"]),
                          "status": frame["status"].astype(object),
                          "source": frame["source"].astype(object) if "source" in frame.columns else "变更记录"})
+def assessments_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    frame = pd.DataFrame(frame) if frame is not None else empty_assessments()
+    if frame.empty:
+        return empty_assessments()
+    missing = sorted({"device_code", "assessed_on"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"assessments frame lacks columns {missing}")
+    return pd.DataFrame({"device_code": frame["device_code"].astype(object), "assessed_on": dates(frame["assessed_on"]),
+                         "outcome": frame["outcome"].astype(object) if "outcome" in frame.columns else None})

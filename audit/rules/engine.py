@@ -119,6 +119,7 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
                 ) -> tuple[gpd.GeoDataFrame, AuditContext]:
     """The registry frame (of one department, or all) and the audit context, loaded from the database."""
     from ..registry import store as registry
+    from ..registry.assessments import load_assessments_frame
 
     devices = registry.load_devices_frame(session, department)
     # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
@@ -128,7 +129,8 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
                        violations=registry.load_violations_frame(session, codes),
                        verifications=registry.load_verifications_frame(session, codes),
                        status_history=registry.load_status_history(session, codes),
-                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
+                       boundaries=registry.load_boundaries(session), areas=areas, roads=roads,
+                       assessments=load_assessments_frame(session, codes))
     return devices, ctx
 
 

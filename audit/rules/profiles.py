@@ -93,6 +93,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("shift_min_days", "int", "天", "持续升高至少持续此天数才报告。"),
     Setting("shift_min_ratio", "float", "倍", "持续升高期间的采集量至少为模型预期（不受该期间影响的水平）的此倍数才报告。"),
     Setting("outage_min_days", "int", "天", "连续无违法记录（为 0 或未报送）至少此天数、且按设备自身水平不大可能时，报告采集中断。"),
+    Setting("site_review_interval_months", "int", "月",
+            "年度评估的周期：在用设备自上次评估（从未评估的，自启用或评估起算日起，取较晚者）超过此月数未评估即为问题。"),
+    Setting("site_review_effective_from", "date", "日期",
+            "年度评估的起算日：此日前已投入使用、从未评估的设备，评估期限自此日起算。"),
 )}
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+import datetime as dt
 from pathlib import Path
 
 from tests import filesamples
 
-from .support import DEPT_A, DEPT_B, client_for, database_session, post, token_of, upload
+from .support import AS_OF, DEPT_A, DEPT_B, client_for, database_session, post, token_of, upload
 
 ROLES = ("anonymous", "admin", "auditor", "dept_a", "dept_b")
 LOGIN = "login"  # anonymous: pages redirect to the login form, the API answers 401
@@ -22,8 +23,12 @@ BAD_CSV = "设备编号,设备类型,经度,纬度\nJA-009,无人机,abc,26.7\n"
 @pytest.fixture(scope="module")
 def world(shared_world):
     """The shared world plus two pending uploads of department A (one for the cancel endpoint), a photo of a device
-    of each department, department B's answer to its problem (already rejected) and a spot check."""
+    of each department, department B's answer to its problem (already rejected), a spot check, a plan whose task is
+    department A's with a filing, an issued document and an assessment."""
     from audit.casework import attachments, responses, spotcheck
+    from audit.casework.filings import file_task
+    from audit.casework.plan import load_plan
+    from audit.exports.letters import issue, request
 
     clerk = client_for(shared_world.app, "dept_a")
     shared_world.token["a"] = token_of(upload(clerk, "bad.csv", BAD_CSV))
@@ -41,7 +46,16 @@ def world(shared_world):
         check = spotcheck.draw(db, devices=1, inspectors=["甲", "乙"], seed=7, user="auditor")
         shared_world.extra["spot_check"] = check.id
         shared_world.extra["spot_device"] = check.items[0].device_id
+        plan = load_plan(db, {"title": "专项监督工作方案", "issuer": "某县司法局", "doc_prefix": "某司监督",
+                              "tasks": [{"title": "报送自查报告", "deliverable": "自查报告", "deadline": "2024-07-25",
+                                         "departments": [DEPT_A]}]}, user="admin")
+        task = plan.tasks[0]
+        filing = file_task(db, task.id, shared_world.dept["a"], content=b"%PDF-1.4 report", filename="自查报告.pdf",
+                           method="upload", user="clerk_a", on=AS_OF)
+        document = issue(db, request(db, "opinion", department=DEPT_B, deadline=AS_OF + dt.timedelta(days=30),
+                                     on=AS_OF), prefix=None, user="auditor")
         db.commit()
+        shared_world.extra.update(plan=plan.id, task=task.id, filing=filing.id, document=document.id)
     return shared_world
 
 
@@ -58,7 +72,7 @@ def B(w):  # noqa: N802
     return w.device["JB-001"]
 
 
-# (endpoint, method, url builder, form data, expected per role in ROLES order)
+# (endpoint, method, url builder, form data (or its builder), expected per role in ROLES order)
 MATRIX = [
     ("overview.index", "GET", lambda w: "/", None, (LOGIN, 200, 200, 200, 200)),
     ("devices.index", "GET", lambda w: "/devices", None, (LOGIN, 200, 200, 200, 200)),
@@ -112,6 +126,22 @@ MATRIX = [
      (LOGIN, 200, 200, 403, 403)),
     ("public.notice_file", "GET", lambda w: f"/public/notice.xlsx?department={DEPT_B}", None,
      (200, 200, 200, 200, 200)),
+    ("plan.index", "GET", lambda w: "/plan", None, (LOGIN, 200, 200, 200, 200)),
+    ("plan.task", "GET", lambda w: f"/plan/tasks/{w.extra['task']}", None, (LOGIN, 200, 200, 200, 404)),
+    ("plan.download", "GET", lambda w: f"/plan/filings/{w.extra['filing']}/file", None, (LOGIN, 200, 200, 200, 404)),
+    ("reports.edit", "GET", lambda w: "/reports/self-report", None, (LOGIN, 200, 200, 200, 200)),
+    ("reports.edit", "GET", lambda w: f"/reports/self-report?department={w.dept['b']}", None,
+     (LOGIN, 200, 200, 404, 200)),
+    ("reports.edit", "GET", lambda w: "/reports/work-report", None, (LOGIN, 200, 200, 403, 403)),
+    ("letters.index", "GET", lambda w: "/letters", None, (LOGIN, 200, 200, 403, 403)),
+    ("letters.new", "GET", lambda w: "/letters/new?kind=supervise", None, (LOGIN, 200, 200, 403, 403)),
+    ("letters.show_preview", "GET",
+     lambda w: f"/letters/preview?kind=opinion&department={w.dept['b']}&deadline=2099-01-01&problem={w.problem['b']}",
+     None,
+     (LOGIN, 200, 200, 403, 403)),
+    ("letters.download", "GET", lambda w: f"/letters/{w.extra['document']}/file", None, (LOGIN, 200, 200, 403, 403)),
+    ("assessments.index", "GET", lambda w: "/assessments", None, (LOGIN, 200, 200, 200, 200)),
+    ("assessments.device", "GET", lambda w: f"/assessments/devices/{A(w)}", None, (LOGIN, 200, 200, 200, 404)),
     # State-changing requests, sent with a valid CSRF token but data the audit functions refuse: access is
     # decided before anything is written, so these rows change nothing.
     ("overview.run", "POST", lambda w: "/audit/run", {"profile": "no-such-profile"}, (LOGIN, 303, 303, 403, 403)),
@@ -149,6 +179,25 @@ MATRIX = [
     ("upload.submit", "POST", lambda w: "/upload", {"kind": "devices"}, (LOGIN, 302, 302, 302, 302)),
     ("upload.confirm", "POST", lambda w: f"/upload/{w.token['a']}/confirm", {}, (LOGIN, 303, 303, 303, 404)),
     ("upload.cancel", "POST", lambda w: f"/upload/{w.token['cancel']}/cancel", {}, (LOGIN, 303, 303, 303, 404)),
+    ("plan.create", "POST", lambda w: "/plan", {"title": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("plan.update", "POST", lambda w: f"/plan/{w.extra['plan']}", {"title": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("plan.add_phase", "POST", lambda w: f"/plan/{w.extra['plan']}/phases", {"name": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("plan.remove_phase", "POST", lambda w: "/plan/phases/999999/delete", {}, (LOGIN, 404, 404, 403, 403)),
+    ("plan.add_task", "POST", lambda w: f"/plan/{w.extra['plan']}/tasks", {"title": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("plan.update_task", "POST", lambda w: f"/plan/tasks/{w.extra['task']}", {"title": ""},
+     (LOGIN, 303, 303, 403, 403)),
+    ("plan.remove_task", "POST", lambda w: f"/plan/tasks/{w.extra['task']}/delete", {}, (LOGIN, 303, 303, 403, 403)),
+    ("plan.file", "POST", lambda w: f"/plan/tasks/{w.extra['task']}/file",
+     lambda w: {"method": "upload", "department": str(w.dept["a"])}, (LOGIN, 303, 303, 303, 404)),
+    ("plan.return_filing", "POST", lambda w: f"/plan/filings/{w.extra['filing']}/return", {"reason": ""},
+     (LOGIN, 303, 303, 403, 403)),
+    ("reports.submit", "POST", lambda w: "/reports/self-report",
+     lambda w: {"department": str(w.dept["a"]), "action": "save", "text:intro": "长" * 20_001},
+     (LOGIN, 303, 303, 303, 404)),
+    ("letters.issue_document", "POST", lambda w: "/letters/issue",
+     lambda w: {"kind": "opinion", "department": str(w.dept["b"]), "deadline": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("assessments.assess", "POST", lambda w: f"/assessments/devices/{A(w)}", {"outcome": "none"},
+     (LOGIN, 303, 303, 403, 403)),
     ("auth.set_language", "POST", lambda w: "/lang", {"lang": "zh"}, (302, 302, 302, 302, 302)),
     ("auth.login", "POST", lambda w: "/login", {"username": "nobody", "password": "wrong-password"},
      (401, 401, 401, 401, 401)),
@@ -179,7 +228,7 @@ def test_access_matrix(world, clients, role):
     column = ROLES.index(role)
     for endpoint, method, url_of, data, expected in MATRIX + LAST:
         url = url_of(world)
-        response = _request(client, method, url, data)
+        response = _request(client, method, url, data(world) if callable(data) else data)
         want = expected[column]
         where = f"{role} {method} {url} ({endpoint})"
         if want == LOGIN:

@@ -126,9 +126,42 @@ def busy_world(tmp_path_factory):
              {"result": "不合格", "note": "标识被遮挡"})
         assert len(db.scalars(select(Attachment)).all()) == 2
         assert sorted(db.scalars(select(ProblemResponse.status))) == ["pending", "rejected"]
+    _plan_and_letters(app, world, auditor)
     world.token = {"imported": imported, "refused": refused, "pending": pending}
     yield world
     mp.undo()
+
+
+def _plan_and_letters(app, world, auditor):
+    """A plan with a filed and a late task, a returned filing, an issued letter and an assessment."""
+    import datetime as dt
+    import io
+
+    from audit.casework.plan import load_plan
+    from audit.registry.models import Filing, PlanTask
+
+    today = dt.date.today()
+    with database_session(app) as db:
+        load_plan(db, {"title": "专项监督工作方案", "issuer": "某县司法局", "doc_prefix": "某司监督",
+                       "phases": [{"name": "自查", "start": (today - dt.timedelta(days=20)).isoformat(),
+                                   "end": (today + dt.timedelta(days=20)).isoformat()}],
+                       "tasks": [{"title": "报送自查报告", "deliverable": "自查报告",
+                                  "deadline": (today - dt.timedelta(days=2)).isoformat()},
+                                 {"title": "报送季度报告", "deliverable": "季度报告",
+                                  "deadline": (today + dt.timedelta(days=4)).isoformat()}]}, user="admin")
+        db.commit()
+        task = db.scalar(select(PlanTask.id).where(PlanTask.deliverable == "自查报告"))
+    clerk = client_for(app, "dept_a")
+    post(clerk, f"/reports/self-report?task={task}", {"task": str(task), "action": "file"})
+    post(client_for(app, "dept_b"), f"/plan/tasks/{task}/file",
+         {"method": "upload", "file": (io.BytesIO(b"%PDF-1.4"), "自查报告.pdf")}, content_type="multipart/form-data")
+    with database_session(app) as db:
+        returned = max(db.scalars(select(Filing.id)))  # department B's upload, after A's generated report
+        assert len(db.scalars(select(Filing.id)).all()) == 2
+    post(auditor, f"/plan/filings/{returned}/return", {"reason": "缺少附件"})
+    post(auditor, "/letters/issue", {"kind": "supervise", "department": str(world.dept["b"]), "prefix": "某司监督",
+                                     "deadline": (today + dt.timedelta(days=7)).isoformat()})
+    post(auditor, f"/assessments/devices/{world.device['JB-002']}", {"outcome": "keep", "reason": "事故多发"})
 
 
 def starts_for(world, role: str) -> list[str]:
@@ -139,7 +172,11 @@ def starts_for(world, role: str) -> list[str]:
         pages += [f"/upload/{token}" for token in world.token.values()]
     devices = [i for code, i in world.device.items() if role != "dept_a" or code.startswith("JA-")]
     return pages + [f"/map/popup/{i}" for i in devices] + [f"/devices/{i}" for i in devices] + [
-        "/documents/file?document=opinion-letter.docx", "/devices?pending=1", "/devices?unassessed=1"]
+        "/documents/file?document=opinion-letter.docx", "/devices?pending=1", "/devices?unassessed=1", "/plan",
+        "/plan/tasks/1", "/plan/tasks/2", "/reports/self-report", "/reports/summary", "/reports/quarterly",
+        "/reports/work-report", "/reports/bulletin", "/letters", "/letters/new?kind=supervise",
+        f"/letters/new?kind=opinion&department={world.dept['b']}", "/letters/new?kind=bulletin", "/assessments",
+        f"/assessments/devices/{world.device['JB-002']}"]
 
 
 @pytest.mark.parametrize("role", ["admin", "auditor", "dept_a", "anonymous"])
@@ -148,10 +185,10 @@ def test_no_english_key_or_command_line_option_on_any_chinese_page(busy_world, r
     pages = crawl(client, starts_for(busy_world, role))
     reached = {urlsplit(u).path.split("/")[1] for u in pages}
     expected = {"public", "login"} if role == "anonymous" else {"", "map", "devices", "upload", "ledger", "documents",
-                                                                "todo"}
+                                                                "todo", "plan", "reports", "assessments"}
     assert expected <= reached, reached
     if role in ("admin", "auditor"):
-        assert {"review", "spotchecks"} <= reached
+        assert {"review", "spotchecks", "letters"} <= reached
     data = (*PASSWORDS, "setup", "变更.csv", "坏表.csv", "待确认.csv")
     problems = {url: found for url, html in pages.items() if (found := findings_in(shown_text(html), data))}
     assert problems == {}

@@ -4,7 +4,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from audit.registry.models import ChangeLog
+from audit.registry.models import (
+    ChangeLog,
+    Filing,
+    IssuedDocument,
+    PlanPhase,
+    PlanTask,
+    ReportDraft,
+    SiteAssessment,
+    SupervisionPlan,
+)
 
 from .support import client_for, csrf, database_session
 
@@ -18,18 +27,23 @@ POSTS = [
     "/ledger/{ledger}/attach", "/attachments/device/{device}", "/problems/{problem}/responses",
     "/responses/{response}/accept", "/responses/{response}/reject", "/spotchecks",
     "/spotchecks/{check}/devices/{device}",
+    "/plan", "/plan/{plan}", "/plan/{plan}/phases", "/plan/phases/{phase}/delete", "/plan/{plan}/tasks",
+    "/plan/tasks/{task}", "/plan/tasks/{task}/delete", "/plan/tasks/{task}/file", "/plan/filings/{filing}/return",
+    "/reports/{kind}", "/letters/issue", "/assessments/devices/{device}",
 ]
+# Besides the change log, the tables these requests write.
+WRITTEN = (SupervisionPlan, PlanPhase, PlanTask, Filing, ReportDraft, IssuedDocument, SiteAssessment)
 
 
 def _urls(world):
     ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b, "user": 1,
-           "response": 1, "check": 1}
+           "response": 1, "check": 1, "plan": 1, "phase": 1, "task": 1, "filing": 1, "kind": "self-report"}
     return [u.format(**ids) for u in POSTS]
 
 
 def _changes(app):
     with database_session(app) as db:
-        return db.scalar(select(func.count()).select_from(ChangeLog))
+        return [db.scalar(select(func.count()).select_from(table)) for table in (ChangeLog, *WRITTEN)]
 
 
 def test_every_post_route_is_listed(shared_world):
@@ -37,7 +51,9 @@ def test_every_post_route_is_listed(shared_world):
     listed = {u for u in POSTS} | {"/upload/<token>/confirm", "/upload/<token>/cancel"}
     generic = {r.replace("{problem}", "<int:problem_id>").replace("{device}", "<int:device_id>")
                .replace("{ledger}", "<int:item_id>").replace("{user}", "<int:user_id>")
-               .replace("{response}", "<int:response_id>").replace("{check}", "<int:check_id>") for r in listed}
+               .replace("{response}", "<int:response_id>").replace("{check}", "<int:check_id>")
+               .replace("{plan}", "<int:plan_id>").replace("{phase}", "<int:phase_id>").replace("{task}", "<int:task_id>")
+               .replace("{filing}", "<int:filing_id>").replace("{kind}", "<kind>") for r in listed}
     assert posts == generic
 
 
@@ -47,7 +63,8 @@ def test_posts_without_a_valid_token_are_refused(shared_world, token):
     before = _changes(shared_world.app)
     for url in _urls(shared_world):
         data = {"reason": "x", "decision": "confirm", "to_status": "整改中", "username": "auditor",
-                "password": "auditor-pass-1", "lang": "en", "profile": "national"}
+                "password": "auditor-pass-1", "lang": "en", "profile": "national", "title": "方案", "issuer": "司法局",
+                "outcome": "keep", "department": str(shared_world.dept["b"]), "kind": "supervise"}
         if token:
             data["csrf_token"] = token
         response = client.post(url, data=data)

@@ -166,10 +166,15 @@ def test_a_department_exports_its_own_department_only(world):
     assert "JB-" not in form
     kinds = {o.get("value").partition(".")[0]
              for o in lxml.html.fromstring(form).xpath("//select[@name='document']//option")}
-    assert kinds == {"suspension-list", "self-inspection", "ledger", "public-notice", "findings", "data-requests"}
-    assert 'name="case"' not in form and "监督意见书" not in form and "工作总结" not in form
-    for document in ("summary.docx", "opinion-letter.docx"):  # the bureau's own documents
+    # Its own reports too (自查报告, 季度报告, 工作总结 …), not the bureau's letters, work report and bulletin.
+    assert kinds == {"suspension-list", "self-inspection", "ledger", "public-notice", "findings", "data-requests",
+                     "self-report", "quarterly", "summary", "typical-case", "accountability-note", "new-devices",
+                     "site-review", "task-list"}
+    assert 'name="case"' not in form and "监督意见书" not in form and "专项监督工作报告" not in form
+    for document in ("work-report.docx", "bulletin.docx", "opinion-letter.docx"):  # the bureau's own documents
         assert download(clerk, document=document).status_code == 403
+    summary = download(clerk, document="summary.docx")
+    assert summary.status_code == 200 and f"{DEPT_A}罚款实施专项监督工作总结" in docx_text(summary)
     # Without a department the document is still its own department's.
     response = download(clerk, document="ledger.xlsx")
     assert response.status_code == 200 and quote(DEPT_A) in response.headers["Content-Disposition"]

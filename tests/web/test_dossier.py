@@ -2,6 +2,7 @@
 ledger step included), answers and their replies, 待办 as each role sees it, the spot-check form's messages."""
 from __future__ import annotations
 
+import datetime as dt
 import io
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from audit.registry.models import Attachment, LedgerItem, Problem, ProblemRespon
 from tests import filesamples
 from web.devices.detail import SECTIONS
 
-from .support import DEPT_B, client_for, database_session, post
+from .support import DEPT_A, DEPT_B, client_for, database_session, post
 
 
 def send(client, url, files, **fields):
@@ -120,6 +121,34 @@ def test_todo_as_each_role_sees_it(world):
     assert clerk.status_code == 200 and DEPT_B in clerk.text and "todo-overview" not in clerk.text
     overdue = lxml.html.fromstring(clerk.text).xpath(f"//tr[@data-item='{world.ledger_b}']")[0]
     assert "已逾期" in overdue.text_content() and "error" in overdue.get("class")
+
+
+def test_todo_lists_the_plan_tasks_late_and_due_and_counts_the_late_ones_for_the_auditor(world):
+    from audit.casework.plan import load_plan
+
+    today = dt.date.today()
+    with database_session(world.app) as db:
+        plan = load_plan(db, {"title": "专项监督工作方案", "issuer": "某县司法局", "tasks": [
+            {"title": "报送自查报告", "deliverable": "自查报告", "deadline": (today - dt.timedelta(days=3)).isoformat(),
+             "departments": [DEPT_B]},
+            {"title": "报送整改台账", "deliverable": "整改台账", "deadline": (today + dt.timedelta(days=2)).isoformat(),
+             "departments": [DEPT_B]},
+            {"title": "报送工作总结", "deliverable": "工作总结", "deadline": (today + dt.timedelta(days=60)).isoformat(),
+             "departments": [DEPT_B]}]}, user="admin")
+        db.commit()
+        late, soon, later = (t.id for t in plan.tasks)
+    page = lxml.html.fromstring(client_for(world.app, "dept_b").get("/todo").text)
+    rows = {int(r.get("data-task")): r for r in page.xpath("//section[@id='todo-tasks']//tr")}
+    assert set(rows) == {late, soon}  # a task due in two months is not yet to do
+    assert "逾期 3 天" in rows[late].text_content() and "error" in rows[late].get("class")
+    assert "剩 2 天" in rows[soon].text_content()
+    assert "逾期的报送任务 1 项" in page.text_content()
+    auditor = lxml.html.fromstring(client_for(world.app, "auditor").get("/todo").text)
+    counts = {r.xpath("td[1]")[0].text_content(): r.xpath("td")[-1].text_content()
+              for r in auditor.xpath("//table[@id='todo-overview']/tbody/tr")}
+    assert counts == {DEPT_A: "0", DEPT_B: "1"}
+    other = lxml.html.fromstring(client_for(world.app, "dept_a").get("/todo").text)
+    assert not other.xpath("//section[@id='todo-tasks']")  # department A has no task of this plan
 
 
 def test_the_spot_check_form_says_what_is_wrong(world):

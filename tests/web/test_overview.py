@@ -12,7 +12,7 @@ def test_phases_mark_the_current_one():
     config = [{"name": "自查", "start": "2024-05-01", "end": "2024-06-15"},
               {"name": "整改", "start": "2024-06-16", "end": "2024-09-30"},
               {"name": "总结", "start": "2024-10-01", "end": "2024-10-31"}]
-    shown = phases(config, dt.date(2024, 7, 1))
+    shown = phases(None, config, dt.date(2024, 7, 1))
     assert [p["current"] for p in shown] == [False, True, False]
     assert shown[0]["end"] == dt.date(2024, 6, 15)
 

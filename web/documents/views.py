@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from audit.exports import BUREAU_KINDS, KINDS, ExportError
 from audit.exports.data import latest_run
+from audit.exports.drafting import EDITABLE
 from audit.exports.typical_case import case_choices
 from audit.registry.models import Department
 from audit.registry.models import AuditRun, Finding
@@ -57,7 +58,8 @@ def render_form(db: Session, values: Mapping[str, Any], department: str | None, 
     documents = [(kind, name, [(f"{kind}{suffix}", FORMAT_LABELS.get(suffix, suffix)) for suffix in writers])
                  for kind, (name, writers) in offered_kinds().items()]
     run_id = _run_id(values.get("run"))
-    return render_template("documents/index.html", documents=documents, departments=departments,
+    editable = [(kind, spec.name) for kind, spec in EDITABLE.items() if is_decider() or not spec.bureau]
+    return render_template("documents/index.html", documents=documents, departments=departments, editable=editable,
                            runs=visible_runs(db), values=values, error=error, titles=rule_titles(),
                            cases=case_choices(db, department, run_id) if is_decider() else [],
                            as_of=default_as_of(db, department, run_id))

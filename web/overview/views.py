@@ -1,4 +1,5 @@
-"""GET / (总览) and POST /audit/run."""
+"""GET / (总览: open findings, overdue items, the supervision plan and where each department stands) and
+POST /audit/run."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,7 +9,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from audit.casework import ledger
+from audit.casework import filings, ledger
+from audit.casework.plan import current_plan, phase_views
 from audit.registry.models import Department, Device
 from audit.casework.problems import audit_and_record, suspension_proposals
 from audit.registry.models import AuditRun
@@ -23,13 +25,11 @@ from ..layers import configured_areas, configured_roads
 bp = Blueprint("overview", __name__)
 
 
-def phases(config: list[dict[str, Any]], today: dt.date) -> list[dict[str, Any]]:
-    """The special supervision's phases (自查 / 整改 / 总结) from the SUPERVISION_PHASES setting, current one marked."""
-    out = []
-    for phase in config or []:
-        start, end = dt.date.fromisoformat(str(phase["start"])), dt.date.fromisoformat(str(phase["end"]))
-        out.append({"name": phase["name"], "start": start, "end": end, "current": start <= today <= end})
-    return out
+def phases(plan: Any, config: list[dict[str, Any]], today: dt.date) -> list[dict[str, Any]]:
+    """The special supervision's phases (自查 / 整改 / 总结): the plan's, else the SUPERVISION_PHASES setting's;
+    the current one marked."""
+    return [{"name": p.name, "start": p.start, "end": p.end, "current": p.state(today) == "current"}
+            for p in phase_views(plan, config)]
 
 
 @bp.get("/")
@@ -45,11 +45,15 @@ def index():
     for name, status, n in devices:
         by_department_status.setdefault(name, {})[status or ""] = n
     department = None if is_decider() else (current_user.department_name or "")
+    plan = current_plan(db)
+    own = None if is_decider() else current_user.department_id
+    standing = filings.by_department(filings.plan_status(db, plan, today, own)) if plan else []
     return render_template(
         "overview/index.html", by_rule=found.count_by("rule"), by_severity=by_severity,
         by_department=found.count_by("department"), by_action=found.count_by("action"), titles=rule_titles(),
         devices=by_department_status, overdue=ledger.overdue_items(db, today, department), today=today,
-        phases=phases(current_app.config.get("SUPERVISION_PHASES") or [], today),
+        phases=phases(plan, current_app.config.get("SUPERVISION_PHASES") or [], today), plan=plan, standing=standing,
+        todo=filings.todo(db, plan, own, today) if plan and own else [],
         runs=db.scalars(select(AuditRun).order_by(AuditRun.id.desc()).limit(5)).all() if is_decider() else [],
         data_requests=cannot_assess_counts(db),
         proposed=len(suspension_proposals(db)) if is_decider() else 0,

@@ -11,7 +11,8 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework import decisions, ledger, problems, responses
+from audit.casework import decisions, ledger, problems, register, responses
+from audit.exports.letters import KINDS as LETTER_KINDS
 from audit.registry.models import (AuditRun, Department, Device, Finding, LedgerItem, Problem, ProblemResponse,
                                    ProblemReview)
 from audit.rules.profiles import profile_title
@@ -144,7 +145,9 @@ def index():
         reviews[r.problem_id].append(r)
     threads = {i: responses.thread(db, i, reviews[i], answers.get(i, [])) for i in shown_problems}
     pending = {i: r for i in shown_problems for r in answers.get(i, []) if r.status == "pending"}
+    cited = register.documents_citing(db, shown_problems)
     return render_template("review/index.html", devices=devices, found=found, total=total, page=page, pages=pages,
+                           cited=cited, letter_kinds=LETTER_KINDS,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
                            state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts,
                            threads=threads, pending=pending,

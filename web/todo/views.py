@@ -1,4 +1,5 @@
-"""GET /todo: a department's to-do list; an auditor sees every department's counts and may open one's list."""
+"""GET /todo: a department's to-do list (plan tasks, ledger items, problems to answer, data to supply); an auditor
+sees every department's counts and may open one's list."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,6 +8,8 @@ from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from audit.casework import filings
+from audit.casework.plan import current_plan
 from audit.casework.todo import department_todo
 from audit.exports import ExportError
 from audit.exports import data_requests
@@ -35,14 +38,17 @@ def index():
     dept_id = requested_department(request.args.get("department"))
     if dept_id is None and not is_decider():  # a department user without a department sees nothing
         abort(404)
+    plan = current_plan(db)
     if dept_id is None:  # an auditor with no department chosen: every department at a glance
         rows = []
         for dept in db.scalars(select(Department).order_by(Department.name)):
             todo = department_todo(db, dept.name, today)
-            rows.append((dept, todo, len(supply(db, dept.name))))
+            late = sum(1 for s in filings.todo(db, plan, dept.id, today) if s.state == "late")
+            rows.append((dept, todo, len(supply(db, dept.name)), late))
         return render_template("todo/overview.html", rows=rows, today=today)
     department = db.get(Department, dept_id)
     if department is None or (not is_decider() and dept_id != current_user.department_id):
         abort(404)
     return render_template("todo/index.html", department=department, todo=department_todo(db, department.name, today),
-                           supply=supply(db, department.name), today=today, titles=rule_titles())
+                           tasks=filings.todo(db, plan, department.id, today), supply=supply(db, department.name),
+                           today=today, titles=rule_titles())

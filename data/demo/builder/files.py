@@ -185,6 +185,91 @@ reupload = "demo/{FILES[JT]}"
 dismiss_rule = "PLC04"
 dismiss_reason = "设置依据见该点位建设档案（2021年事故统计），登记表漏填，已要求补填"
 
+# The bureau's supervision plan (专项监督工作方案). Its calendar is laid around the day the demo is loaded (the
+# *_days values count from that day), so that the overview shows a plan in progress: the self-inspection is past
+# due, and every department but {JT} filed on time; the rest is due.
+[plan]
+title = "将乐县罚款实施专项监督工作方案（演示）"
+issuer = "将乐县司法局"
+doc_no = "将司〔2025〕12号"
+doc_prefix = "将司监督"
+
+[[plan.phases]]
+name = "自查"
+start_days = -70
+end_days = -10
+
+[[plan.phases]]
+name = "整改"
+start_days = -9
+end_days = 80
+
+[[plan.phases]]
+name = "总结"
+start_days = 81
+end_days = 110
+
+[[plan.tasks]]
+title = "完成自查，报送自查报告及突出问题清单"
+deliverable = "自查报告"
+deadline_days = -10
+phase = "自查"
+departments = ["{JJ}", "{JT}", "{CG}", "{HB}"]
+
+[[plan.tasks]]
+title = "报送整改台账，逐项明确整改措施、时限和责任人"
+deliverable = "整改台账"
+deadline_days = 5
+phase = "整改"
+departments = ["{JJ}", "{JT}", "{CG}", "{HB}"]
+
+[[plan.tasks]]
+title = "报送本季度专项监督工作情况"
+deliverable = "季度报告"
+deadline_days = 20
+phase = "整改"
+departments = ["{JJ}", "{JT}"]
+
+[[plan.tasks]]
+title = "报送工作总结，附详细整改台账、一个典型案例和追责问责、容错免责情况的专题说明"
+deliverable = "工作总结"
+deadline_days = 110
+phase = "总结"
+departments = ["{JJ}", "{JT}", "{CG}", "{HB}"]
+
+# Filings: the task (its place in the list above), the department, and the day filed counted from the deadline.
+[[plan.filings]]
+task = 1
+department = "{JJ}"
+days = -3
+
+[[plan.filings]]
+task = 1
+department = "{CG}"
+days = -1
+
+[[plan.filings]]
+task = 1
+department = "{HB}"
+days = -5
+
+# The bureau urges the late department with a 督办函 (numbered in the register), to act within the days given.
+[[plan.letters]]
+kind = "supervise"
+department = "{JT}"
+deadline_days = 7
+
+# The annual site review (年度评估) of a few devices, by the auditor.
+[[assessments]]
+device = "JL-JJ-0001"
+outcome = "keep"
+reason = "近一年抓拍量平稳，所在路口事故多发，设置依据仍然成立"
+
+[[assessments]]
+device = "JL-JJ-0002"
+outcome = "relocate"
+reason = "设置依据缺失，所在路段已改造，建议迁至事故多发的路口"
+
 # Demo logins for the web application (demo database only).
 [users]
 password = "camaudit-demo"

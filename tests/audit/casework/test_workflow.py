@@ -94,13 +94,13 @@ def test_audit_decide_close_reaudit_and_file(db, tmp_path):
 
     summary = docx.Document(export("summary", ".docx", "--case", rev01.id, "--issuer", "将乐县司法局"))
     text = "\n".join(p.text for p in summary.paragraphs)
-    assert "第 2 次审查（审查基准日 2024-09-01" in text
+    assert "第 2 次审查（审查基准日2024年9月1日" in text
     assert "共作出停用决定 1 项，目前仍停用 1 台" in text and "已销号 1 项" in text
-    assert "2024-07-01，张三作出停用决定：未经法制审核即投入使用。" in text
+    assert "2024年7月1日，张三作出停用决定：未经法制审核即投入使用。" in text
 
     letter = docx.Document(export("opinion-letter", ".docx", "--department", world.POLICE))
     text = "\n".join(p.text for p in letter.paragraphs)
-    assert "设备 JL-001" in text and "已于 2024-07-01 停用" in text and "JL-002" not in text
+    assert "设备 JL-001" in text and "已于2024年7月1日停用" in text and "JL-002" not in text
 
     wrong = cli(export_cmd, "ledger", "-o", tmp_path / "ledger.docx")
     assert wrong.exit_code == 2 and "只能导出为 .xlsx 文件" in wrong.output

@@ -71,7 +71,10 @@ def test_the_audit_run_records_the_layers_it_used_and_the_summary_says_so(demo, 
         report = docx.Document(export(session, "summary", tmp_path / "summary.docx"))
     engine.dispose()
     text = "\n".join(p.text for p in report.paragraphs)
-    assert "本次审查设备间距沿路网（roads.geojson，17 条道路）计算，设备密度按乡镇（街道）边界" in text
+    # The layers by their titles, never by file name (the township file's own name is an area code, not a title).
+    assert ("本次审查设备间距沿路网“将乐县（虚构）路网”（17 条道路）计算，设备密度按乡镇（街道）边界（13 个乡镇、街道）计算"
+            in text)
+    assert ".geojson" not in text and "350428" not in text
 
 
 def test_every_planted_defect_is_found_by_its_rule(demo):
@@ -108,3 +111,13 @@ def test_the_printed_audit_command_repeats_the_demo_audit(demo, monkeypatch):
     final = load.final_findings[~is_cannot_assess(load.final_findings)]
     assert sorted(zip(again["rule"], again["device_code"].fillna(""))) == sorted(
         zip(final["rule"], final["device_code"].fillna("")))
+
+
+def test_the_demo_plan_has_one_department_late_and_urges_it(demo):
+    load, _ = demo
+    first, *standing, urged = load.plan
+    assert first.startswith("将乐县罚款实施专项监督工作方案（演示）：3 个阶段，4 项任务")
+    late = [line for line in standing if "逾期" in line]
+    assert len(standing) == 4 and [line.split("：")[0] for line in late] == ["将乐县交通运输局"]
+    assert "自查报告逾期 10 天未报送" in late[0]
+    assert "行政执法监督督办函（将司监督〔" in urged and "将乐县交通运输局" in urged

@@ -79,7 +79,7 @@ def test_the_commands_the_demo_prints_run_as_printed(tmp_path, monkeypatch):
     out = CliRunner().invoke(main, ["demo"], catch_exceptions=False).output
     printed = {line.partition("：")[0]: line.partition("：")[2] for line in out.splitlines()
                if "CAMAUDIT_DATABASE_URL=" in line}
-    assert set(printed) == {"再次审查", "查看设备台账", "查看一台设备的变更记录"}
+    assert set(printed) == {"再次审查", "查看设备台账", "查看一台设备的变更记录", "查看各单位的报送情况"}
     env = {k: v for k, v in os.environ.items() if k != "CAMAUDIT_DATABASE_URL"}
     env["PATH"] = "/usr/bin:/bin"  # a fresh shell after `make demo`: the virtual environment is not on PATH
     for label, command in printed.items():
@@ -92,4 +92,6 @@ def test_the_commands_the_demo_prints_run_as_printed(tmp_path, monkeypatch):
             assert "新增设备" in run.stdout and "create" not in run.stdout
         if label == "再次审查":
             assert re.search(r"审查批次 \d+：基准日 2025-06-30，审查配置 全国通用", run.stdout)
+        if label == "查看各单位的报送情况":
+            assert "将乐县交通运输局：按时报送 0 项" in run.stdout and "逾期 10 天未报送" in run.stdout
     assert "auditor（审查人员）" in out and "jiaojing（部门填报人员，将乐县公安局交通管理大队）" in out

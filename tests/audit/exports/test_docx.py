@@ -6,6 +6,7 @@ import pytest
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
+from audit.exports.common import chinese_dates
 from tests.audit.exports import world
 
 DOCX_KINDS = ["suspension-list", "self-inspection", "summary", "public-notice", "opinion-letter"]
@@ -99,9 +100,9 @@ def test_suspension_list_docx(filed, tmp_path):
 def test_opinion_letter_names_open_serious_problems_and_deadlines(filed, tmp_path):
     text = text_of(open_doc(filed, "opinion-letter", tmp_path, issuer="将乐县司法局"))
     assert f"{world.POLICE}：" in text and "设备 JL-001" in text
-    assert "已于 2024-07-01 停用" in text
-    assert f"按整改台账第 {filed.open_item.id} 项于 2024-07-31 前完成整改" in text
-    assert "请你单位于 2024-10-01 前将整改落实情况书面报送本机关" in text
+    assert "已于2024年7月1日停用" in text
+    assert f"按整改台账第 {filed.open_item.id} 项于2024年7月31日前完成整改" in text
+    assert "请你单位于2024年10月1日前将整改落实情况书面报送本机关" in text
     assert "JL-002" not in text  # 较重, and closed
     assert "将乐县司法局" in text and "2024年9月1日" in text
 
@@ -124,7 +125,9 @@ def test_summary_has_statistics_case_and_the_ledger_attached(filed, tmp_path):
     assert "共作出停用决定 1 项，目前仍停用 1 台" in text
     assert "列入整改台账 3 项，其中待整改 2 项、整改中 0 项、已整改待核查 0 项、已销号 1 项" in text
     assert "逾期未整改 1 项" in text  # JL-001's item was due 2024-07-31
-    assert filed.rev01.message in text and "2024-07-01，张三作出停用决定：未经法制审核即投入使用。" in text
+    # The finding's message with its dates in Chinese, as document text says them.
+    assert chinese_dates(filed.rev01.message) in text and "截至2024年6月30日未记录法制审核" in text
+    assert "2024年7月1日，张三作出停用决定：未经法制审核即投入使用。" in text
     dept_table = doc.tables[0]
     police = [[c.text for c in r.cells] for r in dept_table.rows if r.cells[0].text == world.POLICE]
     assert police and police[0][2] == "1"  # one serious problem (REV01)

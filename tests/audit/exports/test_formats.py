@@ -39,10 +39,18 @@ def test_findings_csv_is_excel_friendly_and_inert(filed, tmp_path):
     assert (sign["lon"], sign["lat"]) == ("117.459", "26.716")
 
 
+DEPARTMENT_KINDS = {"opinion-letter", "self-report", "quarterly", "typical-case", "accountability-note"}
+
+
 def test_every_kind_and_suffix_in_the_table_is_written(filed, tmp_path):
+    from audit.casework.plan import load_plan
+
+    load_plan(filed.session, {"title": "罚款实施专项监督工作方案", "issuer": "将乐县司法局",
+                              "tasks": [{"title": "报送自查报告", "deliverable": "自查报告", "deadline": "2024-07-25"}]},
+              user="admin")
     for kind, (_, writers) in KINDS.items():
         for suffix in writers:
-            extra = {"department": world.POLICE} if kind == "opinion-letter" else {}
+            extra = {"department": world.POLICE} if kind in DEPARTMENT_KINDS else {}
             path = filed.export(kind, tmp_path / f"{kind}{suffix}", **extra)
             assert path.stat().st_size > 0
 

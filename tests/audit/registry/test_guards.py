@@ -35,6 +35,15 @@ def seed(conn) -> None:
                       "'[]', 'm', 'r', '2025-07-30', 'z', '待整改', :t)"), {"t": now})
     conn.execute(text("INSERT INTO ledger_event (item_id, at, \"user\", to_status) VALUES (1, :t, 'a', '待整改')"),
                  {"t": now})
+    conn.execute(text("INSERT INTO attachment (device_id, sha256, kind, mime, size, filename, purpose, \"user\", at) "
+                      "VALUES (1, :h, 'pdf', 'application/pdf', 10, 'a.pdf', '审核文书', 'a', :t)"), {"h": "0" * 64, "t": now})
+    conn.execute(text("INSERT INTO issued_document (id, kind, prefix, year, seq, doc_no, title, addressee, issued_on, "
+                      "issued_by, filename, content, sha256, created_at) VALUES (1, 'opinion', '将司监督', 2025, 1, "
+                      "'将司监督〔2025〕1号', 't', '甲', '2025-06-30', 'a', 'x.docx', :c, :h, :t)"),
+                 {"c": b"PK", "h": "0" * 64, "t": now})
+    conn.execute(text("INSERT INTO issued_document_problem (document_id, problem_id) VALUES (1, 1)"))
+    conn.execute(text("INSERT INTO site_assessment (device_id, assessed_on, outcome, reason, evidence, assessed_by, "
+                      "created_at) VALUES (1, '2025-06-30', 'keep', 'r', '{}', 'a', :t)"), {"t": now})
 
 
 @pytest.mark.parametrize("table", APPEND_ONLY)
@@ -42,14 +51,18 @@ def test_update_and_delete_are_refused_by_the_database(db_engine, table):
     with db_engine.begin() as conn:
         seed(conn)
     target = Base.metadata.tables[table]
-    column = next(c for c in target.c if c.name in ("user", "reason", "note", "decided_by"))
-    for statement in (update(target).values({column.name: "tampered"}), delete(target)):
+    # A text column to tamper with; the link table has only its keys, set to the value they hold.
+    column = next((c for c in target.c if c.name in ("user", "reason", "note", "decided_by", "issued_by")),
+                  target.c.get("problem_id"))
+    tampered = 1 if column.name == "problem_id" else "tampered"
+    for statement in (update(target).values({column.name: tampered}), delete(target)):
         with pytest.raises(DatabaseError, match="append-only"):
             with db_engine.begin() as conn:
                 conn.execute(statement)
     with db_engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(target)) == 1
-        assert conn.scalar(select(func.count()).select_from(target).where(column == "tampered")) == 0
+        if tampered == "tampered":
+            assert conn.scalar(select(func.count()).select_from(target).where(column == "tampered")) == 0
     with db_engine.begin() as conn:
         install_append_only(conn)  # again: idempotent
 

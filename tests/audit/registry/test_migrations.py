@@ -182,5 +182,48 @@ def test_0006_adds_the_dossier_tables_and_the_technical_review_number_to_a_datab
                                filename="技术审核意见.pdf", purpose="审核文书", user="clerk"))
         session.commit()
         assert session.scalar(select(Attachment.filename)) == "技术审核意见.pdf"
+
+ADDED_0007 = ("supervision_plan", "plan_phase", "plan_task", "filing", "report_draft", "issued_document",
+              "issued_document_problem", "site_assessment")
+
+
+def test_0007_adds_the_plan_the_register_and_the_site_review_to_a_database_of_0003(db_engine):
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP VIEW IF EXISTS device_geom"))
+    Base.metadata.drop_all(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    old = MetaData()
+    for name, table in Base.metadata.tables.items():
+        if name not in ADDED_0007:
+            Table(name, old, *[c._copy() for c in table.columns])
+    old.create_all(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0003')"))
+        conn.execute(old.tables["department"].insert(), {"id": 1, "name": "将乐县交通运输局", "key": "将乐县交通运输局",
+                                                         "created_at": dt.datetime(2024, 7, 1)})
+        conn.execute(old.tables["device"].insert(), {"id": 1, "device_code": "JT-001", "department_id": 1,
+                                                     "device_type": "超限超载", "status": "在用"})
+    assert not set(ADDED_0007) & set(inspect(db_engine).get_table_names())
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    assert set(ADDED_0007) <= set(inspect(db_engine).get_table_names())
+    from audit.registry.models import Filing, PlanTask, SiteAssessment, SupervisionPlan
+
+    with session_factory(db_engine)() as session:
+        assert session.scalar(select(Department.name)) == "将乐县交通运输局"
+        plan = SupervisionPlan(title="罚款实施专项监督工作方案", issuer="将乐县司法局", created_by="admin")
+        session.add(plan)
+        session.flush()
+        task = PlanTask(plan_id=plan.id, title="报送自查报告", deliverable="自查报告", deadline=dt.date(2024, 7, 25))
+        session.add(task)
+        session.flush()
+        session.add(Filing(task_id=task.id, department_id=1, filed_on=dt.date(2024, 7, 20), filed_by="clerk",
+                           method="upload", filename="自查报告.docx", content=b"PK\x03\x04", sha256="0" * 64, size=4))
+        session.add(SiteAssessment(device_id=1, assessed_on=dt.date(2024, 12, 1), outcome="keep", reason="事故多发",
+                                   assessed_by="auditor"))
+        session.commit()
+        assert session.scalar(select(Filing.content)) == b"PK\x03\x04"
     init_db(db_engine)  # again: nothing to do
     assert version(db_engine) == HEAD

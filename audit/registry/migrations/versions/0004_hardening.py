@@ -42,7 +42,8 @@ def upgrade() -> None:
             sa.Column("failures", sa.Integer(), nullable=False),
             sa.Column("last_failure_at", sa.DateTime(), nullable=True),
         )
-    install_append_only(bind)
+    # The tables guarded as of this revision (later ones are guarded by init_db once they exist).
+    install_append_only(bind, ("change_log", "decision", "problem_review", "ledger_event"))
 
 
 def downgrade() -> None:

@@ -1,0 +1,4 @@
+"""监督文书: the bureau's documents, numbered in the register."""
+from .views import bp
+
+__all__ = ["bp"]

@@ -24,17 +24,32 @@ from . import (
     suspension_list,
     task_list,
 )
+from .common import Table, add_attachment, new_document, write_xlsx
 from .data import ExportError, Options
 
 Writer = Callable[[Session, Path, Options], Path]
+
+
+def _one_table(build: Callable[[Session, Options], Table], *, docx: bool = True) -> dict[str, Writer]:
+    """The writers of a document that is one table: its sheet, and an attachment on a landscape Word page."""
+    def xlsx(session: Session, path: Path, opts: Options) -> Path:
+        return write_xlsx(path, [build(session, opts)])
+
+    def word(session: Session, path: Path, opts: Options) -> Path:
+        doc = new_document(landscape=True)
+        add_attachment(doc, build(session, opts), new_section=False)
+        doc.save(path)
+        return path
+
+    return {".xlsx": xlsx, ".docx": word} if docx else {".xlsx": xlsx}
+
 
 # kind → (Chinese name, {suffix: writer}); the suffix decides the format.
 KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
     "suspension-list": ("停用设备清单", {".xlsx": suspension_list.write_xlsx_file,
                                    ".docx": suspension_list.write_docx_file}),
-    "self-inspection": ("突出问题清单", {".xlsx": self_inspection.write_xlsx_file,
-                                   ".docx": self_inspection.write_docx_file}),
-    "ledger": ("整改台账", {".xlsx": ledger.write_xlsx_file}),
+    "self-inspection": ("突出问题清单", _one_table(self_inspection.build)),
+    "ledger": ("整改台账", _one_table(ledger.build, docx=False)),
     "self-report": ("自查报告", {".docx": drafting.writer("self-report")}),
     "quarterly": ("季度报告", {".docx": drafting.writer("quarterly")}),
     "summary": ("专项监督工作总结", {".docx": drafting.writer("summary")}),
@@ -47,10 +62,10 @@ KINDS: dict[str, tuple[str, dict[str, Writer]]] = {
     "bulletin": ("专项监督工作通报（未编号）", {".docx": drafting.writer("bulletin")}),
     "new-devices": ("年度新增设备情况报告", {".docx": drafting.writer("new-devices"),
                                     ".xlsx": new_devices.write_xlsx_file}),
-    "site-review": ("年度评估表", {".xlsx": site_review.write_xlsx_file, ".docx": site_review.write_docx_file}),
-    "task-list": ("任务分解清单", {".xlsx": task_list.write_xlsx_file, ".docx": task_list.write_docx_file}),
+    "site-review": ("年度评估表", _one_table(site_review.build)),
+    "task-list": ("任务分解清单", _one_table(task_list.build)),
     "findings": ("审查结果", {".geojson": findings.write_geojson_file, ".csv": findings.write_csv_file}),
-    "data-requests": ("补报资料清单", {".xlsx": data_requests.write_xlsx_file, ".docx": data_requests.write_docx_file}),
+    "data-requests": ("补报资料清单", _one_table(data_requests.build)),
 }
 # Documents the supervising bureau (司法局) issues itself (numbered when issued: audit.exports.letters); a
 # department files the others, of its own department (its 工作总结 too; the summary of all departments is the

@@ -6,13 +6,12 @@ it and the devices concerned. Cannot-assess is a request for data, never a probl
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ..intake.columns import DEVICE_COLUMNS
-from .common import Col, Table, add_attachment, new_document, write_xlsx
+from .common import Col, Table
 from .data import NO_DEPARTMENT, Options, check_department, device_list, problems, resolve_run, rule_title, run_label
 
 TITLE = "非现场执法设备补报资料清单"
@@ -61,14 +60,3 @@ def build(session: Session, opts: Options) -> Table:
              "不在本清单中，而作为问题审查。"]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment="附件", sheet_name="补报资料清单", notes=notes)
-
-
-def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
-    return write_xlsx(path, [build(session, opts)])
-
-
-def write_docx_file(session: Session, path: Path, opts: Options) -> Path:
-    doc = new_document(landscape=True)
-    add_attachment(doc, build(session, opts), new_section=False)
-    doc.save(path)
-    return path

@@ -5,14 +5,12 @@ With an audit run made after the items were opened, a 复查结果 column says w
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
 from ..casework.attachments import listing
 from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
 from ..registry.users import signatures
-from .common import Col, Table, write_xlsx, zh_date
+from .common import Col, Table, zh_date
 from .data import Options, check_department, latest_run, resolve_run, run_label
 
 TITLE = "罚款实施专项监督问题整改台账"
@@ -55,7 +53,3 @@ def build(session: Session, opts: Options, *, attachment: str | None = "附件")
              + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment=attachment, sheet_name="整改台账", notes=notes)
-
-
-def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
-    return write_xlsx(path, [build(session, opts)])

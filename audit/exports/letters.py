@@ -251,7 +251,7 @@ def _decision(session: Session, r: Request) -> list:
     _require_problems(r)
     devices = list(dict.fromkeys(p.device for p in r.problems))
     return [
-        Text("intro", "开头", f"本机关在罚款实施专项监督中查明，你单位下列非现场执法设备存在应当立即停用的问题："),
+        Text("intro", "开头", "本机关在罚款实施专项监督中查明，你单位下列非现场执法设备存在应当立即停用的问题："),
         Text("found", "查明的问题", "\n".join(_problem_lines(session, r))),
         Text("basis", "决定依据", f"上述设备的使用不符合{BASIS}的规定。依照有关规定，本机关决定如下："),
         Text("decision", "决定事项", "\n".join([

@@ -8,7 +8,6 @@ not problems: the notes give their counts.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import String, cast, select
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..casework.decisions import category_of
 from ..registry.models import LedgerItem
-from .common import Col, Table, add_attachment, new_document, write_xlsx
+from .common import Col, Table
 from .data import (
     NO_DEPARTMENT,
     Options,
@@ -95,14 +94,3 @@ def manual_items(session: Session, department: str | None) -> list[LedgerItem]:
     if department:
         query = query.where(LedgerItem.department == department)
     return [i for i in session.scalars(query) if not i.rules]
-
-
-def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
-    return write_xlsx(path, [build(session, opts)])
-
-
-def write_docx_file(session: Session, path: Path, opts: Options) -> Path:
-    doc = new_document(landscape=True)
-    add_attachment(doc, build(session, opts), new_section=False)
-    doc.save(path)
-    return path

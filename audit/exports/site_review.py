@@ -3,14 +3,12 @@ registered justification) and the auditor's assessment (保留 / 迁移 / 拆除
 is overdue; xlsx or docx (landscape)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy.orm import Session
 
 from ..casework.assessments import STATE_ZH, captures, schedule
 from ..casework.problems import open_problems
 from ..registry.users import signatures
-from .common import Col, Table, add_attachment, new_document, write_xlsx, zh_date
+from .common import Col, Table, zh_date
 from .data import Options, check_department, latest_run
 
 TITLE = "非现场执法设备年度评估表"
@@ -56,14 +54,3 @@ def build(session: Session, opts: Options) -> Table:
              f"逾期未评估 {overdue} 台；近一年抓拍为截至该日的 365 天，“未解决的问题”列出规则编号。"]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment="附件", sheet_name="年度评估", notes=notes)
-
-
-def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
-    return write_xlsx(path, [build(session, opts)])
-
-
-def write_docx_file(session: Session, path: Path, opts: Options) -> Path:
-    doc = new_document(landscape=True)
-    add_attachment(doc, build(session, opts), new_section=False)
-    doc.save(path)
-    return path

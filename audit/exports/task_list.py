@@ -2,15 +2,13 @@
 responsible department stands on the as-of date (filed, filed late, late, due); xlsx or docx (landscape)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..casework.filings import plan_status
 from ..casework.plan import current_plan, responsible_text
 from ..registry.models import Department
-from .common import Col, Table, add_attachment, new_document, write_xlsx, zh_date
+from .common import Col, Table, zh_date
 from .data import ExportError, Options, check_department
 
 COLUMNS = (
@@ -51,14 +49,3 @@ def build(session: Session, opts: Options) -> Table:
              f"逾期未报送 {late} 项，未到期 {sum(s.state == 'due' for s in statuses)} 项。"]
     return Table(title=f"{plan.title}任务分解清单", columns=COLUMNS, rows=rows, unit=opts.department or plan.issuer, date=opts.day,
                  attachment="附件", sheet_name="任务分解清单", notes=notes)
-
-
-def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:
-    return write_xlsx(path, [build(session, opts)])
-
-
-def write_docx_file(session: Session, path: Path, opts: Options) -> Path:
-    doc = new_document(landscape=True)
-    add_attachment(doc, build(session, opts), new_section=False)
-    doc.save(path)
-    return path

@@ -12,10 +12,14 @@ Per device, the expected count of day t is μ_t = level_t × weekday factor, and
   weekday rate (the Poisson estimate of the level, in which days of a weekday with almost no captures weigh
   almost nothing). Near the end of the series the window is one-sided: the last day is scored from the days
   before it like any other day near an edge.
-- robust: a robust reference (the median of weekly medians of the days with captures, around each day) decides
-  which days the fit leaves out — days improbably low under it (outages, partial operation) — and where it clips
-  (3 × reference + 5), so that a spike moves its neighbours' levels by a bounded amount and an outage does not
-  pull the level down.
+- robust: a robust reference (the median of the days with captures of the same weekday within three weeks either
+  side) decides which days the fit leaves out — days improbably low under it (outages, partial operation) — and
+  where it clips (3 × reference + 5), so that a spike moves its neighbours' levels by a bounded amount and an
+  outage does not pull the level down.
+- its own count never reaches μ_t: day t enters only the references of the days of its weekday within three
+  weeks. Its own decision is left out with it, and for μ_t the decisions on the others are those their reference
+  makes without day t. So μ_t is the same whatever day t's count (float32 rounding apart): a spike neither
+  lowers nor raises its own expected count.
 - overdispersion: negative binomial, Var = μ + αμ², α per device by moments, robust to spikes (see
   `_dispersion`). The predictive dispersion of a day adds the error of its own level (1/n_t for the n_t days in
   its window), so days near the end, with half a window, are judged with the wider spread they have.
@@ -37,12 +41,11 @@ from scipy import stats
 
 WEEKDAY_PSEUDO_COUNT = 0.5   # cases added to each weekday's total
 MIN_WINDOW_DAYS = 7          # a level needs at least this many days of data in its window
-REFERENCE_WEEKS = 3          # the robust reference: median of the weekly medians of ±3 weeks …
-MIN_REFERENCE_FACTOR = 0.2   # … of the days with captures, on weekdays whose factor is at least this
+REFERENCE_WEEKS = 3          # the robust reference: median of the weekday's days with captures within ±3 weeks …
+MIN_REFERENCE_DAYS = 2       # … at least two of them
 LOW_Z = 3.09                 # days this many SDs below the reference on the Anscombe scale are left out (1e-3)
 CLIP_FACTOR, CLIP_ADD = 3.0, 5.0   # the fit clips counts at 3 × reference + 5
 CAP_Z = 3.0                  # the dispersion caps a day's squared residual at 3² times its variance
-HALF_NORMAL_MEDIAN_SQ = 0.4549     # median of Z² for a standard normal Z
 PRIOR_DISPERSION = 0.05      # typical α of real cameras (median of Chicago's 2019 speed cameras: 0.054) …
 PRIOR_WEIGHT = 400.0         # … weighing as much as Σμ² = 400, i.e. 50 days at 2.8 a day
 GUARD_DAYS = 28              # the guarded baseline leaves out the four weeks either side of the day …
@@ -171,15 +174,6 @@ def _same_weekday(u: np.ndarray, half: int) -> np.ndarray:
     return out.reshape(k, nb * 7)[:, :width]
 
 
-def _median_last(a: np.ndarray, min_count: int) -> np.ndarray:
-    """Median over the last axis ignoring NaN (NaN where fewer than min_count values); fast for short axes."""
-    s = np.sort(a, axis=-1)  # NaN sorts last
-    c = np.sum(~np.isnan(a), axis=-1)
-    lo = np.take_along_axis(s, np.maximum((c - 1) // 2, 0)[..., None], axis=-1)[..., 0]
-    hi = np.take_along_axis(s, np.minimum(c // 2, a.shape[-1] - 1)[..., None], axis=-1)[..., 0]
-    return np.where(c >= max(min_count, 1), (lo + hi) / 2, np.nan)
-
-
 def _factors(total: np.ndarray, days: np.ndarray) -> np.ndarray:
     """Weekday factors averaging 1 over the weekdays with data (1 for a weekday without)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -188,32 +182,89 @@ def _factors(total: np.ndarray, days: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(f), f, 1.0)
 
 
-def _weekday_medians(y: np.ndarray, day0: int) -> np.ndarray:
-    """Robust weekday factors (k × 7, Monday first) for the reference: each weekday's median count, half a case
-    added, over their mean (a spike cannot move a median by more than one value)."""
-    k, width = y.shape
-    nb = -(-width // 7)
-    by_phase = np.pad(y, ((0, 0), (0, nb * 7 - width)), constant_values=np.nan).reshape(k, nb, 7)
-    med = _median_last(by_phase.transpose(0, 2, 1), 1)  # (k, 7) by column phase
-    rate = np.full((k, 7), np.nan)
-    rate[:, weekday(day0 + np.arange(7))] = med + WEEKDAY_PSEUDO_COUNT
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = rate / np.nanmean(rate, axis=1, keepdims=True)
-    return np.where(np.isfinite(f), f, 1.0)
+def _reference(z: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """A robust level of the counts z of the days with captures (NaN otherwise): for each day, the median of the
+    days of its weekday within REFERENCE_WEEKS weeks either side, itself included (NaN with fewer than
+    MIN_REFERENCE_DAYS). Zero days do not enter it, so that an outage, even a long one, cannot lower it, and a
+    spike cannot move a median by more than one value. It is biased upwards at low counts and only decides which
+    days the fit leaves out and where it clips.
 
-
-def _reference(z: np.ndarray) -> np.ndarray:
-    """A robust level of the weekday-adjusted counts z of the days with captures (NaN otherwise): the median of
-    the weekly medians of the seven weeks around each day's week (weeks counted from the chunk's first day; a week
-    needs two such days, the median two weeks). Zero days do not enter it, so that an outage, even a long one,
-    cannot lower it, and a spike cannot move a median by more than one value. It is biased upwards at low counts
-    and only decides which days the fit leaves out and where it clips."""
+    Also, per day, what `_without` needs: the sorted values a, b, c, d at the positions lo, lo + 1, hi, hi + 1,
+    lo and hi being the middle positions once one value is removed, and the number of values."""
     k, width = z.shape
-    nb = -(-width // 7)
-    weekly = _median_last(np.pad(z, ((0, 0), (0, nb * 7 - width)), constant_values=np.nan).reshape(k, nb, 7), 2)
-    around = np.pad(weekly, ((0, 0), (REFERENCE_WEEKS, REFERENCE_WEEKS)), constant_values=np.nan)
-    level = _median_last(np.lib.stride_tricks.sliding_window_view(around, 2 * REFERENCE_WEEKS + 1, axis=1), 2)
-    return np.repeat(level, 7, axis=1)[:, :width]
+    nb, m = -(-width // 7), REFERENCE_WEEKS
+    weeks = np.pad(z, ((0, 0), (0, nb * 7 - width)), constant_values=np.nan).reshape(k, nb, 7)
+    around = np.pad(weeks, ((0, 0), (m, m), (0, 0)), constant_values=np.nan)
+    near = np.sort(np.lib.stride_tricks.sliding_window_view(around, 2 * m + 1, axis=1), axis=-1)  # NaN last
+    count = np.sum(~np.isnan(near), axis=-1)
+
+    def at(i: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(near, np.minimum(np.maximum(i, 0), 2 * m)[..., None], axis=-1)[..., 0] \
+            .reshape(k, nb * 7)[:, :width]
+
+    lo, hi = (count - 2) // 2, (count - 1) // 2
+    a, b, c, d = at(lo), at(lo + 1), at(hi), at(hi + 1)
+    flat = count.reshape(k, nb * 7)[:, :width]
+    # The median is (b + c) / 2: of an odd number of values b = c is the middle one, of an even number b and c
+    # are the two middle ones.
+    median = np.where(flat >= MIN_REFERENCE_DAYS, (b + c) / 2, np.float32(np.nan))
+    return median, (a, b, c, d, flat)
+
+
+def _without(order: tuple[np.ndarray, ...]) -> tuple[np.ndarray, ...]:
+    """The reference median without one of its values v, for v ≤ a, a < v ≤ c and v > c: removing v from the
+    sorted values shifts those from v on down by one, so the value at a middle position is the one there if it is
+    below v, else the next one (NaN with fewer than MIN_REFERENCE_DAYS values left)."""
+    a, b, c, d, count = order
+    few = count - 1 < MIN_REFERENCE_DAYS
+    return tuple(np.where(few, np.float32(np.nan), m) for m in ((b + d) / 2, (a + d) / 2, (a + c) / 2))
+
+
+def _decisions(y: np.ndarray, known: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(days used, their counts clipped) under the reference: a day improbably low under it is left out (LOW_Z
+    standard deviations below it on the Anscombe scale, whose variance 1 + α·ref uses α = PRIOR_DISPERSION, a
+    constant and not an estimate, so that no day's count moves the decisions on the others through it); counts
+    are clipped at CLIP_FACTOR × ref + CLIP_ADD. No decision where the reference is NaN."""
+    f32 = np.float32
+    r = np.nan_to_num(ref)
+    resid = 2 * (np.sqrt(y + f32(0.375)) - np.sqrt(r + f32(0.375)))
+    use = known & ~(resid < f32(-LOW_Z) * np.sqrt(1 + f32(PRIOR_DISPERSION) * r))
+    return use, np.where(use, np.fmin(y, f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)), f32(0.0))
+
+
+def _own_changes(y: np.ndarray, known: np.ndarray, order: tuple[np.ndarray, ...], u: np.ndarray,
+                 yc: np.ndarray, half: int) -> tuple[np.ndarray, ...]:
+    """For each day t, how the decisions on the days whose reference t enters (its weekday within REFERENCE_WEEKS
+    weeks) change when t is left out of those references: the changes in their days used and clipped counts,
+    summed over all of them and over those within ±half of t (dU, dY, dU_win, dY_win).
+
+    Each day's decisions are taken under its three references without a value (`_without`); only the days on
+    which one of them decides otherwise than the reference itself are then matched with the days t."""
+    k, width = y.shape
+    a, _, c, _, _ = order
+    du, dy = [], []
+    for ref in _without(order):
+        use, clipped = _decisions(y, known, ref)
+        du.append(use.astype(np.float32) - u)
+        dy.append(clipped - yc)
+    rows, cols = np.nonzero((du[0] != 0) | (du[1] != 0) | (du[2] != 0) | (dy[0] != 0) | (dy[1] != 0) | (dy[2] != 0))
+    du_s, dy_s = np.stack([x[rows, cols] for x in du]), np.stack([x[rows, cols] for x in dy])
+    capture = known & (y > 0)
+    out = tuple(np.zeros((k, width), dtype=np.float32) for _ in range(4))
+    for j in (*range(-REFERENCE_WEEKS, 0), *range(1, REFERENCE_WEEKS + 1)):
+        t = cols - 7 * j
+        i = np.flatnonzero((t >= 0) & (t < width))
+        i = i[capture[rows[i], t[i]]]  # a day without captures is in no reference
+        r, s, t = rows[i], cols[i], t[i]
+        v = y[r, t]
+        which = np.where(v <= a[r, s], 0, np.where(v <= c[r, s], 1, 2))
+        # Within one shift the days t are distinct, so the changes add up by plain indexing.
+        out[0][r, t] += du_s[which, i]
+        out[1][r, t] += dy_s[which, i]
+        if 7 * abs(j) <= half:
+            out[2][r, t] += du_s[which, i]
+            out[3][r, t] += dy_s[which, i]
+    return out
 
 
 def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray, n: np.ndarray) -> np.ndarray:
@@ -288,38 +339,33 @@ def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_wind
     y0 = np.where(known, y, f32(0.0))
 
     # The robust reference: what the fit leaves out (improbably low days) and where it clips.
-    f0 = _weekday_medians(y, day0).astype(f32)[:, dow]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ref = _reference(np.where(known & (y0 > 0) & (f0 >= MIN_REFERENCE_FACTOR), y0 / f0, f32(np.nan))) * f0
-        resid = 2 * (np.sqrt(y0 + f32(0.375)) - np.sqrt(np.nan_to_num(ref) + f32(0.375)))
-        # How far below the reference a day may fall: LOW_Z standard deviations on the Anscombe scale, whose
-        # variance 1 + α₀·ref uses a first dispersion from the median squared residual of the days with captures
-        # (not above the clip: a spike does not widen it), at least PRIOR_DISPERSION (a median of few days jumps).
-        clip = f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)
-        rough = known & (y0 > 0) & (ref >= 1) & (y0 <= clip)
-        alpha0 = (_median_last(np.where(rough, resid * resid, f32(np.nan)), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
-            / (np.where(rough, ref, f32(0.0)).sum(axis=1, dtype=float) / rough.sum(axis=1))
-        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, PRIOR_DISPERSION), PRIOR_DISPERSION)
-        low = known & (resid < f32(-LOW_Z) * np.sqrt(1 + alpha0.astype(f32)[:, None] * np.nan_to_num(ref)))
-    use = known & ~low
+    with np.errstate(invalid="ignore"):
+        ref, order = _reference(np.where(known & (y0 > 0), y0, f32(np.nan)))
+        use, yc = _decisions(y0, known, ref)
     u = use.astype(f32)
-    yc = np.where(use, np.fmin(y0, clip), f32(0.0))
 
-    # Weekday rates, and day t's own rate without day t.
+    # For day t's own level, the decisions on the days of its weekday whose reference it enters are taken
+    # without it: the changes in their days used and counts (all of them, and those within ±half).
+    d_u, d_y, d_u_win, d_y_win = _own_changes(y0, known, order, u, yc, half)
+    # Weekday rates, and day t's own rate without day t (the other weekdays' mean rate where it is alone).
     total, wdays = (yc @ onehot).astype(float) + WEEKDAY_PSEUDO_COUNT, (u @ onehot).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(wdays > 0, total / wdays, np.nan)
+        has = np.isfinite(rate)
         mean_rate = np.nanmean(rate, axis=1, keepdims=True)
-        rcol = np.where(np.isfinite(rate), rate, mean_rate).astype(f32)[:, dow]
-        own_days = wdays.astype(f32)[:, dow] - u
-        own = np.where(own_days > 0, (total.astype(f32)[:, dow] - yc) / own_days, mean_rate.astype(f32))
+        others = (np.nansum(rate, axis=1, keepdims=True) - np.where(has, rate, 0.0)) \
+            / (has.sum(axis=1, keepdims=True) - has)
+        rcol = np.where(has, rate, mean_rate).astype(f32)[:, dow]
+        own_days = wdays.astype(f32)[:, dow] - u + d_u
+        own = np.where(own_days > 0, (total.astype(f32)[:, dow] - yc + d_y) / own_days, others.astype(f32)[:, dow])
     # The level: Σy / Σr within ±half, the day left out (its weekday's days weighted by its own rate).
     far = GUARD_DAYS + GUARD_SPAN
     ru = rcol * u
     w_y, w_r, w_u = WindowSums(yc), WindowSums(ru), WindowSums(u)
-    num = w_y.sum(-half, half) - yc
-    den = w_r.sum(-half, half) - ru + (_same_weekday(u, half) - u) * (own - rcol)
-    n = w_u.sum(-half, half) - u
+    same = _same_weekday(u, half) - u
+    num = w_y.sum(-half, half) - yc + d_y_win
+    den = w_r.sum(-half, half) - ru - same * rcol + (same + d_u_win) * own
+    n = w_u.sum(-half, half) - u + d_u_win
     with np.errstate(invalid="ignore", divide="ignore"):
         mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, f32(np.nan))
     alpha = _dispersion(yc, use & np.isfinite(mu), mu, n)

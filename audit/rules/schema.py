@@ -10,8 +10,9 @@ import pandas as pd
 # Bump when a rule's logic changes so that stored runs say which rules produced them.
 # 2025.2: PLC01 along roads, PLC02 per km of road. 2025.3: a count model per device (VIO02 spikes, VIO04 rises,
 # VIO05 outages), SRV01 use out of service, cases at stake on REV/PUB/CAL findings, peers per day in service.
-# 2025.4: ASR01 annual site review.
-RULESET_VERSION = "2025.4"
+# 2025.4: ASR01 annual site review. 2025.5: the count model's reference per weekday; a day's count never moves
+# its own expected count.
+RULESET_VERSION = "2025.5"
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

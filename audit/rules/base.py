@@ -45,7 +45,7 @@ BASIS_MPS_157 = "《道路交通安全违法行为处理程序规定》（公安
 
 
 class UndocumentedSettingError(KeyError):
-    """A rule read a setting it does not declare, or one not documented in audit.profiles.SETTINGS."""
+    """A rule read a setting it does not declare, or one not documented in audit.rules.profiles.SETTINGS."""
 
 
 class Rule:

@@ -158,7 +158,7 @@ class Profile:
 
     def get(self, name: str) -> ProfileValue:
         if name not in SETTINGS:
-            raise KeyError(f"setting {name!r} is not documented in audit.profiles.SETTINGS")
+            raise KeyError(f"setting {name!r} is not documented in audit.rules.profiles.SETTINGS")
         self.reads.add(name)
         return self.values[name]
 
@@ -265,7 +265,7 @@ def load_profile(name_or_path: str | Path = "national", folder: Path | None = No
     label = path.name
     unknown = sorted(set(raw) - set(SETTINGS))
     if unknown:
-        raise ProfileError(f"审查配置“{label}”含未定义的设置：{'、'.join(unknown)}（可用设置见 audit.profiles.SETTINGS）。")
+        raise ProfileError(f"审查配置“{label}”含未定义的设置：{'、'.join(unknown)}；请删去或改名（可用的设置见 camaudit rules 的输出）。")
     missing = sorted(set(SETTINGS) - set(raw))
     if missing:
         raise ProfileError(f"审查配置“{label}”缺少设置：{'、'.join(missing)}；请填写，或用 extends 继承其他配置。")

@@ -1,0 +1,78 @@
+"""A violations upload applied set-based: each chunk of rows is checked against the registry (a registered device,
+of the filing department when there is one) and staged in a temporary table by the bulk loader (COPY or
+executemany); then one statement each records the history of the rows that change, updates them and inserts the
+new ones, in the import's transaction. Memory is bounded by the chunk and the file's devices, never by its rows.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import DateTime, bindparam, text
+
+from .bulk import Col, Loader
+from .lookup import KnownDevices
+from .models import utcnow
+
+STAGE = "camaudit_stage_violation"
+COLUMNS = [Col("seq", "bigint"), Col("device_id", "int"), Col("monthly", "int"), Col("period_start", "date"),
+           Col("count", "bigint"), Col("fine", "float")]
+
+
+class ViolationsImport:
+    """Stage the file's checked chunks (`add`), then `apply` once no row was refused."""
+
+    def __init__(self, loader: Loader, checks: KnownDevices):
+        self.loader, self.checks = loader, checks
+        self.device_ids: set[int] = set()
+        self.rows = 0
+        loader.stage(STAGE, COLUMNS)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        ids = self.checks.check(frame)
+        if self.checks.refused:
+            return  # nothing will be written: the rest of the file is only checked
+        n = len(frame)
+        fines = frame["fine_yuan"].to_numpy(dtype=np.float64) if "fine_yuan" in frame.columns else np.full(n, np.nan)
+        self.loader.append(STAGE, COLUMNS, {
+            "seq": np.arange(self.rows, self.rows + n, dtype=np.int64), "device_id": ids,
+            "monthly": (frame["period"] == "month").to_numpy(dtype=np.int64),
+            "period_start": frame["period_start"].to_numpy(dtype="datetime64[ns]"),
+            "count": frame["count"].to_numpy(dtype=np.int64), "fine": np.round(fines, 2)})
+        self.device_ids.update(np.unique(ids).tolist())
+        self.rows += n
+
+    def apply(self, batch_id: int, user: str) -> dict[str, int]:
+        """History, updates and inserts from the staged rows; the counts for the batch's report."""
+        conn, sqlite = self.loader.conn, self.loader.sqlite
+        self.loader.analyze(STAGE)
+        period = "CASE s.monthly WHEN 1 THEN 'month' ELSE 'day' END"
+        if sqlite:
+            fine, day, as_text = "round(s.fine, 2)", "s.period_start", "CAST({} AS TEXT)"
+            money = "CASE WHEN {0} IS NULL THEN '-' ELSE printf('%.2f', {0}) END"
+            differs = "v.count <> s.count OR round(v.fine_yuan, 2) IS NOT round(s.fine, 2)"
+        else:
+            fine, day, as_text = "round(s.fine::numeric, 2)", "to_char(s.period_start, 'YYYY-MM-DD')", "{}::text"
+            money = "COALESCE({0}::text, '-')"
+            differs = "v.count <> s.count OR v.fine_yuan IS DISTINCT FROM round(s.fine::numeric, 2)"
+        same_key = f"v.device_id = s.device_id AND v.period = {period} AND v.period_start = s.period_start"
+        params: dict[str, Any] = {"batch": batch_id, "user": user, "at": utcnow()}
+        conn.execute(text(
+            'INSERT INTO change_log (at, "user", batch_id, entity, entity_id, device_code, action, field, before, after) '
+            f"SELECT :at, :user, :batch, 'violation_stat', s.device_id, d.device_code, 'update', "
+            f"{day} || ' 违法数量/罚款金额', "
+            f"{as_text.format('v.count')} || ' / ' || {money.format('v.fine_yuan')}, "
+            f"{as_text.format('s.count')} || ' / ' || {money.format(fine)} "
+            f"FROM {STAGE} s JOIN violation_stat v ON {same_key} JOIN device d ON d.id = s.device_id "
+            f"WHERE {differs} ORDER BY s.seq").bindparams(bindparam("at", type_=DateTime())), params)
+        changed = conn.execute(text(
+            f"UPDATE violation_stat AS v SET count = s.count, fine_yuan = {fine}, batch_id = :batch "
+            f"FROM {STAGE} AS s WHERE {same_key} AND ({differs})"), params).rowcount
+        new = conn.execute(text(
+            "INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) "
+            f"SELECT s.device_id, {period}, s.period_start, s.count, {fine}, :batch FROM {STAGE} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM violation_stat v WHERE {same_key})"), params).rowcount
+        self.loader.drop(STAGE)
+        return {"新增记录": int(new), "更新记录": int(changed), "未变记录": int(self.rows - new - changed),
+                "涉及设备": len(self.device_ids)}

@@ -131,3 +131,26 @@ def test_limits_are_checked_before_reading(tmp_path):
     streamed = parse_upload(path, "violations", chunk_rows=10, limits=limits)
     assert [p.code for p in streamed.report.errors] == ["SHEET_TOO_LARGE"]
     assert streamed.report.to_dict() == parse_whole(path, "violations", limits=limits).report.to_dict()
+
+
+def test_a_large_csv_comes_back_from_the_worker_process_as_a_spool(tmp_path):
+    """Past STREAM_MIN_BYTES the web's child process hands the rows over in a file, not through the pipe."""
+    from audit.intake.isolated import parse_isolated
+    from audit.intake.stream import STREAM_MIN_BYTES
+
+    days = [f"2025-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29)]
+    line = "".join(f"JL-{i:05d},{day},{i % 7},{i % 7 * 200}\n" for i in range(40) for day in days)
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("设备编号,日期,违法数量,罚款金额\n")
+        block = 0
+        while fh.tell() < STREAM_MIN_BYTES + 1024:
+            fh.write(line.replace("JL-", f"B{block}-"))
+            block += 1
+    spool_dir = tmp_path / "upload"
+    spool_dir.mkdir()
+    parsed = parse_isolated(path, "violations", spool_dir=spool_dir, timeout=300)
+    assert parsed.report.ok and parsed.frame is None and parsed.spool.parent == spool_dir
+    assert sum(len(f) for f in parsed.frames()) == parsed.report.data_rows == block * len(days) * 40
+    parsed.discard()
+    assert list(spool_dir.iterdir()) == []

@@ -11,6 +11,7 @@ On SQLite a bulk import also runs with a larger page cache (`bulk_pragmas`), res
 """
 from __future__ import annotations
 
+import re
 import struct
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -203,6 +204,7 @@ def _binary_blocks(columns: Sequence[Col], arrays: dict[str, np.ndarray], nulls:
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 def _text_cells(c: Col, values: np.ndarray, nulls: np.ndarray) -> np.ndarray:
@@ -220,7 +222,9 @@ def _text_cells(c: Col, values: np.ndarray, nulls: np.ndarray) -> np.ndarray:
     elif c.kind == "datetime":
         texts = [u.isoformat(" ") for u in uniques]
     else:
-        texts = [str(u).translate(_ESCAPES) for u in uniques]
+        texts = [str(u) for u in uniques]
+        if _SPECIAL.search("".join(texts)):
+            texts = [t.translate(_ESCAPES) if _SPECIAL.search(t) else t for t in texts]
     table = np.array(texts + ["\\N"], dtype=object)
     cells = table[codes]
     cells[nulls] = "\\N"

@@ -16,6 +16,7 @@ from .lookup import KnownDevices
 from .models import utcnow
 
 STAGE = "camaudit_stage_violation"
+MATCH = "camaudit_stage_violation_match"
 COLUMNS = [Col("seq", "bigint"), Col("device_id", "int"), Col("monthly", "int"), Col("period_start", "date"),
            Col("count", "bigint"), Col("fine", "float")]
 
@@ -44,35 +45,51 @@ class ViolationsImport:
         self.rows += n
 
     def apply(self, batch_id: int, user: str) -> dict[str, int]:
-        """History, updates and inserts from the staged rows; the counts for the batch's report."""
+        """History, updates and inserts from the staged rows; the counts for the batch's report.
+
+        The rows already stored are found once (MATCH: one probe of the key per staged row); the history and the
+        updates read only those, the insert takes the others."""
         conn, sqlite = self.loader.conn, self.loader.sqlite
         self.loader.analyze(STAGE)
         period = "CASE s.monthly WHEN 1 THEN 'month' ELSE 'day' END"
         if sqlite:
             fine, day, as_text = "round(s.fine, 2)", "s.period_start", "CAST({} AS TEXT)"
             money = "CASE WHEN {0} IS NULL THEN '-' ELSE printf('%.2f', {0}) END"
-            differs = "v.count <> s.count OR round(v.fine_yuan, 2) IS NOT round(s.fine, 2)"
+            differs = "m.count <> s.count OR round(m.fine_yuan, 2) IS NOT round(s.fine, 2)"
         else:
             fine, day, as_text = "round(s.fine::numeric, 2)", "to_char(s.period_start, 'YYYY-MM-DD')", "{}::text"
             money = "COALESCE({0}::text, '-')"
-            differs = "v.count <> s.count OR v.fine_yuan IS DISTINCT FROM round(s.fine::numeric, 2)"
+            differs = "m.count <> s.count OR m.fine_yuan IS DISTINCT FROM round(s.fine::numeric, 2)"
         same_key = f"v.device_id = s.device_id AND v.period = {period} AND v.period_start = s.period_start"
         params: dict[str, Any] = {"batch": batch_id, "user": user, "at": utcnow()}
-        conn.execute(text(
-            'INSERT INTO change_log (at, "user", batch_id, entity, entity_id, device_code, action, field, before, after) '
-            f"SELECT :at, :user, :batch, 'violation_stat', s.device_id, d.device_code, 'update', "
-            f"{day} || ' 违法数量/罚款金额', "
-            f"{as_text.format('v.count')} || ' / ' || {money.format('v.fine_yuan')}, "
-            f"{as_text.format('s.count')} || ' / ' || {money.format(fine)} "
-            f"FROM {STAGE} s JOIN violation_stat v ON {same_key} JOIN device d ON d.id = s.device_id "
-            f"WHERE {differs} ORDER BY s.seq").bindparams(bindparam("at", type_=DateTime())), params)
-        changed = conn.execute(text(
-            f"UPDATE violation_stat AS v SET count = s.count, fine_yuan = {fine}, batch_id = :batch "
-            f"FROM {STAGE} AS s WHERE {same_key} AND ({differs})"), params).rowcount
+        self.loader.drop(MATCH)
+        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {MATCH} AS SELECT s.seq, v.count, v.fine_yuan "
+                             f"FROM {STAGE} s JOIN violation_stat v ON {same_key}")
+        matched = conn.exec_driver_sql(f"SELECT count(*) FROM {MATCH}").scalar()
+        changed = 0
+        if matched:
+            self.loader.index(MATCH, "seq")
+            self.loader.analyze(MATCH)
+            rows = f"{STAGE} s JOIN {MATCH} m ON m.seq = s.seq"
+            conn.execute(text(
+                'INSERT INTO change_log (at, "user", batch_id, entity, entity_id, device_code, action, field, before, '
+                f"after) SELECT :at, :user, :batch, 'violation_stat', s.device_id, d.device_code, 'update', "
+                f"{day} || ' 违法数量/罚款金额', "
+                f"{as_text.format('m.count')} || ' / ' || {money.format('m.fine_yuan')}, "
+                f"{as_text.format('s.count')} || ' / ' || {money.format(fine)} "
+                f"FROM {rows} JOIN device d ON d.id = s.device_id WHERE {differs} ORDER BY s.seq"
+            ).bindparams(bindparam("at", type_=DateTime())), params)
+            changed = conn.execute(text(
+                f"UPDATE violation_stat AS v SET count = c.count, fine_yuan = c.fine, batch_id = :batch FROM "
+                f"(SELECT s.device_id, {period} AS period, s.period_start, s.count, {fine} AS fine FROM {rows} "
+                f"WHERE {differs}) AS c WHERE v.device_id = c.device_id AND v.period = c.period "
+                "AND v.period_start = c.period_start"), params).rowcount
         new = conn.execute(text(
             "INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) "
-            f"SELECT s.device_id, {period}, s.period_start, s.count, {fine}, :batch FROM {STAGE} s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM violation_stat v WHERE {same_key})"), params).rowcount
+            f"SELECT s.device_id, {period}, s.period_start, s.count, {fine}, :batch FROM {STAGE} s"
+            + (f" WHERE NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.seq = s.seq)" if matched else "")),
+            params).rowcount
+        self.loader.drop(MATCH)
         self.loader.drop(STAGE)
         return {"新增记录": int(new), "更新记录": int(changed), "未变记录": int(self.rows - new - changed),
                 "涉及设备": len(self.device_ids)}

@@ -71,15 +71,16 @@ class ViolationsImport:
             self.loader.index(MATCH, "seq")
             self.loader.analyze(MATCH)
             rows = f"{STAGE} s JOIN {MATCH} m ON m.seq = s.seq"
-            conn.execute(text(
+            logged = conn.execute(text(
                 'INSERT INTO change_log (at, "user", batch_id, entity, entity_id, device_code, action, field, before, '
                 f"after) SELECT :at, :user, :batch, 'violation_stat', s.device_id, d.device_code, 'update', "
                 f"{day} || ' 违法数量/罚款金额', "
                 f"{as_text.format('m.count')} || ' / ' || {money.format('m.fine_yuan')}, "
                 f"{as_text.format('s.count')} || ' / ' || {money.format(fine)} "
                 f"FROM {rows} JOIN device d ON d.id = s.device_id WHERE {differs} ORDER BY s.seq"
-            ).bindparams(bindparam("at", type_=DateTime())), params)
-            changed = conn.execute(text(
+            ).bindparams(bindparam("at", type_=DateTime())), params).rowcount
+            # one history row per changed row: nothing to update when none was written
+            changed = 0 if not logged else conn.execute(text(
                 f"UPDATE violation_stat AS v SET count = c.count, fine_yuan = c.fine, batch_id = :batch FROM "
                 f"(SELECT s.device_id, {period} AS period, s.period_start, s.count, {fine} AS fine FROM {rows} "
                 f"WHERE {differs}) AS c WHERE v.device_id = c.device_id AND v.period = c.period "

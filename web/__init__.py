@@ -14,6 +14,8 @@ from audit.registry.db import instance_path, private_folder
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: audit.db.database_url()
     "MAX_CONTENT_LENGTH": 20 * 2**20,  # largest accepted upload, bytes
+    "ATTACHMENT_MAX_BYTES": 10 * 2**20,  # largest evidence file (photo, scan), bytes
+    "ATTACHMENTS_FOLDER": None,  # None: the instance folder's attachments/
     "MAP_TILES": "none",  # none | osm | gaode | tianditu
     "TIANDITU_KEY": "",
     "AREAS_FILE": None,  # township/area polygons (GeoJSON …): density rule and map layer; relative to the project
@@ -68,6 +70,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .attachments import bp as attachments_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .documents import bp as documents_bp
@@ -75,11 +78,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .map import bp as map_bp
     from .overview import bp as overview_bp
     from .public import bp as public_bp
+    from .problems import bp as problems_bp
     from .review import bp as review_bp
+    from .spotchecks import bp as spotchecks_bp
+    from .todo import bp as todo_bp
     from .upload import bp as upload_bp
 
     for bp in (auth_bp, overview_bp, map_bp, devices_bp, upload_bp, review_bp, ledger_bp, documents_bp, public_bp,
-               api_bp, admin_bp):
+               api_bp, admin_bp, attachments_bp, problems_bp, todo_bp, spotchecks_bp):
         app.register_blueprint(bp)
     return app
 

@@ -37,10 +37,23 @@ def fmt_yuan(value: Any) -> str:
     return "" if value is None else f"{float(value):,.2f}"
 
 
+def signer(login: str | None) -> str:
+    """A login name as it signs pages: 姓名（职务） where the user has them (looked up once per request)."""
+    if not login:
+        return ""
+    if "signatures" not in g:
+        from audit.registry.users import signatures
+
+        from .database import get_session
+
+        g.signatures = signatures(get_session())
+    return g.signatures.get(login, login)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=gettext, term=term, LANGUAGES=LANGUAGES, is_decider=is_decider,
                                  ROLE_ZH=ROLE_ZH, rule_title=lambda code: rule_titles().get(code, code))
-    app.jinja_env.filters.update(date=fmt_date, yuan=fmt_yuan)
+    app.jinja_env.filters.update(date=fmt_date, yuan=fmt_yuan, signer=signer)
 
     @app.context_processor
     def locale():  # type: ignore[no-untyped-def]

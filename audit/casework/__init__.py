@@ -1,5 +1,6 @@
 """Casework: what people decide about findings and devices.
 
-Owns reviews and decisions (decisions), the rectification ledger (ledger) and spot checks (spotcheck). May
+Owns problems and their reviews (problems), decisions (decisions), the rectification ledger (ledger), departments'
+answers (responses), evidence files (attachments), a department's to-do list (todo) and spot checks (spotcheck). May
 import rules, registry, intake and geo.
 """

@@ -147,7 +147,8 @@ def reopen(session: Session, item_id: int, *, reason: str, user: str) -> LedgerE
 
 
 def items(session: Session, *, department: str | None = None, status: Iterable[str] | None = None) -> list[LedgerItem]:
-    query = select(LedgerItem).options(selectinload(LedgerItem.device)).order_by(LedgerItem.department, LedgerItem.id)
+    query = (select(LedgerItem).options(selectinload(LedgerItem.device), selectinload(LedgerItem.attachments))
+             .order_by(LedgerItem.department, LedgerItem.id))
     if department:
         query = query.where(LedgerItem.department == department)
     if status is not None:

@@ -11,7 +11,7 @@ import random
 import secrets
 from typing import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..registry.models import ChangeLog, Department, Device, SpotCheck, SpotCheckItem, utcnow
@@ -49,6 +49,13 @@ def candidates(session: Session, department: str | None = None) -> list[Device]:
     if department:
         query = query.join(Department).where(Department.name == department)
     return list(session.scalars(query))
+
+
+def candidate_counts(session: Session) -> dict[str, int]:
+    """Devices in use per department name (the candidates a draw of that department would have)."""
+    rows = session.execute(select(Department.name, func.count(Device.id)).join(Device)
+                           .where(Device.status == "在用").group_by(Department.name)).all()
+    return {name: int(n) for name, n in rows}
 
 
 def draw(session: Session, *, devices: int, inspectors: list[str], seed: int | None, department: str | None = None,
@@ -115,4 +122,4 @@ def record_result(session: Session, spot_check_id: int, device_id: int, *, resul
 
 
 __all__ = ["SpotCheck", "SpotCheckItem", "RESULTS", "draw", "draw_codes", "record_result", "candidates",
-           "digest"]
+           "candidate_counts", "digest"]

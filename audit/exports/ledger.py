@@ -1,4 +1,5 @@
-"""ledger: 整改台账, one row per item with its deadline, status, 销号 date and checker, xlsx.
+"""ledger: 整改台账, one row per item with its deadline, status, 销号 date, checker and the files given as proof
+(整改佐证材料), xlsx.
 
 With an audit run made after the items were opened, a 复查结果 column says what the data now shows.
 """
@@ -8,7 +9,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from ..casework.attachments import listing
 from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
+from ..registry.users import signatures
 from .common import Col, Table, write_xlsx
 from .data import Options, check_department, latest_run, resolve_run, run_label
 
@@ -29,6 +32,7 @@ COLUMNS = (
     Col("销号日期", 12, "销号情况", kind="date"),
     Col("核查人", 10, "销号情况", kind="center"),
     Col("核查情况", 26, "销号情况"),
+    Col("整改佐证材料", 30, "销号情况"),
 )
 
 
@@ -38,13 +42,15 @@ def build(session: Session, opts: Options, *, attachment: str | None = "附件")
            else latest_run(session, opts.department))
     comparison = compare_with_run(session, run.id) if run is not None else {}
     rows = []
+    signed = signatures(session)
     chosen = items(session, department=opts.department)
     for n, item in enumerate(chosen, start=1):
         rows.append([n, item.department, item.device.device_code, item.category, item.problem, item.measure,
                      item.requirement, item.deadline, item.responsible, item.status,
                      "逾期" if is_overdue(item, opts.day) else "否",
                      COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
-                     item.closed_on, item.closed_by, item.close_evidence])
+                     item.closed_on, signed.get(item.closed_by, item.closed_by), item.close_evidence,
+                     listing(item.attachments)])
     notes = [f"说明：是否逾期按 {opts.day.isoformat()} 计；"
              + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,

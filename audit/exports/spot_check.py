@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ..registry.models import SpotCheck
+from ..registry.users import signatures
 from .common import Col, Table, write_xlsx
 from .data import ExportError
 
@@ -20,8 +21,10 @@ def spot_check_table(session: Session, spot_check_id: int, day: dt.date | None =
                Col("设置地点", 26, "设备情况"), Col("检查人员", 16, kind="center"),
                Col("检查结果", 10, "检查情况", kind="center"), Col("情况说明", 26, "检查情况"),
                Col("记录人", 10, "检查情况", kind="center"))
+    signed = signatures(session)
     rows = [[n, i.device_code, i.device.department.name, i.device.device_type, i.device.road, i.device.address,
-             "、".join(i.inspectors), i.result, i.note, i.recorded_by] for n, i in enumerate(check.items, start=1)]
+             "、".join(i.inspectors), i.result, i.note, signed.get(i.recorded_by, i.recorded_by)]
+            for n, i in enumerate(check.items, start=1)]
     notes = [f"说明：随机种子 {check.seed}；从{check.department or '全部单位'}在用设备 {check.candidate_count} 台"
              f"（按设备编号排序，SHA-256 {check.candidate_digest}）中抽取 {len(rows)} 台，从检查人员名录 "
              f"{len(check.roster)} 人中抽取 {len(check.inspectors)} 人；"

@@ -15,6 +15,7 @@ from ..casework.decisions import category_of
 from ..casework.ledger import items as ledger_items
 from ..casework.ledger import overdue_items
 from ..registry.models import CLOSED, LEDGER_STATUSES, Decision, Department, Device, Finding, LedgerItem
+from ..registry.users import signatures
 from . import ledger as ledger_export
 from .common import (
     Col,
@@ -147,11 +148,14 @@ def _case(session: Session, doc, opts: Options) -> None:
     add_paragraph(doc, f"设备 {finding.device_code or ''}{f'（{where}）' if where else ''}：{finding.message}")
     add_paragraph(doc, f"依据：{finding.basis}。")
     if dev is not None:
+        signed = signatures(session)
         for d in session.scalars(select(Decision).where(Decision.device_id == dev.id).order_by(Decision.id)):
-            add_paragraph(doc, f"{d.decided_on.isoformat()}，{d.decided_by}作出{d.kind_zh}决定：{d.reason.rstrip('。')}。")
+            who = signed.get(d.decided_by, d.decided_by)
+            add_paragraph(doc, f"{d.decided_on.isoformat()}，{who}作出{d.kind_zh}决定：{d.reason.rstrip('。')}。")
         for item in session.scalars(select(LedgerItem).where(LedgerItem.device_id == dev.id).order_by(LedgerItem.id)):
             text = (f"整改台账第 {item.id} 项：{item.measure}，时限 {item.deadline.isoformat()}，责任人 "
                     f"{item.responsible}，状态 {item.status}")
             if item.status == CLOSED:
-                text += f"，{item.closed_on.isoformat()} 经 {item.closed_by} 核查销号（{item.close_evidence}）"
+                text += (f"，{item.closed_on.isoformat()} 经 {signed.get(item.closed_by, item.closed_by)} 核查销号"
+                         f"（{item.close_evidence}）")
             add_paragraph(doc, text + "。")

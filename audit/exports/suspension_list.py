@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..casework.problems import suspension_proposals
 from ..registry.models import CLOSED, REVIEW_ZH, Decision, Finding, LedgerItem, Problem
+from ..registry.users import signatures
 from .common import Col, Table, add_attachment, new_document, write_xlsx
 from .data import Options, check_department, devices_of, rule_title
 
@@ -63,13 +64,14 @@ def build(session: Session, opts: Options) -> Table:
     cited = sorted({i for d in latest.values() for i in d.problem_ids or []})
     rules = dict(session.execute(select(Problem.id, Problem.rule).where(Problem.id.in_(cited))).all()) if cited else {}
     rows = []
+    signed = signatures(session)
     for n, dev in enumerate(devices, start=1):
         decision = latest.get(dev.id)
         codes = sorted({rules[i] for i in (decision.problem_ids if decision else []) if i in rules})
         rows.append([n, dev.department.name, dev.device_code, dev.name, dev.device_type, dev.road, dev.address,
                      dev.direction, decision.decided_on if decision else None,
                      decision.reason if decision else "单位登记为停用（未在本系统作出停用决定）",
-                     "；".join(f"{c} {rule_title(c)}" for c in codes), decision.decided_by if decision else "",
+                     "；".join(f"{c} {rule_title(c)}" for c in codes), signed.get(decision.decided_by, decision.decided_by) if decision else "",
                      _ledger_status(items.get(dev.id, []))])
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment="附件1", sheet_name="已决定停用",

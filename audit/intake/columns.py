@@ -97,6 +97,7 @@ DEVICE_COLUMNS = (
     Column("legal_review_on", "法制审核日期", "date", help="法制审核（《行政处罚法》第四十一条）完成日期。", example="2023-06-01"),
     Column("legal_review_no", "法制审核文号", "text", help="法制审核意见书的文号。", example="将公法审〔2023〕12号", max_length=200),
     Column("tech_review_on", "技术审核日期", "date", help="技术审核完成日期。", example="2023-06-10"),
+    Column("tech_review_no", "技术审核文号", "text", help="技术审核意见（报告）的文号。", example="将公技审〔2023〕5号", max_length=200),
     Column("signage", "标识设置", "bool", choices=YES_NO, help="设置地点是否有明显可见的标识：是/否。", example="是"),
     Column("sign_distance_m", "标识距离米", "float", help="测速警告标志距设备的距离，单位米。", example="300"),
     Column("published_on", "社会公布日期", "date", help="设置地点向社会公布的日期。", example="2023-06-20"),

@@ -22,6 +22,9 @@ LABELS = {  # entity → field key → label
     "verification_record": VERIFICATION_LABELS,
     "ledger_item": {"status": "整改状态"},
     "finding": {"review": "核查结论"},
+    "problem": {"review": "核查结论"},
+    "problem_response": {"response": "单位答复"},
+    "attachment": {"purpose": "附件"},
     "spot_check_item": {"result": "检查结果"},
     "department": {"boundary": "辖区边界"},
     "user": {"role": "用户"},
@@ -38,6 +41,11 @@ OPERATIONS = {
     ("ledger_item", "create"): "列入整改台账",
     ("ledger_item", "ledger"): "整改台账办理",
     ("finding", "review"): "问题核查",
+    ("problem", "review"): "问题核查",
+    ("problem_response", "respond"): "单位说明、申辩",
+    ("problem_response", "accept"): "采纳单位答复",
+    ("problem_response", "reject"): "不予采纳单位答复",
+    ("attachment", "attach"): "上传附件",
     ("spot_check", "draw"): "抽取抽查设备",
     ("spot_check_item", "spot_check"): "记录抽查结果",
     ("department", "boundary"): "加载辖区边界",
@@ -118,6 +126,8 @@ def _fields(entry: ChangeLog) -> list[FieldChange]:
         name, _, rest = entry.after.partition(":")
         role, _, dept = rest.partition("@")
         return [FieldChange("用户", "", f"{name}（{ROLE_ZH.get(role, role)}{'，' + dept if dept else ''}）")]
+    if entity in ("attachment", "problem_response"):  # recorded once: what was given or answered
+        return [FieldChange(field_label(entity, entry.field), "", value_text(entry.after))]
     if entity == "spot_check" and entry.after:
         return [FieldChange("抽查", "", entry.after.replace("seed=", "随机种子 "))]
     return [FieldChange(field_label(entity, entry.field), value_text(entry.before), value_text(entry.after), True)]

@@ -1,7 +1,8 @@
 """Every table of camaudit (SQLAlchemy 2, typed models; SQLite and PostgreSQL alike).
 
 The registry (departments, devices, import batches, verification records, violation statistics, the change log),
-the audit runs and their findings, the casework (reviews, decisions, the rectification ledger) and spot checks.
+the audit runs and their findings, the casework (reviews, decisions, the rectification ledger, departments'
+responses, evidence files) and spot checks.
 The logic that writes them lives in the stage that owns it; the tables live here so that every stage, the
 migrations and the web read one schema.
 """
@@ -93,6 +94,7 @@ class Device(Base):
     legal_review_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
     legal_review_no: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     tech_review_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    tech_review_no: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     signage: Mapped[Optional[bool]] = mapped_column(default=None)
     sign_distance_m: Mapped[Optional[float]] = mapped_column(default=None)
     published_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
@@ -279,6 +281,7 @@ class LedgerItem(Base):
     device: Mapped[Device] = relationship()
     decision: Mapped[Decision] = relationship()
     events: Mapped[list["LedgerEvent"]] = relationship(order_by="LedgerEvent.id", viewonly=True)
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id", viewonly=True)
 
     @property
     def finding_ids(self) -> list[int]:
@@ -396,7 +399,61 @@ class ProblemReview(Base):
     material: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, default=None)
 
 
-_IMMUTABLE = (ProblemReview, Decision, LedgerEvent)
+RESPONSE_KINDS = ("说明", "申辩")
+RESPONSE_ZH = {"pending": "待审查人员处理", "accepted": "已采纳", "rejected": "未采纳"}
+
+
+class ProblemResponse(Base):
+    """A department's answer to a problem (说明 or 申辩), which an auditor accepts (the problem is dismissed, the
+    ProblemReview recorded as review_id) or rejects with a reason; the answer is set once, by compare-and-set."""
+
+    __tablename__ = "problem_response"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    problem_id: Mapped[int] = mapped_column(ForeignKey("problem.id"), index=True)
+    department: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # 说明 | 申辩
+    text: Mapped[str] = mapped_column(Text)
+    user: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | accepted | rejected
+    answered_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
+    answered_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, default=None)
+    answer: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    review_id: Mapped[Optional[int]] = mapped_column(ForeignKey("problem_review.id"), default=None)
+
+    problem: Mapped[Problem] = relationship()
+    attachments: Mapped[list["Attachment"]] = relationship(order_by="Attachment.id", viewonly=True)
+
+
+class Attachment(Base):
+    """An evidence file (image or PDF) of a device: stored once in the instance folder under its SHA-256, with who
+    gave it, when and what for; optionally at a ledger item's step or with a department's response. Never edited."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # image | pdf
+    mime: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    height: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    pages: Mapped[Optional[int]] = mapped_column(Integer, default=None)
+    filename: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(20))
+    note: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    ledger_item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_item.id"), default=None, index=True)
+    ledger_event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ledger_event.id"), default=None)
+    response_id: Mapped[Optional[int]] = mapped_column(ForeignKey("problem_response.id"), default=None, index=True)
+    user: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    device: Mapped[Device] = relationship()
+
+
+_IMMUTABLE = (ProblemReview, Decision, LedgerEvent, Attachment)
 
 
 @event.listens_for(Session, "before_flush")

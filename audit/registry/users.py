@@ -127,6 +127,17 @@ def add_user(session: Session, name: str, role: str, password: str, department: 
     return user
 
 
+def signature(user: User) -> str:
+    """How a person signs a decision or a document: 姓名（职务）, or the login name when no 姓名 is recorded."""
+    name = user.full_name or user.name
+    return f"{name}（{user.title}）" if user.title else name
+
+
+def signatures(session: Session) -> dict[str, str]:
+    """Login name → signature, for every user (a name that is not a user, such as "cli", signs as itself)."""
+    return {u.name: signature(u) for u in session.scalars(select(User))}
+
+
 def get_user(session: Session, name: str) -> User:
     user = session.scalar(select(User).where(User.name == name.strip()))
     if user is None:

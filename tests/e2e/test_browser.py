@@ -62,7 +62,7 @@ def test_auditor_runs_the_audit_and_uses_the_map(page, server):
     # Switching off every group but 检定 leaves the device with a calibration finding.
     for label in page.locator(".leaflet-control-layers-overlays label").all():
         text = label.inner_text().strip()
-        if not text.startswith("检定") and re.match(r"^(审核|公布|标识|设置|采集量|无问题)", text):
+        if not text.startswith("检定") and re.match(r"^(审核|公布|标识|设置|采集量|无问题|待补报资料)", text):
             label.locator("input").uncheck()
     assert shown_markers(page) == sum(1 for d in devices if any(r.startswith("CAL") for r in d["rules"])) >= 1
     # The popup of a marker is fetched and shows the device's fields with the hostile name as text.

@@ -85,6 +85,9 @@ def test_the_device_count_follows_the_layer_switches(page, server):
     overlay(page, "无问题").uncheck()
     for name in ("审核", "公布", "标识", "设置", "采集量"):
         overlay(page, name).uncheck()
+    # No counts were uploaded: every device is asked for data, whatever its problems.
+    assert page.inner_text("#map-count-shown") == "显示 5 台设备"
+    overlay(page, "待补报资料").uncheck()
     shown = int(page.eval_on_selector(".folium-map", "el => el.dataset.shownMarkers"))
     assert shown == 1 and page.inner_text("#map-count-shown") == "显示 1 台设备"  # JB-001's expired verification
     overlay(page, "检定").uncheck()

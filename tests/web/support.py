@@ -54,13 +54,14 @@ class World:
     run_id: int = 0
     ledger_b: int = 0
     token: dict[str, str] = field(default_factory=dict)  # pending uploads by clerk_a
+    extra: dict[str, int] = field(default_factory=dict)  # ids of what a test module adds (attachments …)
 
 
 def make_app(tmp: Path, **config: Any) -> Flask:
     from web import create_app
 
     return create_app({"DATABASE_URL": f"sqlite:///{tmp / 'web.sqlite3'}", "SECRET_KEY": "test-secret",
-                       "TESTING": True, **config})
+                       "TESTING": True, "ATTACHMENTS_FOLDER": str(tmp / "attachments"), **config})
 
 
 def populate(app: Flask, tmp: Path) -> World:

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from .support import DEPT_A, DEPT_B, client_for, post, token_of, upload
+from pathlib import Path
+
+from tests import filesamples
+
+from .support import DEPT_A, DEPT_B, client_for, database_session, post, token_of, upload
 
 ROLES = ("anonymous", "admin", "auditor", "dept_a", "dept_b")
 LOGIN = "login"  # anonymous: pages redirect to the login form, the API answers 401
@@ -17,10 +21,27 @@ BAD_CSV = "设备编号,设备类型,经度,纬度\nJA-009,无人机,abc,26.7\n"
 
 @pytest.fixture(scope="module")
 def world(shared_world):
-    """The shared world plus two pending uploads of department A (one for the cancel endpoint)."""
+    """The shared world plus two pending uploads of department A (one for the cancel endpoint), a photo of a device
+    of each department, department B's answer to its problem (already rejected) and a spot check."""
+    from audit.casework import attachments, responses, spotcheck
+
     clerk = client_for(shared_world.app, "dept_a")
     shared_world.token["a"] = token_of(upload(clerk, "bad.csv", BAD_CSV))
     shared_world.token["cancel"] = token_of(upload(clerk, "bad.csv", BAD_CSV))
+    folder = Path(shared_world.app.config["ATTACHMENTS_FOLDER"])
+    with database_session(shared_world.app) as db:
+        for key, code in (("a", "JA-001"), ("b", "JB-001")):
+            [photo] = attachments.attach(db, folder, [attachments.Upload(filesamples.jpeg(), "标识.jpg")],
+                                         device_id=shared_world.device[code], purpose="标识照片", user="setup")
+            shared_world.extra[f"attachment_{key}"] = photo.id
+        answer = responses.respond(db, shared_world.problem["b"], kind="说明", text="已补办审核手续", user="clerk_b",
+                                   department=DEPT_B)
+        responses.reject(db, answer.id, reason="未见审核意见书", user="auditor")
+        shared_world.extra["response_b"] = answer.id
+        check = spotcheck.draw(db, devices=1, inspectors=["甲", "乙"], seed=7, user="auditor")
+        shared_world.extra["spot_check"] = check.id
+        shared_world.extra["spot_device"] = check.items[0].device_id
+        db.commit()
     return shared_world
 
 
@@ -74,6 +95,18 @@ MATRIX = [
     ("documents.download", "GET", lambda w: f"/documents/file?document=findings.csv&department={w.dept['b']}", None,
      (LOGIN, 200, 200, 404, 200)),
     ("public.notice", "GET", lambda w: "/public/notice", None, (200, 200, 200, 200, 200)),
+    ("attachments.download", "GET", lambda w: f"/attachments/{w.extra['attachment_a']}", None,
+     (LOGIN, 200, 200, 200, 404)),
+    ("attachments.download", "GET", lambda w: f"/attachments/{w.extra['attachment_b']}", None,
+     (LOGIN, 200, 200, 404, 200)),
+    ("attachments.thumb", "GET", lambda w: f"/attachments/{w.extra['attachment_b']}/thumb", None,
+     (LOGIN, 200, 200, 404, 200)),
+    ("todo.index", "GET", lambda w: "/todo", None, (LOGIN, 200, 200, 200, 200)),
+    ("todo.index", "GET", lambda w: f"/todo?department={w.dept['b']}", None, (LOGIN, 200, 200, 404, 200)),
+    ("spotchecks.index", "GET", lambda w: "/spotchecks", None, (LOGIN, 200, 200, 403, 403)),
+    ("spotchecks.show", "GET", lambda w: f"/spotchecks/{w.extra['spot_check']}", None, (LOGIN, 200, 200, 403, 403)),
+    ("spotchecks.export", "GET", lambda w: f"/spotchecks/{w.extra['spot_check']}/list.xlsx", None,
+     (LOGIN, 200, 200, 403, 403)),
     ("public.notice_file", "GET", lambda w: f"/public/notice.xlsx?department={DEPT_B}", None,
      (200, 200, 200, 200, 200)),
     # State-changing requests, sent with a valid CSRF token but data the audit functions refuse: access is
@@ -98,6 +131,18 @@ MATRIX = [
      (LOGIN, 403, 403, 404, 403)),
     ("ledger.close", "POST", lambda w: f"/ledger/{w.ledger_b}/close", {"evidence": ""}, (LOGIN, 303, 303, 403, 403)),
     ("ledger.reopen", "POST", lambda w: f"/ledger/{w.ledger_b}/reopen", {"reason": ""}, (LOGIN, 303, 303, 403, 403)),
+    ("ledger.attach", "POST", lambda w: f"/ledger/{w.ledger_b}/attach", {}, (LOGIN, 303, 303, 404, 303)),
+    ("attachments.add", "POST", lambda w: f"/attachments/device/{B(w)}", {"purpose": "标识照片"},
+     (LOGIN, 303, 303, 404, 303)),
+    ("problems.respond", "POST", lambda w: f"/problems/{w.problem['b']}/responses", {"kind": "说明", "text": ""},
+     (LOGIN, 403, 403, 404, 303)),
+    ("problems.accept", "POST", lambda w: f"/responses/{w.extra['response_b']}/accept", {},
+     (LOGIN, 303, 303, 403, 403)),
+    ("problems.reject", "POST", lambda w: f"/responses/{w.extra['response_b']}/reject", {"reason": ""},
+     (LOGIN, 303, 303, 403, 403)),
+    ("spotchecks.draw", "POST", lambda w: "/spotchecks", {"devices": ""}, (LOGIN, 400, 400, 403, 403)),
+    ("spotchecks.record", "POST", lambda w: f"/spotchecks/{w.extra['spot_check']}/devices/{w.extra['spot_device']}",
+     {"result": "优秀"}, (LOGIN, 303, 303, 403, 403)),
     ("upload.submit", "POST", lambda w: "/upload", {"kind": "devices"}, (LOGIN, 302, 302, 302, 302)),
     ("upload.confirm", "POST", lambda w: f"/upload/{w.token['a']}/confirm", {}, (LOGIN, 303, 303, 303, 404)),
     ("upload.cancel", "POST", lambda w: f"/upload/{w.token['cancel']}/cancel", {}, (LOGIN, 303, 303, 303, 404)),

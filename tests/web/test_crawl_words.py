@@ -2,6 +2,7 @@
 no raw JSON and no database id: what a person reads is Chinese words (data people typed in excepted)."""
 from __future__ import annotations
 
+import io
 import re
 from collections import Counter, deque
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -10,7 +11,8 @@ import lxml.html
 import pytest
 from sqlalchemy import select
 
-from audit.registry.models import Finding
+from audit.registry.models import Attachment, Finding, ProblemResponse, SpotCheckItem
+from tests import filesamples
 
 from .support import PASSWORDS, ROWS_A, client_for, confirm, database_session, make_app, populate, post, token_of, upload
 from .test_upload import csv_bytes
@@ -103,6 +105,27 @@ def busy_world(tmp_path_factory):
     post(auditor, f"/review/problems/{sgn01}", {"decision": "dismiss", "reason": "现场已有标识"})
     post(auditor, f"/review/devices/{world.device['JB-002']}/suspend", {"reason": "标志距离不符"})
     post(auditor, f"/ledger/{world.ledger_b}/advance", {"to_status": "整改中", "note": "已开始"})
+    # The dossier's files, a department's answers (one rejected, one waiting) and a spot check with a result.
+    photo = {"purpose": "标识照片", "note": "路口东侧", "files": (io.BytesIO(filesamples.jpeg()), "新标识.jpg")}
+    post(clerk, f"/attachments/device/{world.device['JA-002']}", photo, content_type="multipart/form-data")
+    with database_session(app) as db:
+        rev01_a = db.scalar(select(Finding.problem_id).where(Finding.device_code == "JA-001", Finding.rule == "REV01"))
+        other_a = db.scalar(select(Finding.problem_id).where(Finding.device_code == "JA-001", Finding.rule != "REV01",
+                                                             Finding.problem_id.isnot(None)))
+    post(clerk, f"/problems/{other_a}/responses", {"kind": "申辩", "text": "现场已设标识牌，见照片。",
+                                                 "files": (io.BytesIO(filesamples.pdf()), "说明.pdf")},
+         content_type="multipart/form-data")
+    post(clerk, f"/problems/{rev01_a}/responses", {"kind": "说明", "text": "法制审核意见书正在补办"})
+    with database_session(app) as db:
+        first = db.scalar(select(ProblemResponse.id).where(ProblemResponse.problem_id == rev01_a))
+    post(auditor, f"/responses/{first}/reject", {"reason": "未附审核意见书"})
+    post(auditor, "/spotchecks", {"devices": "2", "roster": "张三\n李四\n王五", "seed": "20240630"})
+    with database_session(app) as db:
+        item = db.scalar(select(SpotCheckItem).order_by(SpotCheckItem.id).limit(1))
+        post(auditor, f"/spotchecks/{item.spot_check_id}/devices/{item.device_id}",
+             {"result": "不合格", "note": "标识被遮挡"})
+        assert len(db.scalars(select(Attachment)).all()) == 2
+        assert sorted(db.scalars(select(ProblemResponse.status))) == ["pending", "rejected"]
     world.token = {"imported": imported, "refused": refused, "pending": pending}
     yield world
     mp.undo()
@@ -124,10 +147,11 @@ def test_no_english_key_or_command_line_option_on_any_chinese_page(busy_world, r
     client = client_for(busy_world.app, role)
     pages = crawl(client, starts_for(busy_world, role))
     reached = {urlsplit(u).path.split("/")[1] for u in pages}
-    expected = {"public", "login"} if role == "anonymous" else {"", "map", "devices", "upload", "ledger", "documents"}
+    expected = {"public", "login"} if role == "anonymous" else {"", "map", "devices", "upload", "ledger", "documents",
+                                                                "todo"}
     assert expected <= reached, reached
     if role in ("admin", "auditor"):
-        assert "review" in reached
+        assert {"review", "spotchecks"} <= reached
     data = (*PASSWORDS, "setup", "变更.csv", "坏表.csv", "待确认.csv")
     problems = {url: found for url, html in pages.items() if (found := findings_in(shown_text(html), data))}
     assert problems == {}

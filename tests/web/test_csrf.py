@@ -15,11 +15,15 @@ POSTS = [
     "/ledger/{ledger}/advance", "/ledger/{ledger}/close", "/ledger/{ledger}/reopen", "/logout", "/lang", "/login",
     "/admin/users", "/admin/users/{user}/password", "/admin/users/{user}/labels", "/admin/users/{user}/disable",
     "/admin/users/{user}/enable", "/admin/users/{user}/remove",
+    "/ledger/{ledger}/attach", "/attachments/device/{device}", "/problems/{problem}/responses",
+    "/responses/{response}/accept", "/responses/{response}/reject", "/spotchecks",
+    "/spotchecks/{check}/devices/{device}",
 ]
 
 
 def _urls(world):
-    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b, "user": 1}
+    ids = {"problem": world.problem["b"], "device": world.device["JB-001"], "ledger": world.ledger_b, "user": 1,
+           "response": 1, "check": 1}
     return [u.format(**ids) for u in POSTS]
 
 
@@ -32,7 +36,8 @@ def test_every_post_route_is_listed(shared_world):
     posts = {r.rule for r in shared_world.app.url_map.iter_rules() if "POST" in r.methods}
     listed = {u for u in POSTS} | {"/upload/<token>/confirm", "/upload/<token>/cancel"}
     generic = {r.replace("{problem}", "<int:problem_id>").replace("{device}", "<int:device_id>")
-               .replace("{ledger}", "<int:item_id>").replace("{user}", "<int:user_id>") for r in listed}
+               .replace("{ledger}", "<int:item_id>").replace("{user}", "<int:user_id>")
+               .replace("{response}", "<int:response_id>").replace("{check}", "<int:check_id>") for r in listed}
     assert posts == generic
 
 

@@ -79,5 +79,6 @@ def test_language_switch_renders_english_terms(shared_world):
     client = client_for(shared_world.app, "auditor")
     post(client, "/lang", {"lang": "en"})
     page = client.get(f"/devices/{shared_world.device['JB-001']}").text
-    assert "Registry record" in page and "weigh-in-motion" in page and "Serious" in page
-    assert "登记信息" not in page
+    assert "Basic facts" in page and "Legal and technical review" in page and "weigh-in-motion" in page
+    assert "Serious" in page and "Device dossier" in page
+    assert "基本情况" not in page and "一机一档" not in page

@@ -4,8 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from audit.casework.attachments import PURPOSES
+from audit.casework.spotcheck import RESULTS
 from audit.registry import history
-from audit.registry.models import DECISION_ZH, LEDGER_STATUSES
+from audit.registry.models import DECISION_ZH, LEDGER_STATUSES, RESPONSE_KINDS, REVIEW_ZH
 from audit.intake.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
 from audit.registry.users import ROLE_ZH
 from audit.rules.base import ACTIONS, SEVERITIES
@@ -34,6 +36,8 @@ def test_every_domain_term_shown_is_translated():
     terms = {*STATUSES, *SEVERITIES, *ACTIONS, *LEDGER_STATUSES, *DECISION_ZH.values(), *GROUPS.values(),
              *ROLE_ZH.values(), *VERIFICATION_RESULTS, "是", "否", "自查", "整改", "总结",
              *(c.header for c in DEVICE_COLUMNS), "原始经度", "原始纬度",
+             # evidence files, answers to problems and their thread (audit.casework.responses.thread), spot checks
+             *PURPOSES, *RESPONSE_KINDS, *REVIEW_ZH.values(), "采纳", "不予采纳", *RESULTS,
              # the change log's words (audit.registry.history), shown through term()
              *history.OPERATIONS.values(), history.OTHER_OPERATION, *history.DECISION_LABELS.values(),
              *(label for labels in history.LABELS.values() for label in labels.values()),

@@ -15,7 +15,7 @@ from geo.boundary import load_areas
 from geo.crs import wgs84_to_gcj02
 from geo.roads import as_roads
 from web.findings import DeviceFindings
-from web.map.build import MapData, MapDevice, Tiles, build_map, group_mask, render_parts
+from web.map.build import DATA_BIT, MapData, MapDevice, Tiles, build_map, group_mask, render_parts
 
 from .support import DEPT_A, client_for, database_session
 
@@ -45,6 +45,9 @@ DEVICES = [MapDevice(1, 117.47, 26.72, findings(("REV01", "严重"), ("VIO02", "
 def test_group_mask_and_severity_colour():
     assert group_mask(DEVICES[0].findings) == (1 << 0) | (1 << 5)
     assert group_mask(None) == 0
+    # A request for data is its own entry, and not a problem: the device still counts under 无问题.
+    assert group_mask(None, unassessed=True) == 1 << DATA_BIT
+    assert group_mask(DEVICES[1].findings, unassessed=True) == (1 << 2) | (1 << DATA_BIT)
     assert [d.severity_index for d in DEVICES] == [0, 1, 3]
 
 

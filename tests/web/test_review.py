@@ -143,3 +143,19 @@ def test_the_audit_uses_the_configured_road_network(world, tmp_path):
     assert "审查未运行：路网文件 broken.geojson 无法读取" in client.get("/").text
     with database_session(world.app) as db:
         assert db.scalar(select(AuditRun).order_by(AuditRun.id.desc())).id == run.id
+
+
+def test_decisions_on_the_pages_are_signed_by_name_and_title(world):
+    from audit.registry.users import get_user, set_labels
+
+    with database_session(world.app) as db:
+        set_labels(db, get_user(db, "auditor"), "赵敏", "行政执法监督科科员", by="admin")
+        db.commit()
+    client = client_for(world.app, "auditor")
+    device = world.device["JA-002"]
+    problem = problem_of(world.app, "JA-002", "SGN01")
+    post(client, f"/review/devices/{device}/suspend", {"reason": "无标识", "problem": [str(problem)],
+                                                       "next": f"/devices/{device}"})
+    page = client.get(f"/devices/{device}").text
+    assert "赵敏（行政执法监督科科员）" in page
+    assert "赵敏（行政执法监督科科员）" in client.get(f"/review?state=decided&q=JA-002").text

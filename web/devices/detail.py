@@ -1,4 +1,7 @@
-"""What the device page shows: record, verification history, findings over time, decisions, ledger, change log, chart."""
+"""What the device page (一机一档, the device's dossier) shows: the record grouped as a file is kept (basic facts,
+reviews, sign, publication, verification) with the evidence files of each, the chart, the problems with their
+verdicts and the department's answers, decisions, the ledger and its proof, spot checks, every file, the change
+log in words."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,11 +10,12 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from audit.casework import attachments, responses
 from audit.casework.decisions import device_decisions
 from audit.registry.history import describe
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import (AuditRun, ChangeLog, Device, Finding, LedgerItem, Problem, ProblemReview,
-                                   VerificationRecord, ViolationStat)
+                                   SpotCheckItem, VerificationRecord, ViolationStat)
 
 from ..findings import cannot_assess_condition, current_condition, rule_titles
 from . import chart
@@ -30,11 +34,33 @@ def cell(value: Any) -> Any:
     return value
 
 
-def record(device: Device) -> list[tuple[str, Any]]:
-    rows = [(c.header, cell(getattr(device, c.key))) for c in DEVICE_COLUMNS if c.key != "department"]
-    rows.insert(1, ("所属单位", device.department.name))
-    rows += [("原始经度", cell(device.raw_lon)), ("原始纬度", cell(device.raw_lat))]
-    return rows
+# The dossier's sections of the record (一机一档): key → (title, the fields it holds, the files that prove them).
+SECTIONS = (
+    ("basic", "基本情况", ("device_code", "name", "device_type", "violation_kinds", "road", "direction", "address",
+                        "lon", "lat", "crs", "installed_on", "in_service_on", "status", "speed_limit_kmh",
+                        "justification")),
+    ("review", "法制和技术审核", ("legal_review_on", "legal_review_no", "tech_review_on", "tech_review_no")),
+    ("signage", "标识设置", ("signage", "sign_distance_m")),
+    ("publication", "社会公布", ("published_on", "publication_channel")),
+    ("verification", "计量检定", ("verified_on", "verification_valid_until", "verification_result", "certificate_no")),
+)
+HEADERS = {c.key: c.header for c in DEVICE_COLUMNS}
+
+
+def sections(device: Device, files: list[Any]) -> list[dict[str, Any]]:
+    """The record in the dossier's sections, each with its fields and the files filed under it."""
+    by_section: dict[str, list[Any]] = {}
+    for f in files:
+        by_section.setdefault(attachments.PURPOSE_FIELDS.get(f.purpose, ""), []).append(f)
+    out = []
+    for key, title, fields in SECTIONS:
+        rows = [(HEADERS[k], cell(getattr(device, k))) for k in fields]
+        if key == "basic":
+            rows.insert(1, ("所属单位", device.department.name))
+            rows += [("原始经度", cell(device.raw_lon)), ("原始纬度", cell(device.raw_lat))]
+        purpose = next((p for p, s in attachments.PURPOSE_FIELDS.items() if s == key), None)
+        out.append({"key": key, "title": title, "rows": rows, "files": by_section.get(key, []), "purpose": purpose})
+    return out
 
 
 def context(db: Session, device: Device) -> dict[str, Any]:
@@ -53,6 +79,10 @@ def context(db: Session, device: Device) -> dict[str, Any]:
     data_requests = db.scalars(select(Finding).where(Finding.device_id == device.id, current_condition(db),
                                                      cannot_assess_condition()).order_by(Finding.rule)).all()
     ledger = db.scalars(select(LedgerItem).where(LedgerItem.device_id == device.id).order_by(LedgerItem.id)).all()
+    answers = responses.responses_of(db, [p.id for p in problems])
+    files = attachments.of_device(db, device.id)
+    spot_checks = db.scalars(select(SpotCheckItem).where(SpotCheckItem.device_id == device.id)
+                             .order_by(SpotCheckItem.id.desc())).all()
     changes = db.scalars(select(ChangeLog).where(or_(
         ChangeLog.device_code == device.device_code,
         (ChangeLog.entity == "device") & (ChangeLog.entity_id == device.id)))
@@ -65,7 +95,13 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         ViolationStat.device_id == device.id, ViolationStat.period == "month")
         .order_by(ViolationStat.period_start)).all()
     return {
-        "record": record(device),
+        "sections": sections(device, files),
+        "files": files,
+        "purposes": attachments.PURPOSES,
+        "threads": {p.id: responses.thread(db, p.id, reviews.get(p.id, []), answers.get(p.id, [])) for p in problems},
+        "pending": {p.id: r for p in problems for r in answers.get(p.id, []) if r.status == "pending"},
+        "can_respond": {p.id for p in problems if responses.can_respond(p)},
+        "spot_checks": spot_checks,
         "verifications": verifications,
         "findings": findings,
         "current_ids": current,

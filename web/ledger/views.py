@@ -1,4 +1,5 @@
-"""GET /ledger, /ledger/<id>; POST /ledger/<id>/advance, /close, /reopen (all through audit.ledger)."""
+"""GET /ledger, /ledger/<id>; POST /ledger/<id>/advance (with proof files), /attach, /close, /reopen (all through
+audit.ledger and audit.casework.attachments)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,13 +10,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from audit.casework import ledger
+from audit.casework import attachments, ledger
 from audit.registry.models import LEDGER_STATUSES, LedgerItem
 from audit.registry.models import Department
 from audit.registry.models import AuditRun
 from audit.rules.findings import current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
+from ..attachments import files
 from ..database import apply_decision, get_session
 from ..findings import device_label
 from ..i18n import gettext as _
@@ -131,17 +133,43 @@ def _act(item_id: int, action: Callable[[Session], Any], success: str):  # type:
     return redirect(url_for("ledger.show", item_id=item_id), code=303)
 
 
+def _attach_to(db: Session, item: LedgerItem, given: list[attachments.Upload], event_id: int | None) -> None:
+    attachments.attach(db, files.folder(), given, device_id=item.device_id, purpose="整改佐证材料",
+                       user=current_user.name, ledger_item_id=item.id, ledger_event_id=event_id,
+                       max_bytes=files.max_bytes())
+
+
 @bp.post("/<int:item_id>/advance")
 def advance(item_id: int):
-    """A department reports progress on its own items; auditors may also send an item back (核查未通过)."""
+    """A department reports progress on its own items, with its proof (整改佐证材料); auditors may also send an
+    item back (核查未通过). The step and its files are recorded together or not at all."""
     item = _item(item_id)
     to_status = request.form.get("to_status", "")
     if to_status not in allowed_moves(item):
         abort(403)
     note = request.form.get("note")
-    return _act(item_id, lambda db: ledger.advance(db, item_id, to_status, user=current_user.name, note=note),
-                _("整改台账第 {id} 项（{device}）已改为“{status}”。", id=item_id, device=device_label(item.device),
-                  status=term(to_status)))
+    given = files.uploads()
+
+    def act(db: Session) -> None:
+        event = ledger.advance(db, item_id, to_status, user=current_user.name, note=note)
+        if given:
+            _attach_to(db, item, given, event.id)
+
+    return _act(item_id, act, _("整改台账第 {id} 项（{device}）已改为“{status}”。", id=item_id,
+                               device=device_label(item.device), status=term(to_status))
+                + (_("附整改佐证材料 {n} 份。", n=len(given)) if given else ""))
+
+
+@bp.post("/<int:item_id>/attach")
+def attach(item_id: int):
+    """More proof for an open item, without a change of status."""
+    item = _item(item_id)
+    if not item.is_open:
+        abort(403)
+    given = files.uploads()
+    return _act(item_id, lambda db: _attach_to(db, item, given, None),
+                _("已为整改台账第 {id} 项（{device}）上传整改佐证材料 {n} 份。", id=item_id,
+                  device=device_label(item.device), n=len(given)))
 
 
 @bp.post("/<int:item_id>/close")

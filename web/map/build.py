@@ -99,6 +99,7 @@ class MapDevice:
     lon: float
     lat: float
     findings: DeviceFindings | None
+    unassessed: bool = False  # with a cannot-assess finding in the current run (data to supply)
 
     @property
     def severity_index(self) -> int:
@@ -117,12 +118,16 @@ class MapData:
     home: tuple[float, float, float, float] | None = None  # where the map opens: (west, south, east, north), WGS-84
 
 
-def group_mask(findings: DeviceFindings | None) -> int:
-    """Bit i set when the device has an open finding of the i-th group of GROUPS; 0 for none."""
-    if findings is None:
-        return 0
+NONE_BIT = len(GROUPS)  # the 无问题 entry
+DATA_BIT = len(GROUPS) + 1  # the 待补报资料 entry: devices with a request for data
+
+
+def group_mask(findings: DeviceFindings | None, unassessed: bool = False) -> int:
+    """Bit i set when the device has an open finding of the i-th group of GROUPS, DATA_BIT when it has a request for
+    data; 0 for neither."""
     order = list(GROUPS.values())
-    return sum(1 << order.index(g) for g in findings.groups if g in order)
+    bits = 0 if findings is None else sum(1 << order.index(g) for g in findings.groups if g in order)
+    return bits | (1 << DATA_BIT if unassessed else 0)
 
 
 class GroupFilter(MacroElement):
@@ -132,7 +137,7 @@ class GroupFilter(MacroElement):
         {% macro script(this, kwargs) %}
         camauditMap.connect({{ this._parent.get_name() }}, {{ this.cluster.get_name() }}, [
             {%- for bit, layer in this.toggles %}[{{ bit }}, {{ layer.get_name() }}]{{ "," if not loop.last }}{% endfor -%}
-        ], {{ this.none_bit }});
+        ], {{ this.none_bit }}, {{ this.data_bit }});
         {% endmacro %}
     """)
 
@@ -141,7 +146,8 @@ class GroupFilter(MacroElement):
         self._name = "GroupFilter"
         self.cluster = cluster
         self.toggles = toggles
-        self.none_bit = len(GROUPS)
+        self.none_bit = NONE_BIT
+        self.data_bit = DATA_BIT
 
 
 class Legend(MacroElement):
@@ -234,8 +240,8 @@ def build_map(data: MapData, tiles: Tiles, labels: Callable[[str], str]) -> foli
 
     # One cluster layer holds every device once; the layer control's group entries filter it (map.js), so a
     # device with findings in several groups is neither drawn twice nor hidden under another group's clusters.
-    names = [*GROUPS.values(), "无问题"]
-    rows = [[float(y[i]), float(x[i]), d.id, d.severity_index, group_mask(d.findings)]
+    names = [*GROUPS.values(), "无问题", "待补报资料"]
+    rows = [[float(y[i]), float(x[i]), d.id, d.severity_index, group_mask(d.findings, d.unassessed)]
             for i, d in enumerate(data.devices)]
     cluster = _local(FastMarkerCluster(rows, callback="camauditMap.marker", control=False,
                                        icon_create_function="camauditMap.clusterIcon", chunkedLoading=True,
@@ -244,7 +250,8 @@ def build_map(data: MapData, tiles: Tiles, labels: Callable[[str], str]) -> foli
     cluster.add_to(m)
     toggles = []
     for bit, name in enumerate(names):
-        count = sum(1 for r in rows if (r[4] >> bit) & 1) if bit < len(GROUPS) else sum(1 for r in rows if not r[4])
+        count = (sum(1 for r in rows if not r[4] & ~(1 << DATA_BIT)) if bit == NONE_BIT
+                 else sum(1 for r in rows if (r[4] >> bit) & 1))
         layer = folium.FeatureGroup(name=f"{labels(name)}（{count}）", show=True)
         layer.add_to(m)
         toggles.append((bit, layer))

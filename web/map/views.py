@@ -19,7 +19,8 @@ from ..cache import cached
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..devices.views import visible_departments
-from ..findings import GROUPS, SEVERITIES, current_condition, open_condition, problems_of, rule_titles, summarise
+from ..findings import (GROUPS, SEVERITIES, current_condition, open_condition, open_findings, problems_of,
+                        rule_titles, summarise)
 from ..i18n import get_locale, gettext
 from ..layers import configured_areas, configured_roads
 from .build import MapData, MapDevice, Tiles, build_map, render_parts
@@ -53,7 +54,9 @@ def _build(db: Any, filt: DeviceFilter, tiles: Tiles, focus: int | None) -> byte
     rows = [r for r in db.execute(filt.apply(select(Device.id, Device.lon, Device.lat)).order_by(Device.id))
             if wanted is None or r.id in wanted]
     summary = summarise(db)
-    devices = [MapDevice(i, lon, lat, summary.get(i)) for i, lon, lat in rows if lon is not None and lat is not None]
+    unassessed = open_findings(db).unassessed_devices
+    devices = [MapDevice(i, lon, lat, summary.get(i), i in unassessed) for i, lon, lat in rows
+               if lon is not None and lat is not None]
     depts = [d for d in visible_departments() if d.boundary and filt.department_id in (None, d.id)]
     flashes: list[str] = []
     areas = _layer(configured_areas, gettext("乡镇（街道）边界"), flashes)

@@ -11,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from audit.casework import decisions, ledger, problems
-from audit.registry.models import AuditRun, Department, Device, Finding, LedgerItem, Problem
+from audit.casework import decisions, ledger, problems, responses
+from audit.registry.models import (AuditRun, Department, Device, Finding, LedgerItem, Problem, ProblemResponse,
+                                   ProblemReview)
 from audit.rules.profiles import profile_title
 
 from ..access import DECIDERS, check_department, parse_id, roles_required
@@ -26,9 +27,10 @@ from ..i18n import gettext as _
 bp = Blueprint("review", __name__, url_prefix="/review")
 
 DEVICES_PER_PAGE = 20
-# Review queue states: awaiting review (new, or evidence changed since the verdict), verdicts not yet decided on,
-# decided, resolved by a later run, and the requests for data (cannot-assess findings, never reviewed).
-REVIEW_STATES = ("pending", "confirmed", "dismissed", "decided", "resolved", "data")
+# Review queue states: awaiting review (new, or evidence changed since the verdict), departments' answers awaiting
+# the auditor, verdicts not yet decided on, decided, resolved by a later run, and the requests for data
+# (cannot-assess findings, never reviewed).
+REVIEW_STATES = ("pending", "responses", "confirmed", "dismissed", "decided", "resolved", "data")
 SORTS = {  # the order of the devices listed
     "department": (Department.name, Device.device_code),
     "code": (Device.device_code,),
@@ -52,8 +54,15 @@ def ledger_helpers() -> dict[str, Any]:
     return {"allowed_moves": allowed_moves, "CLOSED": decisions.CLOSED}
 
 
+def answered_ids() -> Any:
+    """Problems with a department's answer waiting for the auditor."""
+    return select(ProblemResponse.problem_id).where(ProblemResponse.status == "pending")
+
+
 def _state_condition(state: str) -> ColumnElement[bool]:
     open_ = Problem.resolved_run_id.is_(None)
+    if state == "responses":
+        return and_(open_, Problem.id.in_(answered_ids()))
     undecided = and_(open_, Problem.decision_id.is_(None))
     if state == "pending":
         return and_(undecided, or_(Problem.verdict.is_(None), Problem.stale.is_(True)))
@@ -124,9 +133,21 @@ def index():
     proposed = problems.suspension_proposals(db, department or None) if state == "pending" and not (
         rule or severity) else []
     counts = problems.counts(db, department or None)
+    answered = select(func.count(ProblemResponse.id)).where(ProblemResponse.status == "pending")
+    counts["responses"] = db.scalar(answered.where(ProblemResponse.department == department) if department
+                                    else answered) or 0
+    shown_problems = [p.id for ps in found.values() for p in ps if isinstance(p, Problem)]
+    answers = responses.responses_of(db, shown_problems)
+    reviews = defaultdict(list)
+    for r in db.scalars(select(ProblemReview).where(ProblemReview.problem_id.in_(shown_problems))
+                        .order_by(ProblemReview.id)) if shown_problems else []:
+        reviews[r.problem_id].append(r)
+    threads = {i: responses.thread(db, i, reviews[i], answers.get(i, [])) for i in shown_problems}
+    pending = {i: r for i in shown_problems for r in answers.get(i, []) if r.status == "pending"}
     return render_template("review/index.html", devices=devices, found=found, total=total, page=page, pages=pages,
                            departments=departments, titles=rule_titles(), severities=SEVERITIES, filters=filters,
                            state=state, states=REVIEW_STATES, run=run, proposed=proposed, counts=counts,
+                           threads=threads, pending=pending,
                            run_profile=profile_title(run.profile) if run else None)
 
 

@@ -37,7 +37,7 @@ def plant_defects(county: County, cluster: list[Device], counter: dict) -> list[
         out.append((dev.code, "legal_review_after_service",
                     f"法制审核{dev.fields['legal_review_on']}晚于启用{dev.fields['in_service_on']}"))
     for dev in pick(3):
-        dev.fields.pop("tech_review_on")
+        dev.fields.pop("tech_review_on"), dev.fields.pop("tech_review_no")
         out.append((dev.code, "no_tech_review", "未经技术审核"))
     for dev in pick(4):
         dev.fields.pop("published_on"), dev.fields.pop("publication_channel")

@@ -74,6 +74,7 @@ JUSTIFICATIONS = {
 JUST_GROUP = {"固定测速": "speed", "移动测速": "speed", "区间测速": "speed", "闯红灯": "redlight",
               "违法停车": "parking", "超限超载": "overload", "尾气遥感": "emission", "城市管理": "urban"}
 REVIEW_PREFIX = {JJ: "将公交法审", JT: "将交法审", CG: "将城执法审", HB: "明将环法审"}
+TECH_REVIEW_PREFIX = {JJ: "将公交技审", JT: "将交技审", CG: "将城执技审", HB: "明将环技审"}
 CHANNELS = {JJ: ("将乐县人民政府门户网站", "“将乐交警”微信公众号", "将乐县人民政府门户网站、“将乐交警”微信公众号",
                  "《三明日报》、将乐县人民政府门户网站"),
             JT: ("将乐县人民政府门户网站", "将乐县交通运输局政务公开栏"),
@@ -125,6 +126,9 @@ def describe(county: County, dev: Device, rng: np.random.Generator, seq: dict) -
     f["installed_on"] = in_service - dt.timedelta(days=int(rng.integers(10, 41)))
     f["in_service_on"] = in_service
     f["tech_review_on"] = in_service - dt.timedelta(days=int(rng.integers(3, 9)))
+    tech = (dev.dept, "tech", f["tech_review_on"].year)  # numbered in turn, like the legal reviews (no draw)
+    seq[tech] = seq.get(tech, 0) + 1
+    f["tech_review_no"] = f"{TECH_REVIEW_PREFIX[dev.dept]}〔{tech[2]}〕{seq[tech]}号"
     f["published_on"] = in_service - dt.timedelta(days=int(rng.integers(3, 26)))
     f["publication_channel"] = str(rng.choice(CHANNELS[dev.dept]))
 

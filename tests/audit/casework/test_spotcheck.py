@@ -155,3 +155,13 @@ def test_seed_out_of_range_is_refused(tmp_path):
     init_db(engine)
     with session_factory(engine)() as session, pytest.raises(DecisionError, match="随机种子"):
         draw(session, devices=1, inspectors=["甲", "乙"], seed=-1, user="auditor")
+
+
+def test_candidate_counts_are_the_devices_in_use_of_each_department(session):
+    from audit.casework.spotcheck import candidate_counts, candidates
+    from tests.audit.exports import world
+
+    world.build(session)
+    counts = candidate_counts(session)
+    assert counts == {name: len(candidates(session, name)) for name in (world.POLICE, world.CITY)}
+    assert counts == {world.POLICE: 3, world.CITY: 1}  # JL-004 planned and CG-001 suspended are not drawn

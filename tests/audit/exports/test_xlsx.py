@@ -99,11 +99,12 @@ def test_suspension_list_rows(filed, tmp_path):
 
 def test_ledger_rows_show_closing_date_checker_and_overdue(filed, tmp_path):
     ws, _ = sheet(filed, "ledger", tmp_path)
-    assert headers(ws)[12:] == ["销号日期", "核查人", "核查情况"]
+    assert headers(ws)[12:] == ["销号日期", "核查人", "核查情况", "整改佐证材料"]
     rows = {r[2]: r for r in data_rows(ws)}
     closed, open_item = rows["JL-002"], rows["JL-001"]
     assert closed[9] == "已销号" and closed[10] == "否"
-    assert closed[12].date().isoformat() == "2024-08-20" and closed[13:] == ["赵六", "现场照片 3 张"]
+    assert closed[12].date().isoformat() == "2024-08-20" and closed[13:15] == ["赵六", "现场照片 3 张"]
+    assert closed[15] in (None, "")  # no file given (tests/audit/casework/test_attachments.py lists them)
     assert open_item[9] == "待整改" and open_item[10] == "逾期" and open_item[12] is None
 
 

@@ -149,6 +149,42 @@ def test_a_database_at_0002_gains_sessions_throttling_user_names_and_the_append_
         with db_engine.begin() as conn:
             conn.execute(text("UPDATE change_log SET \"user\" = 'b'"))
 
+def test_0006_adds_the_dossier_tables_and_the_technical_review_number_to_a_database_at_0003(db_engine):
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP VIEW IF EXISTS device_geom"))
+    Base.metadata.drop_all(db_engine)
+    old = MetaData()
+    for name, table in Base.metadata.tables.items():
+        if name in ("attachment", "problem_response"):
+            continue
+        Table(name, old, *[c._copy() for c in table.columns if (name, c.name) != ("device", "tech_review_no")])
+    old.create_all(db_engine)
+    with db_engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version VALUES ('0003')"))
+        conn.execute(old.tables["department"].insert(), {"id": 1, "name": "将乐县交通运输局",
+                                                         "created_at": dt.datetime(2024, 7, 1)})
+        conn.execute(old.tables["device"].insert(), {"id": 1, "device_code": "JT-001", "department_id": 1,
+                                                     "device_type": "超限超载", "status": "在用",
+                                                     "legal_review_no": "将交法审〔2023〕3号"})
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    tables = inspect(db_engine)
+    assert {"attachment", "problem_response"} <= set(tables.get_table_names())
+    assert "tech_review_no" in {c["name"] for c in tables.get_columns("device")}
+    with session_factory(db_engine)() as session:
+        from audit.registry.models import Attachment, Device
+
+        device = session.get(Device, 1)
+        assert (device.legal_review_no, device.tech_review_no) == ("将交法审〔2023〕3号", None)
+        device.tech_review_no = "将交技审〔2023〕4号"
+        session.add(Attachment(device_id=1, sha256="0" * 64, kind="pdf", mime="application/pdf", size=10,
+                               filename="技术审核意见.pdf", purpose="审核文书", user="clerk"))
+        session.commit()
+        assert session.scalar(select(Attachment.filename)) == "技术审核意见.pdf"
+    init_db(db_engine)  # again: nothing to do
+    assert version(db_engine) == HEAD
+
 
 def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
     """A database at 0004 whose violation_stat has its foreign keys (as every release before made it)."""
@@ -179,3 +215,4 @@ def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
             assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'violation_stat'")
                                                    ).scalar()
     init_db(db_engine)  # again: nothing to do
+

@@ -1,7 +1,8 @@
 // The device map's behaviour, called from folium's generated script: markers and cluster icons (FastMarkerCluster
 // callbacks), the layer control's group entries, the legend, township names, ?focus= and the device count.
 // A marker row is [lat, lon, device id, severity index, group mask]; severity index 3 means no open finding,
-// bit i of the mask an open finding of the i-th finding group. Every text is set as text, never as HTML.
+// bit i of the mask an open finding of the i-th finding group, and the data bit a request for data (无法评估: not a
+// problem, so such a device also counts as one with no problem). Every text is set as text, never as HTML.
 window.camauditMap = (function () {
   "use strict";
   var COLOURS = ["#c62828", "#ef6c00", "#f9a825", "#2e7d32"];
@@ -82,7 +83,7 @@ window.camauditMap = (function () {
 
   // The layer control's group entries (empty layers) choose which devices the one cluster layer shows; the count
   // above the map follows them.
-  function connect(map, cluster, toggles, noneBit) {
+  function connect(map, cluster, toggles, noneBit, dataBit) {
     var all = markers.slice();
     var active = {};
     var byLayer = new Map();
@@ -92,7 +93,8 @@ window.camauditMap = (function () {
       var mask = 0;
       Object.keys(active).forEach(function (bit) { if (active[bit] && Number(bit) !== noneBit) { mask |= 1 << bit; } });
       var shown = all.filter(function (m) {
-        return (m.options.groups & mask) !== 0 || (m.options.groups === 0 && active[noneBit]);
+        var problems = m.options.groups & ~(1 << dataBit);
+        return (m.options.groups & mask) !== 0 || (problems === 0 && active[noneBit]);
       });
       cluster.clearLayers();
       cluster.addLayers(shown);

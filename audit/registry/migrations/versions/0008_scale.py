@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_scale"
-down_revision = "0004_hardening"
+# After main's 0006_dossier (issue 13 part B), merged into this branch; written against 0004_hardening.
+down_revision = "0006_dossier"
 branch_labels = None
 depends_on = None
 

@@ -5,7 +5,8 @@ new ones, in the import's transaction. Memory is bounded by the chunk and the fi
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -63,8 +64,9 @@ class ViolationsImport:
         same_key = f"v.device_id = s.device_id AND v.period = {period} AND v.period_start = s.period_start"
         params: dict[str, Any] = {"batch": batch_id, "user": user, "at": utcnow()}
         self.loader.drop(MATCH)
-        conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {MATCH} AS SELECT s.seq, v.count, v.fine_yuan "
-                             f"FROM {STAGE} s JOIN violation_stat v ON {same_key}")
+        with _probing(conn, sqlite):
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {MATCH} AS SELECT s.seq, v.count, v.fine_yuan "
+                                 f"FROM {STAGE} s JOIN violation_stat v ON {same_key}")
         matched = conn.exec_driver_sql(f"SELECT count(*) FROM {MATCH}").scalar()
         changed = 0
         if matched:
@@ -94,3 +96,20 @@ class ViolationsImport:
         self.loader.drop(STAGE)
         return {"新增记录": int(new), "更新记录": int(changed), "未变记录": int(self.rows - new - changed),
                 "涉及设备": len(self.device_ids)}
+
+
+@contextmanager
+def _probing(conn: Any, sqlite: bool) -> Iterator[None]:
+    """On PostgreSQL, the staged rows looked up in the primary key one by one (a nested loop): the planner would
+    rather hash the whole table, which costs as much as the table grows (7 s at 36 million rows against 3.5 s for
+    3 million probes, and growing with every month)."""
+    if sqlite:
+        yield
+        return
+    before = {name: conn.exec_driver_sql(f"SELECT current_setting('{name}')").scalar()
+              for name in ("enable_hashjoin", "enable_mergejoin")}
+    for name in before:
+        conn.exec_driver_sql(f"SELECT set_config('{name}', 'off', true)")
+    yield  # on an error the settings go with the rolled back transaction
+    for name, value in before.items():
+        conn.exec_driver_sql(f"SELECT set_config('{name}', '{value}', true)")

@@ -24,7 +24,6 @@ from ..intake.report import ValidationReport
 from .bulk import Col, Loader
 from .models import DECISION_ZH, Decision, utcnow
 
-FIELDS = [c.key for c in DEVICE_COLUMNS if c.key != "department"] + ["raw_lon", "raw_lat"]
 KIND = {c.key: {"date": "date", "float": "float", "int": "int", "bool": "bool"}.get(c.kind, "text")
         for c in DEVICE_COLUMNS} | {"raw_lon": "float", "raw_lat": "float"}
 FLOATS = {k for k, v in KIND.items() if v == "float"}

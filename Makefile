@@ -31,6 +31,7 @@ test: install
 bench: install
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_audit.py
+	$(PY) bench/bench_detection.py
 	$(PY) bench/bench_exports.py
 	$(PY) bench/bench_web.py
 

@@ -273,7 +273,8 @@ def main() -> None:
     marks.append(("end", time.perf_counter()))
     for (code, a), (_, b) in zip(marks, marks[1:]):
         times[code] = b - a
-    print(f"full audit (AuditContext + run_rules, all 16 rules, frames in memory; DB loading excluded): {total:.1f} s, "
+    print(f"full audit (AuditContext + run_rules, all {len(marks) - 1} rules, frames in memory; DB loading excluded): "
+          f"{total:.1f} s, "
           f"peak RSS of the process {peak_rss_mb():,.0f} MB")
     print("  per rule (s): " + ", ".join(f"{c} {s:.2f}" for c, s in times.items()))
     cannot = findings["evidence"].map(lambda e: bool(e.get("cannot_assess"))).astype(bool)

@@ -1,10 +1,12 @@
-"""The capture and spacing rules on real open data: Chicago speed cameras (VIO01, VIO02), Korean cameras (PLC01).
+"""The capture and spacing rules on real open data: Chicago speed cameras (VIO01, VIO02, VIO04, VIO05, SRV01), Korean
+cameras (PLC01).
 
     .venv/bin/python bench/real_data_audit.py
 
 Chicago: 156 speed cameras, daily violations 2019-01-01 … 2019-04-17 (no fines, so VIO03 cannot be assessed).
 Korea: the 12,295 cameras of the national standard data (type codes read as in tests/audit/rules/realdata.py).
-Rankings use an auditor profile with the threshold at 0, which lists every score through the rule itself.
+The VIO01 ranking uses an auditor profile with the threshold and the minimum ratio at 0, which lists every score
+through the rule itself.
 """
 from __future__ import annotations
 
@@ -36,29 +38,32 @@ def real(findings: pd.DataFrame) -> pd.DataFrame:
 def chicago(folder: Path) -> None:
     devices, violations = chicago_frames()
     print(f"Chicago: {len(devices)} speed cameras, {len(violations):,} camera-days, as of {CHICAGO_AS_OF}")
-    for label, profile in (("national (peer_score_threshold 3.5)", load_profile("national")),
-                           ("ranking (threshold 0)", load_profile(profile_with(folder, "rank", peer_score_threshold=0.0,
-                                                                               spike_score_threshold=0.0,
-                                                                               spike_min_count=0)))):
+    rules = ["VIO01", "VIO02", "VIO04", "VIO05", "SRV01"]
+    for label, profile in (("national", load_profile("national")),
+                           ("ranking (VIO01 threshold 0)", load_profile(profile_with(
+                               folder, "rank", peer_score_threshold=0.0, peer_min_ratio=0.0)))):
         ctx = AuditContext(as_of=CHICAGO_AS_OF, profile=profile, violations=violations)
         t = time.perf_counter()
-        found = run_rules(devices, ctx, rules=["VIO01", "VIO02"])
+        found = run_rules(devices, ctx, rules=rules if label == "national" else ["VIO01"])
         took = time.perf_counter() - t
-        vio1, vio2 = real(found[found["rule"] == "VIO01"]), real(found[found["rule"] == "VIO02"])
+        flagged = real(found)
         unassessed = found["evidence"].map(lambda e: bool(e.get("cannot_assess"))).astype(bool)
-        print(f"\n[{label}] {took:.2f} s; VIO01 flags {len(vio1)} cameras, VIO02 flags {len(vio2)} camera-days; "
-              f"cannot assess: " + ", ".join(f"{r} {n}" for r, n in found[unassessed].groupby("rule").size().items()))
-        top1 = sorted(vio1["evidence"].tolist(), key=lambda e: -e["score"])[:10]
-        codes1 = dict(zip(vio1["evidence"].map(id), vio1["device_code"]))
-        print("  VIO01 top cameras: code, violations/day, days, peer median/day (peers), robust z")
-        for e in top1:
-            print(f"    {codes1[id(e)]}  {e['per_day']:7.2f}  {e['days']:4d}  {e['peer_median_per_day']:6.2f} "
-                  f"({e['peer_count']})  {e['score']:5.2f}")
-        rows2 = sorted(zip(vio2["device_code"], vio2["evidence"]), key=lambda x: -x[1]["score"])[:10]
-        print("  VIO02 top days: code, date, count, expected (level × weekday factor), robust z")
-        for code, e in rows2:
-            print(f"    {code}  {e['date']}  {e['count']:4d}  {e['expected']:7.2f} ({e['level']:.2f} × "
-                  f"{e['weekday_factor']:.2f})  {e['score']:5.2f}")
+        print(f"\n[{label}] {took:.2f} s; findings: "
+              + ", ".join(f"{r} {n}" for r, n in flagged.groupby("rule").size().items())
+              + "; cannot assess: " + ", ".join(f"{r} {n}" for r, n in found[unassessed].groupby("rule").size().items()))
+        vio1 = flagged[flagged["rule"] == "VIO01"]
+        if label != "national":
+            top1 = sorted(zip(vio1["device_code"], vio1["evidence"]), key=lambda x: -x[1]["score"])[:10]
+            print("  VIO01 top cameras: code, violations/day, days, peer median/day (peers), robust z")
+            for code, e in top1:
+                print(f"    {code}  {e['per_day']:7.2f}  {e['days']:4d}  {e['peer_median_per_day']:6.2f} "
+                      f"({e['peer_count']})  {e['score']:5.2f}")
+            continue
+        for rule in rules[1:]:
+            part = flagged[flagged["rule"] == rule]
+            print(f"  {rule}: {len(part)}")
+            for code, message in zip(part["device_code"], part["message"]):
+                print(f"    {code}  {message[:110]}")
 
 
 def korea() -> None:

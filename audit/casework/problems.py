@@ -208,7 +208,8 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
              .where(Problem.resolved_run_id.is_(None), Device.status == "停用"))
     if run.department:
         query = query.where(Problem.department == run.department)
-    rows = session.execute(query).all()
+    # A rule that examines every device saw the suspended ones in the run already.
+    rows = [r for r in session.execute(query).all() if get_rule(r.rule).examines != "all"]
     if not rows:
         return empty_findings(), set()
     devices, ctx = load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),

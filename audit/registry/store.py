@@ -427,6 +427,38 @@ def load_verifications_frame(session: Session, device_codes: Iterable[str] | Non
     return frame
 
 
+# The status a decision gives a device (audit.casework.decisions): 停用, 拆除, and back to 在用.
+DECISION_STATUS = {"suspend": "停用", "remove": "拆除", "restore": "在用"}
+
+
+def load_status_history(session: Session, device_codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """The dated status changes of the devices: device_code, since (the day the status took effect), status,
+    source (变更记录 | 处理决定).
+
+    From the change log of inventory uploads (a status changed by an upload, on the day of that upload: the
+    department may have stopped the device earlier) and from the decisions that set a status (停用, 拆除,
+    恢复使用), on their decision date. The status a device was first registered with has no date of effect.
+    """
+    logged = select(ChangeLog.device_code, ChangeLog.at, ChangeLog.after).where(
+        ChangeLog.entity == "device", ChangeLog.action == "update", ChangeLog.field == "status")
+    if device_codes is not None:
+        logged = logged.where(ChangeLog.device_code.in_(list(device_codes)))
+    rows = [(code, at.date(), status, "变更记录") for code, at, status in session.execute(logged)]
+    decided = _code_filter(select(Device.device_code, Decision.decided_on, Decision.kind).join(Device)
+                           .where(Decision.kind.in_(list(DECISION_STATUS))), device_codes)
+    rows += [(code, on, DECISION_STATUS[kind], "处理决定") for code, on, kind in session.execute(decided)]
+    frame = pd.DataFrame(rows, columns=["device_code", "since", "status", "source"])
+    frame["since"] = pd.to_datetime(frame["since"])
+    return frame.sort_values(["device_code", "since"], kind="stable").reset_index(drop=True)
+
+
+def load_reported_days(session: Session, department_id: int) -> list[dt.date]:
+    """The days on which a department reported daily violation rows for any of its devices."""
+    query = select(ViolationStat.period_start).join(Device).where(
+        Device.department_id == department_id, ViolationStat.period == "day").distinct()
+    return sorted(session.scalars(query))
+
+
 def load_boundaries(session: Session) -> dict[str, Any]:
     return {d.name: shape(d.boundary) for d in session.scalars(select(Department)) if d.boundary}
 
@@ -447,5 +479,5 @@ def device_records(session: Session, department: str | None = None) -> list[dict
 
 
 __all__ = ["ImportResult", "RegistryError", "import_file", "load_devices_frame", "load_violations_frame",
-           "load_verifications_frame", "load_boundaries", "batch_ids", "device_records", "set_boundary",
-           "get_department", "upload_boundary"]
+           "load_verifications_frame", "load_status_history", "load_reported_days", "load_boundaries", "batch_ids",
+           "device_records", "set_boundary", "get_department", "upload_boundary"]

@@ -20,6 +20,7 @@ from .base import (
     unsupplied,
 )
 from .data import Rows, day_to_date, latest_verification, segments, valid_on_days, verification_history, violations
+from .stakes import OPEN, day_numbers_of, stakes_for
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -29,6 +30,9 @@ BASIS_CAL = f"{BASIS_GUOFA_2024_5}；{BASIS_METROLOGY}；{BASIS_MPS_157}第十�
 
 
 class _CalibrationRule(Rule):
+    """Shared: devices under compulsory verification in use, their latest record. CAL01–CAL03 state the cases at
+    stake: the violations and fines recorded with no verification, after it expired or since it failed."""
+
     severity = "严重"
     action = "停用"
     settings: tuple[str, ...] = ("verification_required", "verification_cycle_months")
@@ -78,10 +82,12 @@ class NoVerification(_CalibrationRule):
         # No record, and the department never sent verification columns: the registry cannot say either way.
         absent = none & unsupplied(used, "verified_on")
         out = used[none & ~absent]
-        messages = [f"{t}设备属强制检定的计量器具，在用但无任何检定记录（截至{ctx.as_of:%Y-%m-%d}）；应立即停用，检定合格后方可使用。"
-                    for t in out["device_type"]]
+        stakes, cases = stakes_for(devices, ctx, out, -OPEN, OPEN, [f"截至{ctx.as_of:%Y-%m-%d}该设备"] * len(out))
+        messages = [f"{t}设备属强制检定的计量器具，在用但无任何检定记录（截至{ctx.as_of:%Y-%m-%d}）；应立即停用，检定合格后方可使用；"
+                    f"{stake}。" for t, stake in zip(out["device_type"], stakes)]
+        evidence = [{"verification_records": 0, "cases": c} for c in cases]
         return [
-            self.findings(out, messages, [{"verification_records": 0}] * len(out), self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             self.cannot_assess(used[absent], ["verified_on"], "强制检定设备是否经过检定",
                                reason="上传的设备登记表没有检定信息列，也未导入该设备的检定记录"),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用"),
@@ -113,13 +119,16 @@ class VerificationExpired(_CalibrationRule):
         lapse = (day - rec["valid_until"]).dt.days.tolist()
         v_on, v_until = fmt_dates(rec["verified_on"]), fmt_dates(rec["valid_until"])
         derived = rec["valid_until_derived"].astype(bool).tolist()
+        stakes, cases = stakes_for(devices, ctx, out, day_numbers_of(rec["valid_until"]) + 1, OPEN,
+                                   [f"有效期届满后（{b} 以后）" for b in v_until])
         messages = [f"最近一次检定 {a}，有效期至 {b}{'（按检定周期推算）' if d else ''}，至 {day:%Y-%m-%d} 已逾期 {n} 天仍在使用；"
-                    f"应立即停用，重新检定合格后方可使用。" for a, b, d, n in zip(v_on, v_until, derived, lapse)]
+                    f"应立即停用，重新检定合格后方可使用；{stake}。"
+                    for a, b, d, n, stake in zip(v_on, v_until, derived, lapse, stakes)]
         evidence = [{"key": b, "verified_on": a, "valid_until": b, "valid_until_derived": d, "lapse_days": n,
-                     "certificate_no": c}
-                    for a, b, d, n, c in zip(v_on, v_until, derived, lapse, rec["certificate_no"].tolist())]
+                     "certificate_no": c, "cases": k}
+                    for a, b, d, n, c, k in zip(v_on, v_until, derived, lapse, rec["certificate_no"].tolist(), cases)]
         return [
-            self.findings(out, messages, evidence, self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用、检定是否逾期"),
         ]
 
@@ -146,13 +155,15 @@ class VerificationFailed(_CalibrationRule):
         failed = latest["result"] == "不合格"
         out, rec = used[failed], latest[failed]
         v_on = fmt_dates(rec["verified_on"])
-        messages = [f"最近一次检定（{a}，证书编号 {c or '未填'}）结果为不合格，设备仍在使用；应立即停用，维修并重新检定合格后方可使用。"
-                    for a, c in zip(v_on, rec["certificate_no"].tolist())]
-        evidence = [{"key": a, "verified_on": a, "result": "不合格", "certificate_no": c}
-                    for a, c in zip(v_on, rec["certificate_no"].tolist())]
+        stakes, cases = stakes_for(devices, ctx, out, day_numbers_of(rec["verified_on"]), OPEN,
+                                   [f"检定不合格后（{a} 起）" for a in v_on])
+        messages = [f"最近一次检定（{a}，证书编号 {c or '未填'}）结果为不合格，设备仍在使用；应立即停用，维修并重新检定合格后方可使用；"
+                    f"{stake}。" for a, c, stake in zip(v_on, rec["certificate_no"].tolist(), stakes)]
+        evidence = [{"key": a, "verified_on": a, "result": "不合格", "certificate_no": c, "cases": k}
+                    for a, c, k in zip(v_on, rec["certificate_no"].tolist(), cases)]
         no_result = latest["verified_on"].notna() & latest["result"].isna()
         return [
-            self.findings(out, messages, evidence, self.threshold_rows(ctx, out)),
+            self.findings(out, messages, evidence, self.threshold_rows(ctx, out), is_plain=True),
             self.cannot_assess(used[no_result], ["verification_result"], "最近一次检定是否合格",
                                extra=[{"verified_on": a} for a in fmt_dates(latest.loc[no_result, "verified_on"])]),
             unknown_state_findings(self, unknown, ctx, "强制检定设备是否在用"),
@@ -168,8 +179,11 @@ class ViolationsWithoutVerification(_CalibrationRule):
     is not 不合格 and the day is within its validity. Monthly totals count when no day of the month was covered
     and are reported apart when only part of the month was.
 
+    Only lapses with cases are reported (a lapse without any is CAL02's or CAL03's: nothing to review). One
+    problem per device (no key); material: none (the counts grow with every day of data).
+
     Fails: 固定测速 valid until 2024-01-09 with 12 violations (2,400.00 元) recorded on 2024-02-01.
-    Passes: all violation days within 2024-01-10 … 2025-01-09 of a 合格 certificate.
+    Passes: all violation days within 2024-01-10 … 2025-01-09 of a 合格 certificate; a lapse whose rows are all 0.
     """
 
     code = "CAL04"
@@ -206,7 +220,8 @@ class ViolationsWithoutVerification(_CalibrationRule):
         first[devs] = lapsed.day[starts]
         last[devs] = lapsed.day[np.r_[starts[1:], len(lapsed)] - 1] if len(devs) else lapsed.day[:0]
         m = self._months(history, v.take(v.monthly), n)
-        flagged = np.flatnonzero((days > 0) | (m["months"] > 0) | (m["partial"] > 0))
+        # Only lapses with cases: a lapse without any is CAL02's or CAL03's, and there is nothing to review.
+        flagged = np.flatnonzero((count + m["count"] > 0) | (m["partial_count"] > 0))
         messages, evidence = [], []
         for dev in flagged.tolist():
             d, months, partial = int(days[dev]), int(m["months"][dev]), int(m["partial"][dev])
@@ -214,21 +229,21 @@ class ViolationsWithoutVerification(_CalibrationRule):
             money_total = float(fine[dev] + m["fine"][dev])
             missing_fines = int(unknown[dev] + m["unknown"][dev])
             a, b = (day_to_date(first[dev]), day_to_date(last[dev])) if d else (None, None)
-            parts = []
-            if d:
-                parts.append(f"{d} 天，{a:%Y-%m-%d} 至 {b:%Y-%m-%d} 间")
-            if months:
-                parts.append(f"{months} 个整月")
-            text = ""
-            if parts:
+            texts = []
+            if total:
+                spans = []
+                if d:
+                    spans.append(f"{d} 天，{a:%Y-%m-%d} 至 {b:%Y-%m-%d} 间")
+                if months:
+                    spans.append(f"{months} 个整月")
                 money = ("罚款金额未填" if missing_fines == d + months else f"罚款 {money_total:,.2f} 元"
                          + (f"（另有 {missing_fines} 条记录未填罚款金额）" if missing_fines else ""))
-                text = f"无有效检定期间（{'；'.join(parts)}）采集违法 {total} 起，{money}"
-            if partial:
-                text += ("；另有" if text else "有") + (
-                    f" {partial} 个月仅部分日期有有效检定，这些月份违法 {int(m['partial_count'][dev])} 起、"
-                    f"罚款 {float(m['partial_fine'][dev]):,.2f} 元，需逐案核对采集日期")
-            messages.append(text + "；应逐案核查，无有效检定期间的记录不得作为处罚证据。")
+                texts.append(f"无有效检定期间（{'；'.join(spans)}）采集违法 {total} 起，{money}，应逐案核查，"
+                             "无有效检定期间的记录不得作为处罚证据")
+            if m["partial_count"][dev]:
+                texts.append(f"{'另有' if total else '有'} {partial} 个月仅部分日期有有效检定，这些月份违法 "
+                             f"{int(m['partial_count'][dev])} 起、罚款 {float(m['partial_fine'][dev]):,.2f} 元，需逐案核对采集日期")
+            messages.append("；".join(texts) + "。")
             evidence.append({
                 "lapse_days": d, "first_day": a, "last_day": b, "lapse_months": months, "violations": total,
                 "fine_yuan": round(money_total, 2), "fine_unknown_rows": missing_fines, "partial_months": partial,

@@ -27,6 +27,8 @@ class AuditContext:
     roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
     geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
     and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
+    status_history: device_code, since, status, source (变更记录 | 处理决定): the dated status changes (the day
+    each status took effect), for the periods a device was out of service (SRV01, the peer rules).
     """
 
     as_of: dt.date
@@ -36,6 +38,7 @@ class AuditContext:
     boundaries: dict[str, Any] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
     roads: gpd.GeoDataFrame | None = None
+    status_history: pd.DataFrame = field(default_factory=lambda: empty_status_history())
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -45,6 +48,7 @@ class AuditContext:
             self.profile = load_profile(self.profile)
         self.violations = violations_frame(self.violations)
         self.verifications = verifications_frame(self.verifications)
+        self.status_history = status_history_frame(self.status_history)
         if self.roads is not None:
             self.roads = require_geographic(self.roads, "路网图层")
 
@@ -59,6 +63,11 @@ def empty_verifications() -> pd.DataFrame:
     return pd.DataFrame({"device_code": pd.Series(dtype=object), "verified_on": pd.Series(dtype="datetime64[ns]"),
                          "valid_until": pd.Series(dtype="datetime64[ns]"), "result": pd.Series(dtype=object),
                          "certificate_no": pd.Series(dtype=object)})
+
+
+def empty_status_history() -> pd.DataFrame:
+    return pd.DataFrame({"device_code": pd.Series(dtype=object), "since": pd.Series(dtype="datetime64[ns]"),
+                         "status": pd.Series(dtype=object), "source": pd.Series(dtype=object)})
 
 
 def dates(series: pd.Series) -> pd.Series:
@@ -98,3 +107,16 @@ def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -
     for key in ("result", "certificate_no"):
         out[key] = frame[key].astype(object) if key in frame.columns else None
     return out
+
+
+def status_history_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
+    """Dated status changes with the expected columns (source defaults to 变更记录)."""
+    frame = pd.DataFrame(frame) if frame is not None else empty_status_history()
+    if frame.empty:
+        return empty_status_history()
+    missing = sorted({"device_code", "since", "status"} - set(frame.columns))
+    if missing:
+        raise ValueError(f"status history frame lacks columns {missing}")
+    return pd.DataFrame({"device_code": frame["device_code"].astype(object), "since": dates(frame["since"]),
+                         "status": frame["status"].astype(object),
+                         "source": frame["source"].astype(object) if "source" in frame.columns else "变更记录"})

@@ -64,7 +64,8 @@ def violations(devices: pd.DataFrame, ctx: AuditContext) -> Rows:
     """The violation rows of the audited devices up to the as-of date, sorted by device and day.
 
     Columns: dev (position of the device in `devices`), day (first day, days since 1970), ndays (1 for a day,
-    the month's length for a month), monthly (bool), count, fine (NaN when unknown).
+    the month's length for a month), monthly (bool), count, fine (NaN when unknown). Their sort keys are
+    `violation_keys`.
     """
     def compute() -> Rows:
         v = ctx.violations
@@ -81,9 +82,17 @@ def violations(devices: pd.DataFrame, ctx: AuditContext) -> Rows:
                     fine=v["fine_yuan"].to_numpy(dtype=np.float64)[keep])
         key = (rows.dev << 32) + rows.day
         if len(key) and not np.all(key[1:] >= key[:-1]):
-            rows = rows.take(np.argsort(key, kind="stable"))
+            order = np.argsort(key, kind="stable")
+            rows, key = rows.take(order), key[order]
+        ctx.cache["violation_keys"] = key
         return rows
     return memo(ctx, "violations", compute)
+
+
+def violation_keys(devices: pd.DataFrame, ctx: AuditContext) -> np.ndarray:
+    """The sort keys dev · 2³² + day of the violation rows (`violations`), computed with them."""
+    violations(devices, ctx)
+    return ctx.cache["violation_keys"]
 
 
 def segments(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -127,6 +127,7 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
     ctx = AuditContext(as_of=as_of, profile=profile,
                        violations=registry.load_violations_frame(session, codes),
                        verifications=registry.load_verifications_frame(session, codes),
+                       status_history=registry.load_status_history(session, codes),
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads)
     return devices, ctx
 
@@ -151,5 +152,21 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national
     return run, findings
 
 
+def funnel_from_registry(session: Session, *, department: str, device_type: str, as_of: dt.date,
+                         profile_name: str = "national") -> dict[str, Any]:
+    """The VIO01 funnel plot (audit.rules.capture.capture_funnel) of one department and device type, from the
+    database: the devices of that type everywhere (peers may come from the whole audit) and their statistics."""
+    from ..registry import store as registry
+    from .capture import capture_funnel
+
+    devices = registry.load_devices_frame(session)
+    devices = devices[devices["device_type"] == device_type].reset_index(drop=True)
+    codes = devices["device_code"].tolist()
+    ctx = AuditContext(as_of=as_of, profile=load_profile(profile_name),
+                       violations=registry.load_violations_frame(session, codes if len(codes) <= 20_000 else None),
+                       status_history=registry.load_status_history(session, codes if len(codes) <= 20_000 else None))
+    return capture_funnel(devices_frame(devices), ctx, department, device_type)
+
+
 __all__ = ["AuditContext", "run_rules", "run_audit", "load_inputs", "devices_frame", "describe_rules",
-           "sort_findings"]
+           "sort_findings", "funnel_from_registry"]

@@ -363,8 +363,9 @@ class SupervisionNeed(Rule):
     Two checks: (1) every device not 停用/拆除 records its justification (accidents, complaints …); (2) a device
     in use for the whole window (profile: low_capture_window_days, ending on the last day of its department's
     violation data) with at most low_capture_max_per_day violations per day on average has no real need. A device
-    with no row in the window had zero captures. When the department's data do not cover the window, the rule
-    says it cannot assess (2).
+    with rows, none of them in the window, had zero captures there; a device with no rows at all was not reported
+    and cannot be assessed. A month only partly in the window counts pro rata (its days inside over its days).
+    When the department's data do not cover the window, the rule says it cannot assess (2).
 
     Fails: 设置依据 empty; or 在用 since 2022 with 3 violations in the last 180 days.
     Passes: 设置依据 "2022年该路段发生超速事故7起" and 40 violations in the window; a device in use for 30 days only.
@@ -410,20 +411,32 @@ class SupervisionNeed(Rule):
         unknown_start = used & ~no_dept_data & ~short & np.isnan(started_day)
         eligible = used & ~no_dept_data & ~short & (started_day <= start)
         v = violations(devices, ctx)
-        inside = (v.day >= start[v.dev]) & (v.day <= dept_last[v.dev])
-        total = np.bincount(v.dev[inside], weights=v.count[inside], minlength=len(devices))
-        low = eligible & (total <= max_rate * window)
+        reported = np.bincount(v.dev, minlength=len(devices)) > 0
+        # A day counts when it is in the window; a month by the share of its days that are (pro rata).
+        inside = ~v.monthly & (v.day >= start[v.dev]) & (v.day <= dept_last[v.dev])
+        total = np.bincount(v.dev, weights=np.where(inside, v.count, 0), minlength=len(devices))
+        prorated = np.zeros(len(devices), dtype=int)
+        if v.monthly.any():
+            m = v.take(v.monthly)
+            overlap = np.minimum(m.day + m.ndays - 1, dept_last[m.dev]) - np.maximum(m.day, start[m.dev]) + 1
+            share = np.clip(np.nan_to_num(overlap, nan=0.0), 0, None) / m.ndays
+            total += np.bincount(m.dev, weights=m.count * share, minlength=len(devices))
+            prorated = np.bincount(m.dev, weights=(share > 0) & (share < 1), minlength=len(devices)).astype(int)
+        low = eligible & reported & (total <= max_rate * window)
         rows = devices[low]
-        t, s, e = total[low], start[low], dept_last[low]
-        messages = [f"{day_to_date(a):%Y-%m-%d} 至 {day_to_date(b):%Y-%m-%d}（{window} 天）仅采集违法 {int(n)} 起，"
-                    f"日均 {n / window:.2f} 起，不超过 {max_rate:g} 起/日：长期几乎无抓拍，设置缺乏实际监管需要；应评估后撤除或调整。"
-                    for n, a, b in zip(t, s, e)]
+        t, s, e, pr = total[low], start[low], dept_last[low], prorated[low]
+        messages = [f"{day_to_date(a):%Y-%m-%d} 至 {day_to_date(b):%Y-%m-%d}（{window} 天）仅采集违法 {n:g} 起"
+                    + (f"（其中 {k} 个按月统计的月份仅部分在期间内，按天数折算）" if k else "")
+                    + f"，日均 {n / window:.2f} 起，不超过 {max_rate:g} 起/日：长期几乎无抓拍，设置缺乏实际监管需要；应评估后撤除或调整。"
+                    for n, a, b, k in zip(np.round(t, 1), s, e, pr)]
         evidence = [{"key": "采集量", "window_start": day_to_date(a), "window_end": day_to_date(b), "window_days": window,
-                     "violations": int(n), "per_day": round(n / window, 4)} for n, a, b in zip(t, s, e)]
+                     "violations": round(float(n), 1), "per_day": round(n / window, 4), "prorated_months": int(k)}
+                    for n, a, b, k in zip(t, s, e, pr)]
         dept_rows = devices[short]
         return [
             self.findings(rows, messages, evidence, threshold),
             self.cannot_assess(devices[unknown_start], ["in_service_on"], what + "（是否已在用满统计期）"),
+            self.cannot_assess(devices[eligible & ~reported], [], what, reason="未报送该设备的违法采集量统计"),
             self.context_cannot_assess(devices.loc[no_dept_data, "department"], what, "本单位未报送违法采集量统计",
                                        "导入违法采集量统计表"),
             self.context_cannot_assess(dept_rows["department"], what,

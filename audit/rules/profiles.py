@@ -76,12 +76,23 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("peer_min_devices", "int", "台", "同类设备少于此数时不做同类比较（无法审查）。"),
     Setting("peer_min_days", "int", "天", "设备在统计期内在用天数少于此数时不计算日均值（无法审查）。"),
     Setting("peer_score_threshold", "float", "稳健Z分数",
-            "日均采集量或罚款额的对数与同类设备中位数之差，除以 1.4826×绝对中位差，超过此值为畸高。"),
-    Setting("spike_window_days", "int", "天", "日采集量基线（季节水平）所用的窗口：以当日所在周为中心，取整为奇数周。"),
-    Setting("spike_min_history_days", "int", "天", "设备有数据的天数少于此数时不计算基线（无法审查）。"),
-    Setting("spike_score_threshold", "float", "稳健Z分数",
-            "当日采集量相对基线的对数比，按该设备自身离散程度标准化后超过此值为突增。"),
+            "日均采集量或罚款额的对数与同类设备中位数之差，除以 1.4826×绝对中位差（加上在用天数少带来的误差），超过此值为畸高。"),
+    Setting("peer_min_ratio", "float", "倍",
+            "日均采集量或罚款额还须至少为同类设备中位数的此倍数才报告畸高（同类设备很接近时，稍高不算畸高）。"),
+    Setting("peer_within_department", "bool", "是/否",
+            "是：与本单位同类设备比较（本单位可比较的同类设备不足 peer_min_devices 台时与全部审查范围的同类设备比较）；"
+            "否：总与全部审查范围的同类设备比较。"),
+    Setting("count_model_window_days", "int", "天",
+            "按日采集量模型估计某日水平（季节、趋势）所用的窗口：当日前后各半个窗口，不含当日；数据末尾只用此前的日子。"),
+    Setting("count_model_min_days", "int", "天", "设备按日数据少于此天数时不建立基线（无法审查突增、持续升高和采集中断）。"),
+    Setting("alarm_budget_per_100_device_years", "float", "次/100设备·年",
+            "正常数据上每类异常（单日突增、持续升高、采集中断）预期的误报次数，每 100 台设备·年；按设备·日平均分配"
+            "（Bonferroni），某日（或某期间）在正常波动下出现的概率低于此分配才报告。"),
     Setting("spike_min_count", "int", "起", "当日采集量至少达到此数才报告突增。"),
+    Setting("spike_min_ratio", "float", "倍", "当日采集量至少为模型预期的此倍数才报告突增。"),
+    Setting("shift_min_days", "int", "天", "持续升高至少持续此天数才报告。"),
+    Setting("shift_min_ratio", "float", "倍", "持续升高期间的采集量至少为模型预期（不受该期间影响的水平）的此倍数才报告。"),
+    Setting("outage_min_days", "int", "天", "连续无违法记录（为 0 或未报送）至少此天数、且按设备自身水平不大可能时，报告采集中断。"),
 )}
 
 

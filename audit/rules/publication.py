@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from .base import (
@@ -18,6 +19,8 @@ from .base import (
     unknown_state_findings,
     unsupplied,
 )
+from .data import day_to_date
+from .stakes import OPEN, day_numbers_of, stakes_for
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -31,6 +34,9 @@ class Publication(Rule):
     Why: 《行政处罚法》第四十一条第一款: the placement sites must be published; 国发〔2024〕5号: publish before use.
     Guangdong (粤府〔2025〕12号) requires publication 30 days before use, for devices going into use from
     2025-05-01 (`publication_lead_effective_from`); earlier devices are held to "before use" (0 days).
+
+    Each finding states the cases at stake: the violations and fines recorded with no publication, or before the
+    site had been published for the required lead time (the cases the department must review one by one).
 
     Fails (national): 启用日期 2023-07-01, 社会公布日期 empty or 2023-07-02.
     Fails (guangdong): 启用日期 2025-07-01, 社会公布日期 2025-06-15 (16 days, 30 required).
@@ -72,24 +78,34 @@ class Publication(Rule):
         req, act = required[late.index].tolist(), actual[late.index].tolist()
 
         pub_text = fmt_dates(missing["published_on"])
+        stake_missing, cases_missing = stakes_for(devices, ctx, missing, -OPEN, OPEN,
+                                                  [f"截至{day:%Y-%m-%d}该设备"] * len(missing))
         msg_missing = [
             f"{used}，但截至{day:%Y-%m-%d}未记录社会公布（“社会公布日期”{'为空' if not p else f'{p} 晚于审查基准日'}）；"
-            f"应立即停用，向社会公布设置地点后方可使用。" for p, used in zip(pub_text, in_use_text(missing))]
+            f"应立即停用，向社会公布设置地点后方可使用；{stake}。"
+            for p, used, stake in zip(pub_text, in_use_text(missing), stake_missing)]
         ev_missing = [{"published_on": p or None, "in_service_on": s or None,
-                       "lead_days_required": int(lead) if pd.notna(st) and st >= since else 0}
-                      for p, s, st in zip(pub_text, fmt_dates(missing["in_service_on"]), missing["in_service_on"])]
+                       "lead_days_required": int(lead) if pd.notna(st) and st >= since else 0, "cases": c}
+                      for p, s, st, c in zip(pub_text, fmt_dates(missing["in_service_on"]), missing["in_service_on"],
+                                             cases_missing)]
         p_late, s_late = fmt_dates(late["published_on"]), fmt_dates(late["in_service_on"])
+        # The cases recorded before the lead time had run: before publication + the required days.
+        ready = day_numbers_of(late["published_on"]) + np.asarray(req, dtype=np.int64)
+        ready_text = [day_to_date(int(r)).date().isoformat() for r in ready]
+        stake_late, cases_late = stakes_for(devices, ctx, late, -OPEN, ready - 1, [
+            f"公布前（{r} 以前）" if q == 0 else f"公布满 {q} 天前（{r} 以前）" for r, q in zip(ready_text, req)])
         msg_late = [
             (f"社会公布日期 {p} 晚于启用日期 {s}：投入使用时未向社会公布；" if a < 0 else
              f"社会公布日期 {p} 仅早于启用日期 {s} {a} 天，少于本配置要求的 {r} 天；")
-            + "应停用核查，依规公布后方可使用。"
-            for p, s, a, r in zip(p_late, s_late, act, req)]
-        ev_late = [{"published_on": p, "in_service_on": s, "lead_days_actual": a, "lead_days_required": r}
-                   for p, s, a, r in zip(p_late, s_late, act, req)]
+            + f"应停用核查；{stake}。"
+            for p, s, a, r, stake in zip(p_late, s_late, act, req, stake_late)]
+        ev_late = [{"published_on": p, "in_service_on": s, "lead_days_actual": a, "lead_days_required": r,
+                    "lawful_from": f, "cases": c}
+                   for p, s, a, r, f, c in zip(p_late, s_late, act, req, ready_text, cases_late)]
         return [
             unknown_state_findings(self, devices, ctx, "设备是否在用、是否须已公布"),
-            self.findings(missing, msg_missing, ev_missing, threshold),
-            self.findings(late, msg_late, ev_late, threshold),
+            self.findings(missing, msg_missing, ev_missing, threshold, is_plain=True),
+            self.findings(late, msg_late, ev_late, threshold, is_plain=True),
             self.cannot_assess(timing_unknown, ["in_service_on"], "是否在投入使用前公布"),
             self.cannot_assess(absent, ["published_on"], "设置地点是否向社会公布", reason="上传的设备登记表没有“社会公布日期”列"),
         ]

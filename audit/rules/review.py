@@ -19,6 +19,7 @@ from .base import (
     unknown_state_findings,
     unsupplied,
 )
+from .stakes import OPEN, day_numbers_of, stakes_for
 
 if TYPE_CHECKING:
     from .context import AuditContext
@@ -29,6 +30,9 @@ class _ReviewRule(Rule):
 
     Material evidence: the review date (a verdict given while no review was recorded does not cover a review
     entered later with a date after going into use).
+
+    Each finding states the cases at stake (audit.rules.stakes): the violations and fines recorded with no review
+    at all, or before the review date, which 第四十一条第二款 bars as evidence and the department must review.
     """
 
     column: str
@@ -50,24 +54,31 @@ class _ReviewRule(Rule):
         late = used[review.notna() & (review <= day) & started.notna() & (review > started)]
         timing_unknown = used[review.notna() & (review <= day) & started.isna()]
 
+        # The cases at stake: all recorded without the review, or recorded before it.
+        stake_missing, cases_missing = stakes_for(devices, ctx, missing, -OPEN, OPEN,
+                                                  [f"截至{day:%Y-%m-%d}该设备"] * len(missing))
         msg_missing = [
             f"{used_text}，但截至{day:%Y-%m-%d}未记录{self.review_zh}"
             f"（“{header}”{'为空' if not d else f'{d} 晚于审查基准日'}）；"
-            f"应立即停用，完成{self.review_zh}后方可使用。"
-            for d, used_text in zip(fmt_dates(missing[self.column]), in_use_text(missing))]
-        ev_missing = [{self.column: d or None, "in_service_on": s or None}
-                      for d, s in zip(fmt_dates(missing[self.column]), fmt_dates(missing["in_service_on"]))]
+            f"应立即停用，完成{self.review_zh}后方可使用；{stake}。"
+            for d, used_text, stake in zip(fmt_dates(missing[self.column]), in_use_text(missing), stake_missing)]
+        ev_missing = [{self.column: d or None, "in_service_on": s or None, "cases": c}
+                      for d, s, c in zip(fmt_dates(missing[self.column]), fmt_dates(missing["in_service_on"]),
+                                         cases_missing)]
         late_days = (late[self.column] - late["in_service_on"]).dt.days.tolist()
+        reviewed = fmt_dates(late[self.column])
+        stake_late, cases_late = stakes_for(devices, ctx, late, -OPEN, day_numbers_of(late[self.column]) - 1,
+                                            [f"{self.review_zh}前（{r} 以前）" for r in reviewed])
         msg_late = [
             f"{self.review_zh}日期 {r} 晚于启用日期 {s}（晚 {n} 天）：投入使用时未经{self.review_zh}；"
-            f"应停用核查，此期间采集的违法记录不得作为处罚证据。"
-            for r, s, n in zip(fmt_dates(late[self.column]), fmt_dates(late["in_service_on"]), late_days)]
-        ev_late = [{self.column: r, "in_service_on": s, "days_late": n}
-                   for r, s, n in zip(fmt_dates(late[self.column]), fmt_dates(late["in_service_on"]), late_days)]
+            f"应停用核查；{stake}。"
+            for r, s, n, stake in zip(reviewed, fmt_dates(late["in_service_on"]), late_days, stake_late)]
+        ev_late = [{self.column: r, "in_service_on": s, "days_late": n, "cases": c}
+                   for r, s, n, c in zip(reviewed, fmt_dates(late["in_service_on"]), late_days, cases_late)]
         return [
             unknown_state_findings(self, devices, ctx, f"设备是否在用、是否须经{self.review_zh}"),
-            self.findings(missing, msg_missing, ev_missing),
-            self.findings(late, msg_late, ev_late),
+            self.findings(missing, msg_missing, ev_missing, is_plain=True),
+            self.findings(late, msg_late, ev_late, is_plain=True),
             self.cannot_assess(timing_unknown, ["in_service_on"], f"{self.review_zh}是否在投入使用前完成"),
             self.cannot_assess(absent, [self.column], f"设备是否经过{self.review_zh}",
                                reason=f"上传的设备登记表没有“{header}”列"),

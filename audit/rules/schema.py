@@ -8,7 +8,9 @@ from __future__ import annotations
 import pandas as pd
 
 # Bump when a rule's logic changes so that stored runs say which rules produced them.
-RULESET_VERSION = "2025.2"  # 2025.2: PLC01 along roads, PLC02 per km of road
+# 2025.2: PLC01 along roads, PLC02 per km of road. 2025.3: a count model per device (VIO02 spikes, VIO04 rises,
+# VIO05 outages), SRV01 use out of service, cases at stake on REV/PUB/CAL findings, peers per day in service.
+RULESET_VERSION = "2025.3"
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

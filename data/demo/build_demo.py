@@ -9,7 +9,8 @@ county seat (古镛镇, 水南镇). The generator is deterministic (one seeded R
   jiangle_cg_devices.csv    将乐县城市管理和综合执法局: GBK CSV with two title rows, Chinese headers without '*'
   jiangle_hb_devices.xlsx   三明市将乐生态环境局: one title row, GCJ02 coordinates (高德) stated in 坐标系
   verifications.xlsx        the verification history of the speed and weigh-in-motion devices (template layout)
-  violations.csv            daily violation counts and fines of every device in use, 2025-01-01 … 2025-06-30
+  violations.csv            daily violation counts and fines of every device in use (and of two 拟建 devices that
+                            record anyway), 2025-01-01 … 2025-06-30
   defects.csv               the defects planted for the audit to find: device_code, defect, detail
   rejected_example.csv      a small upload with typical mistakes, to show the validation report
   manifest.toml             what `camaudit demo` loads, in order
@@ -55,8 +56,10 @@ def main() -> None:
                            ["停用"] * 6 + ["拆除"] * 2 + ["拟建"] * 4):
         dev.status = status
 
+    noise = np.random.default_rng(SEED + 1)  # apart, so that adding it left the other draws as they were
     for dev in county.devices:
         dev.rate_mult = float(np.clip(rng.lognormal(0, 0.3), 0.55, 1.8))
+        dev.dispersion = float(np.clip(noise.lognormal(np.log(0.05), 0.6), 0.005, 0.4))
         dev.warn_share = float(rng.uniform(0.3, 0.6) if dev.type == "城市管理" else rng.uniform(0.03, 0.2))
         dev.severe_share = float(rng.uniform(0.02, 0.12)) if dev.type in SPEED else 0.0
     seq: dict[tuple[str, int], int] = {}

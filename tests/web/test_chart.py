@@ -27,3 +27,28 @@ def test_points_and_spikes():
 def test_a_single_day():
     chart = build([(dt.date(2024, 5, 1), 0)], set())
     assert chart.path.startswith("M") and chart.spikes == []
+
+
+def test_band_and_periods():
+    start = dt.date(2024, 1, 1)
+    days = [start + dt.timedelta(days=i) for i in range(10)]
+    series = [(d, 5) for d in days]
+    band = [(d, 5.0, 2.0, 9.0) for d in days[2:]] + [(days[0], float("nan"), float("nan"), float("nan"))]
+    chart = build(series, set(), band, [("rise", days[3], days[5]), ("outage", days[8], days[9]),
+                                        ("rise", dt.date(2023, 1, 1), dt.date(2023, 1, 9))])
+    # the band is a closed polygon: upper edge left to right, lower edge back; the day without a level is left out
+    corners = [tuple(map(float, p.split(","))) for p in chart.band.split()]
+    assert len(corners) == 2 * 8 and corners[0][0] < corners[7][0] and corners[8][0] > corners[15][0]
+    assert all(upper[1] < lower[1] for upper, lower in zip(corners[:8], reversed(corners[8:])))
+    assert chart.expected.count("L") == 7
+    # periods outside the series are dropped; the others cover their days
+    assert [(p.kind, p.start, p.end) for p in chart.periods] == [("rise", days[3], days[5]), ("outage", days[8], days[9])]
+    rise = chart.periods[0]
+    assert rise.x < float(chart.path.split(" L")[3].split(",")[0]) < rise.x + rise.width
+    # the axis reaches above the band's upper edge
+    assert chart.y_ticks[-1][1] >= 9
+
+
+def test_no_band_without_a_model():
+    chart = build([(dt.date(2024, 1, 1), 3)], set(), [], [])
+    assert chart.band == "" and chart.expected == "" and chart.periods == []

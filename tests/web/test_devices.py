@@ -82,3 +82,75 @@ def test_language_switch_renders_english_terms(shared_world):
     assert "Basic facts" in page and "Legal and technical review" in page and "weigh-in-motion" in page
     assert "Serious" in page and "Device dossier" in page
     assert "基本情况" not in page and "一机一档" not in page
+
+
+def _violations_csv(path, rows):
+    path.write_text("设备编号,日期,违法数量\n" + "".join(f"{c},{d},{n}\n" for c, d, n in rows), encoding="utf-8")
+    return path
+
+
+def test_detail_draws_the_expected_band_with_spikes_rises_and_outages(world, tmp_path):
+    """The device page shows the count model's expected band (computed in audit.rules.band) and marks what the
+    audit found: the spike day, the rise and the outage."""
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(180)]
+    counts = [8 + (i % 7) % 3 for i in range(180)]
+    for i in range(60, 74):
+        counts[i] *= 3          # two weeks at 3x
+    for i in range(100, 112):
+        counts[i] = 0           # twelve days without captures
+    counts[140] = 90            # one spike
+    path = _violations_csv(tmp_path / "v.csv", [("JA-002", d, c) for d, c in zip(days, counts)])
+    with database_session(world.app) as db:
+        assert import_file(db, path, "violations", user="setup").applied
+        db.commit()
+        audit_and_record(db, as_of=days[-1], user="setup")
+        db.commit()
+    page = client_for(world.app, "auditor").get(f"/devices/{world.device['JA-002']}").text
+    assert '<polygon class="band" points="' in page and '<path class="expected" d="M' in page
+    assert re.search(r'<circle class="spike" [^>]*><title>%s：90' % days[140], page)
+    rises = re.findall(r'<rect class="period rise" x="([\d.]+)"[^>]*><title>([\d-]+) – ([\d-]+)', page)
+    outages = re.findall(r'<rect class="period outage" x="([\d.]+)"[^>]*><title>([\d-]+) – ([\d-]+)', page)
+    assert [(a, b) for _, a, b in rises] == [(days[60].isoformat(), days[73].isoformat())]
+    assert [(a, b) for _, a, b in outages] == [(days[100].isoformat(), days[111].isoformat())]
+    assert float(rises[0][0]) < float(outages[0][0])
+    assert "按自身历史的预期采集量及正常范围（95%）" in page and "national" in page
+    assert f"/devices/funnel?department={world.dept['a']}" in page
+
+
+def test_a_device_without_enough_days_has_no_band(world, tmp_path):
+    days = [dt.date(2024, 3, 1) + dt.timedelta(days=i) for i in range(10)]
+    path = _violations_csv(tmp_path / "v.csv", [("JA-003", d, 4) for d in days])
+    with database_session(world.app) as db:
+        assert import_file(db, path, "violations", user="setup").applied
+        db.commit()
+    page = client_for(world.app, "auditor").get(f"/devices/{world.device['JA-003']}").text
+    assert '<path class="line"' in page and 'class="band"' not in page
+
+
+def test_funnel_page_marks_the_device_vio01_reports(world, tmp_path):
+    from .support import DEPT_A, device_csv
+
+    rows = [f"JA-1{k:02d},测速{k},固定测速,水南大道,由东向西,水南大道{k}号,117.4{k:02d},26.72,WGS84,2023-07-01,在用,"
+            "2023-06-01,2023-06-05,是,2023-06-20,县政府网站,2024-01-10,2025-01-09,合格" for k in range(10)]
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(90)]
+    per_day = {f"JA-1{k:02d}": 10 + k for k in range(9)} | {"JA-109": 95}
+    with database_session(world.app) as db:
+        assert import_file(db, device_csv(tmp_path / "more.csv", rows), "devices", department=DEPT_A,
+                           user="setup").applied
+        db.commit()
+        path = _violations_csv(tmp_path / "v.csv", [(c, d, n) for c, n in per_day.items() for d in days])
+        assert import_file(db, path, "violations", user="setup").applied
+        db.commit()
+        audit_and_record(db, as_of=days[-1], user="setup")
+        db.commit()
+    client = client_for(world.app, "auditor")
+    page = client.get(f"/devices/funnel?department={world.dept['a']}&type=固定测速").text
+    assert '<svg viewBox="0 0 900 360"' in page and 'class="limit flag"' in page
+    assert page.count('<circle class="flagged"') == 1 and page.count('<circle class="peer"') == 9
+    flagged_row = re.search(r'<tr><td><a href="/devices/\d+">JA-109</a></td><td class="num">90</td>'
+                            r'<td class="num">95.0</td><td class="num">[\d.]+</td><td>畸高（VIO01）', page)
+    assert flagged_row
+    assert "本单位同类" in page and "（10 台）" in page
+    # another type of the department: too few comparable devices for limits, said so
+    other = client.get(f"/devices/funnel?department={world.dept['a']}&type=闯红灯").text
+    assert "本单位没有可比较的该类设备" in other and 'id="funnel"' not in other

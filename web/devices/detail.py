@@ -16,11 +16,15 @@ from audit.registry.history import describe
 from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import (AuditRun, ChangeLog, Device, Finding, LedgerItem, Problem, ProblemReview,
                                    SpotCheckItem, VerificationRecord, ViolationStat)
+from audit.registry.store import load_reported_days
+from audit.rules.band import expected_band
+from audit.rules.profiles import ProfileError, load_profile
 
 from ..findings import cannot_assess_condition, current_condition, rule_titles
 from . import chart
 
 CHANGE_LOG_LIMIT = 300
+PERIOD_RULES = {"VIO04": "rise", "VIO05": "outage"}  # findings drawn as shaded periods on the chart
 
 
 def cell(value: Any) -> Any:
@@ -89,8 +93,14 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         .order_by(ChangeLog.id.desc()).limit(CHANGE_LOG_LIMIT)).all()
     daily = db.execute(select(ViolationStat.period_start, ViolationStat.count).where(
         ViolationStat.device_id == device.id, ViolationStat.period == "day")).all()
-    spikes = {dt.date.fromisoformat(f.evidence["date"]) for f, _ in findings
-              if f.id in current and f.rule == "VIO02" and isinstance(f.evidence, dict) and f.evidence.get("date")}
+    marked = [f for f, _ in findings if f.id in current and isinstance(f.evidence, dict)]
+    spikes = {dt.date.fromisoformat(f.evidence["date"]) for f in marked if f.rule == "VIO02" and f.evidence.get("date")}
+    periods = sorted((PERIOD_RULES[f.rule], dt.date.fromisoformat(f.evidence["start"]),
+                      dt.date.fromisoformat(f.evidence["end"]))
+                     for f in marked if f.rule in PERIOD_RULES and f.evidence.get("start") and f.evidence.get("end"))
+    run = next((r for f, r in findings if f.id in current), None) or \
+        db.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
+    band = _band(db, device, daily, run)
     monthly = db.execute(select(ViolationStat.period_start, ViolationStat.count, ViolationStat.fine_yuan).where(
         ViolationStat.device_id == device.id, ViolationStat.period == "month")
         .order_by(ViolationStat.period_start)).all()
@@ -115,7 +125,26 @@ def context(db: Session, device: Device) -> dict[str, Any]:
         "ledger": ledger,
         "changes": [describe(c) for c in changes],
         "change_limit": CHANGE_LOG_LIMIT,
-        "chart": chart.build([(d, int(c)) for d, c in daily], spikes),
+        "chart": chart.build([(d, int(c)) for d, c in daily], spikes, band, periods),
         "spike_days": sorted(spikes),
+        "periods": periods,
+        "band_profile": run.profile if run is not None and band else None,
         "monthly": monthly,
     }
+
+
+def _band(db: Session, device: Device, daily: list, run: AuditRun | None) -> list[tuple[dt.date, float, float, float]]:
+    """(day, expected, lower, upper) of the days the count model scores, with the profile of the device's audit
+    run (national when there is none or it no longer loads)."""
+    if not daily:
+        return []
+    try:
+        profile = load_profile(run.profile if run is not None else "national")
+    except ProfileError:
+        profile = load_profile("national")
+    reported = load_reported_days(db, device.department_id)
+    span_end = reported[-1] if device.status in ("在用", None) and reported else None
+    frame = expected_band([d for d, _ in daily], [int(c) for _, c in daily], profile, reported=reported,
+                          span_end=span_end)
+    frame = frame[frame["expected"].notna()]
+    return list(zip(frame["day"], frame["expected"], frame["lower"], frame["upper"]))

@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 
 from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.intake.xlsxsafe import csv_safe
-from audit.registry.models import Department, Device
+from audit.registry.models import AuditRun, Department, Device
+from audit.rules.engine import funnel_from_registry
 
-from ..access import is_decider, visible_device
+from ..access import is_decider, requested_department, visible_device
 from ..database import get_session
 from ..findings import SEVERITIES, rule_titles, summarise
 from . import detail
+from . import funnel as funnel_chart
 from .filters import DeviceFilter
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
@@ -95,6 +97,24 @@ def export_csv():
         writer.writerow([csv_safe(dept), *[csv_safe(detail.cell(getattr(device, c.key))) for c in columns]])
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename*=UTF-8''devices.csv"})
+
+
+@bp.get("/funnel")
+def funnel():
+    """The funnel plot of one department and device type (VIO01: rate per day in service against days)."""
+    db = get_session()
+    departments = visible_departments()
+    dept_id = requested_department(request.args.get("department")) or (departments[0].id if departments else None)
+    dept = db.get(Department, dept_id) if dept_id is not None else None
+    device_type = request.args.get("type") if request.args.get("type") in DEVICE_TYPES else DEVICE_TYPES[0]
+    run = db.scalar(select(AuditRun).order_by(AuditRun.id.desc()).limit(1))
+    data = None
+    if dept is not None and run is not None:
+        data = funnel_from_registry(db, department=dept.name, device_type=device_type, as_of=run.as_of,
+                                    profile_name=run.profile)
+    return render_template("devices/funnel.html", departments=departments, dept=dept, types=DEVICE_TYPES,
+                           device_type=device_type, run=run, data=data,
+                           plot=funnel_chart.build(data) if data else None)
 
 
 @bp.get("/<int:device_id>")

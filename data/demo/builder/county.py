@@ -139,7 +139,11 @@ class Device:
     warn_share: float = 0.1
     severe_share: float = 0.0
     fine_mult: float = 1.0
-    spike: tuple[dt.date, int] | None = None
+    dispersion: float = 0.05  # negative binomial: Var = μ + dispersion·μ² (real cameras are overdispersed)
+    spike: tuple[dt.date, int] | None = None  # (day, count)
+    rise: tuple[dt.date, int, float] | None = None  # (first day, days, multiple)
+    outage: tuple[dt.date, int, bool] | None = None  # (first day, days, rows left out rather than 0)
+    records_out_of_service: bool = False  # a device not in use (拟建) that records violations all the same
     verifications: list[dict] = field(default_factory=list)
 
     @property

@@ -1,12 +1,12 @@
 """The defects planted for the audit to find: missing reviews, signs and publication, verification lapses, spacing,
-sites outside the county, abnormal captures and fines."""
+sites outside the county, abnormal captures and fines, spikes, rises, outages and captures out of service."""
 from __future__ import annotations
 
 import datetime as dt
 
 import numpy as np
 
-from .county import BASE_RATE, JJ, JT, County, Device
+from .county import BASE_RATE, JJ, JT, PERIOD_END, County, Device
 from .devices import add_years, chain, record
 
 # --- defects ----------------------------------------------------------------------------------------------------------
@@ -80,17 +80,49 @@ def plant_defects(county: County, cluster: list[Device], counter: dict) -> list[
     for dev in pick(3, ("违法停车", "闯红灯", "固定测速")):
         dev.rate_mult = 0.02 / BASE_RATE[dev.type]
         out.append((dev.code, "near_zero_captures", "在用但半年内几乎无抓拍"))
-    for dev in pick(3, ("违法停车", "闯红灯", "固定测速")):
+    busy = pick(3, ("违法停车", "闯红灯", "固定测速"))
+    for dev in busy:
         dev.rate_mult = float(rng.uniform(6, 9))
         out.append((dev.code, "high_captures", f"日均抓拍约为同类设备的{dev.rate_mult:.0f}倍"))
-    for dev in pick(3, ("违法停车", "闯红灯", "固定测速")):
-        dev.rate_mult = 5.0 / BASE_RATE[dev.type]
-        first = dt.date(2025, 3, 1) + dt.timedelta(days=int(rng.integers(0, 90)))
-        dev.spike = (first, 7)
-        out.append((dev.code, "capture_spike", f"{first}起连续7天日抓拍约55起，平时约5起"))
+    spiked = pick(3, ("违法停车", "闯红灯", "固定测速"))
+    spike_days = [PERIOD_END] + [dt.date(2025, 3, 1) + dt.timedelta(days=int(rng.integers(0, 90))) for _ in range(2)]
     for dev in pick(3, ("违法停车", "闯红灯", "固定测速")):
         dev.fine_mult = float(rng.uniform(5, 8))
         out.append((dev.code, "high_fine_per_violation", f"每起罚款约为同类设备的{dev.fine_mult:.0f}倍"))
+    return out + plant_count_anomalies(county, spiked, spike_days, busy[:2], pick, used)
+
+
+def plant_count_anomalies(county: County, spiked: list[Device], spike_days: list[dt.date], busy: list[Device],
+                          pick, used: set[str]) -> list[tuple[str, str, str]]:
+    """One-day spikes (one on the last day of the data), sustained rises, outages (on busy devices: an outage is
+    improbable only where there are captures to miss) and captures out of service."""
+    rng = county.rng
+    out = []
+    for dev, day in zip(spiked, spike_days):
+        dev.rate_mult = 5.0 / BASE_RATE[dev.type]
+        count = int(rng.integers(50, 60))
+        dev.spike = (day, count)
+        out.append((dev.code, "capture_spike", f"{day}单日抓拍{count}起，平时约5起"
+                    + ("（数据最后一天）" if day == PERIOD_END else "")))
+    for k, dev in enumerate(pick(2, ("违法停车", "闯红灯", "固定测速"))):
+        dev.rate_mult = 6.0 / BASE_RATE[dev.type]
+        first = PERIOD_END - dt.timedelta(days=13) if k == 0 else \
+            dt.date(2025, 2, 20) + dt.timedelta(days=int(rng.integers(0, 60)))
+        dev.rise = (first, 14, 3.0)
+        out.append((dev.code, "capture_rise", f"{first}起连续14天日抓拍约18起，平时约6起"
+                    + ("（持续至数据最后一天）" if k == 0 else "")))
+    for k, dev in enumerate(busy):
+        first = dt.date(2025, 2, 10) + dt.timedelta(days=int(rng.integers(0, 90)))
+        dev.outage = (first, 12, k == 1)
+        out.append((dev.code, "capture_outage", f"{first}起连续12天无违法记录（" + ("未报送" if k else "报送为0")
+                    + f"），平时日均约{BASE_RATE[dev.type] * dev.rate_mult:.0f}起"))
+    for dev in [d for d in county.devices if d.status == "拟建" and d.code not in used][:2]:
+        used.add(dev.code)
+        dev.records_out_of_service = True
+        out.append((dev.code, "captures_out_of_service", "状态为拟建（未投入使用），但每日有违法记录"))
+    for dev in pick(1, ("违法停车", "闯红灯")):
+        dev.fields["in_service_on"] = dt.date(2025, 4, 1)
+        out.append((dev.code, "captures_before_service", "启用日期为2025-04-01，此前已有违法记录"))
     return out
 
 

@@ -27,7 +27,8 @@ RULE_OF_DEFECT = {
     "verification_failed": "CAL03", "violations_without_valid_verification": "CAL04", "spacing_too_close": "PLC01",
     "parking_cluster": "PLC01", "outside_boundary": "PLC03", "no_justification": "PLC04",
     "near_zero_captures": "PLC04", "high_captures": "VIO01", "capture_spike": "VIO02",
-    "high_fine_per_violation": "VIO03",
+    "high_fine_per_violation": "VIO03", "capture_rise": "VIO04", "capture_outage": "VIO05",
+    "captures_out_of_service": "SRV01", "captures_before_service": "SRV01",
 }
 
 

@@ -36,7 +36,8 @@ KINDS = {"no_legal_review", "legal_review_after_service", "no_tech_review", "not
          "no_sign", "sign_too_close", "sign_too_far", "no_verification", "verification_expired",
          "verification_failed", "spacing_too_close", "parking_cluster", "outside_boundary", "no_justification",
          "near_zero_captures", "high_captures", "capture_spike", "high_fine_per_violation",
-         "violations_without_valid_verification"}
+         "violations_without_valid_verification", "capture_rise", "capture_outage", "captures_out_of_service",
+         "captures_before_service"}
 TO_METRES = Transformer.from_crs("EPSG:4326", "EPSG:4548", always_xy=True)  # CGCS2000 GK zone CM 117°E
 
 
@@ -159,7 +160,7 @@ def test_rejected_example_is_rejected():
 
 def test_defects_cover_every_kind_and_refer_to_real_devices(devices, defects):
     assert set(defects["defect"]) == KINDS
-    assert defects.groupby("defect").size().min() >= 2
+    assert defects.groupby("defect").size().drop("captures_before_service").min() >= 2
     assert set(defects["device_code"]) <= set(devices["device_code"])
     share = defects["device_code"].nunique() / len(devices)
     assert 0.15 <= share <= 0.25
@@ -225,10 +226,27 @@ def test_capture_and_fine_defects(devices, violations, defects):
     assert set(per.index[per["fine_each"] >= 3 * per["fine_type"]]) == _listed(defects, "high_fine_per_violation")
     spike = _listed(defects, "capture_spike")
     assert (per.loc[list(spike), "peak"] >= 35).all() and (per.loc[list(spike), "mean"] < 10).all()
-    for code in spike:  # about 5 a day, then about 55 a day for a week
+    for code in spike:  # about 5 a day, then one day at about 55 (one of them on the last day)
         daily = violations.loc[violations["device_code"] == code, "count"].astype(float)
-        assert (daily.rolling(7).median() >= 35).sum() >= 1
-        assert daily.median() <= 8
+        assert (daily >= 35).sum() == 1 and daily.median() <= 8
+    assert violations.loc[violations["device_code"].isin(spike) & (violations["count"] >= 35), "period_start"].max() \
+        == PERIOD[-1]
+
+
+def test_rises_outages_and_captures_out_of_service(devices, violations, defects):
+    by_device = {code: rows.set_index("period_start")["count"] for code, rows in violations.groupby("device_code")}
+    for code in _listed(defects, "capture_rise"):  # about 6 a day, 14 days at about 18 (one until the last day)
+        daily = by_device[code].astype(float)
+        assert daily.median() <= 9 and (daily.rolling(14).mean() >= 12).any()
+    for code in _listed(defects, "capture_outage"):  # a busy device, then 12 days of zeros or of no rows at all
+        daily = by_device[code].reindex(PERIOD)
+        silent = daily.isna() | (daily == 0)
+        assert daily.median() >= 12 and silent.rolling(12).sum().max() == 12
+    planned = set(devices.loc[devices["status"] == "拟建", "device_code"])
+    assert _listed(defects, "captures_out_of_service") == planned & set(by_device)
+    (late,) = _listed(defects, "captures_before_service")
+    start = devices.set_index("device_code").loc[late, "in_service_on"]
+    assert (by_device[late].index < start).sum() > 60
 
 
 def test_violations_without_valid_verification_are_exactly_those_listed(devices, violations, verifications,
@@ -246,11 +264,13 @@ def test_violations_without_valid_verification_are_exactly_those_listed(devices,
 
 # --- violations and verifications ---------------------------------------------------------------------------------
 
-def test_violations_cover_every_in_use_device_every_day(devices, violations):
+def test_violations_cover_every_in_use_device_every_day(devices, violations, defects):
     in_use = set(devices.loc[devices["status"] == "在用", "device_code"])
-    assert set(violations["device_code"]) == in_use
+    assert set(violations["device_code"]) == in_use | _listed(defects, "captures_out_of_service")
     assert (violations["period"] == "day").all()
-    assert violations.groupby("device_code")["period_start"].nunique().eq(len(PERIOD)).all()
+    days = violations.groupby("device_code")["period_start"].nunique()
+    left_out = days[days < len(PERIOD)]  # the outage reported with no rows
+    assert days.max() == len(PERIOD) and len(left_out) == 1 and left_out.item() == len(PERIOD) - 12
     assert violations["period_start"].min() == PERIOD[0] and violations["period_start"].max() == PERIOD[-1]
     assert (violations["count"] >= 0).all() and (violations["fine_yuan"] >= 0).all()
     # some violations are warnings without a fine

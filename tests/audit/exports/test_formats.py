@@ -21,7 +21,7 @@ def test_findings_geojson(filed, tmp_path):
     assert rev["geometry"] == {"type": "Point", "coordinates": [117.4731, 26.7285]}
     props = rev["properties"]
     assert props["device_code"] == "JL-001" and props["severity"] == "严重" and props["action"] == "停用"
-    assert props["evidence"] == {"legal_review_on": None, "in_service_on": "2023-07-01"}
+    assert props["evidence"] == {"legal_review_on": None, "in_service_on": "2023-07-01", "cases": {"imported": False}}
     assert props["handling"] == "待整改" and props["device_status"] == "停用" and props["as_of"] == "2024-06-30"
     department_level = [f for f in data["features"] if f["properties"]["device_code"] is None]
     assert all(f["geometry"] is None for f in department_level)

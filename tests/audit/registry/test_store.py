@@ -273,3 +273,37 @@ def test_statistics_load_by_code_with_quotes_in_codes(session, tmp_path):
     frame = registry.load_violations_frame(session, ["JL'001"])
     assert frame["device_code"].tolist() == ["JL'001"] and frame["count"].tolist() == [5]
     assert str(frame["period_start"].dtype) == "datetime64[ns]"
+
+
+def test_status_history_comes_from_uploads_and_decisions(session, tmp_path):
+    """The dated status changes the audit reads (when a device left service): a device an upload set to 停用
+    carries the upload's day, a suspension its decision date; the status a device was first registered with has
+    no date. SRV01 then counts the cases recorded after the suspension took effect."""
+    from audit.registry.models import Decision
+    from audit.rules.engine import run_audit
+
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT, user="clerk")
+    session.commit()
+    changed = [ROWS[0], ROWS[1].replace(",在用,", ",停用,"), ROWS[2]]
+    import_file(session, device_csv(tmp_path, changed, name="again.csv"), "devices", department=DEPT, user="clerk")
+    device = session.scalar(select(Device).where(Device.device_code == "JL-001"))
+    session.add(Decision(device_id=device.id, kind="suspend", decided_on=dt.date(2024, 5, 1), reason="未公布",
+                         decided_by="auditor"))
+    device.status = "停用"
+    session.commit()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    history = registry.load_status_history(session)
+    rows = set(zip(history["device_code"], history["since"].dt.date, history["status"], history["source"]))
+    assert rows == {("JL-002", today, "停用", "变更记录"), ("JL-001", dt.date(2024, 5, 1), "停用", "处理决定")}
+    assert list(registry.load_status_history(session, ["JL-002"])["device_code"].unique()) == ["JL-002"]
+
+    days = [dt.date(2024, 4, 20) + dt.timedelta(days=k) for k in range(30)]
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量,罚款金额\n"
+                 + "".join(f"JL-001,{d},4,800\n" for d in days))
+    assert import_file(session, path, "violations", user="clerk").applied
+    session.commit()
+    _, findings = run_audit(session, as_of=dt.date(2024, 6, 30))
+    srv = findings[(findings["rule"] == "SRV01") & (findings["device_code"] == "JL-001")]
+    (evidence,) = srv["evidence"].tolist()
+    assert evidence["key"] == "停用:2024-05-01" and evidence["source"] == "处理决定"
+    assert evidence["cases"]["violations"] == 4 * 19 and evidence["cases"]["first_day"] == "2024-05-01"

@@ -2,7 +2,8 @@
 
 A file holds one or more [[cases]]. A case lists only what differs from a compliant device (CLEAN_DEVICE); ""
 stands for an empty cell. Keys of a case: name, as_of, profile, [defaults], [[devices]], [[violations]],
-[[series]] (daily counts generated from a repeating pattern, with spikes), [[verifications]], [boundaries]
+[[series]] (daily counts generated from a repeating pattern, with spikes), [[verifications]], [[status_changes]]
+(device_code, since, status, source: the dated status changes of the registry's history), [boundaries]
 (department → WKT), [[areas]] (name, wkt), [[roads]] (name, wkt: the road network, as geo.roads.as_roads reads
 it) and [expect] with flagged, not_flagged, cannot_assess (device codes),
 department_cannot_assess (departments), [[expect.evidence]] (a finding of that device/department whose evidence
@@ -98,10 +99,12 @@ def build_case(code: str, path: Path, data: dict[str, Any]) -> Case:
         roads = as_roads(gpd.GeoDataFrame({"name": [r.get("name", "") for r in data["roads"]]}, geometry=lines,
                                           crs="EPSG:4326"))
     verifications = [_cells(v) for v in data.get("verifications", [])]
+    status_changes = [_cells(v) for v in data.get("status_changes", [])]
     ctx = AuditContext(
         as_of=data.get("as_of", dt.date(2024, 6, 30)), profile=_profile(data.get("profile", "national")),
         violations=pd.DataFrame(violations) if violations else None,
         verifications=pd.DataFrame(verifications) if verifications else None,
+        status_history=pd.DataFrame(status_changes) if status_changes else None,
         boundaries={k: shapely.from_wkt(v) for k, v in data.get("boundaries", {}).items()}, areas=areas,
         roads=roads)
     return Case(code=code, name=data.get("name", ""), path=path, description=data.get("description", ""),

@@ -100,7 +100,7 @@ def test_run_rules_refuses_duplicate_codes() -> None:
 
 def test_describe_rules_lists_settings_with_profile_values() -> None:
     rules = describe_rules("guangdong")
-    assert len(rules) == 16
+    assert len(rules) == 19
     pub = next(r for r in rules if r["code"] == "PUB01")
     assert pub["profile"] == "guangdong" and pub["title_zh"] and "Fails" in pub["doc"]
     lead = next(s for s in pub["setting_values"] if s["name"] == "publication_lead_days")

@@ -15,7 +15,7 @@ from audit.rules.profiles import SETTINGS, list_profiles, load_profile
 from .casefiles import CLEAN_DEVICE, case_paths, load_cases
 
 FIXED_CODES = {"REV01", "REV02", "PUB01", "SGN01", "SGN02", "CAL01", "CAL02", "CAL03", "CAL04", "PLC01", "PLC02",
-               "PLC03", "PLC04", "VIO01", "VIO02", "VIO03"}
+               "PLC03", "PLC04", "VIO01", "VIO02", "VIO03", "VIO04", "VIO05", "SRV01"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 

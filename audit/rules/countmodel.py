@@ -1,0 +1,375 @@
+"""The count model: each device's expected daily count from its own history, and how surprising a day is.
+
+Functions over the daily rows of a set of devices (no global state): the devices are laid out in chunks as dense
+device × day matrices on the calendar, and every step is a matrix operation.
+
+Per device, the expected count of day t is μ_t = level_t × weekday factor, and neither uses day t itself:
+
+- weekday rates: the device's mean count on each weekday, half a case added to the weekday's total so that a
+  weekday of zeros keeps a small rate; the factors are the rates over their mean. The rate of day t's own
+  weekday is recomputed without day t.
+- level (season and trend): Σy / Σr over the days within `half_window` either side of t, r being each day's
+  weekday rate (the Poisson estimate of the level, in which days of a weekday with almost no captures weigh
+  almost nothing). Near the end of the series the window is one-sided: the last day is scored from the days
+  before it like any other day near an edge.
+- robust: a robust reference (the median of weekly medians of the days with captures, around each day) decides
+  which days the fit leaves out — days improbably low under it (outages, partial operation) — and where it clips
+  (3 × reference + 5), so that a spike moves its neighbours' levels by a bounded amount and an outage does not
+  pull the level down.
+- overdispersion: negative binomial, Var = μ + αμ², α per device by moments, robust to spikes (see
+  `_dispersion`). The predictive dispersion of a day adds the error of its own level (1/n_t for the n_t days in
+  its window), so days near the end, with half a window, are judged with the wider spread they have.
+
+A second, guarded baseline serves sustained rises and outages: the same estimate over the days `GUARD_DAYS` …
+`GUARD_DAYS + GUARD_SPAN` away on either side, which a rise or an outage shorter than the guard cannot move.
+
+Missing data: a device's series runs from its first daily row to its span end (for a device in use, the last day
+its department reported). A day in the series without a row counts as 0 when the department reported other
+devices that day (many systems leave zero days out), and as unknown when it reported nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+from scipy import stats
+
+WEEKDAY_PSEUDO_COUNT = 0.5   # cases added to each weekday's total
+MIN_WINDOW_DAYS = 7          # a level needs at least this many days of data in its window
+REFERENCE_WEEKS = 3          # the robust reference: median of the weekly medians of ±3 weeks …
+MIN_REFERENCE_FACTOR = 0.2   # … of the days with captures, on weekdays whose factor is at least this
+LOW_Z = 3.09                 # days this many SDs below the reference on the Anscombe scale are left out (1e-3)
+CLIP_FACTOR, CLIP_ADD = 3.0, 5.0   # the fit clips counts at 3 × reference + 5
+CAP_Z = 3.0                  # the dispersion caps a day's squared residual at 3² times its variance
+HALF_NORMAL_MEDIAN_SQ = 0.4549     # median of Z² for a standard normal Z
+PRIOR_DISPERSION = 0.05      # typical α of real cameras (median of Chicago's 2019 speed cameras: 0.054) …
+PRIOR_WEIGHT = 400.0         # … weighing as much as Σμ² = 400, i.e. 50 days at 2.8 a day
+GUARD_DAYS = 28              # the guarded baseline leaves out the four weeks either side of the day …
+GUARD_SPAN = 56              # … and uses the eight weeks beyond them
+MIN_GUARD_DAYS = 14          # a guarded baseline needs at least this many days of data
+MAX_SIZE = 1e6               # negative binomial size used for (near-)Poisson days
+DAYS_PER_100_DEVICE_YEARS = 36_500
+
+
+@dataclass
+class DailySeries:
+    """The daily rows of a set of devices and what the model needs besides the counts.
+
+    dev, day, count: the rows, sorted by device position and day (days since 1970-01-01).
+    span_end: per device position, the last day of its series (NaN: its last row); group: per position, the
+    reporting group (department) index; reported: sorted keys group·2³² + day of the days on which each group
+    reported daily rows.
+    """
+
+    dev: np.ndarray
+    day: np.ndarray
+    count: np.ndarray
+    span_end: np.ndarray
+    group: np.ndarray
+    reported: np.ndarray
+
+
+@dataclass
+class ChunkFit:
+    """The model fitted on one chunk: k devices × T calendar days from day0 (float32 matrices).
+
+    y: counts (0 for days without a row that the department reported, NaN where unknown or outside the series);
+    known: ~isnan(y); mu: expected count; size: negative binomial size of each day's predictive distribution;
+    base: the guarded expected count (NaN with too few days); factor (k × 7, Monday first): weekday factors;
+    dispersion: α per device; history: days of data per device; guarded: days with a guarded baseline per device;
+    last: the last day of each device's series; group: each device's reporting group.
+    """
+
+    devs: np.ndarray
+    day0: int
+    y: np.ndarray
+    known: np.ndarray
+    mu: np.ndarray
+    size: np.ndarray
+    base: np.ndarray
+    factor: np.ndarray
+    dispersion: np.ndarray
+    history: np.ndarray
+    guarded: np.ndarray
+    last: np.ndarray
+    group: np.ndarray
+
+
+def weekday(days: np.ndarray) -> np.ndarray:
+    """0 = Monday … 6 = Sunday (1970-01-01 was a Thursday)."""
+    return (np.asarray(days) + 3) % 7
+
+
+def nb_sf(x: np.ndarray, mu: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """P(X ≥ x) for X negative binomial with mean mu and the given size; 0 where mu is 0 and x ≥ 1."""
+    x, mu, size = (np.asarray(a, dtype=float) for a in (x, mu, size))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = stats.nbinom.sf(x - 1, size, size / (size + mu))
+    return np.where(x <= 0, 1.0, np.where(mu <= 0, 0.0, p))
+
+
+def nb_quantile(q: float, mu: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The q-quantile of the negative binomial with mean mu and the given size (0 where mu is 0)."""
+    mu, size = np.asarray(mu, dtype=float), np.asarray(size, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = stats.nbinom.ppf(q, size, size / (size + mu))
+    return np.where(mu > 0, out, 0.0)
+
+
+def log_p_zero(mu: np.ndarray, dispersion: np.ndarray) -> np.ndarray:
+    """log P(X = 0) under the negative binomial with mean mu and dispersion α (Poisson as α → 0)."""
+    a = np.maximum(dispersion, 1.0 / MAX_SIZE)
+    return -np.log1p(a * mu) / a
+
+
+def budget_alpha(per_100_device_years: float) -> float:
+    """The per-day (per-test) false-alarm probability that spends the budget over all device-days (Bonferroni)."""
+    return per_100_device_years / DAYS_PER_100_DEVICE_YEARS
+
+
+# ---- matrix helpers ------------------------------------------------------------------------------------------
+
+class WindowSums:
+    """Sums of a k × T matrix over day windows [t + lo, t + hi] (clipped to the matrix), from one cumulative sum
+    (float64 unless dtype says otherwise: short windows of small counts can do with float32): each window is
+    computed interval by interval as the difference of two column slices (or edge columns)."""
+
+    def __init__(self, a: np.ndarray, dtype: type = np.float64) -> None:
+        k, self.width = a.shape
+        self.c = np.zeros((k, self.width + 1), dtype=dtype)
+        np.cumsum(a, axis=1, dtype=dtype, out=self.c[:, 1:])
+
+    def sum(self, lo: int, hi: int) -> np.ndarray:
+        """float32 sums (the cumulative sum is float64, so long series keep their precision)."""
+        width, c = self.width, self.c
+        out = np.empty((c.shape[0], width), dtype=np.float32)
+        # The sum is c[t + hi + 1] − c[t + lo], indices clipped to 0 … width: between these breakpoints each
+        # index is a slice or a constant column.
+        cuts = sorted({0, width, *(min(max(x, 0), width) for x in (-lo, width - lo, -hi - 1, width - hi - 1))})
+
+        def column(off: int, t0: int, t1: int) -> np.ndarray:
+            x0, x1 = t0 + off, t1 - 1 + off
+            if 0 <= x0 and x1 <= width:
+                return c[:, x0:x1 + 1]
+            x = min(max(x0, 0), width)
+            return c[:, x:x + 1]
+
+        for t0, t1 in zip(cuts[:-1], cuts[1:]):
+            np.subtract(column(hi + 1, t0, t1), column(lo, t0, t1), out=out[:, t0:t1])
+        return out
+
+
+def _same_weekday(u: np.ndarray, half: int) -> np.ndarray:
+    """For each day, Σu over the days of the same weekday within `half` days either side (the day included)."""
+    k, width = u.shape
+    nb, m = -(-width // 7), half // 7
+    blocks = np.zeros((k, nb + 2 * m + 1, 7), dtype=np.float32)
+    np.cumsum(np.pad(u, ((0, 0), (0, nb * 7 - width))).reshape(k, nb, 7), axis=1, out=blocks[:, m + 1:m + 1 + nb])
+    blocks[:, m + 1 + nb:] = blocks[:, m + nb:m + 1 + nb]
+    out = blocks[:, 2 * m + 1:2 * m + 1 + nb] - blocks[:, :nb]
+    return out.reshape(k, nb * 7)[:, :width]
+
+
+def _median_last(a: np.ndarray, min_count: int) -> np.ndarray:
+    """Median over the last axis ignoring NaN (NaN where fewer than min_count values); fast for short axes."""
+    s = np.sort(a, axis=-1)  # NaN sorts last
+    c = np.sum(~np.isnan(a), axis=-1)
+    lo = np.take_along_axis(s, np.maximum((c - 1) // 2, 0)[..., None], axis=-1)[..., 0]
+    hi = np.take_along_axis(s, np.minimum(c // 2, a.shape[-1] - 1)[..., None], axis=-1)[..., 0]
+    return np.where(c >= max(min_count, 1), (lo + hi) / 2, np.nan)
+
+
+def _factors(total: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Weekday factors averaging 1 over the weekdays with data (1 for a weekday without)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(days > 0, total / days, np.nan)
+        f = rate / np.nanmean(rate, axis=1, keepdims=True)
+    return np.where(np.isfinite(f), f, 1.0)
+
+
+def _weekday_medians(y: np.ndarray, day0: int) -> np.ndarray:
+    """Robust weekday factors (k × 7, Monday first) for the reference: each weekday's median count, half a case
+    added, over their mean (a spike cannot move a median by more than one value)."""
+    k, width = y.shape
+    nb = -(-width // 7)
+    by_phase = np.pad(y, ((0, 0), (0, nb * 7 - width)), constant_values=np.nan).reshape(k, nb, 7)
+    med = _median_last(by_phase.transpose(0, 2, 1), 1)  # (k, 7) by column phase
+    rate = np.full((k, 7), np.nan)
+    rate[:, weekday(day0 + np.arange(7))] = med + WEEKDAY_PSEUDO_COUNT
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = rate / np.nanmean(rate, axis=1, keepdims=True)
+    return np.where(np.isfinite(f), f, 1.0)
+
+
+def _reference(z: np.ndarray) -> np.ndarray:
+    """A robust level of the weekday-adjusted counts z of the days with captures (NaN otherwise): the median of
+    the weekly medians of the seven weeks around each day's week (weeks counted from the chunk's first day; a week
+    needs two such days, the median two weeks). Zero days do not enter it, so that an outage, even a long one,
+    cannot lower it, and a spike cannot move a median by more than one value. It is biased upwards at low counts
+    and only decides which days the fit leaves out and where it clips."""
+    k, width = z.shape
+    nb = -(-width // 7)
+    weekly = _median_last(np.pad(z, ((0, 0), (0, nb * 7 - width)), constant_values=np.nan).reshape(k, nb, 7), 2)
+    around = np.pad(weekly, ((0, 0), (REFERENCE_WEEKS, REFERENCE_WEEKS)), constant_values=np.nan)
+    level = _median_last(np.lib.stride_tricks.sliding_window_view(around, 2 * REFERENCE_WEEKS + 1, axis=1), 2)
+    return np.repeat(level, 7, axis=1)[:, :width]
+
+
+def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """α per device by moments: E[(y − μ)²] = (μ + αμ²)(1 + 1/n) for a level estimated from n days, so
+    α = Σ[(y − μ)²/(1 + 1/n) − μ] / Σμ² over the days used (the improbably low days are already left out).
+
+    Robust to spikes: each day's squared residual is capped at CAP_Z² times its variance under the previous
+    estimate, three times over (a spike's influence shrinks to that of a 3-sigma day), after the pass-2 clipping.
+    Shrunk towards PRIOR_DISPERSION, since a quiet device's estimate is imprecise (±0.07 from 90 days at 3 a day).
+    """
+    f32 = np.float32
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(use, mu, f32(0.0))
+        r2 = np.where(use, (y - m) ** 2 / (1 + 1 / np.maximum(n, 1)).astype(f32), f32(0.0))
+        total = (r2 - m).sum(axis=1, dtype=float)
+        den = (m * m).sum(axis=1, dtype=float)
+        # Only days beyond 3² times a Poisson variance can be capped (the cap grows with α): iterate on those.
+        rows, cols = np.nonzero(r2 > CAP_Z ** 2 * m)
+        r2c, mc = r2[rows, cols].astype(float), m[rows, cols].astype(float)
+    alpha = np.full(len(m), PRIOR_DISPERSION)
+    for _ in range(3):
+        excess = np.maximum(r2c - CAP_Z ** 2 * (mc + alpha[rows] * mc * mc), 0.0)
+        num = total - np.bincount(rows, weights=excess, minlength=len(m))
+        alpha = np.maximum((num + PRIOR_WEIGHT * PRIOR_DISPERSION) / (den + PRIOR_WEIGHT), 0.0)
+    return alpha
+
+
+# ---- the fit -----------------------------------------------------------------------------------------------
+
+def _layout(series: DailySeries, devs: np.ndarray, rows: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(day0, the counts matrix, the last day of each series) of the chunk."""
+    local = np.searchsorted(devs, series.dev[rows])
+    # Rows are sorted by device and day: each device's first and last row bound its run.
+    starts = np.flatnonzero(np.r_[True, local[1:] != local[:-1]])
+    stops = np.r_[starts[1:], len(local)] - 1
+    day = series.day[rows]
+    first_row, last_row = day[starts], day[stops]
+    ends = np.asarray(series.span_end, dtype=float)[devs]
+    end = np.where(np.isnan(ends), last_row, np.fmax(ends, last_row)).astype(np.int64)
+    day0 = int(first_row.min())
+    days = day0 + np.arange(int(end.max()) - day0 + 1)
+    if len(rows) == len(devs) * len(days) and (first_row == day0).all():
+        step = np.diff(day)
+        step[starts[1:] - 1] = 1
+        if (step == 1).all():  # a row for every device and day, in order: the matrix as it comes
+            return day0, series.count[rows].astype(np.float32).reshape(len(devs), len(days)), end
+    inside = (days[None, :] >= first_row[:, None]) & (days[None, :] <= end[:, None])
+    # The days each of the chunk's groups reported, as a small group × day table.
+    groups, group_row = np.unique(series.group[devs], return_inverse=True)
+    lo = np.searchsorted(series.reported, (groups.astype(np.int64) << 32) + day0)
+    hi = np.searchsorted(series.reported, (groups.astype(np.int64) << 32) + days[-1], side="right")
+    table = np.zeros((len(groups), len(days)), dtype=bool)
+    for g, (a, b) in enumerate(zip(lo, hi)):
+        table[g, (series.reported[a:b] & 0xFFFFFFFF) - day0] = True
+    if not table.all():
+        inside &= table[group_row]
+    y = np.where(inside, np.float32(0.0), np.float32(np.nan))
+    y[local, day - day0] = series.count[rows]
+    return day0, y, end
+
+
+def fit_chunk(series: DailySeries, devs: np.ndarray, rows: np.ndarray, half_window: int) -> ChunkFit:
+    """Fit the model on the devices `devs` (sorted positions) whose rows are `rows` (indices into series)."""
+    day0, y, last = _layout(series, devs, rows)
+    k, width = y.shape
+    f32 = np.float32
+    known = ~np.isnan(y)
+    dow = weekday(day0 + np.arange(width))
+    onehot = np.zeros((width, 7), dtype=f32)
+    onehot[np.arange(width), dow] = 1.0
+    half = max(int(half_window), 1)
+    y0 = np.where(known, y, f32(0.0))
+
+    # The robust reference: what the fit leaves out (improbably low days) and where it clips.
+    f0 = _weekday_medians(y, day0).astype(f32)[:, dow]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref = _reference(np.where(known & (y0 > 0) & (f0 >= MIN_REFERENCE_FACTOR), y0 / f0, f32(np.nan))) * f0
+        resid = 2 * (np.sqrt(y0 + f32(0.375)) - np.sqrt(np.nan_to_num(ref) + f32(0.375)))
+        # How far below the reference a day may fall: LOW_Z standard deviations on the Anscombe scale, whose
+        # variance 1 + α₀·ref uses a first dispersion from the median squared residual of the days with captures
+        # (not above the clip: a spike does not widen it), at least PRIOR_DISPERSION (a median of few days jumps).
+        clip = f32(CLIP_FACTOR) * ref + f32(CLIP_ADD)
+        rough = known & (y0 > 0) & (ref >= 1) & (y0 <= clip)
+        alpha0 = (_median_last(np.where(rough, resid * resid, f32(np.nan)), 1) / HALF_NORMAL_MEDIAN_SQ - 1) \
+            / (np.where(rough, ref, f32(0.0)).sum(axis=1, dtype=float) / rough.sum(axis=1))
+        alpha0 = np.where(np.isfinite(alpha0), np.maximum(alpha0, PRIOR_DISPERSION), PRIOR_DISPERSION)
+        low = known & (resid < f32(-LOW_Z) * np.sqrt(1 + alpha0.astype(f32)[:, None] * np.nan_to_num(ref)))
+    use = known & ~low
+    u = use.astype(f32)
+    yc = np.where(use, np.fmin(y0, clip), f32(0.0))
+
+    # Weekday rates, and day t's own rate without day t.
+    total, wdays = (yc @ onehot).astype(float) + WEEKDAY_PSEUDO_COUNT, (u @ onehot).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(wdays > 0, total / wdays, np.nan)
+        mean_rate = np.nanmean(rate, axis=1, keepdims=True)
+        rcol = np.where(np.isfinite(rate), rate, mean_rate).astype(f32)[:, dow]
+        own_days = wdays.astype(f32)[:, dow] - u
+        own = np.where(own_days > 0, (total.astype(f32)[:, dow] - yc) / own_days, mean_rate.astype(f32))
+    # The level: Σy / Σr within ±half, the day left out (its weekday's days weighted by its own rate).
+    far = GUARD_DAYS + GUARD_SPAN
+    ru = rcol * u
+    w_y, w_r, w_u = WindowSums(yc), WindowSums(ru), WindowSums(u)
+    num = w_y.sum(-half, half) - yc
+    den = w_r.sum(-half, half) - ru + (_same_weekday(u, half) - u) * (own - rcol)
+    n = w_u.sum(-half, half) - u
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mu = np.where((n >= MIN_WINDOW_DAYS) & (den > 0), own * num / den, f32(np.nan))
+    alpha = _dispersion(yc, use & np.isfinite(mu), mu, n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a_t = alpha.astype(f32)[:, None] * (1 + 1 / n) + 1 / (n * mu)
+        size = np.where(np.isfinite(a_t) & (a_t > f32(1 / MAX_SIZE)), 1 / a_t, f32(MAX_SIZE))
+
+    # The guarded baseline: the days GUARD_DAYS … GUARD_DAYS + GUARD_SPAN away on either side.
+    def guarded(w: WindowSums) -> np.ndarray:
+        return w.sum(-far, -GUARD_DAYS) + w.sum(GUARD_DAYS, far)
+
+    g_sum, g_w, g_n = guarded(w_y), guarded(w_r), guarded(w_u)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        base = np.where((g_n >= MIN_GUARD_DAYS) & (g_w > 0), g_sum / g_w * rcol, f32(np.nan))
+    return ChunkFit(devs=devs, day0=day0, y=y, known=known, mu=mu, size=size, base=base,
+                    factor=_factors(total, wdays), dispersion=alpha, history=known.sum(axis=1),
+                    guarded=(known & np.isfinite(base)).sum(axis=1), last=last,
+                    group=series.group[devs])
+
+
+def _chunks(first: np.ndarray, last: np.ndarray, max_cells: int) -> Iterator[np.ndarray]:
+    """Device positions in groups whose calendar box (devices × days) holds at most max_cells (one device at
+    least), devices sorted by first day so that a box stays compact."""
+    order = np.lexsort((last, first))
+    k0 = 0
+    while k0 < len(order):
+        lo, hi, k1 = first[order[k0]], last[order[k0]], k0 + 1
+        while k1 < len(order):
+            nlo, nhi = min(lo, first[order[k1]]), max(hi, last[order[k1]])
+            if (k1 - k0 + 1) * (nhi - nlo + 1) > max_cells:
+                break
+            lo, hi, k1 = nlo, nhi, k1 + 1
+        yield np.sort(order[k0:k1])
+        k0 = k1
+
+
+def fit(series: DailySeries, half_window: int, max_cells: int = 1_000_000) -> Iterator[ChunkFit]:
+    """The model fitted on every device with daily rows, chunk by chunk."""
+    if not len(series.dev):
+        return
+    starts = np.flatnonzero(np.r_[True, series.dev[1:] != series.dev[:-1]])
+    stops = np.r_[starts[1:], len(series.dev)]
+    devs = series.dev[starts]
+    ends = np.asarray(series.span_end, dtype=float)[devs]
+    last = np.where(np.isnan(ends), series.day[stops - 1], np.fmax(ends, series.day[stops - 1])).astype(np.int64)
+    for chunk in _chunks(series.day[starts], last, max_cells):
+        lengths = stops[chunk] - starts[chunk]
+        rows = np.repeat(starts[chunk] - np.cumsum(np.r_[0, lengths[:-1]]), lengths) + np.arange(lengths.sum())
+        yield fit_chunk(series, devs[chunk], rows, half_window)
+
+
+__all__ = ["DailySeries", "ChunkFit", "WindowSums", "fit", "fit_chunk", "nb_sf", "nb_quantile", "log_p_zero", "budget_alpha",
+           "weekday"]

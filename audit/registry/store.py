@@ -25,7 +25,7 @@ from .bulk import Loader, bulk_pragmas, loader_for
 from .history import field_label
 from .inventory import InventoryImport
 from .lookup import DeviceLookup, KnownDevices
-from .models import ChangeLog, Department, Device, ImportBatch, VerificationRecord, ViolationStat
+from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat
 from .names import clean_name, department_key
 from .verifications import VerificationsImport
 from .violations import ViolationsImport

@@ -1,8 +1,8 @@
 """The daily (and monthly) counts as the audit reads them: typed numpy columns, 25 bytes a row, instead of a frame
 of Python objects (about 450 bytes a row), read in batches so that no batch of driver rows is held whole.
 
-PostgreSQL sends the rows by COPY in its binary format, parsed by numpy; SQLite's rows come a batch at a time from
-its cursor. One department's rows are chosen by a join in SQL (no IN list).
+PostgreSQL sends the rows by COPY in its binary format, parsed by numpy; SQLite sends a range of device ids at a
+time, each column as one text that numpy parses. One department's rows are chosen by a join in SQL (no IN list).
 """
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 from sqlalchemy.orm import Session
 
-BATCH = 1_000_000
+BATCH = 1_000_000  # rows of a PostgreSQL batch
+SQLITE_DEVICES = 5_000  # device ids of an SQLite batch (a year of theirs: 1.8M rows, about 60 MB of text)
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_HEADER = 19  # signature, flags, header extension length
 # One row of the COPY below: field count, then (length, value) for device_id, monthly, day, count, fine. The
@@ -75,17 +76,30 @@ def load_daily_rows(session: Session, department: str | None = None) -> DailyRow
     join, params = _where(department)
     if conn.dialect.name == "postgresql":
         return _copy_rows(conn, join, params)
-    sql = (f"SELECT v.device_id, v.period = 'month', CAST(julianday(v.period_start) - 2440587.5 AS INTEGER), "
-           f"v.count, v.fine_yuan FROM violation_stat v{join.replace('%(department)s', '?')}")
+    return _sqlite_rows(conn, join.replace("%(department)s", "?") + (" AND" if join else " WHERE"),
+                        tuple(params.values()))
+
+
+def _sqlite_rows(conn, where: str, params: tuple[str, ...]) -> DailyRows:  # type: ignore[no-untyped-def]
+    """SQLite's rows a range of device ids at a time (the table is clustered on device_id), each column joined to
+    text by group_concat and parsed by numpy: a seventh of the time of one Python tuple a row."""
+    sql = ("SELECT group_concat(v.device_id), group_concat(v.period = 'month'), "
+           "group_concat(CAST(julianday(v.period_start) - 2440587.5 AS INTEGER)), group_concat(v.count), "
+           f"group_concat(ifnull(v.fine_yuan, 'nan')) FROM violation_stat v{where} "
+           "v.device_id >= ? AND v.device_id < ?")
     cursor = conn.connection.dbapi_connection.cursor()
     batches = _Batches()
     try:
-        cursor.execute(sql, tuple(params.values()))
-        while batch := cursor.fetchmany(BATCH):
-            ids, monthly, day, count, fine = zip(*batch)
-            del batch
-            batches.add(device_id=ids, day=day, monthly=monthly, count=count,
-                        fine=[np.nan if f is None else f for f in fine])
+        low, high = cursor.execute("SELECT min(device_id), max(device_id) FROM violation_stat").fetchone()
+        for start in range(low or 0, (high or -1) + 1, SQLITE_DEVICES):
+            texts = cursor.execute(sql, (*params, start, start + SQLITE_DEVICES)).fetchone()
+            if texts[0] is None:
+                continue
+            columns = {name: np.fromstring(text, sep=",", dtype=_DTYPES[name])
+                       for name, text in zip(("device_id", "monthly", "day", "count", "fine"), texts)}
+            if len({len(c) for c in columns.values()}) != 1:
+                raise RuntimeError(f"SQLite: the columns of devices {start}… do not have one length each")
+            batches.add(**columns)
     finally:
         cursor.close()
     return batches.rows()

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit.registry import store
+from audit.registry import daily, store
 from audit.registry.daily import load_daily_rows
 from audit.registry.db import session_factory
 from audit.rules.engine import load_inputs, run_rules
@@ -61,6 +61,23 @@ def test_the_audit_of_typed_rows_finds_what_the_frame_finds(db_engine, tmp_path)
         pd.testing.assert_frame_equal(typed, framed)
         typed, framed = both_ways(session, dt.date(2025, 4, 30), department=DEPT)
         pd.testing.assert_frame_equal(typed, framed)
+
+
+def test_the_rows_read_in_small_batches_are_the_rows_read_at_once(db_engine, tmp_path, monkeypatch):
+    """Batches that end inside a COPY row, many ranges of device ids, with and without a department's join."""
+    with session_factory(db_engine)() as session:
+        generated(session, tmp_path)
+        for department in (None, DEPT):
+            whole = load_daily_rows(session, department)
+            with monkeypatch.context() as m:
+                m.setattr(daily, "BATCH", 1_000)
+                m.setattr(daily, "SQLITE_DEVICES", 7)
+                batched = load_daily_rows(session, department)
+            assert len(whole) > 30_000
+            for name in ("device_id", "day", "monthly", "count", "fine"):
+                np.testing.assert_array_equal(getattr(batched, name), getattr(whole, name))
+                assert getattr(batched, name).dtype == getattr(whole, name).dtype
+            assert np.isnan(whole.fine).any() and whole.monthly.sum() == 20
 
 
 def test_the_demo_audit_of_typed_rows_finds_what_the_frame_finds(db_engine):

@@ -454,7 +454,7 @@ def load_status_history(session: Session, device_codes: Iterable[str] | None = N
 
 def load_reported_days(session: Session, department_id: int) -> list[dt.date]:
     """The days on which a department reported daily violation rows for any of its devices."""
-    query = select(ViolationStat.period_start).join(Device).where(
+    query = select(ViolationStat.period_start).join(Device, Device.id == ViolationStat.device_id).where(
         Device.department_id == department_id, ViolationStat.period == "day").distinct()
     return sorted(session.scalars(query))
 

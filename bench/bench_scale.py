@@ -11,8 +11,9 @@ when CAMAUDIT_BENCH_PG_URL is set (its tables are dropped and created anew for e
 device import ≤ 3x the plain read, violations import ≤ 3x on PostgreSQL and ≤ 5x on SQLite, the audit of
 100k × 100 days ≤ 30 s, 300k × 365 days on PostgreSQL ≤ 10 min at ≤ 6 GB.
 
-An audit whose rows exceed --max-audit-rows is not run (the machine is shared; the in-memory audit needs about
-0.45 GB per million daily rows), and an audit's process is capped at --audit-memory-gb of address space.
+An audit whose rows exceed --max-audit-rows is not run (the machine is shared; the audit holds every daily row in
+memory: 2 GB at 10 million rows, more than 12 GB at 110 million), and an audit's process is capped at
+--audit-memory-gb of address space.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
-# camaudit: `make demo` loads the demo data and runs the job; `make test` runs the tests; `make bench` the benchmarks.
+# camaudit: `make demo` loads the demo data and runs the job; `make test` runs the tests; `make bench` the benchmarks;
+# `make bench-scale` a province's registry and a year of daily counts (an hour or more; not part of `make test`).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench bench-scale clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +32,10 @@ bench: install
 	$(PY) bench/bench_detection.py
 	$(PY) bench/bench_exports.py
 	$(PY) bench/bench_web.py
+
+# SQLite always; PostgreSQL too when CAMAUDIT_BENCH_PG_URL is set. BENCH_SCALE_ARGS="--sizes 10000 --days 100" …
+bench-scale: install
+	$(PY) bench/bench_scale.py $(BENCH_SCALE_ARGS)
 
 clean:
 	rm -rf $(VENV) instance build *.egg-info bench/out

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from audit.casework.decisions import DecisionError
-from audit.registry.db import database_url, init_db, make_engine, session_factory
+from audit.registry.db import begin_exclusive, database_url, init_db, make_engine, session_factory
 
 EXTENSION = "camaudit.db"
 
@@ -21,7 +21,8 @@ EXTENSION = "camaudit.db"
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
-    # Serialises the requests that write (one server process: waitress threads); see writing().
+    # Serialises the requests of one process that write (its threads); the database's own lock serialises the
+    # processes (several web workers, the command line): see writing().
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -49,11 +50,14 @@ def writing() -> Iterator[Session]:
     """The request's session for a change: one writer at a time, on a fresh transaction.
 
     Earlier reads of the request ended their transaction first: on SQLite a transaction that read before another
-    writer committed cannot write any more ("database is locked").
+    writer committed cannot write any more ("database is locked"). The transaction starts holding the database's
+    write lock (audit.registry.db.begin_exclusive), so that writers in other worker processes wait their turn
+    too; it is released when the caller commits or the request ends.
     """
     session = get_session()
     with database().write_lock:
         session.rollback()
+        begin_exclusive(session)
         yield session
 
 

@@ -50,12 +50,14 @@ def _child(conn: Any, path: str, kind: str, options: dict[str, Any], memory_mb: 
 
 
 def parse_isolated(path: Path, kind: str, *, default_crs: str | None = None, boundary: Any = None,
-                   limits: ReadLimits | None = None, memory_mb: int = 0, timeout: float = 600) -> ParsedUpload:
+                   limits: ReadLimits | None = None, memory_mb: int = 0, timeout: float = 600,
+                   spool_dir: Path | None = None) -> ParsedUpload:
     """parse_upload(path, kind, …) run in a child process; a child that runs out of memory or time, crashes or
-    raises gives a ParsedUpload whose report says so (code PARSE_FAILED)."""
+    raises gives a ParsedUpload whose report says so (code PARSE_FAILED). A large CSV's rows come back as a spool
+    file in `spool_dir` (the caller discards it), not through the pipe."""
     ctx = _mp_context()
     receiver, sender = ctx.Pipe(duplex=False)
-    options = {"default_crs": default_crs, "boundary": boundary, "limits": limits}
+    options = {"default_crs": default_crs, "boundary": boundary, "limits": limits, "spool_dir": spool_dir}
     child = ctx.Process(target=_child, args=(sender, str(path), kind, options, memory_mb), daemon=True)
     child.start()
     sender.close()

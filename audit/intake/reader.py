@@ -85,6 +85,21 @@ def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None =
 
 def _read(path: Path, limits: ReadLimits, pick: Any, sheet: str | None, width: Any,
           report: ValidationReport) -> RawSheet:
+    kind = file_kind(path, limits, report)
+    if kind == "csv":
+        raw = _read_csv(path, limits, report)
+        if width is not None:
+            _cut_columns(raw, width(raw.rows(0, HEADER_SCAN_ROWS)), report)
+    else:
+        raw = _read_workbook(path, kind, pick, sheet, width, limits, report)
+    if not _has_value(raw.frame):
+        raise _FileProblem("FILE_EMPTY", "文件中没有任何内容（所有单元格都是空的）；请检查是否选错了文件或工作表。")
+    return raw
+
+
+def file_kind(path: Path, limits: ReadLimits, report: ValidationReport) -> str:
+    """'xlsx', 'xls' or 'csv' by the file's content, once its suffix and size are accepted (raises _FileProblem;
+    a suffix that does not match the content is a warning)."""
     suffix = path.suffix.lower()
     if suffix not in ACCEPTED_SUFFIXES:
         hint = "WPS 表格（.et）、" if suffix == ".et" else ""
@@ -104,15 +119,7 @@ def _read(path: Path, limits: ReadLimits, pick: Any, sheet: str | None, width: A
     if kind != suffix.lstrip("."):
         report.warning("FILE_SUFFIX", f"文件扩展名为 {suffix}，内容实际是 .{kind} 格式，已按 .{kind} 读取；"
                                       f"建议改正扩展名。")
-    if kind == "csv":
-        raw = _read_csv(path, limits, report)
-        if width is not None:
-            _cut_columns(raw, width(raw.rows(0, HEADER_SCAN_ROWS)), report)
-    else:
-        raw = _read_workbook(path, kind, pick, sheet, width, limits, report)
-    if not _has_value(raw.frame):
-        raise _FileProblem("FILE_EMPTY", "文件中没有任何内容（所有单元格都是空的）；请检查是否选错了文件或工作表。")
-    return raw
+    return kind
 
 
 def _size(n: float) -> str:
@@ -174,6 +181,11 @@ def _cfb_holds_xls(head: bytes, path: Path) -> bool:
 
 # --- CSV ---------------------------------------------------------------------------------------------------------
 
+UNKNOWN_ENCODING = ("无法识别文件的文字编码（既不是 UTF-8，也不是 GBK/GB18030）；"
+                    "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+BAD_CHARACTERS = "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。"
+
+
 def _encoding(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
@@ -185,8 +197,7 @@ def _encoding(data: bytes) -> str:
             return encoding
         except UnicodeDecodeError:
             continue
-    raise _FileProblem("FILE_ENCODING", "无法识别文件的文字编码（既不是 UTF-8，也不是 GBK/GB18030）；"
-                                        "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+    raise _FileProblem("FILE_ENCODING", UNKNOWN_ENCODING)
 
 
 def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSheet:
@@ -196,18 +207,12 @@ def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSh
         try:
             data = data.decode(encoding).encode("utf-8")
         except UnicodeDecodeError:
-            raise _FileProblem("FILE_ENCODING", "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+            raise _FileProblem("FILE_ENCODING", BAD_CHARACTERS)
         encoding = "utf-8"
     sample = data[:65536].decode(encoding, errors="ignore")
     delimiter = _delimiter(sample)
     lines, widest = _line_shape(data, delimiter)
-    if lines > limits.max_rows:
-        raise _too_many_rows(lines, limits, "文件")
-    width = min(widest, limits.max_columns)
-    if lines * width > limits.max_cells:
-        raise _FileProblem("SHEET_TOO_LARGE", f"文件有 {lines:,} 行、{width:,} 列，共 {_count(lines * width)}个单元格，"
-                                              f"超过上限 {_count(limits.max_cells)}个；请删除多余的列，或拆分为几个文件"
-                                              f"分别上传。{limits.hint('max_cells')}")
+    width = csv_width(lines, widest, limits)
     if widest > limits.max_columns:
         data = _cap_columns(data, delimiter, limits.max_columns, report)
     try:
@@ -219,9 +224,22 @@ def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSh
         width = max((len(r) for r in records), default=1)
         frame = pd.DataFrame([r + [None] * (width - len(r)) for r in records], dtype=object).replace("", None)
     except UnicodeDecodeError:
-        raise _FileProblem("FILE_ENCODING", "文件中有无法识别的字符；请在 Excel 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后上传。")
+        raise _FileProblem("FILE_ENCODING", BAD_CHARACTERS)
     frame.columns = range(frame.shape[1])
     return RawSheet(None, frame, np.arange(1, len(frame) + 1))
+
+
+def csv_width(lines: int, widest: int, limits: ReadLimits) -> int:
+    """The columns of a CSV of `lines` lines whose widest has `widest` fields that are read, within the limits
+    (raises _FileProblem)."""
+    if lines > limits.max_rows:
+        raise _too_many_rows(lines, limits, "文件")
+    width = min(widest, limits.max_columns)
+    if lines * width > limits.max_cells:
+        raise _FileProblem("SHEET_TOO_LARGE", f"文件有 {lines:,} 行、{width:,} 列，共 {_count(lines * width)}个单元格，"
+                                              f"超过上限 {_count(limits.max_cells)}个；请删除多余的列，或拆分为几个文件"
+                                              f"分别上传。{limits.hint('max_cells')}")
+    return width
 
 
 def _cut_columns(raw: RawSheet, keep: int | None, report: ValidationReport) -> None:

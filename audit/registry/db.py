@@ -1,6 +1,7 @@
 """Database connection: the URL comes from CAMAUDIT_DATABASE_URL, else an SQLite file in the instance folder."""
 from __future__ import annotations
 
+import contextvars
 import os
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from .models import Base
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"  # the schema of the releases before migrations
+WRITE_LOCK = 7270415  # PostgreSQL advisory lock key of begin_exclusive (7270412 is init_db's)
+_IMMEDIATE: contextvars.ContextVar[bool] = contextvars.ContextVar("camaudit_begin_immediate", default=False)
 
 
 def instance_path() -> Path:
@@ -70,7 +73,7 @@ def make_engine(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _IMMEDIATE.get() else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -127,6 +130,21 @@ def _serialise(conn: Connection) -> None:
     web workers) would otherwise change the catalogue at once ("tuple concurrently updated")."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(7270412)"))
+
+
+def begin_exclusive(session: Session) -> None:
+    """Start the session's next transaction holding the database's write lock, so that writers in several
+    processes (web workers, the command line) take turns: SQLite's BEGIN IMMEDIATE (others wait up to the busy
+    timeout), on PostgreSQL an advisory lock held until the transaction ends. The session must have no transaction
+    in progress (roll it back first)."""
+    if session.get_bind().dialect.name == "sqlite":
+        token = _IMMEDIATE.set(True)
+        try:
+            session.connection()
+        finally:
+            _IMMEDIATE.reset(token)
+    else:
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

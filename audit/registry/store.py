@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import shape
-from sqlalchemy import Float, String, cast, insert, select, update
+from sqlalchemy import Float, String, cast, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -21,10 +21,14 @@ from ..intake.columns import DEVICE_COLUMNS
 from ..intake.limits import ReadLimits
 from ..intake.report import ValidationReport
 from ..intake.upload import ParsedUpload, parse_upload
+from .bulk import Loader, bulk_pragmas, loader_for
 from .history import field_label
-from .models import (DECISION_ZH, ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord,
-                     ViolationStat, utcnow)
+from .inventory import InventoryImport
+from .lookup import DeviceLookup, KnownDevices
+from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat
 from .names import clean_name, department_key
+from .verifications import VerificationsImport
+from .violations import ViolationsImport
 
 # Device attributes an inventory row sets (department is the upload's, not a column value).
 DEVICE_FIELDS = [c.key for c in DEVICE_COLUMNS if c.key != "department"] + ["raw_lon", "raw_lat"]
@@ -154,16 +158,6 @@ def _fmt(value: Any) -> str | None:
     return str(value)
 
 
-def _money(value: Any) -> str:
-    return "-" if value is None or pd.isna(value) else f"{float(value):.2f}"
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, (int, float)) and b is not None:
-        return math.isclose(a, float(b), rel_tol=0, abs_tol=1e-9)
-    return a == b
-
-
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -175,7 +169,7 @@ def _sha256(path: Path) -> str:
 def import_file(session: Session, path: str | Path, kind: str, *, department: str | None = None,
                 user: str = "cli", default_crs: str | None = None, dry_run: bool = False,
                 limits: ReadLimits | None = None, parsed: ParsedUpload | None = None, partial: bool = False,
-                department_from_column: bool = False) -> ImportResult:
+                department_from_column: bool = False, bulk: str | None = None) -> ImportResult:
     """Validate an upload and, when it has no error, apply it in the session's transaction.
 
     The caller commits on success; on any error nothing is added to the session. A dry run validates and
@@ -185,7 +179,9 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
     待核实), or with partial=True only the listed devices (the others untouched). A 所属单位 cell naming another
     department is an error, unless department_from_column, where each row goes to the (known) department it
     names. A device under a standing suspension or removal keeps its status whatever the file says. `parsed` is
-    the file already read and validated (parse_upload with `upload_boundary`), e.g. by a worker process.
+    the file already read and validated (parse_upload with `upload_boundary`), e.g. by a worker process; its
+    caller discards it. Rows are written by the database's bulk path (audit.registry.bulk: COPY on PostgreSQL,
+    executemany elsewhere; `bulk` names one), a chunk at a time for a file validated by chunks.
     """
     path = Path(path)
     if kind not in ("devices", "violations", "verifications"):
@@ -203,50 +199,63 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
         dept = get_department(session, department)
         if dept is None:
             raise RegistryError(f"没有名为“{department}”的单位；请先导入该单位的设备登记表，或核对单位名称。")
+    own = parsed is None
     if parsed is None:
         parsed = parse_upload(path, kind, default_crs=default_crs, boundary=department_boundary(dept), limits=limits)
-    result = ImportResult(report=parsed.report, kind=kind, dry_run=dry_run,
-                          mode="partial" if partial else "full")
-    frame = parsed.frame
-    if frame is None or not parsed.report.ok:
+    try:
+        return _import(session, path, kind, parsed, dept, department, user, dry_run, partial, department_from_column,
+                       bulk)
+    finally:
+        if own:
+            parsed.discard()
+
+
+def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept: Department | None,
+            department: str | None, user: str, dry_run: bool, partial: bool, from_column: bool,
+            bulk: str | None) -> ImportResult:
+    report = parsed.report
+    result = ImportResult(report=report, kind=kind, dry_run=dry_run, mode="partial" if partial else "full")
+    if not parsed.has_rows or not report.ok:
         return result
     code_header = parsed.columns.get("device_code", "设备编号")
     if dept is not None and department and department != dept.name:
-        parsed.report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
-                                                         "（全角字符、空格不同视为同一单位）。")
-    if kind == "devices":
-        target = dept.name if dept is not None else clean_name(department)
-        owners = _row_departments(session, frame, parsed.columns, target, department_from_column, parsed.report)
-        if parsed.report.ok:
-            _check_device_owner(session, frame, owners, code_header, parsed.report)
-    else:
-        _check_known_devices(session, frame, code_header, parsed.report, dept.name if dept else None)
-    if not parsed.report.ok:
-        return result
-
+        report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
+                                                  "（全角字符、空格不同视为同一单位）。")
     savepoint = session.begin_nested()
     try:
-        batch = ImportBatch(kind=kind, filename=path.name, sha256=_sha256(path), user=user,
-                            row_count=len(frame), warnings=[])
-        session.add(batch)
-        session.flush()
-        if kind == "devices":
-            groups = list(frame.groupby(owners, sort=True)) if department_from_column else [(target, frame)]
-            for name, part in groups:
-                group_dept = get_department(session, name, create=True)
-                assert group_dept is not None
-                if batch.department_id is None and len(groups) == 1:
-                    batch.department_id = group_dept.id
-                _apply_devices(session, part, group_dept, batch, user, result, parsed.columns)
-            result.counts = {"新增": len(result.new), "变更": len(result.changed), "未变": len(result.unchanged),
-                             "缺少": len(result.missing)}
-        elif kind == "violations":
-            _apply_violations(session, frame, batch, user, result)
-        else:
-            _apply_verifications(session, frame, batch, user, result)
-        batch.warnings = [w.to_dict() for w in parsed.report.warnings]
+        with bulk_pragmas(session):
+            loader = loader_for(session, bulk)
+            lookup = DeviceLookup(loader)
+            if kind == "devices":
+                target = dept.name if dept is not None else clean_name(department)
+                owners = _check_inventory(session, parsed, lookup, target, from_column, code_header)
+                if report.ok:
+                    batch = _apply_devices(session, loader, parsed, owners, path, user, result)
+            else:
+                checks = KnownDevices(lookup, dept.name if dept else None, code_header)
+                if kind == "violations":
+                    staged = ViolationsImport(loader, checks)
+                    for frame in parsed.frames():
+                        staged.add(frame)
+                    checks.report(report)
+                    if report.ok:
+                        batch = _new_batch(session, kind, path, user, staged.rows)
+                        result.counts = staged.apply(batch.id, user)
+                else:
+                    rows = sum(len(checks.check(frame)) for frame in parsed.frames())
+                    checks.report(report)
+                    if report.ok:
+                        batch = _new_batch(session, kind, path, user, rows)
+                        verifications = VerificationsImport(loader, batch.id, user)
+                        for frame in parsed.frames():
+                            verifications.add(frame, checks.check(frame))
+                        result.counts = verifications.counts
+        if not report.ok:
+            savepoint.rollback()
+            return result
+        batch.warnings = [w.to_dict() for w in report.warnings]
         batch.summary = result.summary() | {"batch_id": batch.id,
-                                            "columns": sorted(k for k in parsed.columns if k in frame.columns)}
+                                            "columns": sorted(k for k in parsed.columns if k in parsed.row_columns)}
         result.batch_id = batch.id
         session.flush()
     except SQLAlchemyError as exc:
@@ -255,8 +264,8 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
         result.batch_id = None
         cause = getattr(exc, "orig", None) or exc
         detail = (str(cause).strip().splitlines() or [""])[0][:300]
-        parsed.report.error("DATABASE_ERROR", f"写入数据库时出错，本文件未导入，数据库未作任何改动（{type(cause).__name__}："
-                                              f"{detail}）。请检查文件中的数据后重试；如反复出现，请联系管理员。")
+        report.error("DATABASE_ERROR", f"写入数据库时出错，本文件未导入，数据库未作任何改动（{type(cause).__name__}："
+                                       f"{detail}）。请检查文件中的数据后重试；如反复出现，请联系管理员。")
         return result
     except BaseException:
         savepoint.rollback()
@@ -266,7 +275,61 @@ def import_file(session: Session, path: str | Path, kind: str, *, department: st
         result.batch_id = None
     else:
         savepoint.commit()
+    # The rows were written past the ORM: objects the session holds are read again on their next use.
+    session.expire_all()
     return result
+
+
+def _new_batch(session: Session, kind: str, path: Path, user: str, rows: int,
+               department_id: int | None = None) -> ImportBatch:
+    batch = ImportBatch(kind=kind, filename=path.name, sha256=_sha256(path), user=user, row_count=rows, warnings=[],
+                        department_id=department_id)
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _check_inventory(session: Session, parsed: ParsedUpload, lookup: DeviceLookup, target: str | None,
+                     from_column: bool, header: str) -> list[pd.Series]:
+    """Each chunk's rows' departments (_row_departments); then, if every row has one, no device code registered to
+    another department (CODE_OTHER_DEPARTMENT)."""
+    report = parsed.report
+    owners = [_row_departments(session, frame, parsed.columns, target, from_column, report)
+              for frame in parsed.frames()]
+    if not report.ok:
+        return owners
+    for frame, names in zip(parsed.frames(), owners):
+        _, registered = lookup.find(frame["device_code"])
+        for code, row, owner, department in zip(frame["device_code"].tolist(), frame["row"].tolist(),
+                                                registered.tolist(), names.tolist()):
+            if owner is not None and department is not None and department_key(owner) != department_key(department):
+                report.error("CODE_OTHER_DEPARTMENT",
+                             f"设备编号已登记在“{owner}”名下，不能由“{department}”导入；请核对编号，或由原单位办理移交。",
+                             row=row, column=header, value=code)
+    return owners
+
+
+def _apply_devices(session: Session, loader: Loader, parsed: ParsedUpload, owners: list[pd.Series], path: Path,
+                   user: str, result: ImportResult) -> ImportBatch:
+    columns = parsed.row_columns
+    present = [f for f in DEVICE_FIELDS if f in columns]
+    absent = sorted(k for k in OPTIONAL_COLUMNS if k not in columns)
+    names = sorted({n for part in owners for n in part.unique().tolist()})
+    departments = {n: get_department(session, n, create=True) for n in names}
+    only = departments[names[0]].id if len(names) == 1 else None
+    batch = _new_batch(session, "devices", path, user, sum(len(part) for part in owners), department_id=only)
+    inventory = InventoryImport(loader, batch.id, user, present, absent, result.mode == "partial", result.report,
+                                parsed.columns.get("status", "状态"))
+    ids = {n: d.id for n, d in departments.items()}
+    for frame, part in zip(parsed.frames(), owners):
+        names = part.to_numpy(dtype=object)
+        inventory.add(frame, names, np.array([ids[n] for n in names.tolist()], dtype=np.int64), session)
+    done = inventory.finish()
+    result.new, result.changed, result.unchanged = done.new, done.changed, done.unchanged
+    result.missing, result.held = done.missing, done.held
+    result.counts = {"新增": len(result.new), "变更": len(result.changed), "未变": len(result.unchanged),
+                     "缺少": len(result.missing)}
+    return batch
 
 
 def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, str], target: str | None,
@@ -304,258 +367,6 @@ def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, s
     return pd.Series(names, index=frame.index, dtype=object)
 
 
-def _check_device_owner(session: Session, frame: pd.DataFrame, departments: pd.Series, header: str,
-                        report: ValidationReport) -> None:
-    codes = frame["device_code"].tolist()
-    owners = _owners(session, codes)
-    for code, row, department in zip(codes, frame["row"].tolist(), departments.tolist()):
-        owner = owners.get(code)
-        if owner is not None and department is not None and department_key(owner) != department_key(department):
-            report.error("CODE_OTHER_DEPARTMENT",
-                         f"设备编号已登记在“{owner}”名下，不能由“{department}”导入；请核对编号，或由原单位办理移交。",
-                         row=row, column=header, value=code)
-
-
-def _owners(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    """Device code → name of the department it is registered to, for the registered ones among `codes`."""
-    wanted = list(set(codes))
-    owners: dict[str, str] = {}
-    for start in range(0, len(wanted), 5000):
-        owners.update(session.execute(select(Device.device_code, Department.name).join(Department)
-                                      .where(Device.device_code.in_(wanted[start:start + 5000]))).all())
-    return owners
-
-
-def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
-    wanted = list(set(codes))
-    ids: dict[str, int] = {}
-    for start in range(0, len(wanted), 5000):
-        chunk = wanted[start:start + 5000]
-        ids.update(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(chunk))).all())
-    return ids
-
-
-def _check_known_devices(session: Session, frame: pd.DataFrame, header: str, report: ValidationReport,
-                         department: str | None) -> None:
-    """Every row names a registered device (UNKNOWN_DEVICE), of `department` when given (NOT_OWN_DEVICE)."""
-    owner = frame["device_code"].map(_owners(session, frame["device_code"].unique()))
-    for code, row in zip(frame.loc[owner.isna(), "device_code"], frame.loc[owner.isna(), "row"]):
-        report.error("UNKNOWN_DEVICE", "设备编号未在设备登记表中登记；请先导入该设备，或核对编号。",
-                     row=int(row), column=header, value=code)
-    if department:
-        foreign = owner.notna() & (owner != department)
-        for code, row in zip(frame.loc[foreign, "device_code"], frame.loc[foreign, "row"]):
-            report.error("NOT_OWN_DEVICE", f"设备编号不是“{department}”登记的设备；只能导入本单位设备的数据，请核对编号。",
-                         row=int(row), column=header, value=code)
-
-
-def _standing_decisions(session: Session, device_ids: list[int]) -> dict[int, Decision]:
-    """Device id → the suspension or removal its status rests on (its latest suspend/remove/restore decision)."""
-    latest: dict[int, Decision] = {}
-    for start in range(0, len(device_ids), 5000):
-        for d in session.scalars(select(Decision).where(Decision.device_id.in_(device_ids[start:start + 5000]),
-                                                        Decision.kind.in_(["suspend", "remove", "restore"]))
-                                 .order_by(Decision.id)):
-            latest[d.device_id] = d
-    return {i: d for i, d in latest.items() if d.kind in ("suspend", "remove")}
-
-
-def _apply_devices(session: Session, frame: pd.DataFrame, dept: Department, batch: ImportBatch, user: str,
-                   result: ImportResult, columns: dict[str, str]) -> None:
-    present = [f for f in DEVICE_FIELDS if f in frame.columns]
-    absent = sorted(k for k in OPTIONAL_COLUMNS if k not in frame.columns)
-    existing = {d.device_code: d for d in session.scalars(select(Device).where(Device.department_id == dept.id))}
-    known_verifications = set(session.execute(
-        select(VerificationRecord.device_id, VerificationRecord.verified_on).join(Device)
-        .where(Device.department_id == dept.id)).all())
-    records = [{k: _plain(v) for k, v in raw.items()}
-               for raw in frame[["device_code", *[f for f in present if f != "device_code"]]].to_dict("records")]
-    rows = dict(zip(frame["device_code"].tolist(), frame["row"].tolist()))
-    listed = {rec["device_code"] for rec in records}
-    standing = _standing_decisions(session, sorted(d.id for code, d in existing.items() if code in listed)) \
-        if "status" in present else {}
-    created: list[dict[str, Any]] = []
-    logs: list[dict[str, Any]] = []
-
-    def log(device_id: int, code: str, action: str, field: str | None = None, before: Any = None,
-            after: Any = None) -> None:
-        logs.append({"user": user, "batch_id": batch.id, "entity": "device", "entity_id": device_id,
-                     "device_code": code, "action": action, "field": field, "before": before, "after": after,
-                     "at": utcnow()})
-
-    with session.no_autoflush:
-        for rec in records:
-            code = rec["device_code"]
-            device = existing.get(code)
-            if device is None:
-                created.append(rec)
-                result.new.append(code)
-                continue
-            fields = []
-            decision = standing.get(device.id)
-            if decision is not None and rec.get("status") != device.status:
-                _report_held(result, decision, device, rec.get("status"), rows[code], columns.get("status", "状态"))
-                rec = {k: v for k, v in rec.items() if k != "status"}
-            for key, value in rec.items():
-                old = getattr(device, key)
-                if not _same(old, value):
-                    fields.append(key)
-                    log(device.id, code, "update", key, _fmt(old), _fmt(value))
-                    setattr(device, key, value)
-            if device.unsupplied is not None and set(device.unsupplied) - set(absent):
-                device.unsupplied = sorted(set(device.unsupplied) & set(absent))
-            if device.missing_since_batch_id is not None:
-                fields.append("missing_since_batch_id")
-                log(device.id, code, "reappear", "missing_since_batch_id", str(device.missing_since_batch_id))
-                device.missing_since_batch_id = None
-            if fields:
-                device.updated_batch_id = batch.id
-                result.changed[code] = fields
-            else:
-                result.unchanged.append(code)
-        for code, device in sorted(existing.items()):
-            if result.mode == "partial" or code in listed or device.status == "拆除":
-                continue
-            result.missing.append(code)
-            if device.missing_since_batch_id is None:
-                device.missing_since_batch_id = batch.id
-                log(device.id, code, "missing", "missing_since_batch_id", after=str(batch.id))
-    session.flush()
-    ids = {code: device.id for code, device in existing.items()}
-    if created:
-        # Core bulk insert (one batched statement) instead of an ORM object per device.
-        keys = sorted({k for rec in created for k in rec})
-        values = [{k: rec.get(k) for k in keys} | {"department_id": dept.id, "created_batch_id": batch.id,
-                                                   "updated_batch_id": batch.id, "unsupplied": absent}
-                  for rec in created]
-        session.execute(insert(Device), values)
-        ids.update(_device_ids(session, [rec["device_code"] for rec in created]))
-        for rec in created:
-            snapshot = {k: _fmt(v) for k, v in rec.items() if v is not None}
-            log(ids[rec["device_code"]], rec["device_code"], "create",
-                after=json.dumps(snapshot, ensure_ascii=False))
-    verifications = [v for rec in records
-                     if (v := _inventory_verification(ids[rec["device_code"]], rec, batch, known_verifications))]
-    if verifications:
-        session.execute(insert(VerificationRecord), verifications)
-    if logs:
-        session.execute(insert(ChangeLog), logs)
-
-
-def _report_held(result: ImportResult, decision: Decision, device: Device, uploaded: str | None, row: int,
-                 header: str) -> None:
-    result.held.append(device.device_code)
-    result.report.warning(
-        "DECISION_HOLDS",
-        f"设备 {device.device_code} 已于 {decision.decided_on.isoformat()} 由 {decision.decided_by} 决定"
-        f"{DECISION_ZH[decision.kind]}（决定第 {decision.id} 号）；上传的状态“{uploaded or '空'}”未采用，仍为"
-        f"“{device.status}”，本行其他内容已导入。恢复使用须由审查机关作出恢复使用决定。",
-        row=row, column=header, value=uploaded)
-
-
-def _inventory_verification(device_id: int, rec: dict[str, Any], batch: ImportBatch,
-                            known: set[tuple[int, dt.date]]) -> dict[str, Any] | None:
-    """The inventory's latest verification columns also enter the verification history, once."""
-    verified_on, valid_until = rec.get("verified_on"), rec.get("verification_valid_until")
-    result = rec.get("verification_result")
-    if not (verified_on and valid_until and result) or (device_id, verified_on) in known:
-        return None
-    known.add((device_id, verified_on))
-    return {"device_id": device_id, "verified_on": verified_on, "valid_until": valid_until, "result": result,
-            "certificate_no": rec.get("certificate_no"), "batch_id": batch.id}
-
-
-def _apply_violations(session: Session, frame: pd.DataFrame, batch: ImportBatch, user: str,
-                      result: ImportResult) -> None:
-    ids = _device_ids(session, frame["device_code"].unique())
-    work = pd.DataFrame({
-        "device_id": frame["device_code"].map(ids).astype("int64"),
-        "period": frame["period"].astype(object),
-        "period_start": frame["period_start"].astype("datetime64[ns]"),
-        "count": frame["count"].astype("int64"),
-        "fine_yuan": frame["fine_yuan"].astype("float64") if "fine_yuan" in frame.columns else np.nan,
-    })
-    table = ViolationStat.__table__
-    existing = pd.DataFrame(session.execute(
-        select(table.c.device_id, table.c.period, table.c.period_start, table.c.count, table.c.fine_yuan)
-        .where(table.c.device_id.in_(work["device_id"].unique().tolist()),
-               table.c.period_start >= work["period_start"].min().date(),
-               table.c.period_start <= work["period_start"].max().date())).all(),
-        columns=["device_id", "period", "period_start", "count", "old_fine"])
-    existing["period_start"] = pd.to_datetime(existing["period_start"]).astype("datetime64[ns]")
-    merged = work.merge(existing, how="left", on=["device_id", "period", "period_start"], suffixes=("", "_old"),
-                        indicator=True)
-    is_new = merged["_merge"] == "left_only"
-    old_fine = pd.to_numeric(merged["old_fine"], errors="coerce").round(2)
-    same_fine = (old_fine == merged["fine_yuan"].round(2)) | (old_fine.isna() & merged["fine_yuan"].isna())
-    changed = ~is_new & ((merged["count_old"] != merged["count"]) | ~same_fine)
-    fresh = merged.loc[is_new]
-    if len(fresh):
-        _insert_violation_rows(session, fresh, batch.id)
-    upd = merged.loc[changed]
-    if len(upd):
-        codes = {v: k for k, v in ids.items()}
-        session.execute(update(ViolationStat), [
-            {"device_id": int(r.device_id), "period": r.period, "period_start": r.period_start.date(),
-             "count": int(r.count), "fine_yuan": None if pd.isna(r.fine_yuan) else float(r.fine_yuan), "batch_id": batch.id}
-            for r in upd.itertuples()])
-        session.add_all([
-            ChangeLog(user=user, batch_id=batch.id, entity="violation_stat", entity_id=int(r.device_id),
-                      device_code=codes[r.device_id], action="update",
-                      field=f"{r.period_start.date().isoformat()} 违法数量/罚款金额",
-                      before=f"{int(r.count_old)} / {_money(r.old_fine)}",
-                      after=f"{int(r.count)} / {_money(r.fine_yuan)}")
-            for r in upd.itertuples()])
-    result.counts = {"新增记录": int(is_new.sum()), "更新记录": int(changed.sum()),
-                     "未变记录": int((~is_new & ~changed).sum()), "涉及设备": int(work["device_id"].nunique())}
-
-
-def _insert_violation_rows(session: Session, rows: pd.DataFrame, batch_id: int) -> None:
-    """Insert many statistics rows at the driver level: the ORM's per-value processing costs more than the write."""
-    conn = session.connection()
-    dialect = conn.dialect
-    fines = rows["fine_yuan"].round(2).to_numpy(dtype=object)
-    fines[pd.isna(rows["fine_yuan"]).to_numpy()] = None
-    # Few distinct days: convert each once. SQLite gets SQLAlchemy's Date storage format, ISO text.
-    codes, days = pd.factorize(rows["period_start"])
-    converted = [d.date().isoformat() if dialect.name == "sqlite" else d.date() for d in days]
-    starts = np.array(converted, dtype=object)[codes]
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = ("INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) VALUES "
-           f"({', '.join([marker] * 6)})")
-    values = list(zip(rows["device_id"].tolist(), rows["period"].tolist(), starts, rows["count"].tolist(),
-                      fines.tolist(), [batch_id] * len(rows)))
-    for start in range(0, len(values), 100_000):
-        conn.exec_driver_sql(sql, values[start:start + 100_000])
-
-
-def _apply_verifications(session: Session, frame: pd.DataFrame, batch: ImportBatch, user: str,
-                         result: ImportResult) -> None:
-    ids = _device_ids(session, frame["device_code"].unique())
-    counts = {"新增记录": 0, "更新记录": 0, "未变记录": 0}
-    for raw in frame.to_dict("records"):
-        rec = {k: _plain(v) for k, v in raw.items()}
-        device_id = ids[rec["device_code"]]
-        values = {k: rec.get(k) for k in ("valid_until", "result", "certificate_no", "agency")}
-        existing = session.scalar(select(VerificationRecord).where(
-            VerificationRecord.device_id == device_id, VerificationRecord.verified_on == rec["verified_on"]))
-        if existing is None:
-            session.add(VerificationRecord(device_id=device_id, verified_on=rec["verified_on"], batch_id=batch.id,
-                                           **values))
-            counts["新增记录"] += 1
-            continue
-        diffs = [k for k, v in values.items() if getattr(existing, k) != v]
-        for key in diffs:
-            session.add(ChangeLog(user=user, batch_id=batch.id, entity="verification_record",
-                                  entity_id=existing.id, device_code=rec["device_code"], action="update",
-                                  field=key, before=_fmt(getattr(existing, key)), after=_fmt(values[key])))
-            setattr(existing, key, values[key])
-        if diffs:
-            existing.batch_id = batch.id
-        counts["更新记录" if diffs else "未变记录"] += 1
-    result.counts = counts
-
-
 # ---- reading the registry -------------------------------------------------------------------------------
 
 def load_devices_frame(session: Session, department: str | None = None) -> gpd.GeoDataFrame:
@@ -588,7 +399,8 @@ def load_violations_frame(session: Session, device_codes: Iterable[str] | None =
     # processing would dominate a ten-million-row load.
     query = _code_filter(select(Device.device_code, ViolationStat.period,
                                 cast(ViolationStat.period_start, String), ViolationStat.count,
-                                cast(ViolationStat.fine_yuan, Float)).join(Device), device_codes)
+                                cast(ViolationStat.fine_yuan, Float)).join(Device, Device.id == ViolationStat.device_id),
+                        device_codes)
     conn = session.connection()
     sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cursor = conn.connection.dbapi_connection.cursor()
@@ -642,7 +454,7 @@ def load_status_history(session: Session, device_codes: Iterable[str] | None = N
 
 def load_reported_days(session: Session, department_id: int) -> list[dt.date]:
     """The days on which a department reported daily violation rows for any of its devices."""
-    query = select(ViolationStat.period_start).join(Device).where(
+    query = select(ViolationStat.period_start).join(Device, Device.id == ViolationStat.device_id).where(
         Device.department_id == department_id, ViolationStat.period == "day").distinct()
     return sorted(session.scalars(query))
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from geo.metric import require_geographic
 
+from ..registry.daily import DailyRows
 from .profiles import Profile, load_profile
 
 
@@ -19,7 +20,8 @@ from .profiles import Profile, load_profile
 class AuditContext:
     """Everything a rule reads besides the registry frame.
 
-    violations: device_code, period ('day'|'month'), period_start, count, fine_yuan (NaN if unknown).
+    violations: device_code, period ('day'|'month'), period_start, count, fine_yuan (NaN if unknown); or, as the
+    audit loads them from the database, the same rows as typed columns by device id (audit.registry.daily).
     verifications: device_code, verified_on, valid_until, result (合格/不合格), certificate_no (the history;
     the registry frame's verification columns are the latest record as reported, and both are combined).
     boundaries: department name → shapely geometry (WGS-84) of its jurisdiction, where loaded.
@@ -35,7 +37,7 @@ class AuditContext:
 
     as_of: dt.date
     profile: Profile
-    violations: pd.DataFrame = field(default_factory=lambda: empty_violations())
+    violations: pd.DataFrame | DailyRows = field(default_factory=lambda: empty_violations())
     verifications: pd.DataFrame = field(default_factory=lambda: empty_verifications())
     boundaries: dict[str, Any] = field(default_factory=dict)
     areas: gpd.GeoDataFrame | None = None
@@ -49,7 +51,8 @@ class AuditContext:
             self.as_of = self.as_of.date()
         if isinstance(self.profile, str):
             self.profile = load_profile(self.profile)
-        self.violations = violations_frame(self.violations)
+        if not isinstance(self.violations, DailyRows):
+            self.violations = violations_frame(self.violations)
         self.verifications = verifications_frame(self.verifications)
         self.status_history = status_history_frame(self.status_history)
         self.assessments = assessments_frame(self.assessments)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..registry.daily import DailyRows
 from .base import as_timestamp, memo
 
 if TYPE_CHECKING:
@@ -69,20 +70,29 @@ def violations(devices: pd.DataFrame, ctx: AuditContext) -> Rows:
     """
     def compute() -> Rows:
         v = ctx.violations
-        dev = device_positions(devices, v["device_code"])
-        start = v["period_start"].to_numpy(dtype="datetime64[ns]")
-        keep = (dev >= 0) & ~np.isnat(start) & (start <= np.datetime64(as_timestamp(ctx.as_of).date(), "ns"))
-        day = start[keep].astype("datetime64[D]").astype(np.int64)
-        monthly = (v["period"] == "month").to_numpy(dtype=bool)[keep]
+        as_of = as_day_number(ctx.as_of)
+        if isinstance(v, DailyRows):  # typed columns from the database (audit.registry.daily)
+            dev = pd.Index(devices["id"].to_numpy(dtype=np.int64)).get_indexer(v.device_id.astype(np.int64))
+            keep = (dev >= 0) & (v.day <= as_of)
+            day = v.day[keep].astype(np.int64)
+            monthly, count, fine = v.monthly[keep], v.count[keep], v.fine[keep]
+        else:
+            dev = device_positions(devices, v["device_code"])
+            start = v["period_start"].to_numpy(dtype="datetime64[ns]")
+            keep = (dev >= 0) & ~np.isnat(start) & (start <= np.datetime64(as_timestamp(ctx.as_of).date(), "ns"))
+            day = start[keep].astype("datetime64[D]").astype(np.int64)
+            monthly = (v["period"] == "month").to_numpy(dtype=bool)[keep]
+            count = v["count"].to_numpy(dtype=np.int64)[keep]
+            fine = v["fine_yuan"].to_numpy(dtype=np.float64)[keep]
         ndays = np.ones(len(day), dtype=np.int64)
         if monthly.any():
-            ndays[monthly] = pd.DatetimeIndex(start[keep][monthly]).days_in_month.to_numpy()
-        rows = Rows(dev=dev[keep].astype(np.int64), day=day, ndays=ndays, monthly=monthly,
-                    count=v["count"].to_numpy(dtype=np.int64)[keep],
-                    fine=v["fine_yuan"].to_numpy(dtype=np.float64)[keep])
+            month = day[monthly].astype("datetime64[D]").astype("datetime64[M]")
+            ndays[monthly] = ((month + 1).astype("datetime64[D]") - month.astype("datetime64[D]")).astype(np.int64)
+        rows = Rows(dev=dev[keep].astype(np.int64), day=day, ndays=ndays, monthly=monthly, count=count, fine=fine)
         key = (rows.dev << 32) + rows.day
-        if len(key) and not np.all(key[1:] >= key[:-1]):
-            order = np.argsort(key, kind="stable")
+        # A device's rows by day, a day before a month of the same first day: one order whatever the order read.
+        order = np.lexsort((rows.monthly, key))
+        if len(key) and not np.array_equal(order, np.arange(len(key))):
             rows, key = rows.take(order), key[order]
         ctx.cache["violation_keys"] = key
         return rows

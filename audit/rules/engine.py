@@ -11,6 +11,7 @@ import pandas as pd
 from geo.layerfile import describe_layer
 
 from ..intake.columns import DEVICE_COLUMNS
+from ..registry.daily import load_daily_rows
 from .base import Rule, all_rules, get_rule
 from .context import AuditContext, dates
 from .profiles import Profile, load_profile
@@ -123,10 +124,10 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
 
     devices = registry.load_devices_frame(session, department)
     # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
-    # which keeps the IN (...) list within the database's limit on bound parameters.
+    # which keeps the IN (...) list within the database's limit on bound parameters. The daily counts come as
+    # typed columns (audit.registry.daily: about 25 bytes a row), one department's chosen by a join.
     codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
-    ctx = AuditContext(as_of=as_of, profile=profile,
-                       violations=registry.load_violations_frame(session, codes),
+    ctx = AuditContext(as_of=as_of, profile=profile, violations=load_daily_rows(session, department),
                        verifications=registry.load_verifications_frame(session, codes),
                        status_history=registry.load_status_history(session, codes),
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads,

@@ -46,3 +46,41 @@ def test_serve_warns_while_demo_accounts_keep_the_published_password(tmp_path, m
     assert result.exit_code == 0
     warning = result.stderr.splitlines()[0]
     assert "auditor" in warning and "演示密码" in warning and "admin" not in warning
+
+
+def test_serve_with_workers_runs_gunicorn_processes(tmp_path):
+    """--workers 2: a gunicorn master and two worker processes, each answering with its own app."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = os.environ | {"CAMAUDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+                        "CAMAUDIT_INSTANCE_PATH": str(tmp_path / "instance")}
+    camaudit = Path(sys.executable).with_name("camaudit")
+    proc = subprocess.Popen([str(camaudit), "serve", "--workers", "2", "--threads", "2", "--port", str(port)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 60
+        status = None
+        while time.time() < deadline and status is None:
+            try:
+                status = urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5).status
+            except OSError:
+                time.sleep(0.3)
+        assert status == 200
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        while time.time() < deadline and len(children.read_text().split()) < 2:
+            time.sleep(0.2)
+        assert len(children.read_text().split()) == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    assert "2 个工作进程" in out and proc.returncode == 0, err

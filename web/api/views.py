@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, Response, abort, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from audit.registry.models import Department, Device, VerificationRecord
 from audit.registry.models import AuditRun, Finding
 
 from ..access import DECIDERS, visible_device
+from ..cache import cached
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..findings import SEVERITIES, current_condition, problems_of, summarise, visible_condition
@@ -42,22 +44,29 @@ def csrf_token():
 
 @bp.get("/devices")
 def devices():
+    """GeoJSON of the devices the filter and the user's scope select, built once per registry state (web.cache)."""
     db = get_session()
     filt = DeviceFilter.from_args(request.args)
+    scope = (current_user.role, None if current_user.role in DECIDERS else current_user.department_id)
+    body = cached(db, "api-devices", {"filter": filt.args(), "scope": scope}, lambda: _devices_geojson(db, filt))
+    return Response(body, mimetype="application/json")
+
+
+def _devices_geojson(db: Any, filt: DeviceFilter) -> bytes:
     wanted = filt.finding_ids(db)
-    rows = [(device, dept) for device, dept in db.execute(
-        filt.apply(select(Device, Department.name).join(Department)).order_by(Device.device_code))
-        if wanted is None or device.id in wanted]
+    columns = (Device.id, Device.lon, Device.lat, Department.name, *[getattr(Device, k) for k in SUMMARY_KEYS])
+    rows = [r for r in db.execute(filt.apply(select(*columns).join(Department)).order_by(Device.device_code))
+            if wanted is None or r[0] in wanted]
     summary = summarise(db) if rows else {}
     features = []
-    for device, dept in rows:
-        s = summary.get(device.id)
-        props = {"id": device.id, "department": dept, **{k: getattr(device, k) for k in SUMMARY_KEYS},
+    for device_id, lon, lat, dept, *values in rows:
+        s = summary.get(device_id)
+        props = {"id": device_id, "department": dept, **dict(zip(SUMMARY_KEYS, values)),
                  "worst_severity": s.worst if s else None, "rules": s.rules if s else []}
-        geometry = ({"type": "Point", "coordinates": [device.lon, device.lat]}
-                    if device.lon is not None and device.lat is not None else None)
-        features.append({"type": "Feature", "id": device.id, "geometry": geometry, "properties": props})
-    return jsonify({"type": "FeatureCollection", "features": features})
+        geometry = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
+        features.append({"type": "Feature", "id": device_id, "geometry": geometry, "properties": props})
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 def _finding(f: Finding, problem: Any) -> dict[str, Any]:

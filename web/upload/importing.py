@@ -94,7 +94,7 @@ def parse(item: Pending) -> ParsedUpload:
     with _slot():
         return parse_isolated(item.path, meta["kind"], default_crs=meta["crs"], boundary=boundary, limits=limits(),
                               memory_mb=int(current_app.config["UPLOAD_WORKER_MEMORY_MB"]),
-                              timeout=float(current_app.config["UPLOAD_PARSE_TIMEOUT"]))
+                              timeout=float(current_app.config["UPLOAD_PARSE_TIMEOUT"]), spool_dir=item.folder)
 
 
 def _run(item: Pending, *, dry_run: bool) -> None:
@@ -103,6 +103,13 @@ def _run(item: Pending, *, dry_run: bool) -> None:
     except RegistryError as exc:
         _save(item, _file_error(item, "REQUEST", str(exc)), None)
         return
+    try:
+        _apply(item, parsed, dry_run)
+    finally:
+        parsed.discard()
+
+
+def _apply(item: Pending, parsed: ParsedUpload, dry_run: bool) -> None:
     with writing() as db:
         item.meta = pending.reload(item).meta
         if item.meta.get("batch_id") or item.meta.get("cancelled"):

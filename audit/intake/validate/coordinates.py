@@ -34,10 +34,8 @@ def coordinates(sheet: SheetRows, frame: pd.DataFrame, default_crs: str | None, 
         unnamed = parsed.empty
         bad_crs = parsed.bad
     specs[unnamed] = default
-    if default_crs is None and unnamed.any() and np.isfinite(x[unnamed]).any():
-        sheet.report.warning("CRS_ASSUMED", f"{int(unnamed.sum())} 行未填写坐标系，导入时也未指定，按 WGS84 处理；"
-                             "如坐标取自高德、腾讯地图请填 GCJ02，取自百度地图请填 BD09。",
-                             row=sheet.report.header_row, column=sheet.columns.get("crs"))
+    if default_crs is None and unnamed.any():
+        sheet.checks.crs_assumed(sheet, int(unnamed.sum()), bool(np.isfinite(x[unnamed]).any()))
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     given = np.isfinite(x) & np.isfinite(y) & ~bad_crs

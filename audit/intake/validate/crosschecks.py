@@ -1,5 +1,8 @@
 """Checks across columns and rows: implausible dates, dates in the wrong order, numbers out of range, duplicate
-keys, devices reported both by day and by month."""
+keys, devices reported both by day and by month.
+
+The checks across rows (duplicates, mixed periods) go through `sheet.checks`: at once on a whole sheet
+(filechecks.WholeFile), or accumulated over the chunks of a streamed file (filechecks.Streamed)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -13,6 +16,7 @@ from .rows import SheetRows
 SPEED_LIMIT_RANGE = (5, 150)  # km/h; outside it a speed limit is almost certainly a typing error
 EARLIEST_PLAUSIBLE = dt.date(1990, 1, 1)  # non-site enforcement devices did not exist before
 VALID_UNTIL_KEYS = ("verification_valid_until", "valid_until")
+PERIOD_MIXED = "同一设备既有按日又有按月的数据；请确认月度数据没有与日数据重复统计。"
 
 
 def cross_checks(sheet: SheetRows, frame: pd.DataFrame) -> None:
@@ -38,7 +42,7 @@ def cross_checks(sheet: SheetRows, frame: pd.DataFrame) -> None:
                  f"限速值不在 {SPEED_LIMIT_RANGE[0]}–{SPEED_LIMIT_RANGE[1]} km/h 之间；请核对（单位为 km/h）。")
         in_range(sheet, "sign_distance_m", frame, lambda v: v < 0, "error", "NEGATIVE_NUMBER",
                  "标识距离不能为负数；请填写标志到设备的距离（米）。")
-        duplicates(sheet, frame, ["device_code"], "DUPLICATE_CODE",
+        sheet.checks.duplicates(sheet, frame, ["device_code"], "DUPLICATE_CODE",
                    "设备编号与第{first}行重复；同一文件内每台设备只能填一行，请核对编号或删除重复行。")
     elif kind == "violations":
         in_range(sheet, "count", frame, lambda v: v < 0, "error", "NEGATIVE_COUNT", "违法数量不能为负数；请改正。")
@@ -47,13 +51,13 @@ def cross_checks(sheet: SheetRows, frame: pd.DataFrame) -> None:
             no_count = (frame["count"] == 0).fillna(False).to_numpy() & (frame["fine_yuan"] > 0).to_numpy()
             for index in np.flatnonzero(no_count):
                 sheet.warning("FINE_WITHOUT_COUNT", "违法数量为 0，罚款金额却大于 0；请核对。", "fine_yuan", index)
-        duplicates(sheet, frame, ["device_code", "date"], "DUPLICATE_KEY",
+        sheet.checks.duplicates(sheet, frame, ["device_code", "date"], "DUPLICATE_KEY",
                    "同一设备同一日期（月份）与第{first}行重复填报；请合并为一行或删除重复行。", column="date")
-        mixed_periods(sheet, frame)
+        sheet.checks.mixed_periods(sheet, frame)
     else:
         order(sheet, "verified_on", "valid_until", "error", "VALID_UNTIL_BEFORE_VERIFIED",
               "有效期至早于检定日期；请按检定证书改正。", frame)
-        duplicates(sheet, frame, ["device_code", "verified_on"], "DUPLICATE_KEY",
+        sheet.checks.duplicates(sheet, frame, ["device_code", "verified_on"], "DUPLICATE_KEY",
                    "同一设备同一检定日期与第{first}行重复；请删除重复行。", column="verified_on")
 
 
@@ -104,5 +108,4 @@ def mixed_periods(sheet: SheetRows, frame: pd.DataFrame) -> None:
     rows = np.flatnonzero(known & monthly & np.isin(device, both))
     _, first = np.unique(device[rows], return_index=True)
     for index in rows[first]:
-        sheet.warning("PERIOD_MIXED", "同一设备既有按日又有按月的数据；请确认月度数据没有与日数据重复统计。",
-                      "date", int(index))
+        sheet.warning("PERIOD_MIXED", PERIOD_MIXED, "date", int(index))

@@ -18,8 +18,9 @@ class SheetRows:
     """State shared by the checks of one sheet; the checks are functions in cells, coordinates and crosschecks."""
 
     def __init__(self, raw: RawSheet, header: Header, spec: TableSpec, columns: dict[str, str],
-                 report: ValidationReport):
-        self.spec, self.columns, self.report = spec, columns, report
+                 report: ValidationReport, checks: Any):
+        # checks: the checks across rows (filechecks.WholeFile, or filechecks.Streamed over a file's chunks)
+        self.spec, self.columns, self.report, self.checks = spec, columns, report, checks
         data = raw.frame.iloc[header.index + 1:]
         self.rows = np.asarray(raw.row_numbers[header.index + 1:], dtype=np.int64)
         self.cells = {key: data[j].reset_index(drop=True) for key, j in header.columns.items()}

@@ -227,3 +227,35 @@ def test_0007_adds_the_plan_the_register_and_the_site_review_to_a_database_of_00
         assert session.scalar(select(Filing.content)) == b"PK\x03\x04"
     init_db(db_engine)  # again: nothing to do
     assert version(db_engine) == HEAD
+
+
+def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
+    """A database at 0004 whose violation_stat has its foreign keys (as every release before made it)."""
+    with db_engine.begin() as conn:
+        conn.execute(text("DROP TABLE violation_stat"))
+        conn.execute(text(
+            "CREATE TABLE violation_stat (device_id INTEGER NOT NULL REFERENCES device (id), period VARCHAR(5) NOT NULL, "
+            "period_start DATE NOT NULL, count INTEGER NOT NULL, fine_yuan NUMERIC(14, 2), "
+            "batch_id INTEGER REFERENCES import_batch (id), PRIMARY KEY (device_id, period, period_start))"
+            + (" WITHOUT ROWID" if conn.dialect.name == "sqlite" else "")))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_hardening'"))
+        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
+        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+        conn.execute(text("INSERT INTO violation_stat VALUES (1, 'day', '2025-01-01', 5, 1000.50, NULL), "
+                          "(1, 'month', '2025-02-01', 31, NULL, NULL)"))
+    assert inspect(db_engine).get_foreign_keys("violation_stat")
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    assert inspect(db_engine).get_foreign_keys("violation_stat") == []
+    assert {c["name"] for c in inspect(db_engine).get_columns("violation_stat")} == {
+        "device_id", "period", "period_start", "count", "fine_yuan", "batch_id"}
+    with db_engine.connect() as conn:
+        rows = conn.execute(text("SELECT device_id, period, period_start, count, fine_yuan FROM violation_stat "
+                                 "ORDER BY period")).all()
+        assert [(r[0], r[1], str(r[2]), r[3], float(r[4]) if r[4] is not None else None) for r in rows] == [
+            (1, "day", "2025-01-01", 5, 1000.5), (1, "month", "2025-02-01", 31, None)]
+        if conn.dialect.name == "sqlite":
+            assert "WITHOUT ROWID" in conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'violation_stat'")
+                                                   ).scalar()
+    init_db(db_engine)  # again: nothing to do
+

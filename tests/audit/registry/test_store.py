@@ -7,6 +7,7 @@ import json
 import pytest
 from sqlalchemy import func, select, text
 
+from audit.registry import inventory
 from audit.registry import store as registry
 from audit.registry.models import (
     AppendOnlyError,
@@ -81,7 +82,8 @@ def test_failure_while_applying_leaves_no_trace(session, tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(registry, "_inventory_verification", explode)
+    # after the devices and their change log rows of the chunk are written
+    monkeypatch.setattr(inventory.InventoryImport, "_verifications", explode)
     with pytest.raises(RuntimeError):
         import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
     session.commit()

@@ -1,0 +1,156 @@
+"""A CSV validated a chunk at a time reports exactly what the whole-file path reports and gives the same rows."""
+from __future__ import annotations
+
+import random
+
+import pandas as pd
+import pytest
+
+from audit.intake.limits import ReadLimits
+from audit.intake.upload import parse_upload, parse_whole
+
+HEADER = ("设备编号,设备名称,设备类型,道路名称,设置地点,经度,纬度,坐标系,启用日期,状态,法制审核日期,标识设置,"
+          "限速值,最近检定日期,检定有效期至,检定结果")
+
+
+def both(path, kind, chunk_rows, **kw):
+    whole = parse_whole(path, kind, limits=ReadLimits(), **kw)
+    streamed = parse_upload(path, kind, chunk_rows=chunk_rows, spool_dir=path.parent, **kw)
+    return whole, streamed
+
+
+def same(whole, streamed):
+    assert [p.to_dict() for p in streamed.report.sorted_problems()] == \
+        [p.to_dict() for p in whole.report.sorted_problems()]
+    assert {k: v for k, v in streamed.report.to_dict().items()} == whole.report.to_dict()
+    if whole.report.ok:
+        rows = pd.concat(list(streamed.frames()), ignore_index=True)
+        pd.testing.assert_frame_equal(rows, whole.frame.reset_index(drop=True))
+
+
+def violations_file(path, seed, encoding="utf-8"):
+    """Title rows, blank and total rows, duplicates across the file, months beside days, bad cells, stray columns."""
+    rng = random.Random(seed)
+    lines = ["某某县违法数量统计", "设备编号,日期,违法数量,罚款金额,,备注"]
+    codes = [f"JL-{i:03d}" for i in range(40)] + ["", "合计"]
+    days = [f"2025-01-{d:02d}" for d in range(1, 29)] + ["2025-02", "2025-03", "2025/1/5", "坏日期", "2025-02-30", ""]
+    for _ in range(900):
+        lines.append(",".join([rng.choice(codes), rng.choice(days), rng.choice(["1", "2", "-1", "x", "", "3.5", "10"]),
+                               rng.choice(["", "100", "-5", "1,200", "20.005"]), rng.choice(["", "", "", "zz"]), ""]))
+    path.write_text("\n".join(lines) + "\n", encoding=encoding)
+    return path
+
+
+def clean_violations_file(path, devices=120, days=9):
+    lines = ["设备编号,日期,违法数量,罚款金额"]
+    for i in range(devices):
+        lines += [f"JL-{i:04d},2025-03-{d:02d},{(i * d) % 17},{'' if d % 3 else (i * d) % 17 * 200}"
+                  for d in range(1, days + 1)]
+        if i % 25 == 0:
+            lines.append(f"JL-{i:04d},2025-02,{i},")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def devices_file(path, n=150, faulty=True):
+    rng = random.Random(n)
+    lines = [HEADER]
+    for i in range(n):
+        code = f"JL-{i:04d}" if i % 37 or not faulty else "JL-0001"  # a duplicate code now and then
+        crs = "" if i % 11 == 0 else rng.choice(["WGS84", "GCJ02"])
+        lon = "abc" if i == 77 and faulty else f"{117.4 + rng.random() / 10:.6f}"
+        lines.append(f"{code},设备{i},{rng.choice(['固定测速', '闯红灯', '违法停车'])},路{i % 9},地点{i},{lon},"
+                     f"{26.7 + rng.random() / 10:.6f},{crs},2023-07-01,在用,2023-06-01,是,{rng.choice([40, 60, 900])},"
+                     "2024-05-20,2025-05-19,合格")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("chunk_rows", [7, 64, 10_000])
+def test_a_faulty_violations_file_gets_the_same_report_by_chunks(tmp_path, chunk_rows):
+    whole, streamed = both(violations_file(tmp_path / "v.csv", 3), "violations", chunk_rows)
+    assert not whole.report.ok and streamed.spool is None
+    codes = {p.code for p in whole.report.problems}
+    assert {"DUPLICATE_KEY", "PERIOD_MIXED", "BAD_DATE", "NEGATIVE_COUNT", "TOTAL_ROW_SKIPPED", "COLUMN_NO_HEADER",
+            "COLUMN_UNKNOWN"} <= codes
+    same(whole, streamed)
+
+
+@pytest.mark.parametrize("chunk_rows", [5, 50, 333])
+def test_a_clean_violations_file_gives_the_same_rows_by_chunks(tmp_path, chunk_rows):
+    whole, streamed = both(clean_violations_file(tmp_path / "v.csv"), "violations", chunk_rows)
+    assert whole.report.ok and streamed.spool is not None and streamed.spool.exists()
+    assert {p.code for p in whole.report.problems} == {"PERIOD_MIXED"}
+    same(whole, streamed)
+    spool = streamed.spool
+    streamed.discard()
+    assert not spool.exists() and list(streamed.frames()) == []
+
+
+@pytest.mark.parametrize("chunk_rows", [3, 40])
+def test_a_devices_file_by_chunks(tmp_path, chunk_rows):
+    path = devices_file(tmp_path / "d.csv")
+    whole, streamed = both(path, "devices", chunk_rows, default_crs=None)
+    assert {"DUPLICATE_CODE", "CRS_ASSUMED", "COORD_NOT_NUMERIC", "SPEED_LIMIT_RANGE"} <= \
+        {p.code for p in whole.report.problems}
+    same(whole, streamed)
+    whole, streamed = both(devices_file(tmp_path / "ok.csv", faulty=False), "devices", chunk_rows)
+    assert whole.report.ok and streamed.spool is not None
+    same(whole, streamed)
+
+
+def test_gb18030_and_a_missing_column_by_chunks(tmp_path):
+    same(*both(violations_file(tmp_path / "gbk.csv", 5, encoding="gb18030"), "violations", 100))
+    (tmp_path / "m.csv").write_text("设备编号,违法数量\n" + "JL-1,3\n" * 100 + ",,,9\n", encoding="utf-8")
+    whole, streamed = both(tmp_path / "m.csv", "violations", 10)
+    assert {p.code for p in whole.report.errors} == {"MISSING_COLUMN"}
+    same(whole, streamed)
+
+
+def test_a_quoted_line_break_is_read_whole(tmp_path):
+    """A record spanning lines is wider than any line: the file falls back to the whole-file reader."""
+    rows = [f'JL-{i},名称{i},固定测速,"路\n{i},,,,,,",,117.4,26.7' for i in range(60)]
+    path = tmp_path / "q.csv"
+    path.write_text("设备编号,设备名称,设备类型,道路名称,设置地点,经度,纬度\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    whole, streamed = both(path, "devices", 5)
+    same(whole, streamed)
+
+
+def test_a_broken_encoding_half_way_is_reported_as_by_the_whole_file(tmp_path):
+    path = clean_violations_file(tmp_path / "v.csv")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2] + b"\xff\xfe\xfa" + data[len(data) // 2:])
+    whole, streamed = both(path, "violations", 20)
+    assert [p.code for p in whole.report.errors] == ["FILE_ENCODING"]
+    same(whole, streamed)
+
+
+def test_limits_are_checked_before_reading(tmp_path):
+    path = clean_violations_file(tmp_path / "v.csv")
+    limits = ReadLimits(max_rows=100)
+    streamed = parse_upload(path, "violations", chunk_rows=10, limits=limits)
+    assert [p.code for p in streamed.report.errors] == ["SHEET_TOO_LARGE"]
+    assert streamed.report.to_dict() == parse_whole(path, "violations", limits=limits).report.to_dict()
+
+
+def test_a_large_csv_comes_back_from_the_worker_process_as_a_spool(tmp_path):
+    """Past STREAM_MIN_BYTES the web's child process hands the rows over in a file, not through the pipe."""
+    from audit.intake.isolated import parse_isolated
+    from audit.intake.stream import STREAM_MIN_BYTES
+
+    days = [f"2025-{m:02d}-{d:02d}" for m in range(1, 13) for d in range(1, 29)]
+    line = "".join(f"JL-{i:05d},{day},{i % 7},{i % 7 * 200}\n" for i in range(40) for day in days)
+    path = tmp_path / "big.csv"
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write("设备编号,日期,违法数量,罚款金额\n")
+        block = 0
+        while fh.tell() < STREAM_MIN_BYTES + 1024:
+            fh.write(line.replace("JL-", f"B{block}-"))
+            block += 1
+    spool_dir = tmp_path / "upload"
+    spool_dir.mkdir()
+    parsed = parse_isolated(path, "violations", spool_dir=spool_dir, timeout=300)
+    assert parsed.report.ok and parsed.frame is None and parsed.spool.parent == spool_dir
+    assert sum(len(f) for f in parsed.frames()) == parsed.report.data_rows == block * len(days) * 40
+    parsed.discard()
+    assert list(spool_dir.iterdir()) == []

@@ -1,0 +1,230 @@
+"""The bulk paths: COPY (PostgreSQL) and executemany give the same registry, history and batch reports; a file
+applied by chunks gives the same registry as one applied whole; an error half-way through a load leaves nothing."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from audit.intake.upload import parse_upload
+from audit.registry import bulk
+from audit.registry.db import init_db, make_engine, session_factory
+from audit.registry.models import Base, Decision, Department, Device
+from audit.registry.store import import_file
+
+A, B = "将乐县公安局交通管理大队", "将乐县城市管理和综合执法局"
+HEADER = ("设备编号,设备名称,设备类型,所属单位,道路名称,经度,纬度,坐标系,启用日期,状态,法制审核日期,标识设置,标识距离米,"
+          "限速值,最近检定日期,检定有效期至,检定结果,检定证书编号")
+TABLES = ("department", "import_batch", "device", "verification_record", "violation_stat", "change_log")
+CLOCKS = {"created_at", "at"}  # when a row was written differs between runs
+
+
+def device_rows(prefix, n, department, *, name="设备", lon_shift=0.0, status="在用", verified="2024-05-20"):
+    return [f"{prefix}-{i:04d},{name}{i},{'固定测速' if i % 2 else '闯红灯'},{department},路{i % 7},"
+            f"{117.4 + i / 1000 + lon_shift:.9f},{26.7 + i / 1000:.6f},{'GCJ02' if i % 3 == 0 else 'WGS84'},"
+            f"2023-07-{1 + i % 28:02d},{status if i % 5 else '停用'},{'' if i % 4 == 0 else '2023-06-01'},"
+            f"{'是' if i % 2 else '否'},{'' if i % 6 == 0 else 50 + i},{60 if i % 2 else ''},"
+            f"{verified if i % 3 else ''},2025-05-19,合格,JD{i}" for i in range(n)]
+
+
+def write(path, lines):
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def scenario(session, tmp_path, method, chunk_rows):
+    """Uploads in the life of a registry, each through `method`; the results' summaries."""
+    summaries = []
+
+    def load(lines, kind, name, **kw):
+        path = write(tmp_path / name, lines)
+        parsed = parse_upload(path, kind, chunk_rows=chunk_rows, spool_dir=tmp_path)
+        try:
+            result = import_file(session, path, kind, parsed=parsed, bulk=method, user="clerk", **kw)
+        finally:
+            parsed.discard()
+        assert result.applied, result.report.format_text(5)
+        session.commit()
+        summaries.append((result.summary(), result.report.to_dict()))
+        return result
+
+    load([HEADER] + device_rows("JL", 60, A), "devices", "a1.csv", department=A)
+    load([HEADER] + device_rows("CG", 20, B), "devices", "b1.csv", department=B)
+    held = session.scalar(select(Device).where(Device.device_code == "JL-0007"))
+    session.add(Decision(device_id=held.id, kind="suspend", decided_on=dt.date(2025, 6, 1), reason="未经法制审核",
+                         decided_by="auditor"))
+    session.commit()
+    counts = ["设备编号,日期,违法数量,罚款金额"] + [f"JL-{i:04d},2025-03-{d:02d},{(i + d) % 9},{(i + d) % 9 * 200}"
+                                              for i in range(60) for d in range(1, 6)]
+    counts += [f"CG-{i:04d},2025-03,{i * 3}," for i in range(20)]
+    load(counts, "violations", "v1.csv")
+    # a re-upload: names changed, longitudes moved within and beyond 1e-9, a status against a standing decision,
+    # devices missing (JL-0050…), one new device, the sign distance column left out
+    again = [r for r in device_rows("JL", 50, A, name="新设备", lon_shift=1e-10, status="拆除")]
+    again[3] = again[3].replace("117.403", "117.503")
+    columns = HEADER.split(",")
+    drop = columns.index("标识距离米")
+    again = [",".join(c for j, c in enumerate(r.split(",")) if j != drop) for r in again]
+    header = ",".join(c for j, c in enumerate(columns) if j != drop)
+    load([header] + again + [f"JL-9999,新增,闯红灯,{A},新路,117.6,26.8,WGS84,2024-01-01,在用,2023-12-01,是,60,,,,"],
+         "devices", "a2.csv", department=A)
+    changed = ["设备编号,日期,违法数量,罚款金额"] + [f"JL-{i:04d},2025-03-{d:02d},{(i + d) % 9 + (i % 2)},"
+                                               f"{(i + d) % 9 * 200 + (0.5 if i % 3 == 0 else 0)}"
+                                               for i in range(0, 60, 2) for d in range(3, 8)]
+    load(changed, "violations", "v2.csv", department=A)
+    checks = ["设备编号,检定日期,有效期至,检定结果,证书编号,检定机构"] + [
+        f"JL-{i:04d},2024-05-20,2025-05-1{i % 2},{'合格' if i % 4 else '不合格'},JD{i},三明市计量所" for i in range(1, 30)]
+    checks += [f"CG-{i:04d},2023-01-0{1 + i % 9},2024-01-01,合格,X{i}," for i in range(20)]
+    load(checks, "verifications", "c1.csv")
+    load([HEADER] + device_rows("JL", 5, A, name="补充"), "devices", "a3.csv", department=A, partial=True)
+    load([HEADER] + device_rows("CG", 3, B, name="按列") + device_rows("JL", 2, A, name="按列"), "devices", "ab.csv",
+         department=A, department_from_column=True)
+    return summaries
+
+
+def plain(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def dump(session, ordered=True):
+    """Every row of the registry's tables (the writing times left out); JSON cells as parsed values."""
+    out = {}
+    for name in TABLES:
+        table = Base.metadata.tables[name]
+        cols = [c for c in table.columns if c.name not in CLOCKS]
+        rows = [tuple(plain(v) for v in row) for row in session.execute(select(*cols).order_by(*table.primary_key))]
+        out[name] = rows if ordered else sorted(rows[i][1:] if name == "change_log" else rows[i]
+                                                for i in range(len(rows)))
+    return out
+
+
+def fresh(engine):
+    with engine.begin() as conn:
+        conn.execute(text("DROP VIEW IF EXISTS device_geom"))
+        conn.execute(text("DROP TABLE IF EXISTS violation_stat"))
+    Base.metadata.drop_all(engine)
+    init_db(engine)
+
+
+def run(engine, tmp_path, method, chunk_rows=None, ordered=True):
+    fresh(engine)
+    folder = tmp_path / f"{method}-{chunk_rows}"
+    folder.mkdir()
+    with session_factory(engine)() as session:
+        summaries = scenario(session, folder, method, chunk_rows)
+        return summaries, dump(session, ordered)
+
+
+@pytest.fixture
+def pg_engine():
+    url = os.environ.get("CAMAUDIT_TEST_PG_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server (set CAMAUDIT_TEST_PG_URL)")
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def test_copy_and_executemany_give_the_same_registry(pg_engine, tmp_path):
+    copied = run(pg_engine, tmp_path, "copy", chunk_rows=40)
+    executed = run(pg_engine, tmp_path, "executemany", chunk_rows=40)
+    assert copied[0] == executed[0]  # the batch reports: new, changed, unchanged, missing, held, counts, warnings
+    for table in TABLES:
+        assert copied[1][table] == executed[1][table], table
+    summary = {s["batch_id"]: s for s, _ in copied[0]}
+    reupload = summary[4]
+    assert reupload["new"] == ["JL-9999"] and reupload["held"] == ["JL-0007"]
+    assert reupload["missing"] == [f"JL-{i:04d}" for i in range(50, 60)]
+    assert "JL-0003" in reupload["changed"] and "lon" in reupload["changed"]["JL-0003"]
+    assert all("lon" not in fields for code, fields in reupload["changed"].items() if code != "JL-0003")
+    assert summary[5]["counts"] == {"新增记录": 60, "更新记录": 30, "未变记录": 60, "涉及设备": 30}
+
+
+def test_sqlite_gives_the_registry_postgresql_gives(pg_engine, tmp_path):
+    """The set-based SQL writes the same history texts on both databases (money, dates, counts)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.sqlite3'}")
+    init_db(engine)
+    with session_factory(engine)() as session:
+        folder = tmp_path / "sqlite"
+        folder.mkdir()
+        summaries = scenario(session, folder, "executemany", 40)
+        lite = dump(session)
+    engine.dispose()
+    copied = run(pg_engine, tmp_path, "copy", chunk_rows=40)
+    assert summaries == copied[0]
+    for table in TABLES:
+        assert lite[table] == copied[1][table], table
+
+
+def test_chunks_and_whole_files_give_the_same_registry(db_engine, tmp_path):
+    whole = run(db_engine, tmp_path, None, chunk_rows=None, ordered=False)
+    chunked = run(db_engine, tmp_path, None, chunk_rows=7, ordered=False)
+    assert [s for s, _ in whole[0]] == [s for s, _ in chunked[0]]
+    assert whole[1] == chunked[1]
+
+
+def table_counts(session):
+    return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
+
+
+def test_a_value_the_database_refuses_half_way_through_a_copy_leaves_nothing(pg_engine, tmp_path):
+    fresh(pg_engine)
+    with session_factory(pg_engine)() as session:
+        first = write(tmp_path / "a.csv", [HEADER] + device_rows("JL", 10, A))
+        assert import_file(session, first, "devices", department=A).applied
+        session.commit()
+        before = table_counts(session)
+        rows = device_rows("JL", 200, A, name="改")
+        rows[151] = rows[151].replace(",60,", ",99999999999,")  # a warning for the clerk, too large for the column
+        path = write(tmp_path / "b.csv", [HEADER] + rows)
+        parsed = parse_upload(path, "devices", chunk_rows=30, spool_dir=tmp_path)
+        result = import_file(session, path, "devices", department=A, parsed=parsed)
+        parsed.discard()
+        assert not result.applied and [p.code for p in result.report.errors] == ["DATABASE_ERROR"]
+        assert "NumericValueOutOfRange" in result.report.errors[0].message
+        session.commit()
+        assert table_counts(session) == before
+        assert session.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'camaudit_stage%'")).scalar() == 0
+        assert import_file(session, write(tmp_path / "c.csv", [HEADER] + device_rows("JL", 12, A)), "devices",
+                           department=A).applied
+
+
+def test_a_load_that_stops_half_way_leaves_nothing(db_engine, tmp_path, monkeypatch):
+    """The rows sent before the failure are rolled back with the rest (COPY on PostgreSQL, executemany on SQLite)."""
+    fresh(db_engine)
+    with session_factory(db_engine)() as session:
+        assert import_file(session, write(tmp_path / "a.csv", [HEADER] + device_rows("JL", 80, A)), "devices",
+                           department=A).applied
+        session.commit()
+        before = table_counts(session)
+        counts = ["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-04-{d:02d},{d}" for i in range(80) for d in range(1, 29)]
+        path = write(tmp_path / "v.csv", counts)
+        calls = []
+        real = bulk.Loader.append
+
+        def failing(self, table, columns, data):
+            calls.append(table)
+            if len(calls) == 3:
+                raise OSError("connection reset while loading")
+            return real(self, table, columns, data)
+
+        monkeypatch.setattr(bulk.Loader, "append", failing)
+        parsed = parse_upload(path, "violations", chunk_rows=500, spool_dir=tmp_path)
+        with pytest.raises(OSError):
+            import_file(session, path, "violations", parsed=parsed)
+        parsed.discard()
+        session.rollback()
+        assert len(calls) == 3 and table_counts(session) == before
+        monkeypatch.undo()
+        assert import_file(session, path, "violations").counts["新增记录"] == 80 * 28
+        session.commit()
+        assert session.scalar(select(Department.name)) == A

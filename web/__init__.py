@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from audit.registry.db import instance_path, private_folder
@@ -34,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_WORKERS": 2,  # uploads parsed at once, each in its own process
     "UPLOAD_WORKER_MEMORY_MB": 4096,  # address space of a parsing process (0: no limit; Linux only)
     "UPLOAD_PARSE_TIMEOUT": 600,  # seconds a parsing process may take
+    # Reverse proxies in front of the app (nginx …) whose X-Forwarded-For/-Proto/-Host are believed: the client's
+    # address then comes from them (login throttling, session records). 0: the address of the connection itself.
+    "TRUSTED_PROXIES": 0,
     # READ_MAX_ROWS, READ_MAX_COLUMNS, READ_MAX_CELLS, READ_MAX_UNZIPPED_BYTES: audit.intake.limits
 }
 
@@ -47,6 +51,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.update(config)
     private_folder(Path(app.instance_path))
+    proxies = app.config["TRUSTED_PROXIES"]
+    if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
+        raise ValueError(f"设置 TRUSTED_PROXIES 的值 {proxies!r} 无效：应为 0 或代理服务器的层数（正整数）。")
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
 
@@ -75,8 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
-    from .attachments import bp as attachments_bp
     from .assessments import bp as assessments_bp
+    from .attachments import bp as attachments_bp
     from .auth import bp as auth_bp
     from .devices import bp as devices_bp
     from .documents import bp as documents_bp
@@ -85,8 +94,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .map import bp as map_bp
     from .overview import bp as overview_bp
     from .plan import bp as plan_bp
-    from .public import bp as public_bp
     from .problems import bp as problems_bp
+    from .public import bp as public_bp
     from .reports import bp as reports_bp
     from .review import bp as review_bp
     from .spotchecks import bp as spotchecks_bp

@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from typing import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -65,10 +65,15 @@ def claim_attempt(session: Session, key: str, now: dt.datetime, delay_after: Cal
     else the seconds to wait. Failures older than forget_after are forgotten. A compare-and-set on the failure
     count: two attempts never both take the last turn."""
     insert = (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(LoginThrottle)
-    session.execute(insert.values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"]))
+    insert = insert.values(key=key, failures=0).on_conflict_do_nothing(index_elements=["key"])
+    session.execute(insert)
     for _ in range(20):
-        failures, last = session.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at)
-                                         .where(LoginThrottle.key == key)).one()
+        row = session.execute(select(LoginThrottle.failures, LoginThrottle.last_failure_at)
+                              .where(LoginThrottle.key == key)).one_or_none()
+        if row is None:  # forgotten meanwhile by another attempt (forget_stale)
+            session.execute(insert)
+            continue
+        failures, last = row
         fresh = last is None or now - last > forget_after
         if not fresh:
             wait = last + delay_after(failures) - now
@@ -80,6 +85,13 @@ def claim_attempt(session: Session, key: str, now: dt.datetime, delay_after: Cal
         if claimed.rowcount == 1:
             return 0
     return 1
+
+
+def forget_stale(session: Session, now: dt.datetime, forget_after: dt.timedelta) -> int:
+    """Remove the counters whose last failure is older than forget_after (they count as none any more), so that
+    attempts with ever new names or addresses do not fill the table; how many were removed."""
+    result = session.execute(delete(LoginThrottle).where(LoginThrottle.last_failure_at < now - forget_after))
+    return result.rowcount or 0
 
 
 def release_attempt(session: Session, key: str, forget: bool) -> None:

@@ -3,18 +3,20 @@ reads or writes anything; throttling that counts parallel attempts one by one an
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import secrets
 import threading
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from audit.cli import main
-from audit.registry.models import LoginSession, LoginThrottle, ProblemReview, User
+from audit.registry.models import LoginSession, LoginThrottle, ProblemReview, User, utcnow
 from audit.registry.users import SCRYPT, check_password, hash_password
 
-from .support import PASSWORDS, csrf, database_session, login, post
+from .support import PASSWORDS, csrf, database_session, login, make_app, post
 
 COOKIE = "session"
 
@@ -157,3 +159,36 @@ def test_the_login_page_warns_while_demo_accounts_keep_the_published_password(wo
         db.commit()
     page = world.app.test_client().get("/login").text
     assert 'id="demo-accounts"' in page and "auditor" in page
+
+
+def _failed_login_from(app, forwarded_for):
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    assert login(client, "auditor", "wrong-password-x").status_code == 401
+
+
+def test_behind_a_trusted_proxy_the_client_address_is_counted_and_otherwise_the_header_is_ignored(world, tmp_path):
+    _failed_login_from(world.app, "10.9.9.9")  # no proxy configured: the header is the client's own claim
+    behind_proxy = make_app(tmp_path, TRUSTED_PROXIES=1)
+    _failed_login_from(behind_proxy, "10.1.1.1")
+    with database_session(world.app) as db:
+        keys = set(db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.like("address:%"))))
+    assert keys == {"address:127.0.0.1", "address:10.1.1.1"}
+
+
+def test_a_trusted_proxies_setting_that_is_not_a_count_is_refused_at_start(tmp_path):
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        make_app(tmp_path, TRUSTED_PROXIES="nginx")
+
+
+def test_counters_older_than_a_day_are_removed_at_the_next_attempt(world):
+    old = utcnow() - dt.timedelta(days=2)
+    with database_session(world.app) as db:
+        db.add_all([LoginThrottle(key=f"account:gone{i}", failures=3, last_failure_at=old) for i in range(50)])
+        db.commit()
+    client = world.app.test_client()
+    assert login(client, "someone-new", "wrong-password-x").status_code == 401
+    with database_session(world.app) as db:
+        keys = set(db.scalars(select(LoginThrottle.key)))
+    assert not {k for k in keys if k.startswith("account:gone")}
+    assert {"account:someone-new", "address:127.0.0.1"} <= keys

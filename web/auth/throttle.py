@@ -13,7 +13,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from audit.registry.logins import claim_attempt, release_attempt
+from audit.registry.logins import claim_attempt, forget_stale, release_attempt
 
 FREE_ATTEMPTS = 5  # per account or device; then each try waits
 ADDRESS_FREE_ATTEMPTS = 20  # per address, across names
@@ -36,7 +36,9 @@ def keys(name: str, address: str | None, device: dict[str, Any] | None) -> list[
 
 
 def claim(session: Any, attempt: list[tuple[str, int]], now: dt.datetime) -> int:
-    """Count the attempt against each key; the seconds to wait if one refuses (those counted are taken back)."""
+    """Count the attempt against each key; the seconds to wait if one refuses (those counted are taken back).
+    Counters forgotten by now are removed first."""
+    forget_stale(session, now, FORGET_AFTER)
     counted = []
     for key, free in attempt:
         wait = claim_attempt(session, key, now, lambda n, free=free: delay_after(n, free), FORGET_AFTER)

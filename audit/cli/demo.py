@@ -137,8 +137,9 @@ def load_demo(url: str | None = None, echo: Callable[[str], None] = print) -> De
             echo("\n专项监督工作方案（演示，日期按今天排列）：")
             for line in load.plan:
                 echo("  " + line)
-        for name, role, dept in manifest.get("users", {}).get("accounts", []):
-            add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo")
+        for name, role, dept, full_name, title in manifest.get("users", {}).get("accounts", []):
+            add_user(session, name, role, manifest["users"]["password"], dept or None, by="demo",
+                     full_name=full_name, title=title)
             load.logins.append((name, role, dept))
             load.password = manifest["users"]["password"]
         session.commit()

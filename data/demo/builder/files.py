@@ -270,14 +270,14 @@ device = "JL-JJ-0002"
 outcome = "relocate"
 reason = "设置依据缺失，所在路段已改造，建议迁至事故多发的路口"
 
-# Demo logins for the web application (demo database only).
+# Demo logins for the web application (demo database only): login, role, department, 姓名, 职务 (invented).
 [users]
 password = "camaudit-demo"
 accounts = [
-    ["admin", "admin", ""],
-    ["auditor", "auditor", ""],
-    ["jiaojing", "department", "{JJ}"],
-    ["chengguan", "department", "{CG}"],
+    ["admin", "admin", "", "王磊", "信息中心系统管理员"],
+    ["auditor", "auditor", "", "林建华", "县司法局行政执法协调监督股股长"],
+    ["jiaojing", "department", "{JJ}", "陈志强", "交警大队法制员"],
+    ["chengguan", "department", "{CG}", "张丽", "城管局法规股科员"],
 ]
 
 [[boundary]]

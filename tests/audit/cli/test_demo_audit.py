@@ -57,6 +57,19 @@ def test_the_demo_loads_every_file_and_creates_the_logins(demo):
     assert {name for name, _, _ in load.logins} == {"admin", "auditor", "jiaojing", "chengguan"}
 
 
+def test_the_demo_suspensions_are_signed_by_the_auditors_name_and_post(demo, tmp_path):
+    load, _ = demo
+    engine = make_engine(load.url)
+    with session_factory(engine)() as session:
+        listed = docx.Document(export(session, "suspension-list", tmp_path / "停用设备清单.docx",
+                                      department="将乐县交通运输局"))
+    engine.dispose()
+    rows = [[cell.text for cell in row.cells] for row in listed.tables[0].rows]
+    column = next(row for row in rows if "决定人" in row).index("决定人")
+    signers = {row[column] for row in rows if row[0].isdigit()}
+    assert signers == {"林建华（县司法局行政执法协调监督股股长）"}
+
+
 def test_the_audit_run_records_the_layers_it_used_and_the_summary_says_so(demo, tmp_path):
     load, _ = demo
     engine = make_engine(load.url)

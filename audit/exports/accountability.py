@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..casework.ledger import overdue_items
 from ..registry.models import Decision, Department, Device, Problem
 from .common import zh_date
-from .data import ExportError, Options, check_department
+from .data import Options, one_department
 from .reports import Heading, Report, Text
 from .self_report import addressee
 
@@ -20,10 +20,7 @@ TITLE = "关于罚款实施专项监督追责问责和容错免责情况的专�
 
 
 def build(session: Session, opts: Options) -> Report:
-    department = opts.department
-    if not department:
-        raise ExportError("专题说明须指明一个单位：请选择报送的单位。")
-    check_department(session, department)
+    department = one_department(session, opts, "专题说明")
     confirmed = Counter(session.scalars(select(Problem.severity).where(
         Problem.department == department, Problem.verdict == "confirmed", Problem.stale.is_(False))))
     decided = Counter(session.scalars(select(Decision.kind).join(Device).join(Department)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..registry.models import Finding
-from .data import ExportError, Options, check_department
+from .data import ExportError, Options, one_department
 from .reports import Report, Text
 from .self_report import addressee
 from .summary import NO_CASE, case_blocks
@@ -15,10 +15,7 @@ TITLE = "罚款实施专项监督典型案例"
 
 
 def build(session: Session, opts: Options) -> Report:
-    department = opts.department
-    if not department:
-        raise ExportError("典型案例须指明一个单位：请选择报送的单位。")
-    check_department(session, department)
+    department = one_department(session, opts, "典型案例")
     if opts.case_finding_id is None:
         blocks: list = [Text("case", "典型案例", NO_CASE)]
     else:

@@ -65,6 +65,14 @@ def check_department(session: Session, department: str | None) -> None:
         raise ExportError(f"没有名为“{department}”的单位；请核对单位名称（已有单位见设备列表的单位筛选，或命令 camaudit departments）。")
 
 
+def one_department(session: Session, opts: Options, document: str, purpose: str = "报送") -> str:
+    """The one department a department's document is of (checked), or ExportError saying it must be chosen."""
+    if not opts.department:
+        raise ExportError(f"{document}须指明一个单位：请选择{purpose}的单位。")
+    check_department(session, opts.department)
+    return opts.department
+
+
 def rule_title(rule: str) -> str:
     from ..rules import get_rule
 

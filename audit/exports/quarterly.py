@@ -13,7 +13,7 @@ from ..casework.plan import current_plan, responsible
 from ..registry.models import CLOSED, DECISION_ZH, Decision, Department, Device, Problem
 from . import figures
 from .common import Col, zh_date
-from .data import ExportError, Options, check_department
+from .data import Options, one_department
 from .reports import Grid, Heading, Report, Text
 from .self_report import addressee, plan_name
 
@@ -40,10 +40,7 @@ def period(opts: Options) -> str:
 
 
 def build(session: Session, opts: Options) -> Report:
-    department = opts.department
-    if not department:
-        raise ExportError("季度报告须指明一个单位：请选择报告的单位。")
-    check_department(session, department)
+    department = one_department(session, opts, "季度报告", "报告")
     day = opts.day
     _, start, end = quarter_of(day)
     until = min(day, end)

@@ -9,7 +9,15 @@ from ..casework.plan import current_plan
 from ..casework.problems import suspension_proposals
 from . import figures, self_inspection
 from .common import zh_date
-from .data import ExportError, Options, check_department, examined_devices, layers_text, problems, resolve_run, run_label
+from .data import (
+    Options,
+    examined_devices,
+    layers_text,
+    one_department,
+    problems,
+    resolve_run,
+    run_label,
+)
 from .reports import Grid, Heading, Report, Text
 
 KIND = "self-report"
@@ -29,10 +37,7 @@ def plan_name(session: Session) -> str:
 
 
 def build(session: Session, opts: Options) -> Report:
-    department = opts.department
-    if not department:
-        raise ExportError("自查报告须指明一个单位：请选择报告的单位。")
-    check_department(session, department)
+    department = one_department(session, opts, "自查报告", "报告")
     run = resolve_run(session, opts.run_id, department)
     found = problems(session, run, department, carry_over=True)
     real = figures.real_problems(found)

@@ -17,7 +17,7 @@ from audit.registry.models import (AuditRun, Department, Device, Finding, Ledger
                                    ProblemReview)
 from audit.rules.profiles import profile_title
 
-from ..access import DECIDERS, check_department, parse_id, roles_required
+from ..access import DECIDERS, parse_id, roles_required, visible_device
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
 from ..devices.filters import DeviceFilter
@@ -159,14 +159,6 @@ def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-unt
     return redirect(safe_next(request.form.get("next")), code=303)
 
 
-def _device(device_id: int) -> Device:
-    device = get_session().get(Device, device_id)
-    if device is None:
-        abort(404)
-    check_department(device.department_id)
-    return device
-
-
 def _problem_ids() -> list[int]:
     return [i for v in request.form.getlist("problem") if (i := parse_id(v)) is not None]
 
@@ -221,7 +213,7 @@ def suspend_recommended():
 @bp.post("/devices/<int:device_id>/suspend")
 @roles_required(*DECIDERS)
 def suspend(device_id: int):
-    device = _device(device_id)
+    device = visible_device(get_session(), device_id)
     form = request.form
     return _act(lambda db: decisions.suspend(db, device.id, reason=form.get("reason", ""), user=current_user.name,
                                              problem_ids=_problem_ids()),
@@ -231,7 +223,7 @@ def suspend(device_id: int):
 @bp.post("/devices/<int:device_id>/rectify")
 @roles_required(*DECIDERS)
 def rectify(device_id: int):
-    device = _device(device_id)
+    device = visible_device(get_session(), device_id)
     form = request.form
     try:
         deadline = dt.date.fromisoformat(form.get("deadline", ""))
@@ -248,7 +240,7 @@ def rectify(device_id: int):
 @bp.post("/devices/<int:device_id>/restore")
 @roles_required(*DECIDERS)
 def restore(device_id: int):
-    device = _device(device_id)
+    device = visible_device(get_session(), device_id)
     return _act(lambda db: decisions.restore(db, device.id, user=current_user.name,
                                              reason=request.form.get("reason", "")),
                 _("设备 {device} 已恢复使用。", device=device_label(device)))
@@ -257,7 +249,7 @@ def restore(device_id: int):
 @bp.post("/devices/<int:device_id>/remove")
 @roles_required(*DECIDERS)
 def remove(device_id: int):
-    device = _device(device_id)
+    device = visible_device(get_session(), device_id)
     return _act(lambda db: decisions.remove(db, device.id, user=current_user.name,
                                             reason=request.form.get("reason", ""), problem_ids=_problem_ids()),
                 _("设备 {device} 已登记拆除。", device=device_label(device)))
@@ -266,7 +258,7 @@ def remove(device_id: int):
 @bp.post("/devices/<int:device_id>/keep")
 @roles_required(*DECIDERS)
 def keep(device_id: int):
-    device = _device(device_id)
+    device = visible_device(get_session(), device_id)
     form = request.form
     return _act(lambda db: decisions.keep(db, device.id, user=current_user.name, reason=form.get("reason", ""),
                                           problem_ids=_problem_ids()),

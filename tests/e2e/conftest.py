@@ -4,6 +4,7 @@ Skipped cleanly where /usr/bin/chromium or the playwright package is absent (nev
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -28,8 +29,6 @@ def browser():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The seeded test app (tests/web/support.py) served by waitress; yields (world, base URL)."""
-    from waitress.server import create_server
-
     from tests.web.support import make_app, populate
 
     tmp = tmp_path_factory.mktemp("e2e")
@@ -37,13 +36,24 @@ def server(tmp_path_factory):
     mp.setenv("CAMAUDIT_INSTANCE_PATH", str(tmp / "instance"))
     app = make_app(tmp, TESTING=False)
     world = populate(app, tmp)
+    with serving(app) as url:
+        yield world, url
+    mp.undo()
+
+
+@contextlib.contextmanager
+def serving(app):
+    """The app served by waitress on a free loopback port in a thread; yields its base URL."""
+    from waitress.server import create_server
+
     srv = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    yield world, f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=5)
-    mp.undo()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        srv.close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -2,13 +2,11 @@
 layers configured and the departments' jurisdiction loaded."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from tests.web.support import DEPT_A, DEPT_B, PASSWORDS
 
-from .conftest import login
+from .conftest import login, serving
 
 TOWNSHIPS = "data/boundaries/jiangle_350428_townships.geojson"
 
@@ -16,10 +14,8 @@ TOWNSHIPS = "data/boundaries/jiangle_350428_townships.geojson"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The seeded app with the township and road layers, both departments' boundary the county outline."""
-    from geo.boundary import load_areas
-    from waitress.server import create_server
-
     from audit.registry.store import set_boundary
+    from geo.boundary import load_areas
     from tests.web.support import database_session, make_app, populate
 
     tmp = tmp_path_factory.mktemp("e2e-map")
@@ -32,12 +28,8 @@ def server(tmp_path_factory):
         for name in (DEPT_A, DEPT_B):
             set_boundary(db, name, county, source="test")
         db.commit()
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    yield world, f"http://127.0.0.1:{srv.effective_port}"
-    srv.close()
-    thread.join(timeout=5)
+    with serving(app) as url:
+        yield world, url
     mp.undo()
 
 

@@ -84,14 +84,24 @@ def dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series).astype("datetime64[ns]")
 
 
+def _given(frame: pd.DataFrame | Iterable[dict[str, Any]] | None, required: set[str], what: str) -> pd.DataFrame | None:
+    """The rows given as a frame, None when there are none; ValueError naming the required columns it lacks."""
+    if frame is None:
+        return None
+    frame = pd.DataFrame(frame)
+    if frame.empty:
+        return None
+    missing = sorted(required - set(frame.columns))
+    if missing:
+        raise ValueError(f"{what} frame lacks columns {missing}")
+    return frame
+
+
 def violations_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
     """A violations table with the expected columns and dtypes (period defaults to 'day')."""
-    frame = pd.DataFrame(frame) if frame is not None else empty_violations()
-    if frame.empty:
+    frame = _given(frame, {"device_code", "period_start", "count"}, "violations")
+    if frame is None:
         return empty_violations()
-    missing = sorted({"device_code", "period_start", "count"} - set(frame.columns))
-    if missing:
-        raise ValueError(f"violations frame lacks columns {missing}")
     keep = (lambda s: s if isinstance(s.dtype, pd.CategoricalDtype) else s.astype(object))
     out = pd.DataFrame({
         "device_code": keep(frame["device_code"]),
@@ -105,12 +115,9 @@ def violations_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> p
 
 
 def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
-    frame = pd.DataFrame(frame) if frame is not None else empty_verifications()
-    if frame.empty:
+    frame = _given(frame, {"device_code", "verified_on"}, "verifications")
+    if frame is None:
         return empty_verifications()
-    missing = sorted({"device_code", "verified_on"} - set(frame.columns))
-    if missing:
-        raise ValueError(f"verifications frame lacks columns {missing}")
     out = pd.DataFrame({"device_code": frame["device_code"].astype(object),
                         "verified_on": dates(frame["verified_on"])})
     out["valid_until"] = dates(frame["valid_until"]) if "valid_until" in frame.columns else pd.NaT
@@ -121,21 +128,17 @@ def verifications_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -
 
 def status_history_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
     """Dated status changes with the expected columns (source defaults to 变更记录)."""
-    frame = pd.DataFrame(frame) if frame is not None else empty_status_history()
-    if frame.empty:
+    frame = _given(frame, {"device_code", "since", "status"}, "status history")
+    if frame is None:
         return empty_status_history()
-    missing = sorted({"device_code", "since", "status"} - set(frame.columns))
-    if missing:
-        raise ValueError(f"status history frame lacks columns {missing}")
     return pd.DataFrame({"device_code": frame["device_code"].astype(object), "since": dates(frame["since"]),
                          "status": frame["status"].astype(object),
                          "source": frame["source"].astype(object) if "source" in frame.columns else "变更记录"})
+
+
 def assessments_frame(frame: pd.DataFrame | Iterable[dict[str, Any]] | None) -> pd.DataFrame:
-    frame = pd.DataFrame(frame) if frame is not None else empty_assessments()
-    if frame.empty:
+    frame = _given(frame, {"device_code", "assessed_on"}, "assessments")
+    if frame is None:
         return empty_assessments()
-    missing = sorted({"device_code", "assessed_on"} - set(frame.columns))
-    if missing:
-        raise ValueError(f"assessments frame lacks columns {missing}")
     return pd.DataFrame({"device_code": frame["device_code"].astype(object), "assessed_on": dates(frame["assessed_on"]),
                          "outcome": frame["outcome"].astype(object) if "outcome" in frame.columns else None})

@@ -240,7 +240,7 @@ def funnel_from_registry(session: Session, *, department: str, device_type: str,
     devices = devices[devices["device_type"] == device_type].reset_index(drop=True)
     codes = devices["device_code"].tolist()
     ctx = AuditContext(as_of=as_of, profile=load_profile(profile_name),
-                       violations=registry.load_violations_frame(session, codes if len(codes) <= 20_000 else None),
+                       violations=load_daily_rows(session, device_ids=devices["id"].to_numpy()),
                        status_history=registry.load_status_history(session, codes if len(codes) <= 20_000 else None))
     return capture_funnel(devices_frame(devices), ctx, department, device_type)
 

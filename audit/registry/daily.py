@@ -124,7 +124,8 @@ def _sqlite_chosen(conn, ids: np.ndarray) -> DailyRows:  # type: ignore[no-untyp
         loader.drop(CHOSEN)
 
 
-def _sqlite_rows(conn, where: str, params: tuple, bounds: list[tuple[int, int]]) -> DailyRows:  # type: ignore[no-untyped-def]
+def _sqlite_rows(conn, where: str, params: tuple,  # type: ignore[no-untyped-def]
+                 bounds: list[tuple[int, int]]) -> DailyRows:
     """SQLite's rows a range of device ids at a time (the table is clustered on device_id; `where` ends with the
     two bounds of a range), each column joined to text by group_concat and parsed by numpy: a seventh of the time
     of one Python tuple a row."""

@@ -102,9 +102,11 @@ def test_a_generated_registry_in_chunks_finds_what_the_audit_at_once_finds(db_en
         pd.testing.assert_frame_equal(in_chunks(session, AS_OF, 1, department=SILENT),
                                       at_once(session, AS_OF, SILENT))
         # the last day of the data, and rules given by code (the recheck of suspended devices runs some rules)
-        pd.testing.assert_frame_equal(in_chunks(session, dt.date(2025, 1, 1), 20), at_once(session, dt.date(2025, 1, 1)))
+        first = dt.date(2025, 1, 1)
+        pd.testing.assert_frame_equal(in_chunks(session, first, 20), at_once(session, first))
         chosen = ["VIO01", "PLC01", "CAL04"]
-        pd.testing.assert_frame_equal(in_chunks(session, AS_OF, 20, rules=chosen), at_once(session, AS_OF, rules=chosen))
+        pd.testing.assert_frame_equal(in_chunks(session, AS_OF, 20, rules=chosen),
+                                      at_once(session, AS_OF, rules=chosen))
 
 
 @pytest.mark.parametrize("shape", ["one device", "one department", "no counts", "all retired"])

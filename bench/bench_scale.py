@@ -11,9 +11,11 @@ when CAMAUDIT_BENCH_PG_URL is set (its tables are dropped and created anew for e
 device import ≤ 3x the plain read, violations import ≤ 3x on PostgreSQL and ≤ 5x on SQLite, the audit of
 100k × 100 days ≤ 30 s, 300k × 365 days on PostgreSQL ≤ 10 min at ≤ 6 GB.
 
-An audit whose rows exceed --max-audit-rows is not run (the machine is shared; the audit holds every daily row in
-memory: 2 GB at 10 million rows, more than 12 GB at 110 million), and an audit's process is capped at
---audit-memory-gb of address space.
+The audit reads the daily rows a chunk of whole departments at a time (audit.rules.chunks; --chunk-devices sets
+the chunk, the audit's default otherwise), so its memory grows with the chunk, not with the rows. An audit whose
+rows exceed --max-audit-rows is not run, and an audit's process is capped at --audit-memory-gb of address space.
+--reuse audits the databases an earlier run of the same size imported (no reset, no import): after a run with
+--max-audit-rows 0, say, to audit with several chunk sizes.
 """
 from __future__ import annotations
 
@@ -144,12 +146,13 @@ def step_import_violations(folder: Path, files: dict, url: str) -> dict:
         return {"seconds": sum(times), "per_file": times}
 
 
-def step_audit(folder: Path, files: dict, url: str) -> dict:
+def step_audit(folder: Path, files: dict, url: str, chunk_devices: int | None = None) -> dict:
     from audit.casework.problems import audit_and_record
 
     with _session(url) as session:
         t = time.perf_counter()
-        run, findings = audit_and_record(session, as_of=dt.date(YEAR, 12, 31), user="bench")[:2]
+        run, findings = audit_and_record(session, as_of=dt.date(YEAR, 12, 31), user="bench",
+                                         chunk_devices=chunk_devices)[:2]
         session.commit()
         return {"seconds": time.perf_counter() - t, "findings": int(len(findings))}
 
@@ -167,15 +170,19 @@ def child(args: argparse.Namespace) -> None:
     folder = Path(args.folder)
     files = json.loads((folder / "files.json").read_text())
     fn = STEPS[args.child]
-    result = fn(folder, files) if args.child == "read" else fn(folder, files, args.url)
+    result = (fn(folder, files) if args.child == "read" else fn(folder, files, args.url, args.chunk_devices)
+              if args.child == "audit" else fn(folder, files, args.url))
     print(json.dumps(result))
 
 
-def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float = 0) -> dict:
+def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float = 0,
+             chunk_devices: int | None = None) -> dict:
     """The step in a child process: its result, wall time and peak memory (MB)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--memory-gb", str(memory_gb)]
     if url:
         cmd += ["--url", url]
+    if chunk_devices:
+        cmd += ["--chunk-devices", str(chunk_devices)]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -190,12 +197,16 @@ def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float =
     return result
 
 
-def reset(url: str, folder: Path) -> str:
+def reset(url: str, folder: Path, keep: bool = False) -> str:
+    """The database of the size's run, emptied unless `keep`."""
     if url.startswith("sqlite"):
         path = folder / "bench.sqlite3"
         for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+            if not keep:
+                Path(str(path) + suffix).unlink(missing_ok=True)
         return f"sqlite:///{path}"
+    if keep:
+        return url
     from sqlalchemy import text
 
     from audit.registry.db import make_engine
@@ -215,8 +226,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--backends", default="sqlite,postgresql")
-    parser.add_argument("--max-audit-rows", type=int, default=12_000_000)
+    parser.add_argument("--max-audit-rows", type=int, help="no audit of more daily rows than this (default: any)")
     parser.add_argument("--audit-memory-gb", type=float, default=12)
+    parser.add_argument("--chunk-devices", type=int, help="devices of a chunk of the audit")
+    parser.add_argument("--reuse", action="store_true", help="audit the databases imported before (no import)")
     parser.add_argument("--child")
     parser.add_argument("--folder")
     parser.add_argument("--url")
@@ -233,24 +246,27 @@ def main() -> None:
         files = generate(folder, size, args.days)
         print(f"\n{size:,} devices × {args.days} days = {files['rows']:,} rows "
               f"({len(files['violations'])} monthly files; generated in {time.perf_counter() - t:.0f} s)")
-        read = run_step("read", folder)
-        print(f"  plain read_csv: devices {read['devices']:.1f} s, violations {read['violations']:.1f} s, "
-              f"peak {read['peak_mb']:,.0f} MB")
+        if not args.reuse:
+            read = run_step("read", folder)
+            print(f"  plain read_csv: devices {read['devices']:.1f} s, violations {read['violations']:.1f} s, "
+                  f"peak {read['peak_mb']:,.0f} MB")
         for backend in args.backends.split(","):
             if backend == "postgresql" and not pg:
                 print("  postgresql: skipped (set CAMAUDIT_BENCH_PG_URL)")
                 continue
-            url = reset(pg if backend == "postgresql" else "sqlite", folder)
+            url = reset(pg if backend == "postgresql" else "sqlite", folder, keep=args.reuse)
             target = 3 if backend == "postgresql" else 5
-            dev = run_step("import-devices", folder, url)
-            _line(backend, "import devices", dev, read["devices"], 3)
-            vio = run_step("import-violations", folder, url)
-            _line(backend, "import violations", vio, read["violations"], target)
-            if files["rows"] > args.max_audit_rows:
+            if not args.reuse:
+                dev = run_step("import-devices", folder, url)
+                _line(backend, "import devices", dev, read["devices"], 3)
+                vio = run_step("import-violations", folder, url)
+                _line(backend, "import violations", vio, read["violations"], target)
+            if args.max_audit_rows is not None and files["rows"] > args.max_audit_rows:
                 print(f"  {backend:10s} audit: not run ({files['rows']:,} rows > --max-audit-rows)")
                 continue
-            aud = run_step("audit", folder, url, memory_gb=args.audit_memory_gb)
-            _line(backend, "audit", aud, None, None)
+            aud = run_step("audit", folder, url, memory_gb=args.audit_memory_gb, chunk_devices=args.chunk_devices)
+            _line(backend, "audit" + (f" ({args.chunk_devices:,}/chunk)" if args.chunk_devices else ""), aud,
+                  None, None)
 
 
 def _line(backend: str, step: str, result: dict, reference: float | None, target: float | None) -> None:

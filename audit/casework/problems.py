@@ -37,7 +37,7 @@ from ..registry.models import (
     ProblemReview,
 )
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
-from ..rules.engine import load_inputs, run_audit, run_rules
+from ..rules.engine import audit_findings, load_inputs, run_audit
 from ..rules.findings import add_findings
 from ..rules.profiles import load_profile
 from ..rules.schema import empty_findings
@@ -197,7 +197,8 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
 
 
 def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFrame | None = None,
-                      roads: gpd.GeoDataFrame | None = None) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+                      roads: gpd.GeoDataFrame | None = None, chunk_devices: int | None = None
+                      ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
     """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
     and add to the run the findings that observe those problems (message and evidence say it was a recheck).
 
@@ -213,10 +214,10 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     if not rows:
         return empty_findings(), set()
     devices, ctx = load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
-                               department=run.department, areas=areas, roads=roads)
+                               department=run.department, areas=areas, roads=roads, daily_rows=False)
     suspended = {r.device_code for r in rows}
     devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"
-    found = run_rules(devices, ctx, rules=sorted({r.rule for r in rows}))
+    found = audit_findings(session, devices, ctx, rules=sorted({r.rule for r in rows}), chunk_devices=chunk_devices)
     found = found[found["device_code"].isin(suspended)].reset_index(drop=True)
     ids = dict(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(sorted(suspended))))
                .all())
@@ -237,14 +238,15 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
 
 def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "national",
                      department: str | None = None, user: str = "cli", areas: gpd.GeoDataFrame | None = None,
-                     roads: gpd.GeoDataFrame | None = None, progress: Any = None
+                     roads: gpd.GeoDataFrame | None = None, progress: Any = None, chunk_devices: int | None = None
                      ) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
     """Run the audit (audit.rules.engine.run_audit), recheck the problems of suspended devices as if they were
-    back in use, and file the findings under their problems (caller commits)."""
+    back in use, and file the findings under their problems (caller commits). chunk_devices: the devices of a
+    chunk of the audit (audit.rules.chunks)."""
     run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
-                              areas=areas, roads=roads, progress=progress)
+                              areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices)
     session.flush()
-    extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads)
+    extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices)
     if len(extra):
         findings = pd.concat([findings, extra], ignore_index=True)
     return run, findings, record_run(session, run, rechecked)

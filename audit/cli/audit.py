@@ -31,8 +31,11 @@ FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "mess
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the findings to a file.")
 @click.option("--user", default="cli", show_default=True)
+@click.option("--chunk-devices", type=click.IntRange(min=1),
+              help="Devices whose daily counts are in memory at once (whole departments; default 10000).")
 def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, areas_crs: str | None,
-              roads: Path | None, roads_crs: str | None, fmt: str, output: Path | None, user: str) -> None:
+              roads: Path | None, roads_crs: str | None, fmt: str, output: Path | None, user: str,
+              chunk_devices: int | None) -> None:
     """Run every rule on the registry and store the findings as an audit run (审查)."""
     from geo.boundary import load_areas
     from geo.roads import load_roads
@@ -58,7 +61,8 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
             department = dept.name
         try:
             run, findings, outcome = audit_and_record(session, as_of=day, profile_name=profile, department=department,
-                                                      user=user, areas=polygons, roads=network)
+                                                      user=user, areas=polygons, roads=network,
+                                                      chunk_devices=chunk_devices)
         except ProfileError as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()

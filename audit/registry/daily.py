@@ -2,7 +2,9 @@
 of Python objects (about 450 bytes a row), read in batches so that no batch of driver rows is held whole.
 
 PostgreSQL sends the rows by COPY in its binary format, parsed by numpy; SQLite sends a range of device ids at a
-time, each column as one text that numpy parses. One department's rows are chosen by a join in SQL (no IN list).
+time, each column as one text that numpy parses. One department's rows are chosen by a join in SQL (no IN list);
+the rows of a set of devices (a chunk of the audit: audit.rules.chunks) by one array parameter on PostgreSQL and
+by a temporary table of their ids on SQLite.
 """
 from __future__ import annotations
 
@@ -10,10 +12,14 @@ import struct
 from dataclasses import dataclass, fields
 
 import numpy as np
+from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from .bulk import Col, Loader
 
 BATCH = 1_000_000  # rows of a PostgreSQL batch
 SQLITE_DEVICES = 5_000  # device ids of an SQLite batch (a year of theirs: 1.8M rows, about 60 MB of text)
+CHOSEN = "camaudit_chosen_device"  # SQLite: the temporary table of the devices whose rows are read
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_HEADER = 19  # signature, flags, header extension length
 # One row of the COPY below: field count, then (length, value) for device_id, monthly, day, count, fine. The
@@ -36,6 +42,10 @@ class DailyRows:
 
     def __len__(self) -> int:
         return len(self.device_id)
+
+    @classmethod
+    def empty(cls) -> DailyRows:
+        return cls(**{name: np.zeros(0, dtype) for name, dtype in _DTYPES.items()})
 
 
 _FIELDS = [f.name for f in fields(DailyRows)]
@@ -70,33 +80,67 @@ def _where(department: str | None) -> tuple[str, dict[str, str]]:
             "WHERE p.name = %(department)s"), {"department": department}
 
 
-def load_daily_rows(session: Session, department: str | None = None) -> DailyRows:
-    """Every stored count (of one department's devices, when given)."""
+def load_daily_rows(session: Session, department: str | None = None,
+                    device_ids: np.ndarray | None = None) -> DailyRows:
+    """Every stored count (of one department's devices, or of the devices `device_ids`, when given)."""
     conn = session.connection()
+    if device_ids is not None:
+        ids = np.unique(np.asarray(device_ids, dtype=np.int64))
+        if conn.dialect.name == "postgresql":
+            return _copy_rows(conn, " WHERE v.device_id = ANY(%(ids)s)", {"ids": ids.tolist()})
+        return _sqlite_chosen(conn, ids)
     join, params = _where(department)
     if conn.dialect.name == "postgresql":
         return _copy_rows(conn, join, params)
-    return _sqlite_rows(conn, join.replace("%(department)s", "?") + (" AND" if join else " WHERE"),
-                        tuple(params.values()))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        low, high = cursor.execute("SELECT min(device_id), max(device_id) FROM violation_stat").fetchone()
+    finally:
+        cursor.close()
+    bounds = [(start, start + SQLITE_DEVICES) for start in range(low or 0, (high or -1) + 1, SQLITE_DEVICES)]
+    return _sqlite_rows(conn, join.replace("%(department)s", "?") + (" AND" if join else " WHERE")
+                        + " v.device_id >= ? AND v.device_id < ?", tuple(params.values()), bounds)
 
 
-def _sqlite_rows(conn, where: str, params: tuple[str, ...]) -> DailyRows:  # type: ignore[no-untyped-def]
-    """SQLite's rows a range of device ids at a time (the table is clustered on device_id), each column joined to
-    text by group_concat and parsed by numpy: a seventh of the time of one Python tuple a row."""
+def any_daily_rows(session: Session, department: str | None = None) -> bool:
+    """Whether any count is stored (for one department's devices, when given)."""
+    join, params = _where(department)
+    sql = f"SELECT EXISTS (SELECT 1 FROM violation_stat v{join.replace('%(department)s', ':department')})"
+    return bool(session.execute(text(sql), params).scalar())
+
+
+def _sqlite_chosen(conn, ids: np.ndarray) -> DailyRows:  # type: ignore[no-untyped-def]
+    """The rows of the devices `ids` (sorted): the ids staged in a temporary table, read SQLITE_DEVICES of them at
+    a time by the clustered key."""
+    loader = Loader(conn)
+    loader.stage(CHOSEN, [Col("id", "bigint")])
+    try:
+        loader.append(CHOSEN, [Col("id", "bigint")], {"id": ids})
+        bounds = [(int(ids[i]), int(ids[min(i + SQLITE_DEVICES, len(ids)) - 1]) + 1)
+                  for i in range(0, len(ids), SQLITE_DEVICES)]
+        return _sqlite_rows(conn, f" WHERE v.device_id IN (SELECT id FROM {CHOSEN} WHERE id >= ? AND id < ?)", (),
+                            bounds)
+    finally:
+        loader.drop(CHOSEN)
+
+
+def _sqlite_rows(conn, where: str, params: tuple,  # type: ignore[no-untyped-def]
+                 bounds: list[tuple[int, int]]) -> DailyRows:
+    """SQLite's rows a range of device ids at a time (the table is clustered on device_id; `where` ends with the
+    two bounds of a range), each column joined to text by group_concat and parsed by numpy: a seventh of the time
+    of one Python tuple a row."""
     sql = ("SELECT group_concat(v.device_id), group_concat(v.period = 'month'), "
            "group_concat(CAST(julianday(v.period_start) - 2440587.5 AS INTEGER)), group_concat(v.count), "
-           f"group_concat(ifnull(v.fine_yuan, 'nan')) FROM violation_stat v{where} "
-           "v.device_id >= ? AND v.device_id < ?")
+           f"group_concat(ifnull(v.fine_yuan, 'nan')) FROM violation_stat v{where}")
     cursor = conn.connection.dbapi_connection.cursor()
     batches = _Batches()
     try:
-        low, high = cursor.execute("SELECT min(device_id), max(device_id) FROM violation_stat").fetchone()
-        for start in range(low or 0, (high or -1) + 1, SQLITE_DEVICES):
-            texts = cursor.execute(sql, (*params, start, start + SQLITE_DEVICES)).fetchone()
+        for start, stop in bounds:
+            texts = cursor.execute(sql, (*params, start, stop)).fetchone()
             if texts[0] is None:
                 continue
-            columns = {name: np.fromstring(text, sep=",", dtype=_DTYPES[name])
-                       for name, text in zip(("device_id", "monthly", "day", "count", "fine"), texts)}
+            columns = {name: np.fromstring(joined, sep=",", dtype=_DTYPES[name])
+                       for name, joined in zip(("device_id", "monthly", "day", "count", "fine"), texts)}
             if len({len(c) for c in columns.values()}) != 1:
                 raise RuntimeError(f"SQLite: the columns of devices {start}… do not have one length each")
             batches.add(**columns)

@@ -62,6 +62,12 @@ class Rule:
     # Which devices the rule examines: "in_use" (on the as-of date), "not_retired" (in use or planned) or "all".
     # A run that did not examine a device cannot show its problem fixed (audit.casework.problems).
     examines: ClassVar[str] = "in_use"
+    # Which devices a finding depends on: "department" (the device, its records and its department's data, so the
+    # audit may run the rule on chunks of whole departments: audit.rules.chunks) or "audit" (devices of other
+    # departments too: it runs once on every device, and reads the daily counts only through the service totals
+    # each chunk computed, where uses_service_totals).
+    reach: ClassVar[str] = "department"
+    uses_service_totals: ClassVar[bool] = False
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         raise NotImplementedError

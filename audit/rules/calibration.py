@@ -197,7 +197,7 @@ class ViolationsWithoutVerification(_CalibrationRule):
         required = self.required(devices, ctx).to_numpy()
         state = device_states(devices, ctx).to_numpy()
         in_use_required = required & (state == IN_USE)
-        if len(ctx.violations) == 0:
+        if not ctx.has_counts():
             return [self.context_cannot_assess(devices.loc[in_use_required, "department"],
                                                "无有效检定期间是否采集违法记录", "未导入违法采集量统计",
                                                "导入违法采集量统计表")]

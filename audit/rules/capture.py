@@ -33,11 +33,13 @@ class _PeerRule(Rule):
     action = "核查"
     settings = PEER_SETTINGS
     material_evidence = ()
+    reach = "audit"  # peers may be of the whole audit
+    uses_service_totals = True
     what: str
 
     def eligible(self, devices: pd.DataFrame, ctx: AuditContext, need_fines: bool) -> tuple[np.ndarray, list]:
         used = (device_states(devices, ctx) == IN_USE).to_numpy()
-        if len(ctx.violations) == 0:
+        if not ctx.has_counts():
             return np.zeros(len(devices), dtype=bool), [self.context_cannot_assess(
                 devices.loc[used, "department"], self.what, "未导入违法采集量统计", "导入违法采集量统计表")]
         tot = service_totals(devices, ctx)

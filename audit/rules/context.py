@@ -33,6 +33,8 @@ class AuditContext:
     each status took effect), for the periods a device was out of service (SRV01, the peer rules).
     assessments: the annual site review (年度评估): device_code, assessed_on, outcome (keep/relocate/remove), one
     row per assessment (ASR01 reads the latest on or before the as-of date).
+    counts_imported: whether any counts were imported for the audit, where `violations` holds only some devices'
+    rows (a chunk of the audit: audit.rules.chunks); None: whether `violations` holds any row (`has_counts`).
     """
 
     as_of: dt.date
@@ -44,6 +46,7 @@ class AuditContext:
     roads: gpd.GeoDataFrame | None = None
     status_history: pd.DataFrame = field(default_factory=lambda: empty_status_history())
     assessments: pd.DataFrame = field(default_factory=lambda: empty_assessments())
+    counts_imported: bool | None = None
     cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +61,10 @@ class AuditContext:
         self.assessments = assessments_frame(self.assessments)
         if self.roads is not None:
             self.roads = require_geographic(self.roads, "路网图层")
+
+    def has_counts(self) -> bool:
+        """Whether any counts were imported (the rules that read them say so once per department when not)."""
+        return len(self.violations) > 0 if self.counts_imported is None else self.counts_imported
 
 
 def empty_violations() -> pd.DataFrame:

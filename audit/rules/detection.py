@@ -95,7 +95,7 @@ class _HistoryRule(Rule):
                                                                            list[pd.DataFrame]]:
         """(fits, devices with enough history, cannot-assess findings)."""
         used = (device_states(devices, ctx) == IN_USE).to_numpy()
-        if len(ctx.violations) == 0:
+        if not ctx.has_counts():
             return [], np.zeros(len(devices), dtype=bool), [self.context_cannot_assess(
                 devices.loc[used, "department"], self.what, "未导入违法采集量统计", "导入违法采集量统计表")]
         window = int(self.setting(ctx, "count_model_window_days").value)

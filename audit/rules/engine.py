@@ -11,9 +11,11 @@ import pandas as pd
 from geo.layerfile import describe_layer
 
 from ..intake.columns import DEVICE_COLUMNS
-from ..registry.daily import load_daily_rows
+from ..registry.daily import DailyRows, any_daily_rows, load_daily_rows
 from .base import Rule, all_rules, get_rule
+from .chunks import CHUNK_DEVICES, across_context, chunk_context, department_chunks
 from .context import AuditContext, dates
+from .peers import service_totals
 from .profiles import Profile, load_profile
 from .schema import FINDING_COLUMNS, empty_findings
 
@@ -79,16 +81,33 @@ def sort_findings(findings: pd.DataFrame) -> pd.DataFrame:
     return out.where(out.notna(), None)
 
 
+def prepared(devices: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The registry frame as the rules read it (devices_frame unless it is one), checked, indexed 0 … n − 1."""
+    devices = devices_frame(devices) if not isinstance(devices, gpd.GeoDataFrame) else devices
+    _check_devices(devices)
+    return devices.reset_index(drop=True)
+
+
+def chosen_rules(rules: Iterable[str | Rule] | None) -> list[Rule]:
+    return all_rules() if rules is None else [r if isinstance(r, Rule) else get_rule(r) for r in rules]
+
+
+def joined_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The findings of the rules, in the fixed schema and order."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return empty_findings()
+    return sort_findings(pd.concat(parts, ignore_index=True))
+
+
 def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Rule] | None = None,
               progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
     """Run the rules (all, or the given codes) on the registry frame; the findings in the fixed schema.
 
     progress(code, index, total) is called before each rule.
     """
-    devices = devices_frame(devices) if not isinstance(devices, gpd.GeoDataFrame) else devices
-    _check_devices(devices)
-    devices = devices.reset_index(drop=True)
-    chosen = all_rules() if rules is None else [r if isinstance(r, Rule) else get_rule(r) for r in rules]
+    devices = prepared(devices)
+    chosen = chosen_rules(rules)
     ctx.cache.clear()
     parts = []
     for i, rule in enumerate(chosen):
@@ -96,10 +115,48 @@ def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Ru
             progress(rule.code, i, len(chosen))
         parts.append(rule.run(devices, ctx))
     ctx.cache.clear()
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return empty_findings()
-    return sort_findings(pd.concat(parts, ignore_index=True))
+    return joined_findings(parts)
+
+
+def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[np.ndarray], DailyRows],
+                  rules: Iterable[str | Rule] | None = None, chunk_devices: int = CHUNK_DEVICES,
+                  progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+    """Run the rules (all, or the given codes) as run_rules does, on chunks of whole departments (audit.rules.chunks):
+    the same findings, with the daily rows of one chunk in memory at a time.
+
+    ctx: the audit's context; its `violations` are not read (rows_of(device ids) gives a chunk's daily rows) but
+    has_counts() is: a context loaded without rows says whether any were imported (counts_imported).
+    progress(code, index, total) is called before each rule on each chunk.
+    """
+    if chunk_devices < 1:
+        raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
+    devices = prepared(devices)
+    chosen = chosen_rules(rules)
+    local = [r for r in chosen if r.reach == "department"]
+    across = [r for r in chosen if r.reach != "department"]
+    totals_needed = any(r.uses_service_totals for r in across)
+    chunks = department_chunks(devices, chunk_devices)
+    steps, step = len(chunks) * len(local) + len(across), 0
+    parts: list[pd.DataFrame] = []
+    totals: list[pd.DataFrame] = []
+    for positions in chunks if local or totals_needed else []:
+        part = devices.iloc[positions].reset_index(drop=True)
+        sub = chunk_context(ctx, part, rows_of(part["id"].to_numpy()))
+        for rule in local:
+            if progress:
+                progress(rule.code, step, steps)
+            step += 1
+            parts.append(rule.run(part, sub))
+        if totals_needed:
+            totals.append(service_totals(part, sub).set_axis(positions))
+        del sub  # before the next chunk's rows are read
+    whole = across_context(ctx, devices, totals if totals_needed else None)
+    for rule in across:
+        if progress:
+            progress(rule.code, step, steps)
+        step += 1
+        parts.append(rule.run(devices, whole))
+    return joined_findings(parts)
 
 
 def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]:
@@ -116,9 +173,13 @@ def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]
 
 
 def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, department: str | None = None,
-                areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None
-                ) -> tuple[gpd.GeoDataFrame, AuditContext]:
-    """The registry frame (of one department, or all) and the audit context, loaded from the database."""
+                areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
+                daily_rows: bool = True) -> tuple[gpd.GeoDataFrame, AuditContext]:
+    """The registry frame (of one department, or all) and the audit context, loaded from the database.
+
+    daily_rows False: the context without the daily counts, only whether any were imported (counts_imported), for
+    the audit in chunks (audit.rules.chunks), which reads each chunk's rows.
+    """
     from ..registry import store as registry
     from ..registry.assessments import load_assessments_frame
 
@@ -127,28 +188,41 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
     # which keeps the IN (...) list within the database's limit on bound parameters. The daily counts come as
     # typed columns (audit.registry.daily: about 25 bytes a row), one department's chosen by a join.
     codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
-    ctx = AuditContext(as_of=as_of, profile=profile, violations=load_daily_rows(session, department),
+    rows = load_daily_rows(session, department) if daily_rows else DailyRows.empty()
+    ctx = AuditContext(as_of=as_of, profile=profile, violations=rows,
                        verifications=registry.load_verifications_frame(session, codes),
                        status_history=registry.load_status_history(session, codes),
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads,
-                       assessments=load_assessments_frame(session, codes))
+                       assessments=load_assessments_frame(session, codes),
+                       counts_imported=None if daily_rows else any_daily_rows(session, department))
     return devices, ctx
+
+
+def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
+                   rules: Iterable[str | Rule] | None = None, chunk_devices: int | None = None,
+                   progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+    """The findings of the rules on the registry frame, the daily counts read from the database a chunk of whole
+    departments at a time (audit.rules.chunks; chunk_devices: the chunk's size, CHUNK_DEVICES by default)."""
+    return run_in_chunks(devices, ctx, lambda ids: load_daily_rows(session, device_ids=ids), rules=rules,
+                         chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress)
 
 
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
               user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> tuple[AuditRun, pd.DataFrame]:
+              progress: Callable[[str, int, int], None] | None = None,
+              chunk_devices: int | None = None) -> tuple[AuditRun, pd.DataFrame]:
     """Load the registry from the database, run every rule, store the run and its findings (caller commits).
 
-    areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02.
+    areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02. The
+    daily counts are read a chunk of whole departments at a time (audit_findings).
     """
     from ..registry import store as registry
     from .findings import store_run
 
     profile = load_profile(profile_name)
     devices, ctx = load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
-                               roads=roads)
-    findings = run_rules(devices, ctx, progress=progress)
+                               roads=roads, daily_rows=False)
+    findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
                     department=department, device_count=len(devices), user=user, layers=layers)
@@ -166,10 +240,10 @@ def funnel_from_registry(session: Session, *, department: str, device_type: str,
     devices = devices[devices["device_type"] == device_type].reset_index(drop=True)
     codes = devices["device_code"].tolist()
     ctx = AuditContext(as_of=as_of, profile=load_profile(profile_name),
-                       violations=registry.load_violations_frame(session, codes if len(codes) <= 20_000 else None),
+                       violations=load_daily_rows(session, device_ids=devices["id"].to_numpy()),
                        status_history=registry.load_status_history(session, codes if len(codes) <= 20_000 else None))
     return capture_funnel(devices_frame(devices), ctx, department, device_type)
 
 
-__all__ = ["AuditContext", "run_rules", "run_audit", "load_inputs", "devices_frame", "describe_rules",
-           "sort_findings", "funnel_from_registry"]
+__all__ = ["AuditContext", "run_rules", "run_in_chunks", "run_audit", "load_inputs", "audit_findings", "devices_frame",
+           "describe_rules", "sort_findings", "funnel_from_registry"]

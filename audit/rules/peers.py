@@ -83,6 +83,12 @@ def service_totals(devices: pd.DataFrame, ctx: AuditContext) -> pd.DataFrame:
     return memo(ctx, "service_totals", compute)
 
 
+def given_service_totals(ctx: AuditContext, totals: pd.DataFrame) -> None:
+    """Service totals computed elsewhere (those of each chunk of the audit: audit.rules.chunks), one row per device
+    position, for the peer rules to compare every device without reading its daily rows."""
+    ctx.cache["service_totals"] = totals
+
+
 @dataclass
 class PeerScores:
     """Per scored device: score, the group's median (of x), robust scale, size and whether it is the department's."""
@@ -169,4 +175,4 @@ def funnel(days: np.ndarray, median_x: float, scale: float, z: float, min_ratio:
             "flag": np.maximum(upper, min_ratio * centre).tolist()}
 
 
-__all__ = ["service_totals", "peer_groups", "peer_scores", "rate_variance", "funnel", "PeerScores"]
+__all__ = ["service_totals", "given_service_totals", "peer_groups", "peer_scores", "rate_variance", "funnel", "PeerScores"]

@@ -90,6 +90,7 @@ class Spacing(Rule):
     action = "整改"
     settings = ("min_spacing_m", "road_snap_tolerance_m")
     examines = "not_retired"
+    reach = "audit"  # a neighbour may be another department's
     # Key: the nearest neighbour's device code (a pair is one problem on each of its devices).
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
@@ -397,7 +398,7 @@ class SupervisionNeed(Rule):
         threshold = {n: self.setting(ctx, n).threshold() for n in self.settings}
         used = (device_states(devices, ctx) == IN_USE).to_numpy()
         what = "设备是否长期几乎无抓拍"
-        if len(ctx.violations) == 0:
+        if not ctx.has_counts():
             return [self.context_cannot_assess(devices.loc[used, "department"], what, "未导入违法采集量统计",
                                                "导入违法采集量统计表")]
         cov = coverage(devices, ctx)

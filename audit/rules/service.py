@@ -130,7 +130,7 @@ class UseOutOfService(Rule):
 
     def check(self, devices: pd.DataFrame, ctx: AuditContext) -> list[pd.DataFrame]:
         what = "是否在非在用期间采集违法记录"
-        if len(ctx.violations) == 0:
+        if not ctx.has_counts():
             return [self.context_cannot_assess(devices["department"], what, "未导入违法采集量统计",
                                                "导入违法采集量统计表")]
         periods, undated = out_of_service(devices, ctx)

@@ -161,7 +161,7 @@ def stakes_for(devices: pd.DataFrame, ctx: AuditContext, rows: pd.DataFrame, sta
                windows: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     """For finding rows of `devices` (their index is the device position) and their windows: the sentence on the
     cases at stake and the `cases` evidence of each."""
-    imported = len(ctx.violations) > 0
+    imported = ctx.has_counts()
     start = np.broadcast_to(np.asarray(start, dtype=np.int64), (len(rows),))
     end = np.broadcast_to(np.asarray(end, dtype=np.int64), (len(rows),))
     if not imported or not len(rows):

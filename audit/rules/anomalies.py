@@ -20,6 +20,7 @@ BASELINE_DAYS = 57  # days a guarded baseline rests on where one side is complet
 DESIGN_RATIO = 5.0      # the spike budget is laid out for one-day spikes at 5x the expected count (issue 12) …
 SHARE_FLOOR, SHARE_CAP = 0.03, 4.0  # … every tested day getting 0.03 … 4 times the average share
 XI_STEP, XI_MAX = 0.01, 40.0  # the grid of design z-scores on which the budget is balanced
+N_BINS = int(round(XI_MAX / XI_STEP))
 
 
 def _frame(parts: list[dict[str, np.ndarray]], columns: list[str]) -> pd.DataFrame:
@@ -52,24 +53,31 @@ def _share(xi: np.ndarray, c: float, alpha: float) -> np.ndarray:
     return np.clip(special.ndtr(-(xi / 2 + c / xi)), SHARE_FLOOR * alpha, SHARE_CAP * alpha)
 
 
-def budget_constant(xi_counts: np.ndarray, alpha: float) -> float:
-    """The constant c of `_share` that spends alpha per day on average over the tested days, whose design z-scores
-    are given as counts on the grid XI_STEP · (1 … ): found by bisection (0 where even c = 0 spends less)."""
-    grid = XI_STEP * np.arange(1, len(xi_counts) + 1)
-    n = xi_counts.sum()
+def budget_constants(keys: np.ndarray, counts: np.ndarray, alpha: float) -> np.ndarray:
+    """Per reporting group (department index), the constant c of `_share` that spends alpha per day on average
+    over the group's tested days, whose design z-scores are given as (keys group · N_BINS + bin on the grid
+    XI_STEP · (1 … ), counts) (`design_counts`): found by bisection, all groups at once (0 where even c = 0
+    spends less)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    counts = np.asarray(counts, dtype=float)
+    group = keys // N_BINS
+    xi = XI_STEP * (keys % N_BINS + 1)
+    n_groups = int(group.max()) + 1 if len(keys) else 0
+    n = np.bincount(group, weights=counts, minlength=n_groups)
+    tested = np.where(n > 0, n, 1.0)
 
-    def spent(c: float) -> float:
-        return float((xi_counts * _share(grid, c, alpha)).sum() / n)
+    def spent(c: np.ndarray) -> np.ndarray:
+        return np.bincount(group, weights=counts * _share(xi, c[group], alpha), minlength=n_groups) / tested
 
-    if not n or spent(0.0) <= alpha:
-        return 0.0
-    lo, hi = 0.0, 1.0
-    while spent(hi) > alpha:
-        lo, hi = hi, hi * 2
+    over = (n > 0) & (spent(np.zeros(n_groups)) > alpha)
+    lo, hi = np.zeros(n_groups), np.ones(n_groups)
+    while (grow := over & (spent(hi) > alpha)).any():
+        lo[grow], hi[grow] = hi[grow], hi[grow] * 2
     for _ in range(50):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if spent(mid) > alpha else (lo, mid)
-    return hi
+        high = spent(mid) > alpha
+        lo, hi = np.where(high, mid, lo), np.where(high, hi, mid)
+    return np.where(over, hi, 0.0)
 
 
 def _scored(f: ChunkFit, scored: np.ndarray | None) -> np.ndarray:
@@ -78,11 +86,22 @@ def _scored(f: ChunkFit, scored: np.ndarray | None) -> np.ndarray:
     return cells if scored is None else cells & scored[f.devs][:, None]
 
 
-def design_counts(f: ChunkFit, min_count: int, scored: np.ndarray | None = None) -> np.ndarray:
-    """The chunk's tested days counted by design z-score on the grid of `budget_constant` (chunks add up)."""
+def design_counts(f: ChunkFit, min_count: int, scored: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's tested days counted by reporting group and design z-score: (keys group · N_BINS + bin on the
+    grid of `budget_constants`, counts); the counts of chunks add up (`merge_counts`)."""
     tested = _scored(f, scored)
     xi = _design_z(f.mu[tested], f.size[tested], min_count)
-    return np.bincount(np.rint(xi / XI_STEP).astype(np.int64) - 1, minlength=int(round(XI_MAX / XI_STEP)))
+    group = np.broadcast_to(f.group[:, None], tested.shape)[tested].astype(np.int64)
+    return np.unique(group * N_BINS + np.rint(xi / XI_STEP).astype(np.int64) - 1, return_counts=True)
+
+
+def merge_counts(parts: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The design counts of several chunks added up."""
+    parts = list(parts)
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    keys, index = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
+    return keys, np.bincount(index, weights=np.concatenate([c for _, c in parts]).astype(float))
 
 
 def spikes(fits: Iterable[ChunkFit], alpha: float, min_count: int, min_ratio: float,
@@ -93,17 +112,16 @@ def spikes(fits: Iterable[ChunkFit], alpha: float, min_count: int, min_ratio: fl
     The budget (alpha per device-day on average) is spent with weighted Bonferroni, weights optimal for spikes at
     DESIGN_RATIO times the expected count (Roeder & Wasserman 2009): a day on which such a spike would stand out
     by ξ standard deviations gets Φ̄(ξ/2 + c/ξ) (within SHARE_FLOOR … SHARE_CAP × alpha), c such that the tested
-    days of the audit (`scored`: per device position, the devices tested; all by default) get alpha on average.
-    So the expected number of false alarms is that of alpha on every day, but a busy regular device, on which a
-    5x spike stands out at any threshold, leaves part of its share to the quiet or irregular ones, on which it is
-    near the limit. A day's threshold thus depends on the other devices audited with it (an audit of one
-    department can judge a day otherwise than the county's); its own count enters it only through the expected
-    counts of its neighbours, in c.
-
-    (`design_counts` of chunks add up, so that c can be found one chunk at a time.)"""
+    days of each reporting group (department; `scored`: per device position, the devices tested, all by default)
+    get alpha on average. So each department's expected number of false alarms is that of alpha on every day,
+    but a busy regular device, on which a 5x spike stands out at any threshold, leaves part of its share to the
+    quiet or irregular devices of its department, on which it is near the limit. A day's threshold depends on
+    the other devices of its department (never on another department's, so a department audited alone or with
+    the county, or in a chunk of whole departments, is judged alike); its own count enters it only through the
+    expected counts of its neighbours, in c.
+    """
     fits = list(fits)
-    counts = sum(design_counts(f, min_count, scored) for f in fits)
-    c = budget_constant(counts, alpha) if fits else 0.0
+    c = budget_constants(*merge_counts(design_counts(f, min_count, scored) for f in fits), alpha)
     parts = []
     for f in fits:
         with np.errstate(invalid="ignore"):
@@ -113,7 +131,7 @@ def spikes(fits: Iterable[ChunkFit], alpha: float, min_count: int, min_ratio: fl
             continue
         y, mu, size = f.y[i, j].astype(float), f.mu[i, j].astype(float), f.size[i, j].astype(float)
         p = nb_sf(y, mu, size)
-        share = _share(_design_z(mu, size, min_count), c, alpha)
+        share = _share(_design_z(mu, size, min_count), c[f.group[i]], alpha)
         hit = p <= share
         i, j = i[hit], j[hit]
         day = f.day0 + j

@@ -178,7 +178,7 @@ class CaptureSpike(_HistoryRule):
                 f"{level:.1f} × 星期系数 {r.factor:.2f}）预期 {r.expected:.1f} 起，为预期的 "
                 f"{r.count / r.expected if r.expected > 0 else float('inf'):.1f} 倍；正常波动下出现的概率约 "
                 f"{_p_text(np.log10(max(p, 1e-300)))}，低于当日分得的误报概率 {float(r.alpha):.1e}"
-                f"（{self.budget_text(ctx)}，按各设备·日上 5 倍突增显现的难易分配）；应核查当日设备状态和违法记录。")
+                f"（{self.budget_text(ctx)}，在本单位各设备·日间按 5 倍突增显现的难易分配）；应核查当日设备状态和违法记录。")
             evidence.append({"key": day, "date": day, "weekday": wd + 1, "count": int(r.count),
                              "expected": round(float(r.expected), 2), "level": round(float(level), 2),
                              "weekday_factor": round(float(r.factor), 3), "dispersion": round(float(r.dispersion), 4),

@@ -138,8 +138,11 @@ class CaptureSpike(_HistoryRule):
     The count model (audit.rules.countmodel) gives each day an expected count from the days around it (never
     from the day itself, and one-sided at the end of the data, so that the last day is scored like any other) and
     a negative binomial spread estimated per device. A day is flagged when the probability of a count at least
-    as high is below the false-alarm budget per device-day (alarm_budget_per_100_device_years / 36,500), the
-    count is at least spike_min_count and at least spike_min_ratio times the expected count. Devices need
+    as high is below the day's share of the false-alarm budget, the count is at least spike_min_count and at least
+    spike_min_ratio times the expected count. The budget (alarm_budget_per_100_device_years / 36,500 per
+    device-day on average) is shared out by how clearly a spike at 5x the expected count would stand out on each
+    day (weighted Bonferroni, audit.rules.anomalies.spikes): days of quiet or irregular devices get more than the
+    average, days of busy regular devices, where a 5x spike stands out anyway, less. Devices need
     count_model_min_days days of daily data; monthly totals cannot be used. The key is the day; material: the
     day's count (a corrected upload of that day sends the problem back to review; the expected count moves with
     every new day of data).
@@ -163,8 +166,7 @@ class CaptureSpike(_HistoryRule):
         min_count = int(self.setting(ctx, "spike_min_count").value)
         ratio = float(self.setting(ctx, "spike_min_ratio").value)
         window = int(self.setting(ctx, "count_model_window_days").value)
-        found = spikes(fits, self.alpha(ctx), min_count, ratio)
-        found = found[enough[found["dev"].to_numpy(np.int64)]] if len(found) else found
+        found = spikes(fits, self.alpha(ctx), min_count, ratio, scored=enough)
         messages, evidence = [], []
         for r in found.itertuples(index=False):
             day = _date(r.day)
@@ -175,11 +177,13 @@ class CaptureSpike(_HistoryRule):
                 f"{day}（周{WEEKDAYS_ZH[wd]}）采集违法 {int(r.count)} 起，按自身历史（前后各 {window // 2} 天的水平 "
                 f"{level:.1f} × 星期系数 {r.factor:.2f}）预期 {r.expected:.1f} 起，为预期的 "
                 f"{r.count / r.expected if r.expected > 0 else float('inf'):.1f} 倍；正常波动下出现的概率约 "
-                f"{_p_text(np.log10(max(p, 1e-300)))}，低于{self.budget_text(ctx)}；应核查当日设备状态和违法记录。")
+                f"{_p_text(np.log10(max(p, 1e-300)))}，低于当日分得的误报概率 {float(r.alpha):.1e}"
+                f"（{self.budget_text(ctx)}，在本单位各设备·日间按 5 倍突增显现的难易分配）；应核查当日设备状态和违法记录。")
             evidence.append({"key": day, "date": day, "weekday": wd + 1, "count": int(r.count),
                              "expected": round(float(r.expected), 2), "level": round(float(level), 2),
                              "weekday_factor": round(float(r.factor), 3), "dispersion": round(float(r.dispersion), 4),
-                             "p_value": float(f"{p:.3g}"), "history_days": int(r.history)})
+                             "p_value": float(f"{p:.3g}"), "p_threshold": float(f"{float(r.alpha):.3g}"),
+                             "history_days": int(r.history)})
         rows = devices.iloc[found["dev"].to_numpy(np.int64)] if len(found) else devices.iloc[:0]
         return parts + [self.findings(rows, messages, evidence, self.threshold(ctx), is_plain=True)]
 

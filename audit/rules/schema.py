@@ -11,8 +11,9 @@ import pandas as pd
 # 2025.2: PLC01 along roads, PLC02 per km of road. 2025.3: a count model per device (VIO02 spikes, VIO04 rises,
 # VIO05 outages), SRV01 use out of service, cases at stake on REV/PUB/CAL findings, peers per day in service.
 # 2025.4: ASR01 annual site review. 2025.5: the count model's reference per weekday; a day's count never moves
-# its own expected count.
-RULESET_VERSION = "2025.5"
+# its own expected count. 2025.6: VIO02 spends the budget with weights optimal for 5x spikes, balanced within each
+# department; the dispersion caps residuals at 4 (not 3) standard deviations.
+RULESET_VERSION = "2025.6"
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

@@ -5,21 +5,26 @@ import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from audit.rules.anomalies import outages, shifts, spikes
+from audit.rules.anomalies import (SHARE_CAP, SHARE_FLOOR, _design_z, _share, budget_constants, design_counts,
+                                   merge_counts, outages, shifts, spikes)
 from audit.rules.countmodel import DailySeries, budget_alpha, fit, nb_sf
 
 DAY0 = 19_723  # 2024-01-01, a Monday
 ALPHA = budget_alpha(1.0)
 
 
-def series(counts: np.ndarray, span_end: float = np.nan, reported: np.ndarray | None = None) -> DailySeries:
-    """One device per row of `counts` (NaN: no row), all of one department that reported every day."""
+def series(counts: np.ndarray, span_end: float = np.nan, reported: np.ndarray | None = None,
+           group: np.ndarray | None = None) -> DailySeries:
+    """One device per row of `counts` (NaN: no row), of one department (or of departments `group`, per row) that
+    reported every day."""
     counts = np.atleast_2d(np.asarray(counts, dtype=float))
     dev, col = np.nonzero(~np.isnan(counts))
-    days = DAY0 + np.arange(counts.shape[1])
+    days = DAY0 + np.arange(counts.shape[1]).astype(np.int64)
+    group = np.zeros(len(counts), dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    if reported is None:
+        reported = np.sort(((np.unique(group) << 32)[:, None] + days[None, :]).ravel())
     return DailySeries(dev=dev, day=DAY0 + col, count=counts[dev, col], span_end=np.full(len(counts), span_end),
-                       group=np.zeros(len(counts), dtype=np.int64),
-                       reported=days.astype(np.int64) if reported is None else reported)
+                       group=group, reported=reported)
 
 
 def single(counts: np.ndarray, half_window: int = 21, **kwargs):
@@ -75,6 +80,69 @@ def test_a_five_times_spike_on_the_last_day_is_found() -> None:
     counts[-1] = 5 * 12 * 1.2  # a Friday, weekday factor 1.1–1.3
     found = spikes([single(counts)], ALPHA, 10, 3.0)
     assert found["day"].tolist() == [DAY0 + 119]
+
+
+def test_the_spike_budget_averages_alpha_and_goes_where_a_five_times_spike_is_hard_to_see() -> None:
+    """Weighted Bonferroni: the shares of all tested days average alpha (the expected number of false alarms is
+    the budget's), days of quiet devices get more than alpha and days of busy ones less, within floor and cap."""
+    rng = np.random.default_rng(8)
+    levels = np.exp(rng.uniform(np.log(1), np.log(200), 60))
+    fits = list(fit(series(np.stack([negative_binomial(rng, lv, 200) for lv in levels]), span_end=float(DAY0 + 199)),
+                    half_window=21))
+    (c,) = budget_constants(*merge_counts(design_counts(f, 10) for f in fits), ALPHA)
+    mu = np.concatenate([f.mu[f.known & np.isfinite(f.mu)] for f in fits]).astype(float)
+    size = np.concatenate([f.size[f.known & np.isfinite(f.mu)] for f in fits]).astype(float)
+    share = _share(_design_z(mu, size, 10), c, ALPHA)
+    assert abs(share.mean() / ALPHA - 1) < 0.01
+    assert SHARE_FLOOR * ALPHA * (1 - 1e-9) <= share.min() and share.max() <= SHARE_CAP * ALPHA * (1 + 1e-9)
+    assert share[(mu > 2) & (mu < 3)].min() > ALPHA > share[mu > 50].max()
+
+
+def test_a_quiet_device_among_busy_ones_has_its_five_times_spike_found_and_no_other_day() -> None:
+    """A camera at about 2.5 a day records 13 on day 200 (5x): p = 6.0e-5, more than alpha (2.7e-5), so an even
+    budget misses it, and so does an audit of that camera alone; audited with 30 cameras at 40 a day, whose 5x
+    spikes stand out at any threshold, its days get up to SHARE_CAP × alpha and the spike is found — and none of
+    its ordinary days, nor any day of the busy ones."""
+    rng = np.random.default_rng(4)
+    busy = [negative_binomial(rng, 40, 365) for _ in range(30)]
+    quiet = negative_binomial(rng, 2.5, 365)
+    quiet[200] = 13
+    end = float(DAY0 + 364)
+    fits = list(fit(series(np.stack(busy + [quiet]), span_end=end), half_window=21))
+    found = spikes(fits, ALPHA, 10, 3.0)
+    assert list(zip(found["dev"], found["day"])) == [(30, DAY0 + 200)]
+    assert ALPHA < found["p"].iloc[0] <= found["alpha"].iloc[0] <= SHARE_CAP * ALPHA * (1 + 1e-9)
+    assert spikes(list(fit(series(quiet[None, :], span_end=end), half_window=21)), ALPHA, 10, 3.0).empty
+
+
+def test_the_budget_is_shared_within_a_department_never_across_departments() -> None:
+    """The quiet camera of the test above, in a department of its own beside the busy cameras' department: its
+    days get the even share as if audited alone (its spike is not found), the busy department's days are judged
+    as if it were audited alone: the busy department spends less than alpha even at c = 0, the quiet one's
+    shares average alpha."""
+    rng = np.random.default_rng(4)
+    busy = np.stack([negative_binomial(rng, 40, 365) for _ in range(30)])
+    busy[3, 100] = 150  # 3.5x on a busy camera: found or not, alike in both audits
+    quiet = negative_binomial(rng, 2.5, 365)
+    quiet[200] = 13
+    end = float(DAY0 + 364)
+    both = list(fit(series(np.vstack([busy, quiet]), span_end=end, group=np.r_[np.zeros(30), 1]), half_window=21))
+    alone = list(fit(series(busy, span_end=end), half_window=21))
+    found = spikes(both, ALPHA, 10, 3.0)
+    assert not (found["dev"] == 30).any()
+    assert found.drop(columns="alpha").equals(spikes(alone, ALPHA, 10, 3.0).drop(columns="alpha"))
+    c = budget_constants(*merge_counts(design_counts(f, 10) for f in both), ALPHA)
+    assert len(c) == 2 and c[0] == 0.0 < c[1]
+    cells = [(f.mu[k][f.known[k] & np.isfinite(f.mu[k])], f.size[k][f.known[k] & np.isfinite(f.mu[k])])
+             for f in both for k in np.flatnonzero(f.devs == 30)]
+    mu, size = (np.concatenate(x).astype(float) for x in zip(*cells))
+    assert abs(_share(_design_z(mu, size, 10), c[1], ALPHA).mean() / ALPHA - 1) < 0.01
+
+
+def test_the_design_z_score_is_computed_where_float32_does_not_converge() -> None:
+    """A day at 37.4 expected with size 35 (a day of the benchmark): the float32 tail is NaN, float64 gives 3.9e-25."""
+    xi = _design_z(np.array([37.41471, 5.0]), np.array([35.0, 20.0]), 10)
+    assert np.all(np.isfinite(xi)) and 10 < xi[0] < 11 and xi[1] < xi[0]
 
 
 def test_one_spike_moves_the_baseline_of_its_neighbours_only_a_little() -> None:

@@ -75,8 +75,11 @@ class ImportBatch(Base):
 
 class Device(Base):
     __tablename__ = "device"
-    # The device list filtered by type, in code order, from the index alone (migration 0009_partition).
-    __table_args__ = (Index("ix_device_type_code", "device_type", "device_code"),)
+    # The device list filtered by type in code order, and sorted by name or road, from an index alone (migration
+    # 0009_partition).
+    __table_args__ = (Index("ix_device_type_code", "device_type", "device_code"),
+                      Index("ix_device_name_code", "name", "device_code"),
+                      Index("ix_device_road_code", "road", "device_code"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_code: Mapped[str] = mapped_column(String(100), unique=True)

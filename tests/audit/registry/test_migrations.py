@@ -261,7 +261,7 @@ def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
 
 
 
-LIST_INDEXES = {"device": {"ix_device_type_code"}, "problem": {"ix_problem_verdict"},
+LIST_INDEXES = {"device": {"ix_device_type_code", "ix_device_name_code", "ix_device_road_code"}, "problem": {"ix_problem_verdict"},
                 "finding": {"ix_finding_run_severity", "ix_finding_run_rule", "ix_finding_device_run"}}
 
 

@@ -1,6 +1,6 @@
-"""The device list's indexes: the devices by type and code, a run's findings by severity and by rule, a device's
-findings by run, and the problems by verdict, so that the list filters and summarises a page from the indexes alone
-(audit.casework.devicelist). Only the indexes missing are created.
+"""The device list's indexes: the devices by type, name and road (then code), a run's findings by severity and by
+rule, a device's findings by run, and the problems by verdict, so that the list filters, sorts and summarises a
+page from the indexes alone (audit.casework.devicelist). Only the indexes missing are created.
 
 Partitioning the daily counts is not a migration: it is the operator's command `camaudit db partition`
 (audit.registry.partition), for a database that has outgrown one table.
@@ -16,7 +16,8 @@ branch_labels = None
 depends_on = None
 
 INDEXES = {
-    "device": {"ix_device_type_code": ["device_type", "device_code"]},
+    "device": {"ix_device_type_code": ["device_type", "device_code"], "ix_device_name_code": ["name", "device_code"],
+               "ix_device_road_code": ["road", "device_code"]},
     "finding": {"ix_finding_run_severity": ["run_id", "severity", "device_id", "problem_id"],
                 "ix_finding_run_rule": ["run_id", "rule", "device_id", "problem_id"],
                 "ix_finding_device_run": ["device_id", "run_id", "problem_id"]},

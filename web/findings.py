@@ -1,9 +1,5 @@
-"""Which findings the pages show: per department, those of its latest audit run, open unless their problem was
-dismissed on review (a dismissal given on evidence that has since changed no longer holds).
-
-A run covers all departments (department None) or one; for each department the latest run that covers it is its
-current run. Cannot-assess findings (requests for data) are never open problems: they are counted apart.
-"""
+"""Which findings the pages show: the current and open ones (audit.casework.current), as the current user sees
+them, summarised per device for lists, popups and the map."""
 from __future__ import annotations
 
 import threading
@@ -14,12 +10,12 @@ from typing import Any, Iterable, NamedTuple
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from audit.casework.current import cannot_assess_condition, current_condition, open_condition
 from audit.registry.models import AuditRun, Finding, Problem, ProblemReview
 from audit.rules import all_rules
-from audit.rules.findings import current_runs
 
 from .access import DECIDERS
 from .i18n import get_locale
@@ -63,40 +59,11 @@ def _titles(english: bool) -> dict[str, str]:
     return {r.code: (r.title_en if english else r.title_zh) for r in all_rules()}
 
 
-def dismissed_ids() -> Select[Any]:
-    """Problems whose dismissal holds (not sent back to review by changed evidence)."""
-    return select(Problem.id).where(Problem.verdict == "dismissed", Problem.stale.is_(False))
-
-
 def visible_condition() -> ColumnElement[bool]:
     """Findings of the departments the current user sees."""
     if current_user.role in DECIDERS:
         return Finding.id.isnot(None)
     return Finding.department == (current_user.department_name or "")
-
-
-def current_condition(db: Session, run_id: int | None = None) -> ColumnElement[bool]:
-    """Findings of one run, or of each department's current run."""
-    if run_id is not None:
-        return Finding.run_id == run_id
-    runs = current_runs(db)
-    own = [and_(Finding.run_id == rid, Finding.department == name) for name, rid in runs.own.items()]
-    if runs.full is not None:
-        superseded = list(runs.own)
-        own.append(and_(Finding.run_id == runs.full, or_(Finding.department.is_(None),
-                                                          Finding.department.not_in(superseded)))
-                   if superseded else Finding.run_id == runs.full)
-    return or_(*own) if own else false()
-
-
-def open_condition() -> ColumnElement[bool]:
-    """Findings that observe a problem not dismissed (never cannot-assess findings, which have no problem)."""
-    return and_(Finding.problem_id.isnot(None), Finding.problem_id.not_in(dismissed_ids()))
-
-
-def cannot_assess_condition() -> ColumnElement[bool]:
-    """Cannot-assess findings: a device finding with no problem, or a department-level one."""
-    return Finding.problem_id.is_(None)
 
 
 @dataclass
@@ -133,13 +100,12 @@ class OpenFindings:
 
     def __init__(self, rows: list[Row], unassessed_devices: set[int]) -> None:
         self.rows = rows
-        self.by_device: dict[int, DeviceFindings] = defaultdict(DeviceFindings)
         self.devices_by: dict[tuple[str, str], set[int]] = defaultdict(set)  # (rule, severity) -> device ids
         self.unassessed_devices = unassessed_devices  # devices with a cannot-assess finding (data to supply)
-        for row in sorted(rows, key=lambda r: r.rule):
+        for row in rows:
             if row.device_id is not None:
-                self.by_device[row.device_id].add(row.rule, row.severity)
                 self.devices_by[(row.rule, row.severity)].add(row.device_id)
+        self.by_device = summarise_rows((r.device_id, r.rule, r.severity) for r in rows if r.device_id is not None)
 
     def device_ids(self, rule: str = "", severity: str = "") -> set[int]:
         """Devices with an open finding of this rule and/or severity."""
@@ -206,6 +172,14 @@ def problems_of(db: Session, findings: Iterable[Finding]) -> dict[int, Problem]:
         return {}
     by_id = {p.id: p for p in db.scalars(select(Problem).where(Problem.id.in_(sorted(wanted))))}
     return {f.id: by_id[f.problem_id] for f in findings if f.problem_id in by_id}
+
+
+def summarise_rows(rows: Iterable[tuple[int, str, str]]) -> dict[int, DeviceFindings]:
+    """Open findings (device id, rule, severity) per device, rules in code order."""
+    by_device: dict[int, DeviceFindings] = defaultdict(DeviceFindings)
+    for device_id, rule, severity in sorted(rows, key=lambda r: r[1]):
+        by_device[device_id].add(rule, severity)
+    return by_device
 
 
 def summarise(db: Session, device_ids: Iterable[int] | None = None) -> dict[int, DeviceFindings]:

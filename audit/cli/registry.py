@@ -1,4 +1,4 @@
-"""Registry commands: init-db, template, import, devices, departments, boundary, history."""
+"""Registry commands: init-db, db partition, template, import, devices, departments, boundary, history."""
 from __future__ import annotations
 
 import csv
@@ -11,14 +11,15 @@ from typing import Any
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from ..intake.columns import DEVICE_COLUMNS, TABLES
 from ..intake.limits import ReadLimits
 from ..intake.xlsxsafe import csv_safe
-from ..registry.db import database_url
+from ..registry.db import database_url, init_db, make_engine
 from ..registry.history import describe
 from ..registry.models import ChangeLog, Department, Device
+from ..registry.partition import PartitionError, partition_counts
 from .common import open_session
 from .text import grid, round_coordinates, table
 
@@ -30,6 +31,37 @@ def init_db_cmd() -> None:
     """Create the database tables (建库)."""
     with open_session():
         click.echo(f"数据库已就绪：{database_url()}")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database maintenance for the operator (数据库维护)."""
+
+
+@db_group.command("partition")
+def partition_cmd() -> None:
+    """Partition the daily counts by month, PostgreSQL only (按月分区); run again to split out the months the
+    DEFAULT partition holds. One transaction: on any error nothing changes."""
+    engine = make_engine()
+    try:
+        init_db(engine)
+        with engine.begin() as conn:
+            report = partition_counts(conn)
+    except PartitionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except DBAPIError as exc:
+        raise click.ClickException(f"分区未完成，数据库已全部撤销、保持原样：{exc.orig}") from exc
+    finally:
+        engine.dispose()
+    months = "、".join(f"{m:%Y-%m}" for m in report.months) or "无"
+    if report.converted:
+        click.echo(f"violation_stat 已按月分区：{report.rows} 条记录，{len(report.months)} 个月分区（{months}）"
+                   "及默认分区 violation_stat_default。")
+    elif report.months:
+        click.echo(f"已从默认分区移出 {report.moved} 条记录，新建 {len(report.months)} 个月分区（{months}）；"
+                   f"共 {report.rows} 条记录。")
+    else:
+        click.echo(f"violation_stat 已按月分区，默认分区中没有记录，无需处理（共 {report.rows} 条记录）。")
 
 
 @click.command()
@@ -199,5 +231,5 @@ def history(device_code: str) -> None:
             click.echo(line)
 
 
-COMMANDS = {"init-db": init_db_cmd, "template": template, "import": import_cmd, "devices": devices,
+COMMANDS = {"init-db": init_db_cmd, "db": db_group, "template": template, "import": import_cmd, "devices": devices,
             "departments": departments, "boundary": boundary, "history": history}

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -74,6 +75,11 @@ class ImportBatch(Base):
 
 class Device(Base):
     __tablename__ = "device"
+    # The device list filtered by type in code order, and sorted by name or road, from an index alone (migration
+    # 0009_partition).
+    __table_args__ = (Index("ix_device_type_code", "device_type", "device_code"),
+                      Index("ix_device_name_code", "name", "device_code"),
+                      Index("ix_device_road_code", "road", "device_code"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_code: Mapped[str] = mapped_column(String(100), unique=True)
@@ -209,6 +215,11 @@ class AuditRun(Base):
 
 class Finding(Base):
     __tablename__ = "finding"
+    # The device list's filters and summaries (audit.casework.devicelist): a run's findings of one severity or
+    # rule, and a device's findings of one run, read from the index alone (migration 0009_partition).
+    __table_args__ = (Index("ix_finding_run_severity", "run_id", "severity", "device_id", "problem_id"),
+                      Index("ix_finding_run_rule", "run_id", "rule", "device_id", "problem_id"),
+                      Index("ix_finding_device_run", "device_id", "run_id", "problem_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
@@ -327,6 +338,8 @@ class Problem(Base):
     """
 
     __tablename__ = "problem"
+    # The dismissals that hold (audit.casework.current.dismissed_ids), without reading every problem.
+    __table_args__ = (Index("ix_problem_verdict", "verdict", "stale"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identity: Mapped[str] = mapped_column(String(400), unique=True)  # "device_id|rule|key"

@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, bindparam, text
 from .bulk import Col, Loader
 from .lookup import KnownDevices
 from .models import utcnow
+from .partition import add_months
 
 STAGE = "camaudit_stage_violation"
 MATCH = "camaudit_stage_violation_match"
@@ -63,6 +64,7 @@ class ViolationsImport:
             differs = "m.count <> s.count OR m.fine_yuan IS DISTINCT FROM round(s.fine::numeric, 2)"
         same_key = f"v.device_id = s.device_id AND v.period = {period} AND v.period_start = s.period_start"
         params: dict[str, Any] = {"batch": batch_id, "user": user, "at": utcnow()}
+        add_months(conn, STAGE)  # a partitioned table (PostgreSQL): each new month in its own partition
         self.loader.drop(MATCH)
         with _probing(conn, sqlite):
             conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {MATCH} AS SELECT s.seq, v.count, v.fine_yuan "

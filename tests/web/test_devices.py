@@ -154,3 +154,11 @@ def test_funnel_page_marks_the_device_vio01_reports(world, tmp_path):
     # another type of the department: too few comparable devices for limits, said so
     other = client.get(f"/devices/funnel?department={world.dept['a']}&type=闯红灯").text
     assert "本单位没有可比较的该类设备" in other and 'id="funnel"' not in other
+
+
+def test_a_department_user_lists_only_its_own_devices_whatever_it_filters(shared_world):
+    clerk = client_for(shared_world.app, "dept_a")
+    assert listed(clerk.get("/devices?severity=严重").text) == ["JA-001"]  # JB-001 is the other department's
+    assert listed(clerk.get("/devices?unassessed=1").text) == ["JA-001", "JA-002", "JA-003"]
+    exported = clerk.get("/devices/export.csv?severity=严重").data.decode("utf-8-sig")
+    assert "JA-001" in exported and "JB-" not in exported and "JA-002" not in exported

@@ -1,30 +1,21 @@
 """Device filters from the query string, shared by the list, its CSV export, the map and the API."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-from sqlalchemy import Select, or_
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from audit.casework.devicelist import DeviceCriteria
 from audit.intake.columns import DEVICE_TYPES, STATUSES
-from audit.registry.models import Device
 from audit.rules.base import CODE_PATTERN
 
 from ..access import requested_department, scope_devices
 from ..findings import SEVERITIES, open_findings
 
 
-@dataclass
-class DeviceFilter:
-    q: str = ""
-    department_id: int | None = None
-    device_type: str = ""
-    status: str = ""
-    rule: str = ""
-    severity: str = ""
-    pending: bool = False  # 待核实: missing from the department's last uploaded inventory
-    unassessed: bool = False  # with a cannot-assess finding in the current run
+class DeviceFilter(DeviceCriteria):
+    """The list's criteria (audit.casework.devicelist) as the request gives them."""
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any]) -> "DeviceFilter":
@@ -40,21 +31,9 @@ class DeviceFilter:
                    pending=args.get("pending") == "1", unassessed=args.get("unassessed") == "1")
 
     def apply(self, query: Select[Any]) -> Select[Any]:
-        """The filters on the registry itself (department, type, status, text), in SQL."""
-        query = scope_devices(query)
-        if self.department_id is not None:
-            query = query.where(Device.department_id == self.department_id)
-        if self.device_type:
-            query = query.where(Device.device_type == self.device_type)
-        if self.status:
-            query = query.where(Device.status == self.status)
-        if self.pending:
-            query = query.where(Device.missing_since_batch_id.isnot(None))
-        if self.q:
-            like = {"autoescape": True}
-            query = query.where(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
-                                    Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
-        return query
+        """The filters on the registry itself (department, type, status, text), in SQL, within what the current
+        user sees."""
+        return scope_devices(query).where(*self.registry_conditions())
 
     def finding_ids(self, db: Session) -> set[int] | None:
         """Devices with an open finding of the rule/severity asked for and, if asked, a cannot-assess finding

@@ -3,39 +3,25 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from audit.casework.devicelist import device_page, ordered
 from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.intake.xlsxsafe import csv_safe
 from audit.registry.models import AuditRun, Department, Device
 from audit.rules.engine import funnel_from_registry
 
-from ..access import is_decider, requested_department, visible_device
+from ..access import is_decider, own_department_id, requested_department, visible_device
 from ..database import get_session
-from ..findings import SEVERITIES, rule_titles, summarise
+from ..findings import SEVERITIES, rule_titles, summarise_rows
 from . import detail
 from . import funnel as funnel_chart
 from .filters import DeviceFilter
 
 bp = Blueprint("devices", __name__, url_prefix="/devices")
-
-SORTS = {
-    "code": Device.device_code,
-    "name": Device.name,
-    "type": Device.device_type,
-    "department": Department.name,
-    "road": Device.road,
-    "status": Device.status,
-    "in_service": Device.in_service_on,
-}
-
-# What the list shows (plain columns: no ORM objects to build per row).
-LIST_COLUMNS = (Device.id, Device.device_code, Device.name, Device.device_type, Device.road, Device.status,
-                Device.in_service_on, Device.missing_since_batch_id, Department.name.label("department"))
 
 
 def visible_departments() -> list[Department]:
@@ -45,39 +31,19 @@ def visible_departments() -> list[Department]:
     return list(get_session().scalars(query))
 
 
-def _sorted(query, key: str, desc: bool):  # type: ignore[no-untyped-def]
-    column = SORTS.get(key, Device.device_code)
-    order = column.desc() if desc else column.asc()
-    return query.order_by(order.nulls_last(), Device.device_code)
-
-
 @bp.get("")
 def index():
     filt = DeviceFilter.from_args(request.args)
     sort = request.args.get("sort", "code")
     desc = request.args.get("desc") == "1"
-    per_page = int(current_app.config["DEVICES_PER_PAGE"])
     db = get_session()
-    wanted = filt.finding_ids(db)
-    if wanted is None:
-        total = db.scalar(filt.apply(select(func.count(Device.id)))) or 0
-    else:  # ordered ids of every match, then one page of rows
-        order = _sorted(filt.apply(select(Device.id).join(Department)), sort, desc)
-        ordered = [i for i in db.connection().execute(order).scalars().all() if i in wanted]  # Core: fast for 10,000s
-        total = len(ordered)
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, request.args.get("page", 1, type=int) or 1), pages)
-    if wanted is None:
-        rows = db.execute(_sorted(filt.apply(select(*LIST_COLUMNS).join(Department)), sort, desc)
-                          .limit(per_page).offset((page - 1) * per_page)).all()
-    else:
-        page_ids = ordered[(page - 1) * per_page:page * per_page]
-        found = {r.id: r for r in db.execute(select(*LIST_COLUMNS).join(Department).where(Device.id.in_(page_ids)))}
-        rows = [found[i] for i in page_ids]
-    return render_template("devices/index.html", rows=rows, filt=filt, total=total, page=page, pages=pages,
-                           sort=sort, desc=desc, departments=visible_departments(), types=DEVICE_TYPES,
-                           statuses=STATUSES, severities=SEVERITIES, titles=rule_titles(),
-                           summary=summarise(db, [r.id for r in rows]))
+    found = device_page(db, filt, scope=own_department_id(), sort=sort, desc=desc,
+                        page=request.args.get("page", 1, type=int) or 1,
+                        per_page=int(current_app.config["DEVICES_PER_PAGE"]))
+    return render_template("devices/index.html", rows=found.rows, filt=filt, total=found.total, page=found.page,
+                           pages=found.pages, sort=sort, desc=desc, departments=visible_departments(),
+                           types=DEVICE_TYPES, statuses=STATUSES, severities=SEVERITIES, titles=rule_titles(),
+                           summary=summarise_rows(found.findings))
 
 
 @bp.get("/export.csv")
@@ -85,10 +51,8 @@ def export_csv():
     """The filtered list as CSV (UTF-8 with BOM for Excel); cells that look like formulas are made inert."""
     filt = DeviceFilter.from_args(request.args)
     db = get_session()
-    wanted = filt.finding_ids(db)
-    rows = [(device, dept) for device, dept in db.execute(
-        _sorted(filt.apply(select(Device, Department.name).join(Department)), "code", False))
-        if wanted is None or device.id in wanted]
+    query = select(Device, Department.name).join(Department).where(*filt.conditions(db, own_department_id()))
+    rows = db.execute(ordered(query, "code", False))
     columns = [c for c in DEVICE_COLUMNS if c.key != "department"]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")

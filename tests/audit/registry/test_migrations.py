@@ -259,3 +259,26 @@ def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
                                                    ).scalar()
     init_db(db_engine)  # again: nothing to do
 
+
+
+LIST_INDEXES = {"device": {"ix_device_type_code", "ix_device_name_code", "ix_device_road_code"}, "problem": {"ix_problem_verdict"},
+                "finding": {"ix_finding_run_severity", "ix_finding_run_rule", "ix_finding_device_run"}}
+
+
+def test_0009_gives_a_database_at_0008_the_device_list_s_indexes(db_engine):
+    with db_engine.begin() as conn:
+        for table, names in LIST_INDEXES.items():
+            for name in names:
+                conn.execute(text(f"DROP INDEX {name}"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0008_scale'"))
+        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
+        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+    assert not LIST_INDEXES["device"] & {i["name"] for i in inspect(db_engine).get_indexes("device")}
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    for table, names in LIST_INDEXES.items():
+        assert names <= {i["name"] for i in inspect(db_engine).get_indexes(table)}, table
+    with db_engine.connect() as conn:
+        assert conn.execute(text("SELECT device_code FROM device")).scalars().all() == ["JL-1"]
+    init_db(db_engine)  # again: nothing to do
+    assert version(db_engine) == HEAD

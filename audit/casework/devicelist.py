@@ -1,0 +1,125 @@
+"""The device list (设备列表), one page at a time, done in SQL: the registry's filters, the filters by the current
+open findings (a rule, a severity, a cannot-assess finding), the count, the sort and the page; then only the
+columns the list shows, for the page's devices only, and their open findings.
+
+An open finding of one rule or severity is selective (a few percent of a run's findings), so its devices are
+listed once (IN); a cannot-assess finding is common (most devices lack some column), so each device is probed
+(EXISTS, on the index of findings by device and run).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..registry.models import Department, Device, Finding
+from .current import cannot_assess_condition, current_condition, open_condition
+
+SORTS = {
+    "code": Device.device_code,
+    "name": Device.name,
+    "type": Device.device_type,
+    "department": Department.name,
+    "road": Device.road,
+    "status": Device.status,
+    "in_service": Device.in_service_on,
+}
+
+# What the list shows (plain columns: no ORM objects to build per row).
+LIST_COLUMNS = (Device.id, Device.device_code, Device.name, Device.device_type, Device.road, Device.status,
+                Device.in_service_on, Device.missing_since_batch_id, Department.name.label("department"))
+
+
+@dataclass
+class DeviceCriteria:
+    """What the list is filtered by; empty values filter nothing."""
+
+    q: str = ""
+    department_id: int | None = None
+    device_type: str = ""
+    status: str = ""
+    rule: str = ""
+    severity: str = ""
+    pending: bool = False  # 待核实: missing from the department's last uploaded inventory
+    unassessed: bool = False  # with a cannot-assess finding in the current run
+
+    def registry_conditions(self) -> list[ColumnElement[bool]]:
+        """The filters on the registry itself (department, type, status, 待核实, text)."""
+        out: list[ColumnElement[bool]] = []
+        if self.department_id is not None:
+            out.append(Device.department_id == self.department_id)
+        if self.device_type:
+            out.append(Device.device_type == self.device_type)
+        if self.status:
+            out.append(Device.status == self.status)
+        if self.pending:
+            out.append(Device.missing_since_batch_id.isnot(None))
+        if self.q:
+            like = {"autoescape": True}
+            out.append(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
+                           Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
+        return out
+
+    def finding_conditions(self, session: Session) -> list[ColumnElement[bool]]:
+        """The filters by the current findings: an open one of the rule and/or severity, a cannot-assess one."""
+        out: list[ColumnElement[bool]] = []
+        current = current_condition(session) if (self.rule or self.severity or self.unassessed) else None
+        if self.rule or self.severity:
+            matching = select(Finding.device_id).where(current, open_condition())
+            if self.rule:
+                matching = matching.where(Finding.rule == self.rule)
+            if self.severity:
+                matching = matching.where(Finding.severity == self.severity)
+            out.append(Device.id.in_(matching))
+        if self.unassessed:
+            out.append(exists().where(Finding.device_id == Device.id, current, cannot_assess_condition()))
+        return out
+
+    def conditions(self, session: Session, scope: int | None) -> list[ColumnElement[bool]]:
+        """Every filter, within the department a user is confined to (scope; None: all departments)."""
+        confined = [] if scope is None else [Device.department_id == scope]
+        return confined + self.registry_conditions() + self.finding_conditions(session)
+
+
+@dataclass
+class DevicePage:
+    rows: list[Row[Any]]  # LIST_COLUMNS, in the page's order
+    total: int
+    page: int
+    pages: int
+    findings: list[tuple[int, str, str]]  # the page's open current findings: device id, rule, severity
+
+
+def ordered(query: Any, sort: str, desc: bool) -> Any:
+    """The list's order: the sort column (empty values last), then the device code."""
+    if sort not in SORTS or sort == "code":  # never empty, and unique
+        return query.order_by(Device.device_code.desc() if desc else Device.device_code)
+    column = SORTS[sort]
+    return query.order_by((column.desc() if desc else column.asc()).nulls_last(), Device.device_code)
+
+
+def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None, sort: str = "code",
+                desc: bool = False, page: int = 1, per_page: int = 50) -> DevicePage:
+    """One page of the list: the page asked for, or the last one when it is past the end."""
+    where = criteria.conditions(session, scope)
+    total = session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    keys = select(Device.id).where(*where)
+    if sort == "department":
+        keys = keys.join(Department)
+    ids = list(session.scalars(ordered(keys, sort, desc).limit(per_page).offset((page - 1) * per_page)))
+    if not ids:
+        return DevicePage([], total, page, pages, [])
+    found = {r.id: r for r in session.execute(select(*LIST_COLUMNS).join(Department).where(Device.id.in_(ids)))}
+    return DevicePage([found[i] for i in ids], total, page, pages, open_findings_of(session, ids))
+
+
+def open_findings_of(session: Session, device_ids: list[int]) -> list[tuple[int, str, str]]:
+    """The open current findings of these devices (a page of them): device id, rule, severity."""
+    rows = session.execute(select(Finding.device_id, Finding.rule, Finding.severity).where(
+        Finding.device_id.in_(device_ids), current_condition(session), open_condition()))
+    return [(int(d), str(r), str(s)) for d, r, s in rows]

@@ -64,7 +64,8 @@ def test_the_clerk_answers_a_problem_and_a_renamed_program_is_refused(page, serv
     page.wait_for_selector(".flash.success")
     thumb = page.locator("#dossier-signage .gallery .file img")
     assert thumb.count() == 1
-    assert page.evaluate("img => img.naturalWidth", thumb.element_handle()) > 0  # the thumbnail really loaded
+    # The thumbnail really loads (waited for: under load it arrives after the page; a broken one never does).
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     assert "现场标识.jpg" in page.inner_text("#dossier-signage")
 
     # The answer (申辩) with its paper.

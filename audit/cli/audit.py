@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..intake.xlsxsafe import csv_safe
-from .common import json_value, open_session, parse_date
+from .common import COUNT, json_value, open_session, parse_date
 from .text import grid, summary_text
 
 FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
@@ -31,7 +31,7 @@ FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "mess
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the findings to a file.")
 @click.option("--user", default="cli", show_default=True)
-@click.option("--chunk-devices", type=click.IntRange(min=1),
+@click.option("--chunk-devices", type=COUNT,
               help="Devices whose daily counts are in memory at once (whole departments; default 10000).")
 def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, areas_crs: str | None,
               roads: Path | None, roads_crs: str | None, fmt: str, output: Path | None, user: str,

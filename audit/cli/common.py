@@ -1,4 +1,4 @@
-"""What the command groups share: the database session, the date option type, plain JSON values."""
+"""What the command groups share: the database session, the date and count option types, plain JSON values."""
 from __future__ import annotations
 
 import datetime as dt
@@ -36,6 +36,24 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+class CountType(click.ParamType):
+    """A whole number of at least 1 (a count of devices, say), refused in Chinese otherwise."""
+
+    name = "N"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"“{value}”不是正整数：应填 1 或更大的整数，例如 10000。", param, ctx)
+        return number
+
+
+COUNT = CountType()
 
 
 def parse_date(value: str | None) -> dt.date:

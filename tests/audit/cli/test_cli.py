@@ -141,6 +141,18 @@ def test_audit_json_has_the_fixed_keys_and_is_stored(cli, tmp_path):
     assert "没有名为" in cli("audit", "--department", "无此单位").output
 
 
+def test_audit_in_chunks_of_one_device_gives_the_same_findings_and_a_bad_chunk_is_refused(cli, tmp_path):
+    cli("import", "devices", write(tmp_path, "good.csv", GOOD), "--department", DEPT)
+    whole = cli("audit", "--as-of", "2025-06-30", "--format", "json")
+    chunked = cli("audit", "--as-of", "2025-06-30", "--format", "json", "--chunk-devices", "1")
+    assert whole.exit_code == chunked.exit_code == 0, chunked.output
+    assert json.loads(chunked.output) == json.loads(whole.output) != []
+    for bad in ("0", "-5", "十"):
+        out = cli("audit", "--as-of", "2025-06-30", "--chunk-devices", bad)
+        assert out.exit_code == 2 and f"“{bad}”不是正整数" in out.output
+    assert "审查批次 3：" in cli("audit").output  # the refused runs stored nothing
+
+
 def test_rules_lists_every_rule_with_settings(cli):
     out = cli("rules", "--profile", "guangdong").output
     for code in ("REV01", "PUB01", "CAL02", "PLC01", "VIO02"):

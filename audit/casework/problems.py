@@ -38,6 +38,7 @@ from ..registry.models import (
 )
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
 from ..rules.chunks import TotalsByDevice
+from ..rules.context import AuditContext
 from ..rules.engine import audit_findings, load_inputs, run_audit
 from ..rules.findings import add_findings
 from ..rules.profiles import load_profile
@@ -199,11 +200,14 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
 
 def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFrame | None = None,
                       roads: gpd.GeoDataFrame | None = None, chunk_devices: int | None = None,
-                      kept: TotalsByDevice | None = None) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
+                      kept: TotalsByDevice | None = None,
+                      inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None
+                      ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
     """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
     and add to the run the findings that observe those problems (message and evidence say it was a recheck).
     The rules about one department run only on the chunks holding a suspended device; kept: the service totals of
-    the run's own pass (run_audit), which the peer rules read for the other chunks instead of their rows.
+    the run's own pass (run_audit), which the peer rules read for the other chunks instead of their rows; inputs:
+    the registry frame and context (without daily rows) that pass read, loaded again otherwise.
 
     Returns the findings added and the (device, rule) pairs examined (a cannot-assess one is not examined).
     """
@@ -216,8 +220,9 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     rows = [r for r in session.execute(query).all() if get_rule(r.rule).examines != "all"]
     if not rows:
         return empty_findings(), set()
-    devices, ctx = load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
-                               department=run.department, areas=areas, roads=roads, daily_rows=False)
+    devices, ctx = inputs or load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
+                                         department=run.department, areas=areas, roads=roads, daily_rows=False)
+    devices = devices.copy()
     suspended = {r.device_code for r in rows}
     devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"
     found = audit_findings(session, devices, ctx, rules=sorted({r.rule for r in rows}), chunk_devices=chunk_devices,
@@ -248,11 +253,14 @@ def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "n
     back in use, and file the findings under their problems (caller commits). chunk_devices: the devices of a
     chunk of the audit (audit.rules.chunks)."""
     kept = TotalsByDevice()
+    inputs = load_inputs(session, as_of=as_of, profile=load_profile(profile_name), department=department,
+                         areas=areas, roads=roads, daily_rows=False)
     run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
-                              areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices, kept=kept)
+                              areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices, kept=kept,
+                              inputs=inputs)
     session.flush()
     extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices,
-                                         kept=kept)
+                                         kept=kept, inputs=inputs)
     if len(extra):
         findings = pd.concat([findings, extra], ignore_index=True)
     return run, findings, record_run(session, run, rechecked)

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..registry.models import (
@@ -143,7 +143,9 @@ def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] 
         session.execute(update(Problem), changes)
     ids = dict(existing_ids(session, sorted(observed)))
     if finding_of:
-        session.execute(update(Finding), [{"id": fid, "problem_id": ids[ident]} for fid, ident in finding_of.items()])
+        table = Finding.__table__
+        session.execute(table.update().where(table.c.id == bindparam("fid")).values(problem_id=bindparam("pid")),
+                        [{"fid": fid, "pid": ids[ident]} for fid, ident in finding_of.items()])
     _check_unobserved(session, run, set(observed), unassessed, out, rechecked)
     # The bulk UPDATEs bypass the identity map: loaded problems and findings are read again on next access.
     for obj in list(session.identity_map.values()):

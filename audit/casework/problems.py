@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..registry.models import (
@@ -37,6 +37,8 @@ from ..registry.models import (
     ProblemReview,
 )
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
+from ..rules.chunks import TotalsByDevice
+from ..rules.context import AuditContext
 from ..rules.engine import audit_findings, load_inputs, run_audit
 from ..rules.findings import add_findings
 from ..rules.profiles import load_profile
@@ -141,7 +143,9 @@ def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] 
         session.execute(update(Problem), changes)
     ids = dict(existing_ids(session, sorted(observed)))
     if finding_of:
-        session.execute(update(Finding), [{"id": fid, "problem_id": ids[ident]} for fid, ident in finding_of.items()])
+        table = Finding.__table__
+        session.execute(table.update().where(table.c.id == bindparam("fid")).values(problem_id=bindparam("pid")),
+                        [{"fid": fid, "pid": ids[ident]} for fid, ident in finding_of.items()])
     _check_unobserved(session, run, set(observed), unassessed, out, rechecked)
     # The bulk UPDATEs bypass the identity map: loaded problems and findings are read again on next access.
     for obj in list(session.identity_map.values()):
@@ -197,10 +201,15 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
 
 
 def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFrame | None = None,
-                      roads: gpd.GeoDataFrame | None = None, chunk_devices: int | None = None
+                      roads: gpd.GeoDataFrame | None = None, chunk_devices: int | None = None,
+                      kept: TotalsByDevice | None = None,
+                      inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None
                       ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
     """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
     and add to the run the findings that observe those problems (message and evidence say it was a recheck).
+    The rules about one department run only on the chunks holding a suspended device; kept: the service totals of
+    the run's own pass (run_audit), which the peer rules read for the other chunks instead of their rows; inputs:
+    the registry frame and context (without daily rows) that pass read, loaded again otherwise.
 
     Returns the findings added and the (device, rule) pairs examined (a cannot-assess one is not examined).
     """
@@ -213,11 +222,13 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     rows = [r for r in session.execute(query).all() if get_rule(r.rule).examines != "all"]
     if not rows:
         return empty_findings(), set()
-    devices, ctx = load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
-                               department=run.department, areas=areas, roads=roads, daily_rows=False)
+    devices, ctx = inputs or load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
+                                         department=run.department, areas=areas, roads=roads, daily_rows=False)
+    devices = devices.copy()
     suspended = {r.device_code for r in rows}
     devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"
-    found = audit_findings(session, devices, ctx, rules=sorted({r.rule for r in rows}), chunk_devices=chunk_devices)
+    found = audit_findings(session, devices, ctx, rules=sorted({r.rule for r in rows}), chunk_devices=chunk_devices,
+                           focus={r.device_id for r in rows}, kept=kept)
     found = found[found["device_code"].isin(suspended)].reset_index(drop=True)
     ids = dict(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(sorted(suspended))))
                .all())
@@ -243,10 +254,15 @@ def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "n
     """Run the audit (audit.rules.engine.run_audit), recheck the problems of suspended devices as if they were
     back in use, and file the findings under their problems (caller commits). chunk_devices: the devices of a
     chunk of the audit (audit.rules.chunks)."""
+    kept = TotalsByDevice()
+    inputs = load_inputs(session, as_of=as_of, profile=load_profile(profile_name), department=department,
+                         areas=areas, roads=roads, daily_rows=False)
     run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
-                              areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices)
+                              areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices, kept=kept,
+                              inputs=inputs)
     session.flush()
-    extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices)
+    extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices,
+                                         kept=kept, inputs=inputs)
     if len(extra):
         findings = pd.concat([findings, extra], ignore_index=True)
     return run, findings, record_run(session, run, rechecked)

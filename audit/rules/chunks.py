@@ -14,6 +14,7 @@ rows): memory then grows with that department's rows.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,22 @@ from .context import AuditContext
 from .peers import given_service_totals, service_totals
 
 CHUNK_DEVICES = 10_000  # devices of a chunk (whole departments): at a year of days, about 3.7M daily rows
+
+
+@dataclass
+class TotalsByDevice:
+    """The service totals (audit.rules.peers.service_totals) of one pass over the chunks, by device id: a later pass
+    over the same registry with the same statuses reads them instead of the rows of a chunk it needs no findings of."""
+
+    frame: pd.DataFrame | None = None
+
+    def keep(self, ids: pd.Series, totals: list[pd.DataFrame]) -> None:
+        """Keep the totals of the chunks (each indexed by its devices' positions in `ids`)."""
+        self.frame = pd.concat(totals).sort_index().set_axis(ids.to_numpy()) if totals else None
+
+    def of(self, ids: pd.Series) -> pd.DataFrame:
+        """The totals of these devices, in their order, indexed 0 … n − 1."""
+        return self.frame.loc[ids.to_numpy()].reset_index(drop=True)
 
 
 def department_chunks(devices: pd.DataFrame, size: int) -> list[np.ndarray]:
@@ -66,4 +83,4 @@ def across_context(ctx: AuditContext, devices: pd.DataFrame, totals: list[pd.Dat
     return whole
 
 
-__all__ = ["CHUNK_DEVICES", "department_chunks", "chunk_context", "across_context"]
+__all__ = ["CHUNK_DEVICES", "TotalsByDevice", "department_chunks", "chunk_context", "across_context"]

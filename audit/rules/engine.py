@@ -13,7 +13,7 @@ from geo.layerfile import describe_layer
 from ..intake.columns import DEVICE_COLUMNS
 from ..registry.daily import DailyRows, any_daily_rows, load_daily_rows
 from .base import Rule, all_rules, get_rule
-from .chunks import CHUNK_DEVICES, across_context, chunk_context, department_chunks
+from .chunks import CHUNK_DEVICES, TotalsByDevice, across_context, chunk_context, department_chunks
 from .context import AuditContext, dates
 from .peers import service_totals
 from .profiles import Profile, load_profile
@@ -120,13 +120,18 @@ def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Ru
 
 def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[np.ndarray], DailyRows],
                   rules: Iterable[str | Rule] | None = None, chunk_devices: int = CHUNK_DEVICES,
-                  progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+                  progress: Callable[[str, int, int], None] | None = None, focus: Iterable[int] | None = None,
+                  kept: TotalsByDevice | None = None) -> pd.DataFrame:
     """Run the rules (all, or the given codes) as run_rules does, on chunks of whole departments (audit.rules.chunks):
     the same findings, with the daily rows of one chunk in memory at a time.
 
     ctx: the audit's context; its `violations` are not read (rows_of(device ids) gives a chunk's daily rows) but
     has_counts() is: a context loaded without rows says whether any were imported (counts_imported).
     progress(code, index, total) is called before each rule on each chunk.
+    focus: device ids whose findings are wanted (the others' may be left out): the rules of reach "department" run
+    only on the chunks holding one of them. kept: without focus, keeps the service totals of every device; with
+    focus, gives those of the chunks without a focus device (their rows are then not read), which must be the same
+    registry and statuses (the recheck's pass after the audit's, audit.casework.problems.recheck_suspended).
     """
     if chunk_devices < 1:
         raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
@@ -139,8 +144,17 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     steps, step = len(chunks) * len(local) + len(across), 0
     parts: list[pd.DataFrame] = []
     totals: list[pd.DataFrame] = []
+    wanted = None if focus is None else devices["id"].isin(list(focus)).to_numpy()
+    if wanted is not None:
+        chunks = [p for p in chunks if wanted[p].any() or totals_needed]
+        steps = sum(bool(wanted[p].any()) for p in chunks) * len(local) + len(across)
     for positions in chunks if local or totals_needed else []:
         part = devices.iloc[positions].reset_index(drop=True)
+        if wanted is not None and not wanted[positions].any():
+            known = kept.of(part["id"]) if kept is not None and kept.frame is not None else \
+                service_totals(part, chunk_context(ctx, part, rows_of(part["id"].to_numpy())))
+            totals.append(known.set_axis(positions))
+            continue
         sub = chunk_context(ctx, part, rows_of(part["id"].to_numpy()))
         for rule in local:
             if progress:
@@ -150,6 +164,8 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
         if totals_needed:
             totals.append(service_totals(part, sub).set_axis(positions))
         del sub  # before the next chunk's rows are read
+    if kept is not None and focus is None and totals_needed:
+        kept.keep(devices["id"], totals)
     whole = across_context(ctx, devices, totals if totals_needed else None)
     for rule in across:
         if progress:
@@ -200,29 +216,34 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
 
 def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
                    rules: Iterable[str | Rule] | None = None, chunk_devices: int | None = None,
-                   progress: Callable[[str, int, int], None] | None = None) -> pd.DataFrame:
+                   progress: Callable[[str, int, int], None] | None = None, focus: Iterable[int] | None = None,
+                   kept: TotalsByDevice | None = None) -> pd.DataFrame:
     """The findings of the rules on the registry frame, the daily counts read from the database a chunk of whole
-    departments at a time (audit.rules.chunks; chunk_devices: the chunk's size, CHUNK_DEVICES by default)."""
+    departments at a time (audit.rules.chunks; chunk_devices: the chunk's size, CHUNK_DEVICES by default; focus
+    and kept: see run_in_chunks)."""
     return run_in_chunks(devices, ctx, lambda ids: load_daily_rows(session, device_ids=ids), rules=rules,
-                         chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress)
+                         chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress, focus=focus, kept=kept)
 
 
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
               user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
               progress: Callable[[str, int, int], None] | None = None,
-              chunk_devices: int | None = None) -> tuple[AuditRun, pd.DataFrame]:
+              chunk_devices: int | None = None, kept: TotalsByDevice | None = None,
+              inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None) -> tuple[AuditRun, pd.DataFrame]:
     """Load the registry from the database, run every rule, store the run and its findings (caller commits).
 
     areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02. The
-    daily counts are read a chunk of whole departments at a time (audit_findings).
+    daily counts are read a chunk of whole departments at a time (audit_findings); kept, when given, keeps every
+    device's service totals (for the recheck of suspended devices); inputs: the registry frame and context
+    load_inputs gave (without daily rows) for this as_of, profile, department and layers, read again otherwise.
     """
     from ..registry import store as registry
     from .findings import store_run
 
     profile = load_profile(profile_name)
-    devices, ctx = load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
-                               roads=roads, daily_rows=False)
-    findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress)
+    devices, ctx = inputs or load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
+                                         roads=roads, daily_rows=False)
+    findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress, kept=kept)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
                     department=department, device_count=len(devices), user=user, layers=layers)

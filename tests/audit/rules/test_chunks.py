@@ -3,6 +3,7 @@ finds: same rows, same order, same evidence; on the demo county and on a generat
 on both databases, with chunks from one department to all."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -11,8 +12,9 @@ import pytest
 
 from audit.registry import store
 from audit.registry.db import session_factory
-from audit.rules.chunks import department_chunks
-from audit.rules.engine import audit_findings, devices_frame, load_inputs, run_rules
+from audit.registry.daily import load_daily_rows
+from audit.rules.chunks import TotalsByDevice, department_chunks
+from audit.rules.engine import audit_findings, devices_frame, load_inputs, run_in_chunks, run_rules
 from audit.rules.profiles import load_profile
 
 AS_OF = dt.date(2025, 4, 30)
@@ -148,3 +150,53 @@ def test_the_demo_in_chunks_finds_what_the_audit_at_once_finds(db_engine):
         assert len(whole) > 100 and whole["department"].nunique() >= 4
         for chunk in (1, 150):
             pd.testing.assert_frame_equal(in_chunks(session, as_of, chunk), whole)
+
+
+@pytest.mark.parametrize("within_department", [True, False])
+def test_a_recheck_of_some_departments_finds_what_a_pass_over_every_chunk_finds(db_engine, tmp_path,
+                                                                               within_department):
+    """The recheck of suspended devices (audit.casework.problems.recheck_suspended) runs the rules about one
+    department only on the chunks holding a suspended device and gives the peer rules the totals of the audit's own
+    pass for the others: the suspended devices' findings are those of a pass over every chunk and every row, with
+    peers of their department or (within_department False) of every department."""
+    profile = load_profile("national")
+    setting = profile.values["peer_within_department"]
+    profile = dataclasses.replace(profile, values=profile.values | {
+        "peer_within_department": dataclasses.replace(setting, value=within_department)})
+    with session_factory(db_engine)() as session:
+        generated(session, tmp_path)
+        devices, ctx = load_inputs(session, as_of=AS_OF, profile=profile, daily_rows=False)
+        read: list[int] = []
+
+        def rows_of(ids):
+            read.append(len(ids))
+            return load_daily_rows(session, device_ids=ids)
+
+        kept = TotalsByDevice()
+        run_in_chunks(devices, ctx, rows_of, chunk_devices=50, kept=kept)
+        assert len(read) == 4 and kept.frame is not None and len(kept.frame) == len(devices)
+        # The suspended devices of two of the five departments; their devices in use too, for the peer rule VIO01.
+        two = ["乙县公安局交通管理大队", "丁县城市管理局"]
+        chosen = devices["department"].isin(two) & (devices["status"] == "停用")
+        in_use = devices.loc[devices["department"].isin(two) & (devices["status"] == "在用"), "device_code"]
+        assert chosen.sum() >= 3
+        rechecked = devices.copy()
+        rechecked.loc[chosen, "status"] = "在用"
+        codes = set(rechecked.loc[chosen, "device_code"]) | set(in_use)
+        focus = rechecked.loc[rechecked["device_code"].isin(codes), "id"]
+        assert len(department_chunks(rechecked.loc[rechecked["department"].isin(two)], 50)) == 2
+        before = run_in_chunks(rechecked, ctx, lambda ids: load_daily_rows(session, device_ids=ids), chunk_devices=50)
+        before = before[before["device_code"].isin(codes)].reset_index(drop=True)
+        assert {"VIO01", "CAL04", "VIO03"} <= set(before["rule"]), set(before["rule"])
+        read.clear()
+        after = run_in_chunks(rechecked, ctx, rows_of, chunk_devices=50, focus=focus, kept=kept)
+        after = after[after["device_code"].isin(codes)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(after, before)
+        chunks = department_chunks(rechecked, 50)
+        holding = [c for c in chunks if rechecked["id"].iloc[c].isin(focus).any()]
+        assert sorted(read) == sorted(len(c) for c in holding) and len(holding) < len(chunks)
+        # Without the audit's totals, the recheck reads every chunk's rows for the peer rules: the same findings.
+        read.clear()
+        alone = run_in_chunks(rechecked, ctx, rows_of, chunk_devices=50, focus=focus)
+        pd.testing.assert_frame_equal(alone[alone["device_code"].isin(codes)].reset_index(drop=True), before)
+        assert len(read) == len(chunks)

@@ -118,8 +118,8 @@ def generate(n_devices: int = 4000, days: int = 365, seed: int = 12) -> Labelled
                     records[k]["in_service_on"] = day_of(cut)
                     a, b = 0, cut - 1
                 else:
-                    records[k]["status"] = "停用"
-                    history.append((code, day_of(cut), "停用", "处理决定"))
+                    records[k]["status"] = "停用"  # decided the day before: out of service from the cut on
+                    history.append((code, day_of(cut - 1), "停用", "处理决定"))
                     a, b = cut, last
             labels.append((code, kd, how, a, b, int(counts[k, a:b + 1].sum())))
         elif kd == "late_publication":

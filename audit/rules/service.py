@@ -1,7 +1,8 @@
 """Service periods: when a device was out of service, and the rule on captures recorded then (SRV01).
 
 A device is out of service before its 启用日期, while its status is 拟建, and from the day a 停用 or 拆除 status
-took effect until it was restored. The dates come from the dated status changes (`AuditContext.status_history`:
+took effect until it was restored: from the day of an upload that set it, from the day after a decision (the
+decision's own day holds captures from before it). The dates come from the dated status changes (`AuditContext.status_history`:
 the change log of inventory uploads, the decisions of the casework); the registry frame gives the current
 status. A device 拟建 now was never in service. A device 停用/拆除 now whose status has no date of effect (it was
 registered so, or the history does not reach it) cannot be judged: when it stopped is unknown.
@@ -54,7 +55,11 @@ def out_of_service(devices: pd.DataFrame, ctx: AuditContext) -> tuple[pd.DataFra
             following = np.r_[day[1:], OPEN + 1]
             following = np.where(np.r_[dev[1:] != dev[:-1], True], OPEN + 1, following)
             off = hist["status"].isin(OUT_OF_SERVICE).to_numpy()
-            parts.append(pd.DataFrame({"dev": dev[off], "start": day[off], "end": following[off] - 1,
+            # A decision's day itself is not out of service: its day's counts cannot tell the captures made before
+            # the decision from those after it. A suspension restored the next day leaves no period.
+            start = day + (hist["source"] == "处理决定").to_numpy()
+            off = off & (start <= following - 1)
+            parts.append(pd.DataFrame({"dev": dev[off], "start": start[off], "end": following[off] - 1,
                                        "reason": hist["status"].to_numpy(dtype=object)[off],
                                        "since": hist["since"].to_numpy()[off],
                                        "source": hist["source"].to_numpy(dtype=object)[off]}))
@@ -116,7 +121,8 @@ class UseOutOfService(Rule):
 
     Fails: 启用日期 2024-05-01 with 20 violations a day from 2024-03-01; a 拟建 device with violations; a device
     停用 from 2024-04-01 (a decision) that still records in May.
-    Passes: violations only from 启用日期 on; a 停用 device whose violations all predate its suspension.
+    Passes: violations only from 启用日期 on; a 停用 device whose violations all predate its suspension, or were
+    recorded on the day of the decision.
     """
 
     code = "SRV01"
@@ -158,6 +164,8 @@ class UseOutOfService(Rule):
                     key = "拟建"
                 else:
                     head = f"设备自 {since} 起为{reason}状态（依据：{rec['source']}）"
+                    if rec["source"] == "处理决定":
+                        head += "，决定作出当日的采集无法区分决定前后，自次日起计"
                     todo = "应立即停止采集，核实设备状态"
                     key = f"{reason}:{since}"
                 messages.append(f"{head}，{stake_text(case, '此期间')}；{todo}。")

@@ -278,7 +278,7 @@ def test_statistics_load_by_code_with_quotes_in_codes(session, tmp_path):
 def test_status_history_comes_from_uploads_and_decisions(session, tmp_path):
     """The dated status changes the audit reads (when a device left service): a device an upload set to 停用
     carries the upload's day, a suspension its decision date; the status a device was first registered with has
-    no date. SRV01 then counts the cases recorded after the suspension took effect."""
+    no date. SRV01 then counts the cases recorded after the suspension took effect (the day after the decision)."""
     from audit.registry.models import Decision
     from audit.rules.engine import run_audit
 
@@ -306,4 +306,6 @@ def test_status_history_comes_from_uploads_and_decisions(session, tmp_path):
     srv = findings[(findings["rule"] == "SRV01") & (findings["device_code"] == "JL-001")]
     (evidence,) = srv["evidence"].tolist()
     assert evidence["key"] == "停用:2024-05-01" and evidence["source"] == "处理决定"
-    assert evidence["cases"]["violations"] == 4 * 19 and evidence["cases"]["first_day"] == "2024-05-01"
+    # From the day after the decision: the decision's own day holds captures from before it.
+    assert evidence["cases"]["violations"] == 4 * 18 and evidence["cases"]["first_day"] == "2024-05-02"
+    assert "决定作出当日的采集无法区分决定前后，自次日起计" in srv["message"].iloc[0]

@@ -5,9 +5,8 @@ import datetime as dt
 
 import click
 
-from ..casework.decisions import DecisionError
 from ..registry.models import ASSESSMENT_OUTCOMES
-from .common import DATE, open_session
+from .common import DATE, committed, open_session
 from .text import grid
 
 
@@ -24,13 +23,9 @@ def assess_cmd(device_code: str, outcome: str, reason: str, on: dt.date | None, 
     from ..casework.decisions import device_by_code
 
     with open_session() as session:
-        try:
+        with committed(session):
             done = assess(session, device_by_code(session, device_code).id, outcome=outcome, reason=reason,
                           user=user, on=on)
-            session.commit()
-        except DecisionError as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
         seen = done.evidence["captures"]
         click.echo(f"已记录 {device_code} 的年度评估：{done.outcome_zh}（{done.assessed_on.isoformat()}）；近一年抓拍 "
                    f"{seen['total']} 起，未解决的问题 {len(done.evidence['open_problems'])} 个")

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
-from .common import DATE, open_session
+from .common import DATE, committed, open_session
 
 
 def read_roster(path: Path) -> list[str]:
@@ -49,15 +49,11 @@ def spot_check_cmd(n_devices: int, n_inspectors: int, roster: Path | None, seed:
         raise click.UsageError("抽查名单只能导出为 .xlsx 文件。")
     names = read_roster(roster)
     with open_session() as session:
-        try:
+        with committed(session, (DecisionError, ExportError)):
             check = draw(session, devices=n_devices, inspectors=names, seed=seed, department=department, user=user,
                          team_size=n_inspectors)
             if output is not None:
                 export_spot_check(session, check.id, output)
-        except (DecisionError, ExportError) as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
-        session.commit()
         click.echo(f"第 {check.id} 次抽查：随机种子 {check.seed}，从 {check.candidate_count} 台在用设备中抽取 "
                    f"{len(check.items)} 台；检查人员 {'、'.join(check.inspectors)}")
         for item in check.items:
@@ -101,11 +97,8 @@ def _apply(action, message) -> None:  # type: ignore[no-untyped-def]
     exit code 2, nothing written."""
     with open_session() as session:
         try:
-            result = action(session)
-            session.commit()
-        except DecisionError as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
+            with committed(session):
+                result = action(session)
         except (IntegrityError, OperationalError) as exc:
             session.rollback()
             raise click.UsageError("另一操作正在同时修改同一记录，本次未作任何改动；请稍后重新执行。") from exc

@@ -1,4 +1,5 @@
-"""What the command groups share: the database session, the date and count option types, plain JSON values."""
+"""What the command groups share: the database session and its commit-or-refuse, the date and count option types,
+plain JSON values."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +9,7 @@ from typing import Any, Iterator
 import click
 from sqlalchemy.orm import Session
 
+from ..casework.decisions import DecisionError
 from ..registry.db import init_db, make_engine, session_factory
 
 
@@ -21,6 +23,18 @@ def open_session() -> Iterator[Session]:
     finally:
         session.close()
         engine.dispose()
+
+
+@contextmanager
+def committed(session: Session, refusals: tuple[type[Exception], ...] = (DecisionError,)) -> Iterator[None]:
+    """Commit what the block wrote; a refusal (one of `refusals`) rolls it back and ends the command with its
+    message, exit code 2, nothing written."""
+    try:
+        yield
+    except refusals as exc:
+        session.rollback()
+        raise click.UsageError(str(exc)) from exc
+    session.commit()
 
 
 class DateType(click.ParamType):

@@ -10,7 +10,7 @@ import click
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
 from ..exports.letters import KINDS
-from .common import DATE, open_session
+from .common import DATE, committed, open_session
 from .text import grid
 
 KIND = click.argument("kind", type=click.Choice(list(KINDS)))
@@ -80,13 +80,9 @@ def issue_cmd(kind: str, department: str | None, problem_ids: tuple[int, ...], d
     from ..exports.letters import issue
 
     with open_session() as session:
-        try:
+        with committed(session, (ExportError, DecisionError)):
             req = _request(session, kind, department, problem_ids, deadline, on, addressee, issuer)
             document = issue(session, req, prefix=prefix, user=user)
-            session.commit()
-        except (ExportError, DecisionError) as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
         if output is not None:
             output.write_bytes(document.content)
         click.echo(f"已发文：{document.doc_no} {document.title}（主送 {document.addressee}），引用问题 "

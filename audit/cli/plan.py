@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
-from .common import DATE, open_session
+from .common import DATE, committed, open_session
 from .text import grid
 
 
@@ -54,12 +54,8 @@ def load_cmd(path: Path, user: str) -> None:
     from ..casework.plan import load_plan, read_plan_file
 
     with open_session() as session:
-        try:
+        with committed(session):
             plan = load_plan(session, read_plan_file(path), user=user)
-            session.commit()
-        except DecisionError as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
         click.echo(f"已导入工作方案“{plan.title}”：{len(plan.phases)} 个阶段，{len(plan.tasks)} 项任务。")
 
 
@@ -147,7 +143,7 @@ def file_cmd(task_id: int, department: str, upload: Path | None, as_of: dt.date 
     from ..exports.drafting import generate_for_filing
 
     with open_session() as session:
-        try:
+        with committed(session, (DecisionError, ExportError)):
             task = get_task(session, task_id)
             dept_id = _department_id(session, department)
             if upload is not None:
@@ -157,10 +153,6 @@ def file_cmd(task_id: int, department: str, upload: Path | None, as_of: dt.date 
                 (name, content), method = generate_for_filing(session, task.deliverable, opts), "generated"
             filing = file_task(session, task.id, dept_id, content=content, filename=name, method=method, user=user,
                                on=on, note=note)
-            session.commit()
-        except (DecisionError, ExportError) as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
         click.echo(f"{department}已报送“{task.deliverable}”（任务 {task.id}）：{filing.filename}，"
                    f"{filing.filed_on.isoformat()}，{filing.method_zh}")
 
@@ -174,12 +166,8 @@ def return_cmd(filing_id: int, reason: str, user: str) -> None:
     from ..casework.filings import return_filing
 
     with open_session() as session:
-        try:
+        with committed(session):
             filing = return_filing(session, filing_id, reason=reason, user=user)
-            session.commit()
-        except DecisionError as exc:
-            session.rollback()
-            raise click.UsageError(str(exc)) from exc
         click.echo(f"已退回{filing.department.name}的报送（{filing.filename}）：{reason}")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .base import BASIS_GUOFA_2024_5, BASIS_LAW_41, Rule, memo, register
-from .data import day_numbers, day_to_date, violations
+from .data import day_numbers, violations
 from .stakes import OPEN, cases_between, stake_evidence, stake_text
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ import lxml.html
 
 from audit.casework import decisions
 
-from .support import AS_OF, DEPT_A, ROWS_A, client_for, confirm, database_session, post, token_of, upload
+from .support import AS_OF, DEPT_A, ROWS_A, client_for, confirm, database_session, token_of, upload
 from .test_upload import csv_bytes
 
 

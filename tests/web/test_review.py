@@ -158,4 +158,4 @@ def test_decisions_on_the_pages_are_signed_by_name_and_title(world):
                                                        "next": f"/devices/{device}"})
     page = client.get(f"/devices/{device}").text
     assert "赵敏（行政执法监督科科员）" in page
-    assert "赵敏（行政执法监督科科员）" in client.get(f"/review?state=decided&q=JA-002").text
+    assert "赵敏（行政执法监督科科员）" in client.get("/review?state=decided&q=JA-002").text

@@ -63,10 +63,10 @@ class DeviceCriteria:
                            Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
         return out
 
-    def finding_conditions(self, session: Session) -> list[ColumnElement[bool]]:
-        """The filters by the current findings: an open one of the rule and/or severity, a cannot-assess one."""
+    def finding_conditions(self, current: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+        """The filters by the current findings (current: current_condition): an open one of the rule and/or
+        severity, a cannot-assess one."""
         out: list[ColumnElement[bool]] = []
-        current = current_condition(session) if (self.rule or self.severity or self.unassessed) else None
         if self.rule or self.severity:
             matching = select(Finding.device_id).where(current, open_condition())
             if self.rule:
@@ -78,10 +78,11 @@ class DeviceCriteria:
             out.append(exists().where(Finding.device_id == Device.id, current, cannot_assess_condition()))
         return out
 
-    def conditions(self, session: Session, scope: int | None) -> list[ColumnElement[bool]]:
-        """Every filter, within the department a user is confined to (scope; None: all departments)."""
+    def conditions(self, current: ColumnElement[bool], scope: int | None) -> list[ColumnElement[bool]]:
+        """Every filter (current: the current findings' condition, current_condition), within the department a
+        user is confined to (scope; None: all departments)."""
         confined = [] if scope is None else [Device.department_id == scope]
-        return confined + self.registry_conditions() + self.finding_conditions(session)
+        return confined + self.registry_conditions() + self.finding_conditions(current)
 
 
 @dataclass
@@ -104,7 +105,8 @@ def ordered(query: Any, sort: str, desc: bool) -> Any:
 def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None, sort: str = "code",
                 desc: bool = False, page: int = 1, per_page: int = 50) -> DevicePage:
     """One page of the list: the page asked for, or the last one when it is past the end."""
-    where = criteria.conditions(session, scope)
+    current = current_condition(session)  # one reading of the current runs, for the filters and the findings
+    where = criteria.conditions(current, scope)
     total = session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
@@ -115,11 +117,13 @@ def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None
     if not ids:
         return DevicePage([], total, page, pages, [])
     found = {r.id: r for r in session.execute(select(*LIST_COLUMNS).join(Department).where(Device.id.in_(ids)))}
-    return DevicePage([found[i] for i in ids], total, page, pages, open_findings_of(session, ids))
+    return DevicePage([found[i] for i in ids], total, page, pages, open_findings_of(session, ids, current))
 
 
-def open_findings_of(session: Session, device_ids: list[int]) -> list[tuple[int, str, str]]:
-    """The open current findings of these devices (a page of them): device id, rule, severity."""
+def open_findings_of(session: Session, device_ids: list[int], current: ColumnElement[bool]
+                     ) -> list[tuple[int, str, str]]:
+    """The open current findings (current: current_condition) of these devices (a page of them): device id, rule,
+    severity."""
     rows = session.execute(select(Finding.device_id, Finding.rule, Finding.severity).where(
-        Finding.device_id.in_(device_ids), current_condition(session), open_condition()))
+        Finding.device_id.in_(device_ids), current, open_condition()))
     return [(int(d), str(r), str(s)) for d, r, s in rows]

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from audit.casework.current import current_condition
 from audit.casework.devicelist import device_page, ordered
 from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.intake.xlsxsafe import csv_safe
@@ -51,7 +52,7 @@ def export_csv():
     """The filtered list as CSV (UTF-8 with BOM for Excel); cells that look like formulas are made inert."""
     filt = DeviceFilter.from_args(request.args)
     db = get_session()
-    query = select(Device, Department.name).join(Department).where(*filt.conditions(db, own_department_id()))
+    query = select(Device, Department.name).join(Department).where(*filt.conditions(current_condition(db), own_department_id()))
     rows = db.execute(ordered(query, "code", False))
     columns = [c for c in DEVICE_COLUMNS if c.key != "department"]
     buf = io.StringIO()

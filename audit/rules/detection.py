@@ -137,7 +137,8 @@ class CaptureSpike(_HistoryRule):
 
     The count model (audit.rules.countmodel) gives each day an expected count from the days around it (never
     from the day itself, and one-sided at the end of the data, so that the last day is scored like any other) and
-    a negative binomial spread estimated per device. A day is flagged when the probability of a count at least
+    a negative binomial spread estimated per device (robust to days off; each day judged by the spread of the other
+    days, so that a spike does not widen its own). A day is flagged when the probability of a count at least
     as high is below the day's share of the false-alarm budget, the count is at least spike_min_count and at least
     spike_min_ratio times the expected count. The budget (alarm_budget_per_100_device_years / 36,500 per
     device-day on average) is shared out by how clearly a spike at 5x the expected count would stand out on each

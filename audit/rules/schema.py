@@ -13,8 +13,9 @@ import pandas as pd
 # 2025.4: ASR01 annual site review. 2025.5: the count model's reference per weekday; a day's count never moves
 # its own expected count. 2025.6: VIO02 spends the budget with weights optimal for 5x spikes, balanced within each
 # department; the dispersion caps residuals at 4 (not 3) standard deviations. 2025.7: SRV01 and the days in service
-# count a decision's 停用/拆除 from the day after the decision.
-RULESET_VERSION = "2025.7"
+# count a decision's 停用/拆除 from the day after the decision. 2025.8: the count model's dispersion is robust to
+# excess zeros (days off), and each day is judged by the dispersion of the other days (a spike does not widen it).
+RULESET_VERSION = "2025.8"
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

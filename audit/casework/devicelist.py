@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..registry.models import Department, Device, Finding
+from ..registry.search import candidates
 from .current import cannot_assess_condition, current_condition, open_condition
 
 SORTS = {
@@ -59,6 +60,9 @@ class DeviceCriteria:
             out.append(Device.missing_since_batch_id.isnot(None))
         if self.q:
             like = {"autoescape": True}
+            indexed = candidates(Device.id, self.q)  # what the search index finds (audit.registry.search)
+            if indexed is not None:
+                out.append(indexed)
             out.append(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
                            Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
         return out

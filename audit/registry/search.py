@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, ColumnElement, literal, text
+from sqlalchemy import Connection, ColumnElement, literal, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -71,9 +71,8 @@ def _install_pg(connection: Connection) -> None:
 
 class _Candidates(FunctionElement[bool]):
     """device id IN the FTS5 table's match of a phrase (SQLite); true elsewhere (PostgreSQL's LIKE uses its
-    indexes itself)."""
+    indexes itself). Untyped: a Boolean would be compared with 1 on SQLite, which then cannot read the match."""
 
-    type = Boolean()
     inherit_cache = True
     name = "device_text_candidates"
 

@@ -52,14 +52,13 @@ def _write(path: Path, body: bytes) -> None:
 
 
 def _entry(db: Session, name: str, key: Any) -> tuple[Path, str]:
-    """The file of the response `name` for `key` in the current state, and its tag (state and key)."""
+    """The file of the response `name` for `key` in the current state, and the state."""
     folder = private_folder(Path(current_app.instance_path) / FOLDER)
     state = _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
-    tag = f"{state}-{_digest(key)}"
-    return folder / f"{name}-{tag}.json", tag
+    return folder / f"{name}-{state}-{_digest(key)}.json", state
 
 
-def _kept(path: Path, name: str, tag: str, build: Callable[[], bytes], gzipped: bool) -> bytes:
+def _kept(path: Path, name: str, state: str, build: Callable[[], bytes], gzipped: bool) -> bytes:
     """The entry's bytes as built, or gzip-compressed (compressed once, the first time they are asked for so),
     built and kept when missing; the files of older states are removed then."""
     packed = path.with_name(path.name + ".gz")
@@ -73,7 +72,7 @@ def _kept(path: Path, name: str, tag: str, build: Callable[[], bytes], gzipped: 
         body = build()
         _write(path, body)
         for old in path.parent.glob(f"{name}-*.json*"):
-            if not old.name.startswith(f"{name}-{tag}.") and not old.name.endswith(".tmp"):
+            if not old.name.startswith(f"{name}-{state}-") and not old.name.endswith(".tmp"):
                 old.unlink(missing_ok=True)
     if not gzipped:
         return body
@@ -85,20 +84,21 @@ def _kept(path: Path, name: str, tag: str, build: Callable[[], bytes], gzipped: 
 def cached(db: Session, name: str, key: Any, build: Callable[[], bytes]) -> bytes:
     """The response `name` for `key` (what the request asked, who asks) in the current state: read from the
     instance folder, or built and kept there."""
-    path, tag = _entry(db, name, key)
-    return _kept(path, name, tag, build, gzipped=False)
+    path, state = _entry(db, name, key)
+    return _kept(path, name, state, build, gzipped=False)
 
 
 def cached_response(db: Session, name: str, key: Any, build: Callable[[], bytes], mimetype: str) -> Response:
     """`cached` as a response that browsers revalidate: tagged with the state and the key (304 when the client
     holds that tag), gzip-compressed when the client accepts it. The key holds who asks (their scope), so one
     user's tag never answers for another's devices; private: kept by the browser only, never by a proxy."""
-    path, tag = _entry(db, name, key)
+    path, state = _entry(db, name, key)
+    tag = path.stem.removeprefix(f"{name}-")  # the state and the key
     if tag in request.if_none_match:
         response = Response(status=304)
     else:
         gzipped = request.accept_encodings["gzip"] > 0
-        response = Response(_kept(path, name, tag, build, gzipped), mimetype=mimetype)
+        response = Response(_kept(path, name, state, build, gzipped), mimetype=mimetype)
         if gzipped:
             response.content_encoding = "gzip"
     response.set_etag(tag)

@@ -132,3 +132,13 @@ def test_workers_building_the_same_entry_at_once_each_serve_a_whole_one(world, t
     assert len(bodies) == 4 and len(set(bodies)) == 1 and json.loads(gzip.decompress(bodies[0]))["features"]
     folder = Path(world.app.instance_path) / "cache"
     assert sorted(p.suffix for p in folder.iterdir()) == [".gz", ".json"]  # no temporary file left
+
+
+def test_each_filter_keeps_its_entry_until_something_changes(world, monkeypatch):
+    client = client_for(world.app, "auditor")
+    everything = client.get("/api/devices", headers={"Accept-Encoding": "gzip"})
+    lights = client.get("/api/devices?type=闯红灯", headers={"Accept-Encoding": "gzip"})
+    assert len(cache_files(world.app)) == 2
+    monkeypatch.setattr(views, "_devices_geojson", lambda *args: (_ for _ in ()).throw(AssertionError("built again")))
+    assert client.get("/api/devices", headers={"Accept-Encoding": "gzip"}).data == everything.data
+    assert client.get("/api/devices?type=闯红灯", headers={"Accept-Encoding": "gzip"}).data == lights.data

@@ -63,6 +63,8 @@ def build_database(folder: Path, pg: str | None = None) -> str:
             conn.execute(text("DROP VIEW IF EXISTS device_geom"))
             conn.execute(text("DROP TABLE IF EXISTS violation_stat"))
         Base.metadata.drop_all(engine)
+        with engine.begin() as conn:  # no stamp of the schema another release left either
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     init_db(engine)
     rng = np.random.default_rng(11)
     per = N_DEVICES // N_DEPARTMENTS

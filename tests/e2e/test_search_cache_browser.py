@@ -17,6 +17,13 @@ def searched(page, q: str) -> list[str]:
             if "没有" not in t]
 
 
+def fetched(page) -> tuple[list[dict], str | None]:
+    """The devices' properties as the page fetches them, and the tag (If-None-Match) the browser sent."""
+    with page.expect_request_finished(lambda r: r.url.endswith("/api/devices")) as finished:
+        devices = api_devices(page)
+    return devices, finished.value.all_headers().get("if-none-match")
+
+
 def test_the_auditor_and_a_clerk_search_the_device_list(page, server):
     login(page, "auditor", PASSWORDS["auditor"])
     assert searched(page, "府前路与金溪") == ["JA-002"]  # the site, from the index
@@ -34,12 +41,9 @@ def test_the_auditor_and_a_clerk_search_the_device_list(page, server):
 def test_the_browser_revalidates_the_devices_and_the_map_shows_an_upload(page, server, tmp_path):
     world, _ = server
     login(page, "auditor", PASSWORDS["auditor"])
-    sent: list[str | None] = []  # the tag each request for the devices sent
-    page.on("requestfinished", lambda r: sent.append(r.all_headers().get("if-none-match"))
-            if r.url.endswith("/api/devices") else None)
-    first = api_devices(page)
-    again = api_devices(page)
-    assert again == first and sent[0] is None and sent[1]  # kept by the browser, revalidated by its tag
+    first, tag = fetched(page)
+    again, sent = fetched(page)
+    assert again == first and tag is None and sent  # kept by the browser, revalidated by its tag
     page.goto(page.base + "/map")
     assert shown_markers(page) == len(first)
     with database_session(world.app) as db:
@@ -49,8 +53,8 @@ def test_the_browser_revalidates_the_devices_and_the_map_shows_an_upload(page, s
                                                "2024-01-01,在用,,,是,,,,,"])
         assert import_file(db, path, "devices", department=DEPT_B, partial=True).applied
         db.commit()
-    after = api_devices(page)
-    assert sent[-1] == sent[1] and {d["device_code"] for d in after} == {d["device_code"] for d in first} | {"JB-009"}
+    after, stale = fetched(page)
+    assert stale == sent and {d["device_code"] for d in after} == {d["device_code"] for d in first} | {"JB-009"}
     page.goto(page.base + "/map")
     assert shown_markers(page) == len(first) + 1
     page.wait_for_selector(".cluster, .leaflet-interactive")

@@ -5,16 +5,20 @@ The state is the largest id of each append-only record that can change what a re
 batches, audit runs, findings, reviews, decisions, ledger events) and the count of verdicts sent back to review: a
 new upload, run, review or decision gives a new state, and the files of older states are removed when the first
 response of the new one is written. A file is written to a temporary name and renamed, so a reader never sees half.
+Each is kept as built and gzip-compressed (18 MB of GeoJSON for 50,000 devices, 1.6 MB compressed); /api/devices
+is served tagged with its state and key, so a browser that holds it gets 304 (cached_response).
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from flask import current_app
+from flask import Response, current_app, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,23 +41,67 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:24]
 
 
-def cached(db: Session, name: str, key: Any, build: Callable[[], bytes]) -> bytes:
-    """The response `name` for `key` (what the request asked, who asks) in the current state: read from the
-    instance folder, or built and kept there."""
-    folder = private_folder(Path(current_app.instance_path) / FOLDER)
-    state = _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
-    path = folder / f"{name}-{state}-{_digest(key)}.json"
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        pass
-    body = build()
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+def _write(path: Path, body: bytes) -> None:
+    """Write to a temporary name of this process, then rename: a reader never sees half a file, and two workers
+    building the same entry at once each rename a whole one."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(body)
     tmp.replace(path)
-    for old in folder.glob(f"{name}-*.json"):
-        if not old.name.startswith(f"{name}-{state}-"):
-            old.unlink(missing_ok=True)
-    return body
+
+
+def _entry(db: Session, name: str, key: Any) -> tuple[Path, str]:
+    """The file of the response `name` for `key` in the current state, and the state."""
+    folder = private_folder(Path(current_app.instance_path) / FOLDER)
+    state = _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
+    return folder / f"{name}-{state}-{_digest(key)}.json", state
+
+
+def _kept(path: Path, name: str, state: str, build: Callable[[], bytes], gzipped: bool) -> bytes:
+    """The entry's bytes as built, or gzip-compressed (compressed once, the first time they are asked for so),
+    built and kept when missing; the files of older states are removed then."""
+    packed = path.with_name(path.name + ".gz")
+    try:
+        return (packed if gzipped else path).read_bytes()
+    except FileNotFoundError:
+        pass
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        body = build()
+        _write(path, body)
+        for old in path.parent.glob(f"{name}-*.json*"):
+            if not old.name.startswith(f"{name}-{state}-") and not old.name.endswith(".tmp"):
+                old.unlink(missing_ok=True)
+    if not gzipped:
+        return body
+    compressed = gzip.compress(body, compresslevel=6, mtime=0)
+    _write(packed, compressed)
+    return compressed
+
+
+def cached(db: Session, name: str, key: Any, build: Callable[[], bytes]) -> bytes:
+    """The response `name` for `key` (what the request asked, who asks) in the current state: read from the
+    instance folder, or built and kept there."""
+    path, state = _entry(db, name, key)
+    return _kept(path, name, state, build, gzipped=False)
+
+
+def cached_response(db: Session, name: str, key: Any, build: Callable[[], bytes], mimetype: str) -> Response:
+    """`cached` as a response that browsers revalidate: tagged with the state and the key (304 when the client
+    holds that tag), gzip-compressed when the client accepts it. The key holds who asks (their scope), so one
+    user's tag never answers for another's devices; private: kept by the browser only, never by a proxy."""
+    path, state = _entry(db, name, key)
+    tag = path.stem.removeprefix(f"{name}-")  # the state and the key
+    if tag in request.if_none_match:
+        response = Response(status=304)
+    else:
+        gzipped = request.accept_encodings["gzip"] > 0
+        response = Response(_kept(path, name, state, build, gzipped), mimetype=mimetype)
+        if gzipped:
+            response.content_encoding = "gzip"
+    response.set_etag(tag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.vary.update(["Accept-Encoding", "Cookie"])
+    return response

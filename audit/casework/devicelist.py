@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..registry.models import Department, Device, Finding
+from ..registry.search import candidates
 from .current import cannot_assess_condition, current_condition, open_condition
 
 SORTS = {
@@ -27,6 +28,10 @@ SORTS = {
     "status": Device.status,
     "in_service": Device.in_service_on,
 }
+
+# Past this many devices found by a text, the page's ids are read in the list's order with LIKE alone: the matches
+# are dense, so the page fills after a few rows, where the search index would first list every match.
+INDEXED_PAGE_MAX = 1000
 
 # What the list shows (plain columns: no ORM objects to build per row).
 LIST_COLUMNS = (Device.id, Device.device_code, Device.name, Device.device_type, Device.road, Device.status,
@@ -46,8 +51,9 @@ class DeviceCriteria:
     pending: bool = False  # 待核实: missing from the department's last uploaded inventory
     unassessed: bool = False  # with a cannot-assess finding in the current run
 
-    def registry_conditions(self) -> list[ColumnElement[bool]]:
-        """The filters on the registry itself (department, type, status, 待核实, text)."""
+    def registry_conditions(self, indexed: bool = True) -> list[ColumnElement[bool]]:
+        """The filters on the registry itself (department, type, status, 待核实, text; indexed: the text also
+        looked up in the search index, which lists the same devices)."""
         out: list[ColumnElement[bool]] = []
         if self.department_id is not None:
             out.append(Device.department_id == self.department_id)
@@ -59,6 +65,9 @@ class DeviceCriteria:
             out.append(Device.missing_since_batch_id.isnot(None))
         if self.q:
             like = {"autoescape": True}
+            found = candidates(Device.id, self.q) if indexed else None  # audit.registry.search
+            if found is not None:
+                out.append(found)
             out.append(or_(Device.device_code.contains(self.q, **like), Device.name.contains(self.q, **like),
                            Device.road.contains(self.q, **like), Device.address.contains(self.q, **like)))
         return out
@@ -78,11 +87,12 @@ class DeviceCriteria:
             out.append(exists().where(Finding.device_id == Device.id, current, cannot_assess_condition()))
         return out
 
-    def conditions(self, current: ColumnElement[bool], scope: int | None) -> list[ColumnElement[bool]]:
+    def conditions(self, current: ColumnElement[bool], scope: int | None, indexed: bool = True
+                   ) -> list[ColumnElement[bool]]:
         """Every filter (current: the current findings' condition, current_condition), within the department a
         user is confined to (scope; None: all departments)."""
         confined = [] if scope is None else [Device.department_id == scope]
-        return confined + self.registry_conditions() + self.finding_conditions(current)
+        return confined + self.registry_conditions(indexed) + self.finding_conditions(current)
 
 
 @dataclass
@@ -110,6 +120,8 @@ def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None
     total = session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
+    if total > INDEXED_PAGE_MAX:  # read in order until the page is full, not every match from the index first
+        where = criteria.conditions(current, scope, indexed=False)
     keys = select(Device.id).where(*where)
     if sort == "department":
         keys = keys.join(Department)

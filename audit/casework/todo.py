@@ -52,9 +52,10 @@ def department_todo(session: Session, department: str, today: dt.date) -> Todo:
             latest[r.problem_id] = r
     for p in sorted(problems, key=lambda p: (SEVERITY_ORDER.get(p.severity, 9), p.device_code, p.rule, p.key)):
         last = latest.get(p.id)
-        if last is not None and last.status == "pending":
-            todo.answered.append((p, last))
-        elif can_respond(p) and p.open_item_id is None:
+        waits = _waits_for(last.status if last is not None else None, can_respond(p), p.open_item_id)
+        if waits == "answered":
+            todo.answered.append((p, last))  # type: ignore[arg-type]
+        elif waits == "to_answer":
             todo.to_answer.append((p, last if last is not None and last.status == "rejected" else None))
     open_items = session.scalars(select(LedgerItem).options(selectinload(LedgerItem.device))
                                  .where(LedgerItem.department == department, LedgerItem.status != "已销号"))
@@ -66,4 +67,52 @@ def department_todo(session: Session, department: str, today: dt.date) -> Todo:
     return todo
 
 
-__all__ = ["Todo", "DueItem", "department_todo"]
+def _waits_for(last_status: str | None, respondable: bool, open_item_id: int | None) -> str | None:
+    """Whom an unresolved problem waits for: "answered" (the department's answer, for the auditor), "to_answer"
+    (the department's answer), None (neither: dismissed, or being rectified)."""
+    if last_status == "pending":
+        return "answered"
+    if respondable and open_item_id is None:
+        return "to_answer"
+    return None
+
+
+@dataclass
+class TodoCounts:
+    """The sizes of a department's to-do lists (Todo's), for the overview of every department."""
+
+    to_answer: int = 0
+    answered: int = 0
+    items: int = 0
+    overdue: int = 0
+    waiting_check: int = 0
+
+
+def todo_counts(session: Session, today: dt.date) -> dict[str, TodoCounts]:
+    """Every department's TodoCounts (by name; a department with nothing to do is absent), from a few columns of
+    the unresolved problems, the responses and the open ledger items, not from one Todo of objects each."""
+    counts: dict[str, TodoCounts] = {}
+    latest = {(problem_id, department): status for problem_id, department, status in session.execute(
+        select(ProblemResponse.problem_id, ProblemResponse.department, ProblemResponse.status)
+        .order_by(ProblemResponse.id))}
+    problems = session.execute(select(Problem.id, Problem.department, Problem.verdict, Problem.stale,
+                                      Problem.open_item_id).where(Problem.resolved_run_id.is_(None)))
+    for problem_id, department, verdict, stale, open_item_id in problems:
+        dismissed = verdict == "dismissed" and not stale  # Problem.review_state == "dismissed"
+        waits = _waits_for(latest.get((problem_id, department)), not dismissed, open_item_id)
+        if waits is not None:
+            c = counts.setdefault(department, TodoCounts())
+            setattr(c, waits, getattr(c, waits) + 1)
+    items = session.execute(select(LedgerItem.department, LedgerItem.status, LedgerItem.deadline)
+                            .where(LedgerItem.status != "已销号"))
+    for item in items:
+        c = counts.setdefault(item.department, TodoCounts())
+        if item.status == "已整改待核查":
+            c.waiting_check += 1
+        else:
+            c.items += 1
+            c.overdue += is_overdue(item, today)  # type: ignore[arg-type]
+    return counts
+
+
+__all__ = ["Todo", "DueItem", "TodoCounts", "department_todo", "todo_counts"]

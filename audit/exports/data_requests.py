@@ -6,13 +6,17 @@ it and the devices concerned. Cannot-assess is a request for data, never a probl
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Iterator
 
+from sqlalchemy import Select, Text, cast, select
 from sqlalchemy.orm import Session
 
 from ..intake.columns import DEVICE_COLUMNS
+from ..registry.models import Finding
 from .common import Col, Table
-from .data import NO_DEPARTMENT, Options, check_department, device_list, problems, resolve_run, rule_title, run_label
+from .data import (NO_DEPARTMENT, ExportError, Options, check_department, device_list, resolve_run, rule_title,
+                   run_label)
 
 TITLE = "非现场执法设备补报资料清单"
 HEADERS = {c.key: c.header for c in DEVICE_COLUMNS}
@@ -34,20 +38,53 @@ def what_to_supply(evidence: dict[str, Any]) -> str:
     return str(evidence.get("reason") or "相关资料")
 
 
+def _cannot_assess(session: Session, query: Select[Any], run_id: int, department: str | None
+                   ) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` (columns of findings) for the run's cannot-assess findings of the department (or all),
+    each with its evidence. Such a finding never observes a problem, so only the findings without one are read;
+    their evidence repeats (the same missing column on every device), so each distinct text is decoded once."""
+    text = cast(Finding.evidence, Text)
+    query = query.add_columns(text).where(Finding.run_id == run_id, Finding.problem_id.is_(None))
+    if department:
+        query = query.where(Finding.department == department)
+    decoded: dict[str | None, dict[str, Any]] = {}
+    for *columns, raw in session.execute(query):
+        evidence = decoded.get(raw)
+        if evidence is None:
+            evidence = decoded[raw] = (json.loads(raw) if raw else None) or {}
+        if evidence.get("cannot_assess"):
+            yield (*columns, evidence)
+
+
+def request_counts(session: Session, departments: list[str]) -> dict[str, int]:
+    """How many rows each department's 补报资料清单 has (none before any run), for the to-do overview: one read
+    per current run, not one per department."""
+    by_run: dict[int, list[str]] = {}
+    for name in departments:
+        try:
+            by_run.setdefault(resolve_run(session, None, name).id, []).append(name)
+        except ExportError:
+            continue
+    items: dict[str, set[str]] = {name: set() for name in departments}
+    for run_id, names in by_run.items():
+        query = select(Finding.department).distinct().where(Finding.department.in_(names))
+        for department, evidence in _cannot_assess(session, query, run_id, None):
+            items[department].add(what_to_supply(evidence))
+    return {name: len(found) for name, found in items.items()}
+
+
 def build(session: Session, opts: Options) -> Table:
     check_department(session, opts.department)
     run = resolve_run(session, opts.run_id, opts.department)
     groups: dict[tuple[str, str], dict[str, list[str]]] = {}
-    for entry in problems(session, run, opts.department):
-        if not entry.cannot_assess:
-            continue
-        f = entry.finding
-        key = (f.department or NO_DEPARTMENT, what_to_supply(f.evidence or {}))
+    query = select(Finding.department, Finding.rule, Finding.device_code).order_by(Finding.id)
+    for department, rule, device_code, evidence in _cannot_assess(session, query, run.id, opts.department):
+        key = (department or NO_DEPARTMENT, what_to_supply(evidence))
         group = groups.setdefault(key, {"rules": [], "devices": []})
-        if f.rule not in group["rules"]:
-            group["rules"].append(f.rule)
-        if f.device_code:
-            group["devices"].append(f.device_code)
+        if rule not in group["rules"]:
+            group["rules"].append(rule)
+        if device_code:
+            group["devices"].append(device_code)
     rows = []
     for n, key in enumerate(sorted(groups), start=1):
         dept, item = key

@@ -10,6 +10,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import search
 from .guards import install_append_only
 from .models import Base
 
@@ -113,6 +114,7 @@ def init_db(engine: Engine) -> None:
             command.upgrade(_migrations(conn), "head")
         Base.metadata.create_all(conn)
         install_append_only(conn)
+        search.install(conn)
         if not (versioned or unversioned):
             command.stamp(_migrations(conn), "head")
     if engine.dialect.name == "postgresql":

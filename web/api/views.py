@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, abort, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
@@ -17,7 +17,7 @@ from audit.registry.models import Department, Device, VerificationRecord
 from audit.registry.models import AuditRun, Finding
 
 from ..access import DECIDERS, visible_device
-from ..cache import cached
+from ..cache import cached_response
 from ..database import get_session
 from ..devices.filters import DeviceFilter
 from ..findings import SEVERITIES, current_condition, problems_of, summarise, visible_condition
@@ -48,8 +48,8 @@ def devices():
     db = get_session()
     filt = DeviceFilter.from_args(request.args)
     scope = (current_user.role, None if current_user.role in DECIDERS else current_user.department_id)
-    body = cached(db, "api-devices", {"filter": filt.args(), "scope": scope}, lambda: _devices_geojson(db, filt))
-    return Response(body, mimetype="application/json")
+    return cached_response(db, "api-devices", {"filter": filt.args(), "scope": scope},
+                           lambda: _devices_geojson(db, filt), "application/json")
 
 
 def _devices_geojson(db: Any, filt: DeviceFilter) -> bytes:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from audit.casework import filings
 from audit.casework.plan import current_plan
-from audit.casework.todo import department_todo
+from audit.casework.todo import TodoCounts, department_todo, todo_counts
 from audit.exports import ExportError
 from audit.exports import data_requests
 from audit.exports.data import Options
@@ -40,11 +40,13 @@ def index():
         abort(404)
     plan = current_plan(db)
     if dept_id is None:  # an auditor with no department chosen: every department at a glance
+        departments = list(db.scalars(select(Department).order_by(Department.name)))
+        counts = todo_counts(db, today)
+        requests = data_requests.request_counts(db, [d.name for d in departments])
         rows = []
-        for dept in db.scalars(select(Department).order_by(Department.name)):
-            todo = department_todo(db, dept.name, today)
+        for dept in departments:
             late = sum(1 for s in filings.todo(db, plan, dept.id, today) if s.state == "late")
-            rows.append((dept, todo, len(supply(db, dept.name)), late))
+            rows.append((dept, counts.get(dept.name, TodoCounts()), requests[dept.name], late))
         return render_template("todo/overview.html", rows=rows, today=today)
     department = db.get(Department, dept_id)
     if department is None or (not is_decider() and dept_id != current_user.department_id):

@@ -282,3 +282,34 @@ def test_0009_gives_a_database_at_0008_the_device_list_s_indexes(db_engine):
         assert conn.execute(text("SELECT device_code FROM device")).scalars().all() == ["JL-1"]
     init_db(db_engine)  # again: nothing to do
     assert version(db_engine) == HEAD
+
+
+def test_0010_gives_a_database_at_0009_the_search_index_of_the_devices_it_holds(db_engine):
+    from audit.casework.devicelist import DeviceCriteria, device_page
+    from audit.registry import search
+
+    with db_engine.begin() as conn:
+        if db_engine.dialect.name == "postgresql":
+            for name in search.PG_INDEXES:
+                conn.execute(text(f"DROP INDEX {name}"))
+        else:
+            for name in search.TRIGGERS:
+                conn.execute(text(f"DROP TRIGGER {name}"))
+            conn.execute(text(f"DROP TABLE {search.TABLE}"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009_partition'"))
+        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
+        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type, name) "
+                          "VALUES (1, 'JL-1', 1, '闯红灯', '水南大道闯红灯')"))
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    with db_engine.connect() as conn:
+        if db_engine.dialect.name == "postgresql":
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'device'")).scalars())
+            assert set(search.PG_INDEXES) <= indexes
+        else:
+            assert conn.execute(text(f"SELECT rowid FROM {search.TABLE} WHERE {search.TABLE} MATCH '\"南大道\"'")
+                                ).scalars().all() == [1]
+    with session_factory(db_engine)() as session:
+        assert [r.device_code for r in device_page(session, DeviceCriteria(q="南大道闯"), scope=None).rows] == ["JL-1"]
+    init_db(db_engine)  # again: nothing to do
+    assert version(db_engine) == HEAD

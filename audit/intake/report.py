@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,9 @@ class Problem:
     value: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies every field (1.5 s for the 30,000 warnings of a large inventory)
+        return {"level": self.level, "code": self.code, "message": self.message, "row": self.row,
+                "column": self.column, "value": self.value}
 
 
 @dataclass

@@ -309,30 +309,35 @@ def _typed_rows(result: Any, names: list[str]) -> dict[str, list[Any]]:
     return columns
 
 
-def _texts(series: pd.Series) -> np.ndarray:
-    """A typed column's values as the change log writes them (fmt), None where empty; each distinct value once."""
-    if series.dtype == object and all(isinstance(v, str) for v in series.dropna().head(1000).tolist()):
-        values = series.to_numpy(dtype=object).copy()
-        values[series.isna().to_numpy()] = None
-        return values
+def _texts(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A typed column as (per row the index of its distinct value, -1 where empty; each distinct value as the
+    change log writes it, fmt)."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     if series.dtype.kind == "M":
-        texts = [u.date().isoformat() for u in uniques]
+        texts = np.datetime_as_string(np.asarray(uniques, dtype="datetime64[D]")).tolist()
+    elif series.dtype.kind == "f":
+        texts = [str(u) for u in np.asarray(uniques, dtype=np.float64).tolist()]
     else:
         texts = [fmt(u.item() if isinstance(u, np.generic) else u) for u in uniques]
-    return np.array(texts + [None], dtype=object)[codes]
+    return codes, texts
 
 
 def snapshots(frame: pd.DataFrame) -> list[str]:
-    """Each new device's values as the change log's JSON snapshot: {key: text} of the values given."""
-    texts = pd.DataFrame({k: _texts(frame[k]) for k in frame.columns})
-    lines = texts.to_json(orient="records", lines=True, force_ascii=False)
-    return _NULL.sub("", lines).splitlines()
+    """Each new device's values as the change log's JSON snapshot: {key: text} of the values given (the first
+    column, the device code, is never empty), as json.dumps writes it. Each distinct value is encoded once."""
+    fragments = []
+    for key in frame.columns:
+        codes, texts = _texts(frame[key])
+        name = json.dumps(key)
+        plain = not _JSON_ESCAPED.search("".join(texts))
+        table = np.array([f',{name}:"{t}"' if plain else f",{name}:{json.dumps(t, ensure_ascii=False)}"
+                          for t in texts] + [""], dtype=object)
+        fragments.append(table[codes].tolist())
+    return ["{" + "".join(parts)[1:] + "}" for parts in zip(*fragments)]
 
 
-# An empty field in pandas' JSON lines (never the first: a device code is never empty); a quote inside a value is
-# escaped, so the pattern cannot match within one.
-_NULL = re.compile(r',"[a-z_]+":null')
+# What json.dumps(ensure_ascii=False) escapes in a string (json.encoder.ESCAPE)
+_JSON_ESCAPED = re.compile(r'[\x00-\x1f\\"]')
 
 
 def new_ids(loader: Loader, n: int) -> np.ndarray:

@@ -135,8 +135,8 @@ def rows_to_keep(sheet: SheetRows) -> np.ndarray:
     if code is None:
         return keep
     kinds = []
-    for u in code.uniques:
-        text = clean_code(u) or ""
+    for text in code.results:  # the codes as parse_column cleaned them (clean_code)
+        text = text or ""
         kinds.append("total" if _TOTAL_ROW.match(text) else "note" if _NOTE_ROW.match(text)
                      else "header" if match(text, lookup(sheet.spec.kind)) == "device_code" else "")
     row_kind = code.take(kinds, missing="")

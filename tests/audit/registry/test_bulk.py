@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, text
 
 from audit.intake.upload import parse_upload
-from audit.registry import bulk
+from audit.registry import bulk, violations
 from audit.registry.db import init_db, make_engine, session_factory
 from audit.registry.models import Base, Decision, Department, Device
 from audit.registry.store import import_file
@@ -52,7 +52,9 @@ def scenario(session, tmp_path, method, chunk_rows):
         return result
 
     load([HEADER] + device_rows("JL", 60, A), "devices", "a1.csv", department=A)
-    load([HEADER] + device_rows("CG", 20, B), "devices", "b1.csv", department=B)
+    # hostile cells: quotes, a backslash and COPY's own NULL marker (\N) in the text of a row
+    load([HEADER] + device_rows("CG", 20, B) + [f'CG-HOST,"设备""甲""\\乙/丙",闯红灯,{B},"中山路\\N",117.5,26.8,WGS84,'
+                                             "2023-07-01,在用,2023-06-01,是,50,,,,"], "devices", "b1.csv", department=B)
     held = session.scalar(select(Device).where(Device.device_code == "JL-0007"))
     session.add(Decision(device_id=held.id, kind="suspend", decided_on=dt.date(2025, 6, 1), reason="未经法制审核",
                          decided_by="auditor"))
@@ -147,6 +149,8 @@ def test_copy_and_executemany_give_the_same_registry(pg_engine, tmp_path):
     assert "JL-0003" in reupload["changed"] and "lon" in reupload["changed"]["JL-0003"]
     assert all("lon" not in fields for code, fields in reupload["changed"].items() if code != "JL-0003")
     assert summary[5]["counts"] == {"新增记录": 60, "更新记录": 30, "未变记录": 60, "涉及设备": 30}
+    host = copied[1]["device"][[r[1] for r in copied[1]["device"]].index("CG-HOST")]
+    assert '设备"甲"\\乙/丙' in host and "中山路\\N" in host
 
 
 def test_sqlite_gives_the_registry_postgresql_gives(pg_engine, tmp_path):
@@ -228,3 +232,88 @@ def test_a_load_that_stops_half_way_leaves_nothing(db_engine, tmp_path, monkeypa
         assert import_file(session, path, "violations").counts["新增记录"] == 80 * 28
         session.commit()
         assert session.scalar(select(Department.name)) == A
+
+
+def test_a_first_upload_of_a_month_skips_the_probe_and_gives_what_the_probe_gives(db_engine, tmp_path, monkeypatch):
+    """A file whose devices have no row in its dates is inserted without the probe of what exists; the registry,
+    history and batch reports are those of the probe (forced on every file), with overlaps of one device's day,
+    of a month row, and of rows of other devices in the same dates."""
+
+    def months(session, folder):
+        def load(lines, name):
+            result = import_file(session, write(folder / name, lines), "violations", user="clerk")
+            assert result.applied, result.report.format_text(5)
+            session.commit()
+            return result.counts
+
+        assert import_file(session, write(folder / "d.csv", [HEADER] + device_rows("JL", 20, A)), "devices",
+                           department=A).applied
+        session.commit()
+        counts = [load(["设备编号,日期,违法数量,罚款金额"] + [f"JL-{i:04d},2025-04-{d:02d},{i + d},{(i + d) * 100}"
+                                                       for i in range(10) for d in (1, 2, 3)], "v1.csv")]
+        changed = ["设备编号,日期,违法数量,罚款金额"] + [f"JL-{i:04d},2025-04-{d:02d},{i + d + (i == 5)},{(i + d) * 100}"
+                                                 for i in range(20) for d in (3, 4, 5)]
+        counts.append(load(changed, "v2.csv"))  # JL-0000…0009 stored on 04-03: one of them changed
+        counts.append(load(["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-05,{i}" for i in range(15, 20)], "m1.csv"))
+        counts.append(load(["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-05-0{d},{d}" for i in range(15, 20)
+                                                 for d in (1, 2)], "m2.csv"))  # days beside the month's row
+        counts.append(load(["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-05,{i + 1}" for i in range(14, 20)], "m3.csv"))
+        return counts, dump(session)
+
+    fresh(db_engine)
+    folder = tmp_path / "fast"
+    folder.mkdir()
+    probed = []
+    real = violations.ViolationsImport._stored
+    monkeypatch.setattr(violations.ViolationsImport, "_stored", lambda self, conn: probed.append(real(self, conn))
+                        or probed[-1])
+    with session_factory(db_engine)() as session:
+        fast = months(session, folder)
+    assert probed == [False, True, False, True, True]
+    assert fast[0] == [{"新增记录": 30, "更新记录": 0, "未变记录": 0, "涉及设备": 10},
+                       {"新增记录": 50, "更新记录": 1, "未变记录": 9, "涉及设备": 20},
+                       {"新增记录": 5, "更新记录": 0, "未变记录": 0, "涉及设备": 5},
+                       {"新增记录": 10, "更新记录": 0, "未变记录": 0, "涉及设备": 5},
+                       {"新增记录": 1, "更新记录": 5, "未变记录": 0, "涉及设备": 6}]
+    monkeypatch.setattr(violations.ViolationsImport, "_stored", lambda self, conn: True)
+    fresh(db_engine)
+    folder = tmp_path / "probe"
+    folder.mkdir()
+    with session_factory(db_engine)() as session:
+        assert months(session, folder) == fast
+
+
+def test_an_error_in_the_last_chunk_leaves_the_database_exactly_as_before(db_engine, tmp_path, monkeypatch):
+    """Devices and a month of counts stored; a file of new and changed rows fails while its last chunk is staged
+    (a first upload of its month, and one overlapping stored rows): every table is as it was, row for row."""
+    fresh(db_engine)
+    with session_factory(db_engine)() as session:
+        assert import_file(session, write(tmp_path / "a.csv", [HEADER] + device_rows("JL", 40, A)), "devices",
+                           department=A).applied
+        stored = ["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-04-{d:02d},{d}" for i in range(40) for d in range(1, 11)]
+        assert import_file(session, write(tmp_path / "v.csv", stored), "violations").applied
+        session.commit()
+        before = dump(session)
+        for name, days in (("new.csv", range(11, 31)), ("overlap.csv", range(5, 16))):
+            lines = ["设备编号,日期,违法数量"] + [f"JL-{i:04d},2025-04-{d:02d},{d + 1}" for i in range(40) for d in days]
+            path = write(tmp_path / name, lines)
+            parsed = parse_upload(path, "violations", chunk_rows=100, spool_dir=tmp_path)
+            chunks = sum(1 for _ in parsed.frames())
+            staged = []
+            real = bulk.Loader.append
+
+            def failing(self, table, columns, data):
+                if table == violations.STAGE:
+                    staged.append(table)
+                    if len(staged) == chunks:
+                        raise OSError("connection reset while loading the last chunk")
+                return real(self, table, columns, data)
+
+            monkeypatch.setattr(bulk.Loader, "append", failing)
+            with pytest.raises(OSError):
+                import_file(session, path, "violations", parsed=parsed)
+            parsed.discard()
+            session.rollback()
+            monkeypatch.undo()
+            assert chunks > 2 and len(staged) == chunks
+            assert dump(session) == before, name

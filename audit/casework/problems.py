@@ -363,15 +363,23 @@ def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "n
         findings = pd.concat([findings, extra], ignore_index=True)
         run.finding_count = len(findings)
     device_of = dict(zip(inputs[0]["device_code"].tolist(), inputs[0]["id"].tolist()))
+    return run, findings, file_and_store(session, run, findings, device_of, rechecked)
+
+
+def file_and_store(session: Session, run: AuditRun, findings: pd.DataFrame, device_of: dict[str, int],
+                   rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
+    """File a run's findings (the rules' table, not yet stored) under their problems, then append them to the run,
+    each pointing at its problem (caller commits). device_of: device code → id, for every device code of the
+    findings; rechecked: see record_run."""
     codes = [None if c is None or c != c else c for c in findings["device_code"].tolist()]
-    device_ids = [device_of.get(c) if c is not None else None for c in codes]
+    device_ids = [None if c is None else device_of[c] for c in codes]
     found, unassessed = observations(findings["rule"].tolist(), device_ids, codes, findings["department"].tolist(),
                                      findings["severity"].tolist(), findings["action"].tolist(),
                                      findings["message"].tolist(), findings["evidence"].tolist())
     outcome, problem_ids = file_observations(session, run, found, unassessed, rechecked)
     insert_findings(session, run, findings, problem_ids=problem_ids, device_ids=device_ids)
     session.flush()
-    return run, findings, outcome
+    return outcome
 
 
 # ---- reviews ---------------------------------------------------------------------------------------------
@@ -530,6 +538,6 @@ def counts(session: Session, department: str | None = None) -> Counter[str]:
     return out
 
 
-__all__ = ["RunProblems", "Proposal", "record_run", "audit_and_record", "review_problem", "review_problems",
+__all__ = ["RunProblems", "Proposal", "record_run", "audit_and_record", "file_and_store", "review_problem", "review_problems",
            "problem_of_finding", "get_problem", "open_problems", "suspension_proposals", "is_pending", "counts",
            "identity", "material_of", "reviews_of"]

@@ -129,9 +129,10 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     has_counts() is: a context loaded without rows says whether any were imported (counts_imported).
     progress(code, index, total) is called before each rule on each chunk.
     focus: device ids whose findings are wanted (the others' may be left out): the rules of reach "department" run
-    only on the chunks holding one of them. kept: without focus, keeps the service totals of every device; with
-    focus, gives those of the chunks without a focus device (their rows are then not read), which must be the same
-    registry and statuses (the recheck's pass after the audit's, audit.casework.problems.recheck_suspended).
+    only on the departments holding one of them (chunked apart from the others). kept: without focus, keeps the
+    service totals of every device; with focus, gives those of the chunks without a focus device (their rows are
+    then not read), which must be the same registry and statuses (the recheck's pass after the audit's,
+    audit.casework.problems.recheck_suspended).
     """
     if chunk_devices < 1:
         raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
@@ -146,7 +147,13 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     totals: list[pd.DataFrame] = []
     wanted = None if focus is None else devices["id"].isin(list(focus)).to_numpy()
     if wanted is not None:
-        chunks = [p for p in chunks if wanted[p].any() or totals_needed]
+        # The departments holding a focus device in chunks of their own, the others only for the peer rules' totals.
+        names = devices["department"].fillna("")
+        holding = names.isin(set(names[wanted])).to_numpy()
+        chunks = []
+        for among in (holding, ~holding) if totals_needed else (holding,):
+            positions = np.flatnonzero(among)
+            chunks += [positions[p] for p in department_chunks(devices.iloc[positions], chunk_devices)]
         steps = sum(bool(wanted[p].any()) for p in chunks) * len(local) + len(across)
     for positions in chunks if local or totals_needed else []:
         part = devices.iloc[positions].reset_index(drop=True)

@@ -369,10 +369,10 @@ def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "n
 def file_and_store(session: Session, run: AuditRun, findings: pd.DataFrame, device_of: dict[str, int],
                    rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
     """File a run's findings (the rules' table, not yet stored) under their problems, then append them to the run,
-    each pointing at its problem (caller commits). device_of: device code → id, for every device code of the
-    findings; rechecked: see record_run."""
+    each pointing at its problem (caller commits). device_of: device code → id (a code it lacks stores no device,
+    as store_run does); rechecked: see record_run."""
     codes = [None if c is None or c != c else c for c in findings["device_code"].tolist()]
-    device_ids = [None if c is None else device_of[c] for c in codes]
+    device_ids = [device_of.get(c) for c in codes]
     found, unassessed = observations(findings["rule"].tolist(), device_ids, codes, findings["department"].tolist(),
                                      findings["severity"].tolist(), findings["action"].tolist(),
                                      findings["message"].tolist(), findings["evidence"].tolist())

@@ -54,13 +54,6 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
     return run
 
 
-def add_findings(session: Session, run: AuditRun, findings: pd.DataFrame) -> None:
-    """Add findings to a stored run (a second pass of some rules on some devices; see casework.problems)."""
-    insert_findings(session, run, findings)
-    run.finding_count = int(run.finding_count or 0) + len(findings)
-    session.flush()
-
-
 FINDING_TABLE = [Col("run_id", "int"), Col("rule", "text"), Col("device_id", "int"), Col("device_code", "text"),
                  Col("department", "text"), Col("severity", "text"), Col("action", "text"), Col("message", "text"),
                  Col("evidence", "json"), Col("basis", "text"), Col("threshold", "json"), Col("problem_id", "int")]
@@ -148,7 +141,7 @@ def current_runs(session: Session) -> CurrentRuns:
     return CurrentRuns(full, own)
 
 
-__all__ = ["CurrentRuns", "store_run", "add_findings", "insert_findings", "json_texts", "findings_frame", "list_runs", "current_runs"]
+__all__ = ["CurrentRuns", "store_run", "insert_findings", "json_texts", "findings_frame", "list_runs", "current_runs"]
 
 
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:

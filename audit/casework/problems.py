@@ -14,15 +14,17 @@ use, and adds what they still find to the run, marked as such; what they no long
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Date, and_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from ..registry.bulk import Col, loader_for
 from ..registry.models import (
     NOT_ASSESSED,
     OBSERVED,
@@ -40,7 +42,7 @@ from ..rules.base import IN_USE, RETIRED, get_rule, service_state
 from ..rules.chunks import TotalsByDevice
 from ..rules.context import AuditContext
 from ..rules.engine import audit_findings, load_inputs, run_audit
-from ..rules.findings import add_findings
+from ..rules.findings import insert_findings, json_texts
 from ..rules.profiles import load_profile
 from ..rules.schema import empty_findings
 from .decisions import DecisionError
@@ -93,64 +95,159 @@ def _examined(rule_examines: str, state: str, status: str | None) -> bool:
     return state == IN_USE
 
 
-def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
-    """File the run's findings under their problems and update every open problem of the devices it covered
-    (in the session's transaction; the caller commits). rechecked: (device, rule) pairs of suspended devices that
-    recheck_suspended examined as if in use."""
-    out = RunProblems()
-    rows = session.execute(select(Finding.id, Finding.rule, Finding.device_id, Finding.device_code, Finding.department,
-                                  Finding.severity, Finding.action, Finding.message, Finding.evidence)
-                           .where(Finding.run_id == run.id, Finding.device_id.isnot(None))).all()
-    observed: dict[str, dict[str, Any]] = {}
+@dataclass
+class Observation:
+    """A finding as a problem sees it; material and key are read back from the finding's stored JSON."""
+
+    device_id: int
+    rule: str
+    key: str
+    department: str
+    device_code: str
+    severity: str
+    action: str
+    message: str
+    material: dict[str, Any]
+
+    @property
+    def identity(self) -> str:
+        return identity(self.device_id, self.rule, self.key)
+
+
+def observations(rules: list[str], device_ids: list[int | None], codes: list[str | None],
+                 departments: list[str | None], severities: list[str], actions: list[str], messages: list[str],
+                 evidences: list[dict[str, Any] | None]) -> tuple[list[Observation | None], set[tuple[int, str]]]:
+    """What each finding observes (None: a department-level or cannot-assess finding), and the (device, rule)
+    pairs a cannot-assess finding stands for. The evidence may be the rules' own: its key and material fields go
+    through JSON as the stored finding's would (a tuple becomes a list), in one dumps and loads."""
     unassessed: set[tuple[int, str]] = set()
-    finding_of: dict[int, str] = {}
-    for f in rows:
-        evidence = f.evidence or {}
-        if evidence.get("cannot_assess"):
-            unassessed.add((f.device_id, f.rule))
+    wanted = []
+    for i, (device, rule, evidence) in enumerate(zip(device_ids, rules, evidences)):
+        if device is None:
             continue
-        ident = identity(f.device_id, f.rule, evidence.get("key"))
-        finding_of[f.id] = ident
-        observed[ident] = {"identity": ident, "device_id": f.device_id, "rule": f.rule,
-                           "key": str(evidence.get("key") or ""), "department": f.department or "",
-                           "device_code": f.device_code or "", "severity": f.severity, "action": f.action,
-                           "message": f.message, "material": material_of(f.rule, f.severity, f.action, evidence)}
-    existing: dict[str, Problem] = {}
+        evidence = evidence or {}
+        if evidence.get("cannot_assess"):
+            unassessed.add((device, rule))
+            continue
+        wanted.append((i, evidence.get("key"), material_of(rule, severities[i], actions[i], evidence)))
+    stored = json.loads(json.dumps([[key, material] for _, key, material in wanted]))
+    out: list[Observation | None] = [None] * len(rules)
+    for (i, _, _), (key, material) in zip(wanted, stored):
+        out[i] = Observation(device_ids[i], rules[i], str(key or ""), departments[i] or "", codes[i] or "",
+                             severities[i], actions[i], messages[i], material)
+    return out, unassessed
+
+
+PROBLEM_NEW = [Col("identity", "text"), Col("device_id", "int"), Col("rule", "text"), Col("key", "text"),
+               Col("department", "text"), Col("device_code", "text"), Col("severity", "text"), Col("action", "text"),
+               Col("message", "text"), Col("material", "json"), Col("first_run_id", "int"),
+               Col("first_seen_on", "date"), Col("last_run_id", "int"), Col("last_seen_on", "date"),
+               Col("last_check", "text"), Col("checked_run_id", "int"), Col("stale", "bool"),
+               Col("created_at", "datetime")]
+PROBLEM_SEEN = [Col("id", "int"), Col("department", "text"), Col("device_code", "text"), Col("severity", "text"),
+                Col("action", "text"), Col("message", "text"), Col("material", "json"), Col("stale", "bool")]
+
+
+def file_observations(session: Session, run: AuditRun, found: list[Observation | None],
+                      unassessed: set[tuple[int, str]], rechecked: set[tuple[int, str]] = frozenset()
+                      ) -> tuple[RunProblems, list[int | None]]:
+    """File a run's observations under their problems, set-based (the caller commits): a new problem for an
+    identity never seen, the others observed again (re-opened if resolved; back to review when the material
+    evidence of their verdict changed); then every open problem of the run's devices it did not observe
+    (_check_unobserved). Returns the outcome and each finding's problem id (None where it observes none)."""
+    out = RunProblems()
+    observed: dict[str, Observation] = {}
+    for o in found:
+        if o is not None:
+            observed[o.identity] = o  # the last finding of an identity gives the problem's state
+    existing: dict[str, Any] = {}
+    query = (select(Problem.id, Problem.identity, Problem.resolved_run_id, Problem.stale,
+                    ProblemReview.id.label("review_id"), ProblemReview.material.label("review_material"))
+             .outerjoin(ProblemReview, ProblemReview.id == Problem.verdict_review_id))
     for chunk in _chunks(sorted(observed)):
-        existing.update((p.identity, p) for p in session.scalars(select(Problem).where(Problem.identity.in_(chunk))))
-    seen = {"last_run_id": run.id, "last_seen_on": run.as_of, "last_check": OBSERVED, "checked_run_id": run.id}
-    fresh, changes = [], []
-    for ident, values in observed.items():
+        existing.update((r.identity, r) for r in session.execute(query.where(Problem.identity.in_(chunk))))
+    fresh: list[Observation] = []
+    seen: dict[str, list[Any]] = {c.name: [] for c in PROBLEM_SEEN}
+    for ident, o in observed.items():
         problem = existing.get(ident)
         if problem is None:
-            fresh.append(values | seen | {"first_run_id": run.id, "first_seen_on": run.as_of, "stale": False})
+            fresh.append(o)
             continue
         if problem.resolved_run_id is not None:
             out.reappeared += 1
-        review = problem.verdict_review
-        stale = review is not None and review.material is not None and review.material != values["material"]
+        stale = problem.review_id is not None and problem.review_material is not None \
+            and problem.review_material != o.material
         if stale and not problem.stale:
             out.back_to_review.append(problem.id)
-        changes.append({"id": problem.id, **{k: values[k] for k in ("department", "device_code", "severity", "action",
-                                                                    "message", "material")},
-                        **seen, "resolved_run_id": None, "resolved_on": None, "resolved_reason": None,
-                        "stale": stale})
-    out.new, out.observed = len(fresh), len(changes)
-    for start in range(0, len(fresh), CHUNK):
-        session.execute(Problem.__table__.insert(), [p | {"created_at": run.created_at}
-                                                     for p in fresh[start:start + CHUNK]])
-    if changes:
-        session.execute(update(Problem), changes)
+        for name, value in (("id", problem.id), ("department", o.department), ("device_code", o.device_code),
+                            ("severity", o.severity), ("action", o.action), ("message", o.message),
+                            ("material", o.material), ("stale", stale)):
+            seen[name].append(value)
+    out.new, out.observed = len(fresh), len(seen["id"])
+    loader = loader_for(session)
+    if fresh:
+        n = len(fresh)
+        loader.append("problem", PROBLEM_NEW, {
+            "identity": [o.identity for o in fresh], "device_id": [o.device_id for o in fresh],
+            "rule": [o.rule for o in fresh], "key": [o.key for o in fresh],
+            "department": [o.department for o in fresh], "device_code": [o.device_code for o in fresh],
+            "severity": [o.severity for o in fresh], "action": [o.action for o in fresh],
+            "message": [o.message for o in fresh], "material": json_texts(o.material for o in fresh),
+            "first_run_id": [run.id] * n, "first_seen_on": [run.as_of] * n, "last_run_id": [run.id] * n,
+            "last_seen_on": [run.as_of] * n, "last_check": [OBSERVED] * n, "checked_run_id": [run.id] * n,
+            "stale": [False] * n, "created_at": [run.created_at] * n})
+    if seen["id"]:
+        seen["material"] = json_texts(seen["material"])
+        _update_seen(session, loader, run, seen)
     ids = dict(existing_ids(session, sorted(observed)))
-    if finding_of:
-        table = Finding.__table__
-        session.execute(table.update().where(table.c.id == bindparam("fid")).values(problem_id=bindparam("pid")),
-                        [{"fid": fid, "pid": ids[ident]} for fid, ident in finding_of.items()])
     _check_unobserved(session, run, set(observed), unassessed, out, rechecked)
-    # The bulk UPDATEs bypass the identity map: loaded problems and findings are read again on next access.
+    # The bulk writes bypass the identity map: loaded problems and findings are read again on next access.
     for obj in list(session.identity_map.values()):
         if isinstance(obj, (Problem, Finding)):
             session.expire(obj)
+    return out, [None if o is None else ids[o.identity] for o in found]
+
+
+def _update_seen(session: Session, loader: Any, run: AuditRun, seen: dict[str, list[Any]]) -> None:
+    """The problems observed again, from a staging table in one UPDATE … FROM."""
+    stage = loader.stage("problem_seen", PROBLEM_SEEN)
+    loader.append(stage, PROBLEM_SEEN, seen)
+    loader.analyze(stage)
+    material = "s.material" if loader.sqlite else "CAST(s.material AS JSON)"
+    session.execute(text(
+        "UPDATE problem SET department = s.department, device_code = s.device_code, severity = s.severity, "
+        f"action = s.action, message = s.message, material = {material}, stale = s.stale, "
+        "last_run_id = :run, last_seen_on = :on, last_check = :check, checked_run_id = :run, "
+        "resolved_run_id = NULL, resolved_on = NULL, resolved_reason = NULL "
+        f"FROM {stage} AS s WHERE problem.id = s.id").bindparams(bindparam("on", type_=Date)),
+        {"run": run.id, "on": run.as_of, "check": OBSERVED})
+    loader.drop(stage)
+
+
+def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
+    """File the stored findings of a run under their problems (file_observations) and point each finding at its
+    problem (in the session's transaction; the caller commits). rechecked: (device, rule) pairs of suspended
+    devices that recheck_suspended examined as if in use."""
+    rows = session.execute(select(Finding.id, Finding.rule, Finding.device_id, Finding.device_code, Finding.department,
+                                  Finding.severity, Finding.action, Finding.message, Finding.evidence,
+                                  Finding.problem_id)
+                           .where(Finding.run_id == run.id, Finding.device_id.isnot(None))
+                           .order_by(Finding.id)).all()
+    found, unassessed = observations(*([getattr(r, c) for r in rows] for c in (
+        "rule", "device_id", "device_code", "department", "severity", "action", "message", "evidence")))
+    out, problem_ids = file_observations(session, run, found, unassessed, rechecked)
+    changed = {"fid": [], "pid": []}
+    for r, pid in zip(rows, problem_ids):
+        if pid is not None and r.problem_id != pid:
+            changed["fid"].append(r.id)
+            changed["pid"].append(pid)
+    if changed["fid"]:
+        loader = loader_for(session)
+        columns = [Col("fid", "int"), Col("pid", "int")]
+        stage = loader.stage("finding_problem", columns)
+        loader.append(stage, columns, changed)
+        session.execute(text(f"UPDATE finding SET problem_id = s.pid FROM {stage} AS s WHERE finding.id = s.fid"))
+        loader.drop(stage)
     return out
 
 
@@ -206,12 +303,13 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
                       inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None
                       ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
     """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
-    and add to the run the findings that observe those problems (message and evidence say it was a recheck).
+    and give the findings that observe those problems, to add to the run (message and evidence say it was a
+    recheck).
     The rules about one department run only on the chunks holding a suspended device; kept: the service totals of
     the run's own pass (run_audit), which the peer rules read for the other chunks instead of their rows; inputs:
     the registry frame and context (without daily rows) that pass read, loaded again otherwise.
 
-    Returns the findings added and the (device, rule) pairs examined (a cannot-assess one is not examined).
+    Returns those findings and the (device, rule) pairs examined (a cannot-assess one is not examined).
     """
     query = (select(Problem.identity, Problem.device_id, Problem.rule, Device.device_code)
              .join(Device, Device.id == Problem.device_id)
@@ -241,8 +339,6 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     keep = found.loc[mask].copy()
     keep["message"] = RECHECK_NOTE + keep["message"]
     keep["evidence"] = [e | {"recheck_while_suspended": True} for e in keep["evidence"]]
-    if len(keep):
-        add_findings(session, run, keep)
     examined = {(r.device_id, r.rule) for r in rows} - skipped
     return keep, examined
 
@@ -252,20 +348,38 @@ def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "n
                      roads: gpd.GeoDataFrame | None = None, progress: Any = None, chunk_devices: int | None = None
                      ) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
     """Run the audit (audit.rules.engine.run_audit), recheck the problems of suspended devices as if they were
-    back in use, and file the findings under their problems (caller commits). chunk_devices: the devices of a
-    chunk of the audit (audit.rules.chunks)."""
+    back in use, file the findings under their problems and store them, each pointing at its problem (caller
+    commits). chunk_devices: the devices of a chunk of the audit (audit.rules.chunks)."""
     kept = TotalsByDevice()
-    inputs = load_inputs(session, as_of=as_of, profile=load_profile(profile_name), department=department,
-                         areas=areas, roads=roads, daily_rows=False)
-    run, findings = run_audit(session, as_of=as_of, profile_name=profile_name, department=department, user=user,
+    profile = load_profile(profile_name)
+    inputs = load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas, roads=roads,
+                         daily_rows=False)
+    run, findings = run_audit(session, as_of=as_of, profile_name=profile, department=department, user=user,
                               areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices, kept=kept,
-                              inputs=inputs)
-    session.flush()
+                              inputs=inputs, store_findings=False)
     extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices,
                                          kept=kept, inputs=inputs)
     if len(extra):
         findings = pd.concat([findings, extra], ignore_index=True)
-    return run, findings, record_run(session, run, rechecked)
+        run.finding_count = len(findings)
+    device_of = dict(zip(inputs[0]["device_code"].tolist(), inputs[0]["id"].tolist()))
+    return run, findings, file_and_store(session, run, findings, device_of, rechecked)
+
+
+def file_and_store(session: Session, run: AuditRun, findings: pd.DataFrame, device_of: dict[str, int],
+                   rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
+    """File a run's findings (the rules' table, not yet stored) under their problems, then append them to the run,
+    each pointing at its problem (caller commits). device_of: device code → id (a code it lacks stores no device,
+    as store_run does); rechecked: see record_run."""
+    codes = [None if c is None or c != c else c for c in findings["device_code"].tolist()]
+    device_ids = [device_of.get(c) for c in codes]
+    found, unassessed = observations(findings["rule"].tolist(), device_ids, codes, findings["department"].tolist(),
+                                     findings["severity"].tolist(), findings["action"].tolist(),
+                                     findings["message"].tolist(), findings["evidence"].tolist())
+    outcome, problem_ids = file_observations(session, run, found, unassessed, rechecked)
+    insert_findings(session, run, findings, problem_ids=problem_ids, device_ids=device_ids)
+    session.flush()
+    return outcome
 
 
 # ---- reviews ---------------------------------------------------------------------------------------------
@@ -424,6 +538,6 @@ def counts(session: Session, department: str | None = None) -> Counter[str]:
     return out
 
 
-__all__ = ["RunProblems", "Proposal", "record_run", "audit_and_record", "review_problem", "review_problems",
+__all__ = ["RunProblems", "Proposal", "record_run", "audit_and_record", "file_and_store", "review_problem", "review_problems",
            "problem_of_finding", "get_problem", "open_problems", "suspension_proposals", "is_pending", "counts",
            "identity", "material_of", "reviews_of"]

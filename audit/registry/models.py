@@ -216,15 +216,17 @@ class AuditRun(Base):
 class Finding(Base):
     __tablename__ = "finding"
     # The device list's filters and summaries (audit.casework.devicelist): a run's findings of one severity or
-    # rule, and a device's findings of one run, read from the index alone (migration 0009_partition).
+    # rule, and a device's findings of one run, read from the index alone (migration 0009_partition). They also
+    # serve every query by run, by device or by rule within a run: no index of those columns alone, which each
+    # write of a run's findings would maintain (migration 0011_store).
     __table_args__ = (Index("ix_finding_run_severity", "run_id", "severity", "device_id", "problem_id"),
                       Index("ix_finding_run_rule", "run_id", "rule", "device_id", "problem_id"),
                       Index("ix_finding_device_run", "device_id", "run_id", "problem_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"), index=True)
-    rule: Mapped[str] = mapped_column(String(10), index=True)
-    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"), default=None, index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))
+    rule: Mapped[str] = mapped_column(String(10))
+    device_id: Mapped[Optional[int]] = mapped_column(ForeignKey("device.id"), default=None)
     device_code: Mapped[Optional[str]] = mapped_column(String(100), default=None)
     department: Mapped[Optional[str]] = mapped_column(String(200), default=None)
     severity: Mapped[str] = mapped_column(String(10))

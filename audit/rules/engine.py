@@ -129,9 +129,10 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     has_counts() is: a context loaded without rows says whether any were imported (counts_imported).
     progress(code, index, total) is called before each rule on each chunk.
     focus: device ids whose findings are wanted (the others' may be left out): the rules of reach "department" run
-    only on the chunks holding one of them. kept: without focus, keeps the service totals of every device; with
-    focus, gives those of the chunks without a focus device (their rows are then not read), which must be the same
-    registry and statuses (the recheck's pass after the audit's, audit.casework.problems.recheck_suspended).
+    only on the departments holding one of them (chunked apart from the others). kept: without focus, keeps the
+    service totals of every device; with focus, gives those of the chunks without a focus device (their rows are
+    then not read), which must be the same registry and statuses (the recheck's pass after the audit's,
+    audit.casework.problems.recheck_suspended).
     """
     if chunk_devices < 1:
         raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
@@ -146,7 +147,13 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     totals: list[pd.DataFrame] = []
     wanted = None if focus is None else devices["id"].isin(list(focus)).to_numpy()
     if wanted is not None:
-        chunks = [p for p in chunks if wanted[p].any() or totals_needed]
+        # The departments holding a focus device in chunks of their own, the others only for the peer rules' totals.
+        names = devices["department"].fillna("")
+        holding = names.isin(set(names[wanted])).to_numpy()
+        chunks = []
+        for among in (holding, ~holding) if totals_needed else (holding,):
+            positions = np.flatnonzero(among)
+            chunks += [positions[p] for p in department_chunks(devices.iloc[positions], chunk_devices)]
         steps = sum(bool(wanted[p].any()) for p in chunks) * len(local) + len(across)
     for positions in chunks if local or totals_needed else []:
         part = devices.iloc[positions].reset_index(drop=True)
@@ -225,28 +232,32 @@ def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
                          chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress, focus=focus, kept=kept)
 
 
-def run_audit(session: Session, *, as_of: dt.date, profile_name: str = "national", department: str | None = None,
-              user: str = "cli", areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
-              progress: Callable[[str, int, int], None] | None = None,
+def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile = "national",
+              department: str | None = None, user: str = "cli", areas: gpd.GeoDataFrame | None = None,
+              roads: gpd.GeoDataFrame | None = None, progress: Callable[[str, int, int], None] | None = None,
               chunk_devices: int | None = None, kept: TotalsByDevice | None = None,
-              inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None) -> tuple[AuditRun, pd.DataFrame]:
+              inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None,
+              store_findings: bool = True) -> tuple[AuditRun, pd.DataFrame]:
     """Load the registry from the database, run every rule, store the run and its findings (caller commits).
 
     areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02. The
     daily counts are read a chunk of whole departments at a time (audit_findings); kept, when given, keeps every
     device's service totals (for the recheck of suspended devices); inputs: the registry frame and context
-    load_inputs gave (without daily rows) for this as_of, profile, department and layers, read again otherwise.
+    load_inputs gave (without daily rows) for this as_of, profile, department and layers, read again otherwise;
+    profile_name: a profile's name, or the profile loaded; store_findings False: the run is stored without its
+    findings, which the caller inserts (audit.rules.findings.insert_findings).
     """
     from ..registry import store as registry
     from .findings import store_run
 
-    profile = load_profile(profile_name)
+    profile = profile_name if isinstance(profile_name, Profile) else load_profile(profile_name)
     devices, ctx = inputs or load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
                                          roads=roads, daily_rows=False)
     findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress, kept=kept)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
-                    department=department, device_count=len(devices), user=user, layers=layers)
+                    department=department, device_count=len(devices), user=user, layers=layers,
+                    store_findings=store_findings)
     return run, findings
 
 

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..registry.bulk import Col, loader_for
 from ..registry.models import AuditRun, Device, Finding
 from .base import get_rule
 from .profiles import Profile
@@ -33,8 +35,11 @@ def _device_ids(session: Session, codes: Iterable[str]) -> dict[str, int]:
 
 def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profile: Profile | str,
               batch_ids: list[int], department: str | None, device_count: int, user: str,
-              ruleset_version: str | None = None, layers: dict[str, Any] | None = None) -> AuditRun:
-    """Store a run and its findings (in the session's transaction; the caller commits)."""
+              ruleset_version: str | None = None, layers: dict[str, Any] | None = None,
+              store_findings: bool = True) -> AuditRun:
+    """Store a run and its findings (in the session's transaction; the caller commits). store_findings False: the
+    run only (its finding_count says how many), the caller inserts them (insert_findings) once it knows their
+    problems (audit.casework.problems)."""
     if ruleset_version is None:
         ruleset_version = RULESET_VERSION
     name = profile.name if isinstance(profile, Profile) else str(profile)
@@ -44,26 +49,49 @@ def store_run(session: Session, findings: pd.DataFrame, *, as_of: dt.date, profi
                    finding_count=len(findings), user=user, layers=layers or {})
     session.add(run)
     session.flush()
-    _insert_findings(session, run, findings)
+    if store_findings:
+        insert_findings(session, run, findings)
     return run
 
 
-def add_findings(session: Session, run: AuditRun, findings: pd.DataFrame) -> None:
-    """Add findings to a stored run (a second pass of some rules on some devices; see casework.problems)."""
-    _insert_findings(session, run, findings)
-    run.finding_count = int(run.finding_count or 0) + len(findings)
-    session.flush()
+FINDING_TABLE = [Col("run_id", "int"), Col("rule", "text"), Col("device_id", "int"), Col("device_code", "text"),
+                 Col("department", "text"), Col("severity", "text"), Col("action", "text"), Col("message", "text"),
+                 Col("evidence", "json"), Col("basis", "text"), Col("threshold", "json"), Col("problem_id", "int")]
 
 
-def _insert_findings(session: Session, run: AuditRun, findings: pd.DataFrame) -> None:
-    ids = _device_ids(session, findings["device_code"].tolist())
-    rows = [{"run_id": run.id, "rule": r.rule, "device_id": ids.get(_none(r.device_code)),
-             "device_code": _none(r.device_code), "department": _none(r.department), "severity": r.severity,
-             "action": r.action, "message": r.message, "evidence": r.evidence, "basis": r.basis,
-             "threshold": _none(r.threshold)}
-            for r in findings[FINDING_COLUMNS].itertuples(index=False)]
-    for start in range(0, len(rows), 20_000):
-        session.execute(insert(Finding), rows[start:start + 20_000])
+def json_texts(values: Iterable[Any]) -> list[str]:
+    """Each value as the JSON text SQLAlchemy's JSON type stores (json.dumps; None as the JSON null), a value
+    held by several rows (the thresholds of a device type) dumped once (the values must outlive the call)."""
+    done: dict[int, str] = {}
+    out = []
+    for value in values:
+        text = done.get(id(value))
+        if text is None:
+            text = done[id(value)] = json.dumps(value)
+        out.append(text)
+    return out
+
+
+def insert_findings(session: Session, run: AuditRun, findings: pd.DataFrame,
+                    problem_ids: list[int | None] | None = None, device_ids: list[int | None] | None = None) -> None:
+    """Append the findings to the run in their order, by the database's bulk path (audit.registry.bulk: COPY on
+    PostgreSQL, executemany elsewhere); problem_ids: the problem each observes (None: none), device_ids: each
+    one's device (looked up by code otherwise)."""
+    n = len(findings)
+    if not n:
+        return
+    codes = [_none(c) for c in findings["device_code"].tolist()]
+    if device_ids is None:
+        ids = _device_ids(session, codes)
+        device_ids = [ids.get(c) for c in codes]
+    data = {"run_id": [run.id] * n, "device_id": device_ids, "device_code": codes,
+            "department": [_none(d) for d in findings["department"].tolist()],
+            "evidence": json_texts(findings["evidence"].tolist()),
+            "threshold": json_texts([_none(t) for t in findings["threshold"].tolist()]),
+            "problem_id": problem_ids if problem_ids is not None else [None] * n}
+    for key in ("rule", "severity", "action", "message", "basis"):
+        data[key] = findings[key].tolist()
+    loader_for(session).append("finding", FINDING_TABLE, data)
 
 
 def findings_frame(session: Session, run_id: int) -> pd.DataFrame:
@@ -113,7 +141,7 @@ def current_runs(session: Session) -> CurrentRuns:
     return CurrentRuns(full, own)
 
 
-__all__ = ["CurrentRuns", "store_run", "add_findings", "findings_frame", "list_runs", "current_runs"]
+__all__ = ["CurrentRuns", "store_run", "insert_findings", "json_texts", "findings_frame", "list_runs", "current_runs"]
 
 
 def is_cannot_assess(findings: pd.DataFrame) -> pd.Series:

@@ -313,3 +313,33 @@ def test_0010_gives_a_database_at_0009_the_search_index_of_the_devices_it_holds(
         assert [r.device_code for r in device_page(session, DeviceCriteria(q="南大道闯"), scope=None).rows] == ["JL-1"]
     init_db(db_engine)  # again: nothing to do
     assert version(db_engine) == HEAD
+
+
+SINGLE_FINDING_INDEXES = {"ix_finding_run_id": "run_id", "ix_finding_device_id": "device_id", "ix_finding_rule": "rule"}
+
+
+def test_0011_drops_the_finding_indexes_the_device_list_s_indexes_make_redundant(db_engine):
+    """A database at 0009, with the single-column indexes every release before made, upgraded through 0010_search
+    and 0011_store: it keeps its findings and the device list's indexes, and loses the three that only slowed the
+    writing of a run's findings."""
+    with db_engine.begin() as conn:
+        for name, column in SINGLE_FINDING_INDEXES.items():
+            conn.execute(text(f"CREATE INDEX {name} ON finding ({column})"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0009_partition'"))
+        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
+        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+        conn.execute(text("INSERT INTO audit_run (id, as_of, profile, ruleset_version, batch_ids, device_count, "
+                          "finding_count, \"user\", layers, created_at) VALUES (1, '2025-01-31', 'national', '1', '[]', "
+                          "1, 1, 'auditor', '{}', '2025-02-01')"))
+        conn.execute(text("INSERT INTO finding (id, run_id, rule, device_id, device_code, severity, action, message, "
+                          "evidence, basis) VALUES (1, 1, 'SGN01', 1, 'JL-1', '高', '整改', '未设置标识', '{}', '依据')"))
+    assert set(SINGLE_FINDING_INDEXES) <= {i["name"] for i in inspect(db_engine).get_indexes("finding")}
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    names = {i["name"] for i in inspect(db_engine).get_indexes("finding")}
+    assert not set(SINGLE_FINDING_INDEXES) & names
+    assert LIST_INDEXES["finding"] | {"ix_finding_problem_id"} <= names
+    with db_engine.connect() as conn:
+        assert conn.execute(text("SELECT run_id, rule, device_code FROM finding")).all() == [(1, "SGN01", "JL-1")]
+    init_db(db_engine)  # again: nothing to do
+    assert version(db_engine) == HEAD

@@ -210,18 +210,15 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
 
 def _update_seen(session: Session, loader: Any, run: AuditRun, seen: dict[str, list[Any]]) -> None:
     """The problems observed again, from a staging table in one UPDATE … FROM."""
-    stage = loader.stage("problem_seen", PROBLEM_SEEN)
-    loader.append(stage, PROBLEM_SEEN, seen)
-    loader.analyze(stage)
     material = "s.material" if loader.sqlite else "CAST(s.material AS JSON)"
-    session.execute(text(
-        "UPDATE problem SET department = s.department, device_code = s.device_code, severity = s.severity, "
-        f"action = s.action, message = s.message, material = {material}, stale = s.stale, "
-        "last_run_id = :run, last_seen_on = :on, last_check = :check, checked_run_id = :run, "
-        "resolved_run_id = NULL, resolved_on = NULL, resolved_reason = NULL "
-        f"FROM {stage} AS s WHERE problem.id = s.id").bindparams(bindparam("on", type_=Date)),
-        {"run": run.id, "on": run.as_of, "check": OBSERVED})
-    loader.drop(stage)
+    with loader.staged("problem_seen", PROBLEM_SEEN, seen) as stage:
+        session.execute(text(
+            "UPDATE problem SET department = s.department, device_code = s.device_code, severity = s.severity, "
+            f"action = s.action, message = s.message, material = {material}, stale = s.stale, "
+            "last_run_id = :run, last_seen_on = :on, last_check = :check, checked_run_id = :run, "
+            "resolved_run_id = NULL, resolved_on = NULL, resolved_reason = NULL "
+            f"FROM {stage} AS s WHERE problem.id = s.id").bindparams(bindparam("on", type_=Date)),
+            {"run": run.id, "on": run.as_of, "check": OBSERVED})
 
 
 def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] = frozenset()) -> RunProblems:
@@ -242,12 +239,8 @@ def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] 
             changed["fid"].append(r.id)
             changed["pid"].append(pid)
     if changed["fid"]:
-        loader = loader_for(session)
-        columns = [Col("fid", "int"), Col("pid", "int")]
-        stage = loader.stage("finding_problem", columns)
-        loader.append(stage, columns, changed)
-        session.execute(text(f"UPDATE finding SET problem_id = s.pid FROM {stage} AS s WHERE finding.id = s.fid"))
-        loader.drop(stage)
+        with loader_for(session).staged("finding_problem", [Col("fid", "int"), Col("pid", "int")], changed) as stage:
+            session.execute(text(f"UPDATE finding SET problem_id = s.pid FROM {stage} AS s WHERE finding.id = s.fid"))
     return out
 
 

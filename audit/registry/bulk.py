@@ -113,6 +113,16 @@ class Loader:
     def drop(self, name: str) -> None:
         self.conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
+    @contextmanager
+    def staged(self, name: str, columns: Sequence[Col], data: dict[str, Any]) -> Iterator[str]:
+        """A staging table `name` holding `data`, with the planner's statistics, for the statements of the block;
+        dropped after it (after an error the transaction is rolled back, and the temporary table with it)."""
+        self.stage(name, columns)
+        self.append(name, columns, data)
+        self.analyze(name)
+        yield name
+        self.drop(name)
+
     def index(self, name: str, columns: str) -> None:
         """An index on a staging table that a set-based statement looks rows up in."""
         self.conn.exec_driver_sql(f"CREATE INDEX {name}_key ON {name} ({columns})")

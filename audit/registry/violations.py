@@ -60,15 +60,12 @@ class ViolationsImport:
         """Whether any device of the file has a stored row (day or month) within the file's range of dates."""
         if not self.rows:
             return False
-        self.loader.stage(DEVICES, [Col("id", "int")])
-        self.loader.append(DEVICES, [Col("id", "int")], {"id": sorted(self.device_ids)})
-        self.loader.analyze(DEVICES)
-        found = conn.execute(text(
-            f"SELECT 1 FROM {DEVICES} d WHERE EXISTS (SELECT 1 FROM violation_stat v WHERE v.device_id = d.id "
-            "AND v.period IN ('day', 'month') AND v.period_start >= :lo AND v.period_start <= :hi) LIMIT 1"
-        ).bindparams(bindparam("lo", type_=Date()), bindparam("hi", type_=Date())),
-            {"lo": self.first_day.astype(object), "hi": self.last_day.astype(object)}).first() is not None
-        self.loader.drop(DEVICES)
+        with self.loader.staged(DEVICES, [Col("id", "int")], {"id": sorted(self.device_ids)}):
+            found = conn.execute(text(
+                f"SELECT 1 FROM {DEVICES} d WHERE EXISTS (SELECT 1 FROM violation_stat v WHERE v.device_id = d.id "
+                "AND v.period IN ('day', 'month') AND v.period_start >= :lo AND v.period_start <= :hi) LIMIT 1"
+            ).bindparams(bindparam("lo", type_=Date()), bindparam("hi", type_=Date())),
+                {"lo": self.first_day.astype(object), "hi": self.last_day.astype(object)}).first() is not None
         return found
 
     def apply(self, batch_id: int, user: str) -> dict[str, int]:

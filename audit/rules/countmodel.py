@@ -298,10 +298,11 @@ def _dispersion(y: np.ndarray, use: np.ndarray, mu: np.ndarray,
     f32 = np.float32
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.where(use, mu, f32(0.0))
-        r2 = np.where(use, (y - m) ** 2 / (1 + 1 / np.maximum(n, 1)).astype(f32), f32(0.0))
+        inflation = (1 + 1 / np.maximum(n, 1)).astype(f32)  # of the variance, by the level's own error
+        r2 = np.where(use, (y - m) ** 2 / inflation, f32(0.0))
         # The residual of a day without captures is replaced by its expectation under the estimate, P(0)·μ², on
         # every day: excess zeros (a school camera's days off) do not widen the spread.
-        w = np.where(use, m * m / (1 + 1 / np.maximum(n, 1)).astype(f32), f32(0.0))
+        w = np.where(use, m * m / inflation, f32(0.0))
         r2[use & (y == 0)] = 0.0
         total = (r2 - m).sum(axis=1, dtype=float)
         den = (m * m).sum(axis=1, dtype=float)

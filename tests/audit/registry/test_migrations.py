@@ -13,6 +13,13 @@ from audit.registry.models import AuditRun, Base, Decision, Department, Finding,
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
+def _one_device(conn, name: str | None = None) -> None:
+    """The rows the upgrade tests keep: one department and its red-light camera JL-1 (named, when given)."""
+    conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
+    conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type, name) "
+                      "VALUES (1, 'JL-1', 1, '闯红灯', :name)"), {"name": name})
+
+
 def version(engine) -> str | None:
     with engine.connect() as conn:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -239,8 +246,7 @@ def test_0008_keeps_the_daily_counts_without_their_foreign_keys(db_engine):
             "batch_id INTEGER REFERENCES import_batch (id), PRIMARY KEY (device_id, period, period_start))"
             + (" WITHOUT ROWID" if conn.dialect.name == "sqlite" else "")))
         conn.execute(text("UPDATE alembic_version SET version_num = '0004_hardening'"))
-        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
-        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+        _one_device(conn)
         conn.execute(text("INSERT INTO violation_stat VALUES (1, 'day', '2025-01-01', 5, 1000.50, NULL), "
                           "(1, 'month', '2025-02-01', 31, NULL, NULL)"))
     assert inspect(db_engine).get_foreign_keys("violation_stat")
@@ -271,8 +277,7 @@ def test_0009_gives_a_database_at_0008_the_device_list_s_indexes(db_engine):
             for name in names:
                 conn.execute(text(f"DROP INDEX {name}"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0008_scale'"))
-        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
-        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+        _one_device(conn)
     assert not LIST_INDEXES["device"] & {i["name"] for i in inspect(db_engine).get_indexes("device")}
     init_db(db_engine)
     assert version(db_engine) == HEAD
@@ -297,9 +302,7 @@ def test_0010_gives_a_database_at_0009_the_search_index_of_the_devices_it_holds(
                 conn.execute(text(f"DROP TRIGGER {name}"))
             conn.execute(text(f"DROP TABLE {search.TABLE}"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0009_partition'"))
-        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
-        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type, name) "
-                          "VALUES (1, 'JL-1', 1, '闯红灯', '水南大道闯红灯')"))
+        _one_device(conn, name='水南大道闯红灯')
     init_db(db_engine)
     assert version(db_engine) == HEAD
     with db_engine.connect() as conn:
@@ -326,8 +329,7 @@ def test_0011_drops_the_finding_indexes_the_device_list_s_indexes_make_redundant
         for name, column in SINGLE_FINDING_INDEXES.items():
             conn.execute(text(f"CREATE INDEX {name} ON finding ({column})"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0009_partition'"))
-        conn.execute(text("INSERT INTO department (id, name, created_at) VALUES (1, '将乐县公安局交通管理大队', '2025-01-01')"))
-        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type) VALUES (1, 'JL-1', 1, '闯红灯')"))
+        _one_device(conn)
         conn.execute(text("INSERT INTO audit_run (id, as_of, profile, ruleset_version, batch_ids, device_count, "
                           "finding_count, \"user\", layers, created_at) VALUES (1, '2025-01-31', 'national', '1', '[]', "
                           "1, 1, 'auditor', '{}', '2025-02-01')"))

@@ -151,6 +151,20 @@ def bench_map(base: str) -> tuple[int, float]:
     return total, best
 
 
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the server process and its workers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def signed_in(base: str) -> http.cookiejar.CookieJar:
     """One login's session cookie, which every client sends (logins from one address are throttled)."""
     jar = http.cookiejar.CookieJar()
@@ -225,15 +239,18 @@ def main() -> int:
         for name, api in (("device list", False), ("/api/devices", True)):
             single = bench_list(base, 1, jar, api)
             print(f"{name}, 1 client, {len(single)} requests: median {statistics.median(single) * 1000:.0f} ms")
-            start = time.perf_counter()
+            start, cpu, client_cpu = time.perf_counter(), server_cpu(server.pid), time.process_time()
             kinds: dict[str, list[float]] = {}
             timings = bench_list(base, CLIENTS, jar, api, kinds)
             rate = len(timings) / (time.perf_counter() - start)
+            cpu = (server_cpu(server.pid) - cpu) / len(timings) * 1000
+            client_cpu = (time.process_time() - client_cpu) / len(timings) * 1000
             median = statistics.median(timings) * 1000
             p95 = float(np.percentile(timings, 95)) * 1000
             ok &= p95 < 300
             print(f"{name}, {CLIENTS} concurrent clients, {len(timings)} requests: median {median:.0f} ms, "
-                  f"p95 {p95:.0f} ms (target < 300 ms), {rate:.0f} requests/s")
+                  f"p95 {p95:.0f} ms (target < 300 ms), {rate:.0f} requests/s; CPU per request: server {cpu:.1f} ms, "
+                  f"clients {client_cpu:.1f} ms")
             print("    by request: " + ", ".join(f"{kind} median {statistics.median(t) * 1000:.0f} ms p95 "
                                               f"{float(np.percentile(t, 95)) * 1000:.0f} ms" for kind, t in kinds.items()))
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

@@ -7,6 +7,9 @@ new upload, run, review or decision gives a new state, and the files of older st
 response of the new one is written. A file is written to a temporary name and renamed, so a reader never sees half.
 Each is kept as built and gzip-compressed (18 MB of GeoJSON for 50,000 devices, 1.6 MB compressed); /api/devices
 is served tagged with its state and key, so a browser that holds it gets 304 (cached_response).
+
+Values that are not responses (the device list's matching ids) are kept in the process instead, by the same state
+and key (remembered): the last KEPT of them, so that memory stays bounded whatever texts are searched for.
 """
 from __future__ import annotations
 
@@ -15,8 +18,9 @@ import hashlib
 import json
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from flask import Response, current_app, request
 from sqlalchemy import func, select
@@ -27,6 +31,11 @@ from audit.registry.models import (AuditRun, ChangeLog, Decision, Finding, Impor
                                    ProblemReview)
 
 FOLDER = "cache"
+KEPT = 32  # values remembered per process
+
+T = TypeVar("T")
+_remembered: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
+_remembered_lock = threading.Lock()
 
 
 def registry_state(db: Session) -> tuple[Any, ...]:
@@ -51,11 +60,32 @@ def _write(path: Path, body: bytes) -> None:
     tmp.replace(path)
 
 
+def _state(db: Session) -> str:
+    return _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
+
+
 def _entry(db: Session, name: str, key: Any) -> tuple[Path, str]:
     """The file of the response `name` for `key` in the current state, and the state."""
     folder = private_folder(Path(current_app.instance_path) / FOLDER)
-    state = _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
+    state = _state(db)
     return folder / f"{name}-{state}-{_digest(key)}.json", state
+
+
+def remembered(db: Session, name: str, key: Any, build: Callable[[], T]) -> T:
+    """The value `name` for `key` in the current state, built once in this process and kept while it is among the
+    last KEPT used; of the app's instance folder, as the files are (build runs outside the lock: two threads may
+    both build a missing value, the same one)."""
+    entry = (current_app.instance_path, name, _state(db), _digest(key))
+    with _remembered_lock:
+        if entry in _remembered:
+            _remembered.move_to_end(entry)
+            return _remembered[entry]
+    value = build()
+    with _remembered_lock:
+        _remembered[entry] = value
+        while len(_remembered) > KEPT:
+            _remembered.popitem(last=False)
+    return value
 
 
 def _kept(path: Path, name: str, state: str, build: Callable[[], bytes], gzipped: bool) -> bytes:

@@ -2,6 +2,10 @@
 open findings (a rule, a severity, a cannot-assess finding), the count, the sort and the page; then only the
 columns the list shows, for the page's devices only, and their open findings.
 
+A filter by text or by findings reads many rows for its count and for a late page (tens of milliseconds at 50,000
+devices); a caller that keeps every matching id in order (matching_ids, once per state of the registry) gives
+them to device_page, which then takes the count and the page from them.
+
 An open finding of one rule or severity is selective (a few percent of a run's findings), so its devices are
 listed once (IN); a cannot-assess finding is common (most devices lack some column), so each device is probed
 (EXISTS, on the index of findings by device and run).
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import ColumnElement, Row, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -50,6 +54,12 @@ class DeviceCriteria:
     severity: str = ""
     pending: bool = False  # 待核实: missing from the department's last uploaded inventory
     unassessed: bool = False  # with a cannot-assess finding in the current run
+
+    @property
+    def scans(self) -> bool:
+        """A filter whose count and late pages read many rows (a text, the findings), where every matching id
+        kept in order (matching_ids) pays; the registry's own filters read an index in the list's order."""
+        return bool(self.q or self.rule or self.severity or self.unassessed)
 
     def registry_conditions(self, indexed: bool = True) -> list[ColumnElement[bool]]:
         """The filters on the registry itself (department, type, status, 待核实, text; indexed: the text also
@@ -112,20 +122,35 @@ def ordered(query: Any, sort: str, desc: bool) -> Any:
     return query.order_by((column.desc() if desc else column.asc()).nulls_last(), Device.device_code)
 
 
+def _keys(where: list[ColumnElement[bool]], sort: str, desc: bool) -> Any:
+    keys = select(Device.id).where(*where)
+    return ordered(keys.join(Department) if sort == "department" else keys, sort, desc)
+
+
+def matching_ids(session: Session, criteria: DeviceCriteria, *, scope: int | None, sort: str = "code",
+                 desc: bool = False) -> list[int]:
+    """Every device the list finds, in its order (the ids device_page takes its count and page from)."""
+    return list(session.scalars(_keys(criteria.conditions(current_condition(session), scope), sort, desc)))
+
+
 def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None, sort: str = "code",
-                desc: bool = False, page: int = 1, per_page: int = 50) -> DevicePage:
-    """One page of the list: the page asked for, or the last one when it is past the end."""
+                desc: bool = False, page: int = 1, per_page: int = 50,
+                matches: Sequence[int] | None = None) -> DevicePage:
+    """One page of the list: the page asked for, or the last one when it is past the end. matches: every id the
+    same criteria, scope and order find (matching_ids) in the registry's current state, when the caller keeps
+    them."""
     current = current_condition(session)  # one reading of the current runs, for the filters and the findings
     where = criteria.conditions(current, scope)
-    total = session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
+    total = len(matches) if matches is not None else \
+        session.scalar(select(func.count()).select_from(Device).where(*where)) or 0
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    if total > INDEXED_PAGE_MAX:  # read in order until the page is full, not every match from the index first
-        where = criteria.conditions(current, scope, indexed=False)
-    keys = select(Device.id).where(*where)
-    if sort == "department":
-        keys = keys.join(Department)
-    ids = list(session.scalars(ordered(keys, sort, desc).limit(per_page).offset((page - 1) * per_page)))
+    if matches is not None:
+        ids = list(matches[(page - 1) * per_page:page * per_page])
+    else:
+        if total > INDEXED_PAGE_MAX:  # read in order until the page is full, not every match from the index first
+            where = criteria.conditions(current, scope, indexed=False)
+        ids = list(session.scalars(_keys(where, sort, desc).limit(per_page).offset((page - 1) * per_page)))
     if not ids:
         return DevicePage([], total, page, pages, [])
     found = {r.id: r for r in session.execute(select(*LIST_COLUMNS).join(Department).where(Device.id.in_(ids)))}

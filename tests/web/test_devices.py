@@ -4,6 +4,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from sqlalchemy import select
+
+from audit.registry.models import Problem
 from audit.registry.store import import_file
 from audit.casework.problems import audit_and_record
 
@@ -162,3 +165,25 @@ def test_a_department_user_lists_only_its_own_devices_whatever_it_filters(shared
     assert listed(clerk.get("/devices?unassessed=1").text) == ["JA-001", "JA-002", "JA-003"]
     exported = clerk.get("/devices/export.csv?severity=严重").data.decode("utf-8-sig")
     assert "JA-001" in exported and "JB-" not in exported and "JA-002" not in exported
+
+
+def test_a_filtered_list_kept_per_state_follows_a_review_and_each_user_s_scope(world, monkeypatch):
+    from audit.casework import devicelist
+    from web.devices import views
+
+    built = []
+    monkeypatch.setattr(views, "matching_ids", lambda *a, **k: built.append(k) or devicelist.matching_ids(*a, **k))
+    auditor, clerk = client_for(world.app, "auditor"), client_for(world.app, "dept_a")
+    assert listed(auditor.get("/devices?severity=严重").text) == ["JA-001", "JB-001"]
+    assert listed(auditor.get("/devices?severity=严重&page=2").text) == ["JA-001", "JB-001"]  # the last page
+    assert len(built) == 1  # the second page was cut from the ids kept
+    assert listed(clerk.get("/devices?severity=严重").text) == ["JA-001"]  # not the auditor's ids
+    assert listed(auditor.get("/devices?severity=严重&sort=code&desc=1").text) == ["JB-001", "JA-001"]
+    assert listed(auditor.get("/devices").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
+    assert len(built) == 3  # a plain list is read from SQL, never kept
+    with database_session(world.app) as db:
+        serious = db.scalars(select(Problem.id).where(Problem.device_code == "JB-001", Problem.severity == "严重"))
+        for problem in list(serious):
+            post(auditor, f"/review/problems/{problem}", {"decision": "dismiss", "reason": "已补齐审核材料"})
+    page = auditor.get("/devices?severity=严重").text
+    assert listed(page) == ["JA-001"] and "共 1 台设备" in page

@@ -3,19 +3,21 @@ from __future__ import annotations
 
 import csv
 import io
+from array import array
 
 from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
 from audit.casework.current import current_condition
-from audit.casework.devicelist import device_page, ordered
+from audit.casework.devicelist import SORTS, device_page, matching_ids, ordered
 from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.intake.xlsxsafe import csv_safe
 from audit.registry.models import AuditRun, Department, Device
 from audit.rules.engine import funnel_from_registry
 
 from ..access import is_decider, own_department_id, requested_department, visible_device
+from ..cache import remembered
 from ..database import get_session
 from ..findings import SEVERITIES, rule_titles, summarise_rows
 from . import detail
@@ -38,9 +40,14 @@ def index():
     sort = request.args.get("sort", "code")
     desc = request.args.get("desc") == "1"
     db = get_session()
-    found = device_page(db, filt, scope=own_department_id(), sort=sort, desc=desc,
-                        page=request.args.get("page", 1, type=int) or 1,
-                        per_page=int(current_app.config["DEVICES_PER_PAGE"]))
+    scope = own_department_id()
+    matches = None
+    if filt.scans:  # every matching id, in order, once per state of the registry (cache.remembered)
+        key = [filt.args(), scope, sort if sort in SORTS else "code", desc]
+        matches = remembered(db, "devicelist", key, lambda: array(
+            "q", matching_ids(db, filt, scope=scope, sort=sort, desc=desc)))
+    found = device_page(db, filt, scope=scope, sort=sort, desc=desc, page=request.args.get("page", 1, type=int) or 1,
+                        per_page=int(current_app.config["DEVICES_PER_PAGE"]), matches=matches)
     return render_template("devices/index.html", rows=found.rows, filt=filt, total=found.total, page=found.page,
                            pages=found.pages, sort=sort, desc=desc, departments=visible_departments(),
                            types=DEVICE_TYPES, statuses=STATUSES, severities=SEVERITIES, titles=rule_titles(),

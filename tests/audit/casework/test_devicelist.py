@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.casework import problems as P
-from audit.casework.devicelist import DeviceCriteria, device_page
+from audit.casework.devicelist import DeviceCriteria, device_page, matching_ids
 from audit.registry.models import AuditRun, Department, Device, Finding, Problem
 from tests.audit.exports import world
 
@@ -77,12 +77,16 @@ def expected(session, criteria: DeviceCriteria, scope, sort, desc):
 
 
 def pages_of(session, criteria, scope, sort, desc):
+    """Every page's devices; each page the same when cut from the matching ids kept (matching_ids)."""
+    matches = matching_ids(session, criteria, scope=scope, sort=sort, desc=desc)
     first = device_page(session, criteria, scope=scope, sort=sort, desc=desc, page=1, per_page=PER_PAGE)
-    codes = [r.device_code for r in first.rows]
-    for page in range(2, first.pages + 1):
-        codes += [r.device_code for r in device_page(session, criteria, scope=scope, sort=sort, desc=desc,
-                                                     page=page, per_page=PER_PAGE).rows]
-    assert len(codes) == first.total
+    codes = []
+    for page in range(1, first.pages + 2):  # and one past the end: the last page again
+        asked = dict(scope=scope, sort=sort, desc=desc, page=page, per_page=PER_PAGE)
+        found, kept = device_page(session, criteria, **asked), device_page(session, criteria, **asked, matches=matches)
+        assert found == kept, (criteria, page)
+        codes += [r.device_code for r in found.rows] if page <= first.pages else []
+    assert len(codes) == first.total == len(matches)
     return codes
 
 

@@ -151,18 +151,37 @@ def bench_map(base: str) -> tuple[int, float]:
     return total, best
 
 
-def server_cpu(pid: int) -> float:
-    """CPU seconds (user + system) used so far by the server process and its workers (Linux /proc)."""
+def cpu_of(pids: set[int] | None = None, parent: int | None = None) -> dict[int, float]:
+    """CPU seconds (user + system) used so far by each of these processes and the children of parent (/proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    out = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        pid = int(stat.parent.name)
+        if pid in (pids or ()) or pid == parent or int(fields[1]) == parent:  # fields[1]: the parent's pid
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def database_backends(url: str | None) -> set[int]:
+    """The PostgreSQL server processes serving the benchmark's database (its CPU is the server's too)."""
+    if url is None or not url.startswith("postgresql"):
+        return set()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pids = set(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                     "AND pid <> pg_backend_pid()")))
+    engine.dispose()
+    return pids
+
+
+def used(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
 
 
 def signed_in(base: str) -> http.cookiejar.CookieJar:
@@ -239,18 +258,22 @@ def main() -> int:
         for name, api in (("device list", False), ("/api/devices", True)):
             single = bench_list(base, 1, jar, api)
             print(f"{name}, 1 client, {len(single)} requests: median {statistics.median(single) * 1000:.0f} ms")
-            start, cpu, client_cpu = time.perf_counter(), server_cpu(server.pid), time.process_time()
+            backends = database_backends(args.pg)  # the pool's connections, opened by the 1-client run
+            cpu, db_cpu = cpu_of(parent=server.pid), cpu_of(backends)
+            start, client_cpu = time.perf_counter(), time.process_time()
             kinds: dict[str, list[float]] = {}
             timings = bench_list(base, CLIENTS, jar, api, kinds)
             rate = len(timings) / (time.perf_counter() - start)
-            cpu = (server_cpu(server.pid) - cpu) / len(timings) * 1000
             client_cpu = (time.process_time() - client_cpu) / len(timings) * 1000
+            cpu = used(cpu, cpu_of(parent=server.pid)) / len(timings) * 1000
+            backends |= database_backends(args.pg)
+            db_cpu = used(db_cpu, cpu_of(backends)) / len(timings) * 1000
             median = statistics.median(timings) * 1000
             p95 = float(np.percentile(timings, 95)) * 1000
             ok &= p95 < 300
             print(f"{name}, {CLIENTS} concurrent clients, {len(timings)} requests: median {median:.0f} ms, "
-                  f"p95 {p95:.0f} ms (target < 300 ms), {rate:.0f} requests/s; CPU per request: server {cpu:.1f} ms, "
-                  f"clients {client_cpu:.1f} ms")
+                  f"p95 {p95:.0f} ms (target < 300 ms), {rate:.0f} requests/s; CPU per request: server {cpu:.1f} ms"
+                  + (f", PostgreSQL {db_cpu:.1f} ms" if args.pg else "") + f", clients {client_cpu:.1f} ms")
             print("    by request: " + ", ".join(f"{kind} median {statistics.median(t) * 1000:.0f} ms p95 "
                                               f"{float(np.percentile(t, 95)) * 1000:.0f} ms" for kind, t in kinds.items()))
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))

@@ -180,7 +180,8 @@ def test_a_filtered_list_kept_per_state_follows_a_review_and_each_user_s_scope(w
     assert listed(clerk.get("/devices?severity=严重").text) == ["JA-001"]  # not the auditor's ids
     assert listed(auditor.get("/devices?severity=严重&sort=code&desc=1").text) == ["JB-001", "JA-001"]
     assert listed(auditor.get("/devices").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
-    assert len(built) == 3  # a plain list is read from SQL, never kept
+    assert listed(auditor.get("/devices?page=3&sort=evil").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
+    assert len(built) == 4  # an unknown sort is the list by code, kept once
     with database_session(world.app) as db:
         serious = db.scalars(select(Problem.id).where(Problem.device_code == "JB-001", Problem.severity == "严重"))
         for problem in list(serious):

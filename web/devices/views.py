@@ -41,11 +41,9 @@ def index():
     desc = request.args.get("desc") == "1"
     db = get_session()
     scope = own_department_id()
-    matches = None
-    if filt.scans:  # every matching id, in order, once per state of the registry (cache.remembered)
-        key = [filt.args(), scope, sort if sort in SORTS else "code", desc]
-        matches = remembered(db, "devicelist", key, lambda: array(
-            "q", matching_ids(db, filt, scope=scope, sort=sort, desc=desc)))
+    key = [filt.args(), scope, sort if sort in SORTS else "code", desc]  # every matching id, in order, once per
+    matches = remembered(db, "devicelist", key, lambda: array(  # state of the registry (cache.remembered)
+        "q", matching_ids(db, filt, scope=scope, sort=sort, desc=desc)))
     found = device_page(db, filt, scope=scope, sort=sort, desc=desc, page=request.args.get("page", 1, type=int) or 1,
                         per_page=int(current_app.config["DEVICES_PER_PAGE"]), matches=matches)
     return render_template("devices/index.html", rows=found.rows, filt=filt, total=found.total, page=found.page,

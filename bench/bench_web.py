@@ -167,7 +167,8 @@ def cpu_of(pids: set[int] | None = None, parent: int | None = None) -> dict[int,
 
 
 def database_backends(url: str | None) -> set[int]:
-    """The PostgreSQL server processes serving the benchmark's database (its CPU is the server's too)."""
+    """The PostgreSQL processes serving the benchmark's connections (their CPU is the server's too; not autovacuum's,
+    which the freshly loaded tables start)."""
     if url is None or not url.startswith("postgresql"):
         return set()
     from sqlalchemy import create_engine, text
@@ -175,7 +176,7 @@ def database_backends(url: str | None) -> set[int]:
     engine = create_engine(url)
     with engine.connect() as conn:
         pids = set(conn.scalars(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                                     "AND pid <> pg_backend_pid()")))
+                                     "AND backend_type = 'client backend' AND pid <> pg_backend_pid()")))
     engine.dispose()
     return pids
 

@@ -8,8 +8,8 @@ response of the new one is written. A file is written to a temporary name and re
 Each is kept as built and gzip-compressed (18 MB of GeoJSON for 50,000 devices, 1.6 MB compressed); /api/devices
 is served tagged with its state and key, so a browser that holds it gets 304 (cached_response).
 
-Values that are not responses (the device list's matching ids) are kept in the process instead, by the same state
-and key (remembered): the last KEPT of them, so that memory stays bounded whatever texts are searched for.
+A value a request reads rather than sends (the device list's matching ids) is kept so too, and the last KEPT of
+them are also kept decoded in each process (remembered).
 """
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ from audit.registry.models import (AuditRun, ChangeLog, Decision, Finding, Impor
                                    ProblemReview)
 
 FOLDER = "cache"
-KEPT = 32  # values remembered per process
+KEPT = 32  # values remembered decoded per process
 
 T = TypeVar("T")
-_remembered: OrderedDict[tuple[str, str, str, str], Any] = OrderedDict()
+_remembered: OrderedDict[Path, Any] = OrderedDict()
 _remembered_lock = threading.Lock()
 
 
@@ -62,29 +62,24 @@ def _write(path: Path, body: bytes) -> None:
     tmp.replace(path)
 
 
-def _state(db: Session) -> str:
-    return _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
-
-
 def _entry(db: Session, name: str, key: Any) -> tuple[Path, str]:
     """The file of the response `name` for `key` in the current state, and the state."""
     folder = private_folder(Path(current_app.instance_path) / FOLDER)
-    state = _state(db)
+    state = _digest([db.get_bind().url.render_as_string(hide_password=True), registry_state(db)])
     return folder / f"{name}-{state}-{_digest(key)}.json", state
 
 
-def remembered(db: Session, name: str, key: Any, build: Callable[[], T]) -> T:
-    """The value `name` for `key` in the current state, built once in this process and kept while it is among the
-    last KEPT used; of the app's instance folder, as the files are (build runs outside the lock: two threads may
-    both build a missing value, the same one)."""
-    entry = (current_app.instance_path, name, _state(db), _digest(key))
+def remembered(db: Session, name: str, key: Any, build: Callable[[], bytes], load: Callable[[bytes], T]) -> T:
+    """`cached` as a value (load: its bytes decoded), kept in this process while it is among the last KEPT used
+    (two threads may both load a value missing here: the same one)."""
+    path, state = _entry(db, name, key)
     with _remembered_lock:
-        if entry in _remembered:
-            _remembered.move_to_end(entry)
-            return _remembered[entry]
-    value = build()
+        if path in _remembered:
+            _remembered.move_to_end(path)
+            return _remembered[path]
+    value = load(_kept(path, name, state, build, gzipped=False))
     with _remembered_lock:
-        _remembered[entry] = value
+        _remembered[path] = value
         while len(_remembered) > KEPT:
             _remembered.popitem(last=False)
     return value

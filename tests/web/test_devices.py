@@ -167,8 +167,11 @@ def test_a_department_user_lists_only_its_own_devices_whatever_it_filters(shared
     assert "JA-001" in exported and "JB-" not in exported and "JA-002" not in exported
 
 
-def test_a_filtered_list_kept_per_state_follows_a_review_and_each_user_s_scope(world, monkeypatch):
+def test_a_list_kept_per_state_follows_a_review_and_each_user_s_scope(world, tmp_path, monkeypatch):
+    from collections import OrderedDict
+
     from audit.casework import devicelist
+    from web import cache
     from web.devices import views
 
     built = []
@@ -182,6 +185,9 @@ def test_a_filtered_list_kept_per_state_follows_a_review_and_each_user_s_scope(w
     assert listed(auditor.get("/devices").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
     assert listed(auditor.get("/devices?page=3&sort=evil").text) == ["JA-001", "JA-002", "JA-003", "JB-001", "JB-002"]
     assert len(built) == 4  # an unknown sort is the list by code, kept once
+    monkeypatch.setattr(cache, "_remembered", OrderedDict())  # another worker: its own memory, the same files
+    other = client_for(make_app(tmp_path), "auditor")
+    assert listed(other.get("/devices?severity=严重").text) == ["JA-001", "JB-001"] and len(built) == 4
     with database_session(world.app) as db:
         serious = db.scalars(select(Problem.id).where(Problem.device_code == "JB-001", Problem.severity == "严重"))
         for problem in list(serious):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from array import array
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -41,9 +42,9 @@ def index():
     desc = request.args.get("desc") == "1"
     db = get_session()
     scope = own_department_id()
-    key = [filt.args(), scope, sort if sort in SORTS else "code", desc]  # every matching id, in order, once per
-    matches = remembered(db, "devicelist", key, lambda: array(  # state of the registry (cache.remembered)
-        "q", matching_ids(db, filt, scope=scope, sort=sort, desc=desc)))
+    key = [filt.args(), scope, sort if sort in SORTS else "code", desc]  # every matching id in order, built once
+    matches = remembered(db, "devicelist", key, lambda: json.dumps(  # per state of the registry (cache.remembered)
+        matching_ids(db, filt, scope=scope, sort=sort, desc=desc)).encode(), lambda body: array("q", json.loads(body)))
     found = device_page(db, filt, scope=scope, sort=sort, desc=desc, page=request.args.get("page", 1, type=int) or 1,
                         per_page=int(current_app.config["DEVICES_PER_PAGE"]), matches=matches)
     return render_template("devices/index.html", rows=found.rows, filt=filt, total=found.total, page=found.page,

@@ -13,9 +13,9 @@ from typing import Callable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from .models import LoginSession, LoginThrottle, User, utcnow
+from .models import Department, LoginSession, LoginThrottle, User, utcnow
 
 
 def _digest(token: str) -> str:
@@ -31,13 +31,16 @@ def start_session(session: Session, user: User, address: str | None = None) -> s
 
 def session_user(session: Session, token: str, max_age: dt.timedelta | None = None) -> User | None:
     """The user of a live session: not ended, not older than max_age, its user not disabled."""
-    record = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
-    if record is None or record.ended_at is not None:
+    # One query on every request: the session, its user and the user's department's name (not its boundary).
+    found = session.execute(select(LoginSession.ended_at, LoginSession.created_at, User)
+                            .join(User, User.id == LoginSession.user_id)
+                            .options(joinedload(User.department).load_only(Department.name))
+                            .where(LoginSession.token_hash == _digest(token))).one_or_none()
+    if found is None or found.ended_at is not None:
         return None
-    if max_age is not None and record.created_at + max_age < utcnow():
+    if max_age is not None and found.created_at + max_age < utcnow():
         return None
-    user = session.get(User, record.user_id)
-    return None if user is None or user.is_disabled else user
+    return None if found.User.is_disabled else found.User
 
 
 def end_session(session: Session, token: str, reason: str = "logout") -> None:

@@ -1,5 +1,5 @@
 """In Chromium: the device list's search (from the search index) and the devices' GeoJSON the browser keeps and
-revalidates (ETag), refreshed on the map after an upload."""
+revalidates (ETag), refreshed on the map and in the list after an upload."""
 from __future__ import annotations
 
 from tests.web.support import DEPT_B, PASSWORDS, database_session, device_csv
@@ -41,6 +41,7 @@ def test_the_auditor_and_a_clerk_search_the_device_list(page, server):
 def test_the_browser_revalidates_the_devices_and_the_map_shows_an_upload(page, server, tmp_path):
     world, _ = server
     login(page, "auditor", PASSWORDS["auditor"])
+    assert searched(page, "jb-00") == ["JB-001", "JB-002"]
     first, tag = fetched(page)
     again, sent = fetched(page)
     assert again == first and tag is None and sent  # kept by the browser, revalidated by its tag
@@ -55,6 +56,7 @@ def test_the_browser_revalidates_the_devices_and_the_map_shows_an_upload(page, s
         db.commit()
     after, stale = fetched(page)
     assert stale == sent and {d["device_code"] for d in after} == {d["device_code"] for d in first} | {"JB-009"}
+    assert searched(page, "jb-00") == ["JB-001", "JB-002", "JB-009"]  # the list's ids, kept per state, too
     page.goto(page.base + "/map")
     assert shown_markers(page) == len(first) + 1
     page.wait_for_selector(".cluster, .leaflet-interactive")

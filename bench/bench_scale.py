@@ -15,7 +15,8 @@ The audit reads the daily rows a chunk of whole departments at a time (audit.rul
 the chunk, the audit's default otherwise), so its memory grows with the chunk, not with the rows. An audit whose
 rows exceed --max-audit-rows is not run, and an audit's process is capped at --audit-memory-gb of address space.
 --reuse audits the databases an earlier run of the same size imported (no reset, no import): after a run with
---max-audit-rows 0, say, to audit with several chunk sizes.
+--max-audit-rows 0, say, to audit with several chunk sizes. --partitioned runs `camaudit db partition` on
+PostgreSQL after the device import, so that each month's file is loaded into a partition of its own.
 """
 from __future__ import annotations
 
@@ -177,7 +178,7 @@ def child(args: argparse.Namespace) -> None:
 
 def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float = 0,
              chunk_devices: int | None = None) -> dict:
-    """The step in a child process: its result, wall time and peak memory (MB)."""
+    """The step in a child process: its result, wall time, CPU time (user and system) and peak memory (MB)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--memory-gb", str(memory_gb)]
     if url:
         cmd += ["--url", url]
@@ -189,7 +190,8 @@ def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float =
     wall = time.perf_counter() - t
     out, err = proc.stdout.read(), proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall": wall, "peak_mb": usage.ru_maxrss / 1024, "ok": proc.returncode == 0}
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+              "ok": proc.returncode == 0}
     if proc.returncode == 0:
         result |= json.loads(out.strip().splitlines()[-1])
     else:
@@ -221,6 +223,17 @@ def reset(url: str, folder: Path, keep: bool = False) -> str:
     return url
 
 
+def partition(url: str) -> None:
+    """`camaudit db partition` on the (still empty) daily counts."""
+    from audit.registry.db import make_engine
+    from audit.registry.partition import partition_counts
+
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        partition_counts(conn)
+    engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,300000")
@@ -230,6 +243,8 @@ def main() -> None:
     parser.add_argument("--audit-memory-gb", type=float, default=12)
     parser.add_argument("--chunk-devices", type=int, help="devices of a chunk of the audit")
     parser.add_argument("--reuse", action="store_true", help="audit the databases imported before (no import)")
+    parser.add_argument("--partitioned", action="store_true",
+                        help="PostgreSQL: the daily counts partitioned by month before the violation imports")
     parser.add_argument("--child")
     parser.add_argument("--folder")
     parser.add_argument("--url")
@@ -259,6 +274,8 @@ def main() -> None:
             if not args.reuse:
                 dev = run_step("import-devices", folder, url)
                 _line(backend, "import devices", dev, read["devices"], 3)
+                if args.partitioned and backend == "postgresql":
+                    partition(url)
                 vio = run_step("import-violations", folder, url)
                 _line(backend, "import violations", vio, read["violations"], target)
             if args.max_audit_rows is not None and files["rows"] > args.max_audit_rows:
@@ -275,7 +292,8 @@ def _line(backend: str, step: str, result: dict, reference: float | None, target
               f"{result['error']}")
         return
     ratio = f"  ratio {result['seconds'] / reference:5.1f}x (target {target}x)" if reference else ""
-    print(f"  {backend:10s} {step:18s} {result['seconds']:8.1f} s  peak {result['peak_mb']:7,.0f} MB{ratio}")
+    print(f"  {backend:10s} {step:18s} {result['seconds']:8.1f} s  (process CPU {result['cpu']:5.1f} s)  "
+          f"peak {result['peak_mb']:7,.0f} MB{ratio}")
 
 
 if __name__ == "__main__":

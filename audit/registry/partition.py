@@ -11,14 +11,15 @@ the key (one sorted build per partition instead of a B-tree grown row by row), c
 the old table. An error anywhere rolls it all back: the table stays as it was.
 
 Run again on a partitioned table, the command moves the rows the DEFAULT partition holds into partitions of their
-months. An import does not need it: before it writes, it creates the partitions of the months it brings
-(`add_months`), so a new month lands in its own partition; only rows written otherwise (by hand, or of a month
-the DEFAULT partition already held) stay in DEFAULT until the command is run again.
+months. An import does not need it: the months it brings that have no partition (`fresh_months`) it loads into
+partitions of their own (`load_month`), so a new month lands in its own partition; only rows written otherwise
+(by hand, or of a month the DEFAULT partition already held) stay in DEFAULT until the command is run again.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Iterable
 
 from sqlalchemy import Connection, text
 
@@ -148,26 +149,40 @@ def _split_default(conn: Connection) -> PartitionReport:
     return PartitionReport(converted=False, rows=rows, months=months, moved=int(moved))
 
 
-def add_months(conn: Connection, staged: str) -> list[dt.date]:
-    """Before an import writes the rows staged in `staged`: the partitions of their months that are missing
-    (nothing where violation_stat is not partitioned). A month whose rows the DEFAULT partition already holds
-    gets none (PostgreSQL would refuse it): its rows go to DEFAULT, until `camaudit db partition` splits it out.
-
-    Creating a partition locks violation_stat until the import commits (PostgreSQL's ACCESS EXCLUSIVE lock):
-    readers of the daily counts wait for a new month's import, not for one of months already partitioned."""
+def fresh_months(conn: Connection, months: Iterable[dt.date]) -> list[dt.date]:
+    """The months (first days) of an import's rows that it loads into partitions of their own (`load_month`):
+    those with no partition, whose rows the DEFAULT partition does not hold either (PostgreSQL would refuse the
+    partition; such a month's rows go to DEFAULT until `camaudit db partition` splits it out). None where
+    violation_stat is not partitioned. No row of a fresh month is stored, so every staged row of it is new."""
     if not is_partitioned(conn):
         return []
     existing = set(partitions(conn))
-    wanted = [m for m in _months(conn, staged) if partition_name(m) not in existing]
-    created = []
-    for month in wanted:
-        held = conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE period_start >= :lo "
-                                 "AND period_start < :hi)"), {"lo": month, "hi": next_month(month)}).scalar()
-        if not held:
-            _create_partition(conn, month)
-            created.append(month)
-    return created
+    return [m for m in sorted(months) if partition_name(m) not in existing
+            and not conn.execute(text(f"SELECT EXISTS (SELECT 1 FROM {DEFAULT} WHERE period_start >= :lo "
+                                      "AND period_start < :hi)"), {"lo": m, "hi": next_month(m)}).scalar()]
 
 
-__all__ = ["PartitionError", "PartitionReport", "partition_counts", "add_months", "is_partitioned", "partitions",
-           "partition_name"]
+def month_range(month: dt.date, column: str = "period_start") -> str:
+    """SQL: `column` within the month (literal dates: the bounds of a partition)."""
+    return f"({column} >= DATE '{month.isoformat()}' AND {column} < DATE '{next_month(month).isoformat()}')"
+
+
+def load_month(conn: Connection, month: dt.date, fill: str, params: dict) -> int:
+    """A fresh month's partition, loaded before it is attached (the rows inserted; `fill` is an INSERT whose
+    `{table}` is the new table): a plain table of violation_stat's columns filled without a key, its key built
+    once over the sorted rows (about a quarter less CPU than inserting them into a keyed partition), a CHECK of
+    the month's bounds so that ATTACH need not scan the rows, the partition attached and the CHECK dropped: the
+    partition is then as `CREATE TABLE … PARTITION OF` makes it. In the caller's transaction: rolled back, no
+    table is left. ATTACH locks violation_stat less than creating a partition of it does (readers go on)."""
+    name, lo, hi = partition_name(month), month.isoformat(), next_month(month).isoformat()
+    conn.execute(text(f"CREATE TABLE {name} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"))
+    rows = conn.execute(text(fill.format(table=name)), params).rowcount
+    conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_pkey PRIMARY KEY ({KEY})"))
+    conn.execute(text(f"ALTER TABLE {name} ADD CONSTRAINT {name}_bounds CHECK {month_range(month)}"))
+    conn.execute(text(f"ALTER TABLE {TABLE} ATTACH PARTITION {name} FOR VALUES FROM ('{lo}') TO ('{hi}')"))
+    conn.execute(text(f"ALTER TABLE {name} DROP CONSTRAINT {name}_bounds"))
+    return int(rows)
+
+
+__all__ = ["PartitionError", "PartitionReport", "partition_counts", "fresh_months", "load_month", "month_range",
+           "is_partitioned", "partitions", "partition_name"]

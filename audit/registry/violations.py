@@ -4,10 +4,13 @@ executemany); then one statement each records the history of the rows that chang
 new ones, in the import's transaction. Memory is bounded by the chunk and the file's devices, never by its rows.
 
 A file whose devices have no stored row in its range of dates (the first upload of a month) is inserted without
-the probe of what exists: one seek per device and period of the file instead of one per row.
+the probe of what exists: one seek per device and period of the file instead of one per row. Where violation_stat
+is partitioned (PostgreSQL), the rows of a month that has no partition yet are loaded into a new partition before
+its key is built and it is attached (partition.load_month), not inserted into a keyed one.
 """
 from __future__ import annotations
 
+import datetime as dt
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -18,7 +21,7 @@ from sqlalchemy import Date, DateTime, bindparam, text
 from .bulk import Col, Loader
 from .lookup import KnownDevices
 from .models import utcnow
-from .partition import add_months
+from .partition import fresh_months, load_month, month_range
 
 STAGE = "camaudit_stage_violation"
 MATCH = "camaudit_stage_violation_match"
@@ -36,6 +39,7 @@ class ViolationsImport:
         self.rows = 0
         self.first_day: np.datetime64 | None = None
         self.last_day: np.datetime64 | None = None
+        self.months: set[dt.date] = set()  # the first days of the rows' months
         loader.stage(STAGE, COLUMNS)
 
     def add(self, frame: pd.DataFrame) -> None:
@@ -55,6 +59,7 @@ class ViolationsImport:
             first, last = days.min(), days.max()
             self.first_day = first if self.first_day is None else min(self.first_day, first)
             self.last_day = last if self.last_day is None else max(self.last_day, last)
+            self.months.update(np.unique(days.astype("datetime64[M]")).astype("datetime64[D]").astype(object).tolist())
 
     def _stored(self, conn: Any) -> bool:
         """Whether any device of the file has a stored row (day or month) within the file's range of dates."""
@@ -87,7 +92,7 @@ class ViolationsImport:
             differs = "m.count <> s.count OR m.fine_yuan IS DISTINCT FROM round(s.fine::numeric, 2)"
         same_key = f"v.device_id = s.device_id AND v.period = {period} AND v.period_start = s.period_start"
         params: dict[str, Any] = {"batch": batch_id, "user": user, "at": utcnow()}
-        add_months(conn, STAGE)  # a partitioned table (PostgreSQL): each new month in its own partition
+        fresh = fresh_months(conn, self.months)  # partitioned (PostgreSQL): months loaded into partitions of their own
         self.loader.drop(MATCH)
         with _probing(conn, sqlite):
             stored = self._stored(conn)
@@ -114,11 +119,14 @@ class ViolationsImport:
                 f"(SELECT s.device_id, {period} AS period, s.period_start, s.count, {fine} AS fine FROM {rows} "
                 f"WHERE {differs}) AS c WHERE v.device_id = c.device_id AND v.period = c.period "
                 "AND v.period_start = c.period_start"), params).rowcount
-        new = conn.execute(text(
-            "INSERT INTO violation_stat (device_id, period, period_start, count, fine_yuan, batch_id) "
-            f"SELECT s.device_id, {period}, s.period_start, s.count, {fine}, :batch FROM {STAGE} s"
-            + (f" WHERE NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.seq = s.seq)" if matched else "")),
-            params).rowcount
+        insert = ("INSERT INTO {table} (device_id, period, period_start, count, fine_yuan, batch_id) "
+                  f"SELECT s.device_id, {period}, s.period_start, s.count, {fine}, :batch FROM {STAGE} s WHERE ")
+        others = [f"NOT EXISTS (SELECT 1 FROM {MATCH} m WHERE m.seq = s.seq)"] if matched else []
+        others += [f"NOT {month_range(m, 's.period_start')}" for m in fresh]
+        new = 0 if set(fresh) == self.months else conn.execute(text(insert.format(table="violation_stat")
+                                                  + (" AND ".join(others) or "1 = 1")), params).rowcount
+        for month in fresh:  # none of their rows is stored (fresh_months): all of them new
+            new += load_month(conn, month, insert + month_range(month, "s.period_start"), params)
         self.loader.drop(MATCH)
         self.loader.drop(STAGE)
         return {"新增记录": int(new), "更新记录": int(changed), "未变记录": int(self.rows - new - changed),

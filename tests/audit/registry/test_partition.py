@@ -20,6 +20,7 @@ from audit.rules.findings import findings_frame
 from .test_bulk import HEADER, A, B, device_rows, dump, fresh, pg_engine, write  # noqa: F401 (pg_engine: fixture)
 
 MONTHS = [dt.date(2025, 1, 1), dt.date(2025, 2, 1), dt.date(2025, 3, 1)]
+APRIL, MAY = dt.date(2025, 4, 1), dt.date(2025, 5, 1)
 
 
 def counts(month: dt.date, days: int, bump: int = 0) -> list[str]:
@@ -54,9 +55,11 @@ def life(engine, folder, partition_after_months: bool):
             with engine.begin() as conn:
                 report = P.partition_counts(conn)
             assert (report.converted, report.months, report.rows) == (True, MONTHS, 3 * (40 * 20 + 10))
-        summaries.append(load(session, folder, "04.csv", counts(dt.date(2025, 4, 1), 15)))
+        summaries.append(load(session, folder, "04.csv", counts(APRIL, 15)))
         summaries.append(load(session, folder, "02-again.csv", counts(MONTHS[1], 25, bump=1)))
-        run, _, _ = audit_and_record(session, as_of=dt.date(2025, 4, 30), user="auditor")
+        # March changed (history) and May new in one file: May's rows loaded into a partition of their own
+        summaries.append(load(session, folder, "03-05.csv", counts(MONTHS[2], 20, bump=2) + counts(MAY, 10)[1:]))
+        run, _, _ = audit_and_record(session, as_of=dt.date(2025, 5, 31), user="auditor")
         session.commit()
         findings = findings_frame(session, run.id).drop(columns=["message"]).to_dict("records")
         messages = findings_frame(session, run.id)["message"].tolist()
@@ -69,20 +72,79 @@ def test_a_registry_partitioned_half_way_ends_as_one_never_partitioned(pg_engine
         assert not P.is_partitioned(conn)
     split = life(pg_engine, tmp_path / "split", partition_after_months=True)
     assert split[0] == plain[0]  # the batch reports: new, changed, unchanged rows
+    assert [(r["新增记录"], r["更新记录"]) for r in (s["counts"] for s in plain[0][3:])] == [
+        (40 * 15 + 10, 0), (40 * 5, 40 * 20 + 10), (40 * 10 + 10, 40 * 20 + 10)]
     assert split[1] == plain[1]  # registry, history, batches, every daily count
     assert split[2:] == plain[2:] and plain[4] > 0  # the findings of the audit
     with pg_engine.connect() as conn:
         assert P.is_partitioned(conn)
-        # April, a month imported after partitioning, got its own partition from the import; DEFAULT is empty
+        # April and May, months imported after partitioning, got their own partitions from the import; DEFAULT
+        # is empty
         assert P.partitions(conn) == {
             **{P.partition_name(m): f"FOR VALUES FROM ('{m}') TO ('{P.next_month(m)}')"
-               for m in MONTHS + [dt.date(2025, 4, 1)]}, "violation_stat_default": "DEFAULT"}
+               for m in MONTHS + [APRIL, MAY]}, "violation_stat_default": "DEFAULT"}
         assert conn.execute(text("SELECT count(*) FROM violation_stat_default")).scalar() == 0
+        assert conn.execute(text("SELECT count(*) FROM violation_stat_2025_05")).scalar() == 40 * 10 + 10
         assert conn.execute(text("SELECT count(*) FROM violation_stat_2025_02")).scalar() == 40 * 25 + 10
         # the key holds the partition key and still refuses a second row of a device's day
         with pytest.raises(Exception, match="duplicate key"), conn.begin_nested():
             conn.execute(text("INSERT INTO violation_stat (device_id, period, period_start, count) "
                               "SELECT device_id, period, period_start, count FROM violation_stat LIMIT 1"))
+
+
+def shape(conn, table):
+    """A partition's definition, its name left out: columns, constraints, indexes."""
+    columns = conn.execute(text("SELECT column_name, data_type, is_nullable, column_default FROM "
+                                "information_schema.columns WHERE table_name = :t ORDER BY ordinal_position"),
+                           {"t": table}).all()
+    constraints = conn.execute(text("SELECT replace(conname, :t, 'T'), contype, pg_get_constraintdef(oid) FROM "
+                                    "pg_constraint WHERE conrelid = to_regclass(:t) ORDER BY 1"), {"t": table}).all()
+    indexes = conn.execute(text("SELECT replace(indexname, :t, 'T'), replace(indexdef, :t, 'T') FROM pg_indexes "
+                                "WHERE tablename = :t ORDER BY 1"), {"t": table}).all()
+    attached = conn.execute(text("SELECT i.relname FROM pg_inherits h JOIN pg_class i ON i.oid = h.inhparent "
+                                 "JOIN pg_class c ON c.oid = h.inhrelid WHERE c.relname = :t || '_pkey'"),
+                            {"t": table}).scalars().all()
+    return columns, constraints, indexes, attached
+
+
+def test_a_month_loaded_by_an_import_is_a_partition_like_the_command_makes(pg_engine, tmp_path):
+    life(pg_engine, tmp_path / "split", partition_after_months=True)
+    with pg_engine.connect() as conn:
+        made = shape(conn, "violation_stat_2025_01")  # by `camaudit db partition`
+        assert made[1] == [("T_pkey", "p", "PRIMARY KEY (device_id, period, period_start)")]
+        assert made[3] == ["violation_stat_pkey"]  # its key is a part of the table's key
+        assert shape(conn, "violation_stat_2025_04") == made == shape(conn, "violation_stat_2025_05")
+
+
+def test_an_import_that_fails_after_loading_a_new_month_leaves_no_partition(pg_engine, tmp_path, monkeypatch):
+    from audit.registry import violations
+    from audit.registry.db import session_factory
+
+    life(pg_engine, tmp_path / "split", partition_after_months=True)
+    with pg_engine.connect() as conn:
+        before = state(conn), P.partitions(conn)
+    real = violations.load_month
+    loaded = []
+
+    def second_fails(conn, month, fill, params):
+        loaded.append(month)  # June is loaded and attached; July's rows then meet an error of the database
+        return real(conn, month, fill if len(loaded) == 1 else fill + " AND s.no_such_column = 1", params)
+
+    monkeypatch.setattr(violations, "load_month", second_fails)
+    lines = counts(MONTHS[0], 20, bump=3) + counts(dt.date(2025, 6, 1), 5)[1:] + counts(dt.date(2025, 7, 1), 5)[1:]
+    with session_factory(pg_engine)() as session:
+        result = import_file(session, write(tmp_path / "06-07.csv", lines), "violations", bulk="copy", user="clerk")
+        session.commit()
+    assert not result.applied and result.report.errors[0].code == "DATABASE_ERROR"
+    assert loaded == [dt.date(2025, 6, 1), dt.date(2025, 7, 1)]
+    with pg_engine.connect() as conn:
+        assert (state(conn), P.partitions(conn)) == before  # no June partition, January's rows as they were
+    monkeypatch.setattr(violations, "load_month", real)
+    with session_factory(pg_engine)() as session:
+        load(session, tmp_path, "06-07-again.csv", lines)
+    with pg_engine.connect() as conn:
+        assert {"violation_stat_2025_06", "violation_stat_2025_07"} <= set(P.partitions(conn))
+        assert conn.execute(text("SELECT count(*) FROM violation_stat_2025_06")).scalar() == 40 * 5 + 10
 
 
 def test_a_one_month_query_reads_that_month_s_partition_only(pg_engine, tmp_path):

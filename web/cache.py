@@ -1,15 +1,16 @@
-"""Responses built once per state of the registry and kept in the instance folder, so that every worker process
-serves the same bytes until something changes (web/api /api/devices: 4 MB of GeoJSON for 10,000 devices).
+"""Responses built once per state of the registry and kept in the instance folder, so that every worker process serves
+the same bytes until something changes (web/api /api/devices: 4 MB of GeoJSON for 10,000 devices).
 
 The state is the largest id of each append-only record that can change what a response shows (change log, import
 batches, audit runs, findings, reviews, decisions, ledger events) and the count of verdicts sent back to review: a
 new upload, run, review or decision gives a new state, and the files of older states are removed when the first
-response of the new one is written. A file is written to a temporary name and renamed, so a reader never sees half.
-Each is kept as built and gzip-compressed (18 MB of GeoJSON for 50,000 devices, 1.6 MB compressed); /api/devices
-is served tagged with its state and key, so a browser that holds it gets 304 (cached_response).
+response of the new one is written (of one state, the ENTRIES newest keys of a response are kept). A file is written
+to a temporary name and renamed, so a reader never sees half. Each is kept as built and gzip-compressed (18 MB of
+GeoJSON for 50,000 devices, 1.6 MB compressed); /api/devices is served tagged with its state and key, so a browser
+that holds it gets 304 (cached_response).
 
-A value a request reads rather than sends (the device list's matching ids) is kept so too, and the last KEPT of
-them are also kept decoded in each process (remembered).
+A value a request reads rather than sends (the device list's matching ids) is kept so too, and the last KEPT of them
+are also kept decoded in each process (remembered).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from audit.registry.models import (AuditRun, ChangeLog, Decision, Finding, Impor
 
 FOLDER = "cache"
 KEPT = 32  # values remembered decoded per process
+ENTRIES = 256  # files kept per response and state (each text searched is a key of its own), the newest
 
 T = TypeVar("T")
 _remembered: OrderedDict[Path, Any] = OrderedDict()
@@ -98,14 +100,30 @@ def _kept(path: Path, name: str, state: str, build: Callable[[], bytes], gzipped
     except FileNotFoundError:
         body = build()
         _write(path, body)
-        for old in path.parent.glob(f"{name}-*.json*"):
-            if not old.name.startswith(f"{name}-{state}-") and not old.name.endswith(".tmp"):
-                old.unlink(missing_ok=True)
+        _prune(path.parent, name, state)
     if not gzipped:
         return body
     compressed = gzip.compress(body, compresslevel=6, mtime=0)
     _write(packed, compressed)
     return compressed
+
+
+def _prune(folder: Path, name: str, state: str) -> None:
+    """Remove the files of `name` of older states, and of this state all but the ENTRIES newest keys (a user
+    searching many texts must not fill the disk before the next change)."""
+    current: list[tuple[float, Path]] = []
+    for old in folder.glob(f"{name}-*.json"):
+        if not old.name.startswith(f"{name}-{state}-"):
+            old.unlink(missing_ok=True)
+            old.with_name(old.name + ".gz").unlink(missing_ok=True)
+            continue
+        try:
+            current.append((old.stat().st_mtime, old))
+        except FileNotFoundError:
+            continue
+    for _, old in sorted(current, key=lambda item: item[0], reverse=True)[ENTRIES:]:
+        old.unlink(missing_ok=True)
+        old.with_name(old.name + ".gz").unlink(missing_ok=True)
 
 
 def cached(db: Session, name: str, key: Any, build: Callable[[], bytes]) -> bytes:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import OrderedDict
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -168,8 +170,6 @@ def test_a_department_user_lists_only_its_own_devices_whatever_it_filters(shared
 
 
 def test_a_list_kept_per_state_follows_a_review_and_each_user_s_scope(world, tmp_path, monkeypatch):
-    from collections import OrderedDict
-
     from audit.casework import devicelist
     from web import cache
     from web.devices import views
@@ -194,3 +194,20 @@ def test_a_list_kept_per_state_follows_a_review_and_each_user_s_scope(world, tmp
             post(auditor, f"/review/problems/{problem}", {"decision": "dismiss", "reason": "已补齐审核材料"})
     page = auditor.get("/devices?severity=严重").text
     assert listed(page) == ["JA-001"] and "共 1 台设备" in page
+
+
+def test_texts_searched_keep_a_bounded_number_of_lists_the_newest(world, monkeypatch):
+    from web import cache
+    from web.devices import views
+
+    monkeypatch.setattr(cache, "ENTRIES", 3)
+    auditor = client_for(world.app, "auditor")
+    for text in ("JA-001", "JA-002", "JA-003", "JB-001", "JB-002"):
+        assert listed(auditor.get(f"/devices?q={text}").text) == [text]
+    assert len(list((Path(world.app.instance_path) / "cache").glob("devicelist-*.json"))) == 3  # not one a text
+    monkeypatch.setattr(cache, "_remembered", OrderedDict())  # what the files hold, not this process's memory
+    built = []
+    real = views.matching_ids
+    monkeypatch.setattr(views, "matching_ids", lambda *a, **k: built.append(k) or real(*a, **k))
+    assert listed(auditor.get("/devices?q=JB-002").text) == ["JB-002"] and not built  # the newest kept
+    assert listed(auditor.get("/devices?q=JA-001").text) == ["JA-001"] and len(built) == 1  # the oldest removed

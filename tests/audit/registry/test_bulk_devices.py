@@ -100,3 +100,30 @@ def test_a_failure_in_the_last_chunk_leaves_devices_index_and_log_unchanged(db_e
 
 def import_file_ok(session, path):
     return import_file(session, path, "devices", department=A).applied
+
+
+def test_a_first_import_that_fails_leaves_an_empty_registry_with_its_index(db_engine, tmp_path, monkeypatch):
+    """Into an empty device table: a failure after the devices were sent leaves no device and the index whole (its
+    insert trigger back on SQLite, the trigram indexes on PostgreSQL); the import made again is found."""
+    fresh(db_engine)
+    with session_factory(db_engine)() as session:
+        path = write(tmp_path / "a.csv", [HEADER] + device_rows("JL", 90, A))
+        real = bulk.Loader.append
+
+        def failing(self, table, columns, data):
+            if table == "change_log":
+                raise OSError("connection reset after the devices were sent")
+            return real(self, table, columns, data)
+
+        monkeypatch.setattr(bulk.Loader, "append", failing)
+        parsed = parse_upload(path, "devices", chunk_rows=40, spool_dir=tmp_path)
+        with pytest.raises(OSError):
+            import_file(session, path, "devices", department=A, parsed=parsed)
+        parsed.discard()
+        session.rollback()
+        monkeypatch.undo()
+        assert session.execute(text("SELECT count(*) FROM device")).scalar() == 0
+        assert all(v == [] for v in index_state(session).values())
+        assert import_file_ok(session, path)
+        session.commit()
+        assert len(index_state(session)["JL-00"]) == 90

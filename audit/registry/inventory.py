@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 
 from ..intake.columns import DEVICE_COLUMNS
 from ..intake.report import ValidationReport
+from . import search
 from .bulk import Col, Loader
 from .models import DECISION_ZH, Decision, utcnow
 
@@ -222,10 +223,11 @@ class InventoryImport:
         ids = new_ids(self.loader, n)
         columns = [Col("id", "int"), *[Col(k, KIND[k]) for k in self.keys], Col("department_id", "int"),
                    Col("created_batch_id", "int"), Col("updated_batch_id", "int"), Col("unsupplied", "json")]
-        self.loader.append("device", columns, {
-            "id": ids, **{k: frame[k].to_numpy() for k in self.keys}, "department_id": department_ids,
-            "created_batch_id": np.full(n, self.batch_id), "updated_batch_id": np.full(n, self.batch_id),
-            "unsupplied": [self.absent_json] * n})
+        with search.appended(self.loader.conn, ids[0], ids[-1]):
+            self.loader.append("device", columns, {
+                "id": ids, **{k: frame[k].to_numpy() for k in self.keys}, "department_id": department_ids,
+                "created_batch_id": np.full(n, self.batch_id), "updated_batch_id": np.full(n, self.batch_id),
+                "unsupplied": [self.absent_json] * n})
         codes = frame["device_code"].tolist()
         for name, code in zip(names.tolist(), codes):
             self.parts[name].new.append(code)

@@ -10,11 +10,15 @@ characters has no trigram: it is searched by `LIKE` alone.
 PostgreSQL: pg_trgm GIN indexes on the four columns, which the `LIKE` itself uses (the query is unchanged); where
 the extension cannot be installed, the search scans as before.
 
+A bulk import of new devices (`appended`) indexes them by one INSERT … SELECT after the insert instead of by the
+insert trigger row by row (which was three quarters of SQLite's insert of 100,000 devices).
+
 install() is idempotent (init_db on every start, migration 0010_search).
 """
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from sqlalchemy import Connection, ColumnElement, literal, text
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +39,7 @@ TRIGGERS = {
                         f"INSERT INTO {TABLE}({TABLE}, rowid, {_LIST}) VALUES ('delete', old.id, {_OLD}); "
                         f"INSERT INTO {TABLE}(rowid, {_LIST}) VALUES (new.id, {_NEW}); END"),
 }
+INSERT_TRIGGER = f"{TABLE}_insert"
 PG_INDEXES = {f"ix_device_{c}_trgm": c for c in COLUMNS}
 
 
@@ -54,6 +59,25 @@ def install(connection: Connection) -> None:
         connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         connection.execute(text(f"CREATE TRIGGER {name} {body}"))
     connection.execute(text(f"INSERT INTO {TABLE}({TABLE}) VALUES ('rebuild')"))
+
+
+@contextmanager
+def appended(connection: Connection, first_id: int, last_id: int) -> Iterator[None]:
+    """Devices first_id..last_id (every id of the range new) inserted within the block, indexed after it by one
+    statement (SQLite; PostgreSQL's indexes keep themselves). The insert trigger is dropped and made again inside
+    the caller's transaction, so no other connection sees the table without it, and every other write keeps the
+    index by the triggers; after an error the caller's rollback takes back the rows and the trigger's drop alike."""
+    if connection.dialect.name != "sqlite" or connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", (INSERT_TRIGGER,)).first() is None:
+        yield
+        return
+    connection.exec_driver_sql(f"DROP TRIGGER {INSERT_TRIGGER}")
+    try:
+        yield
+        connection.exec_driver_sql(f"INSERT INTO {TABLE}(rowid, {_LIST}) SELECT id, {_LIST} FROM device "
+                                   "WHERE id BETWEEN ? AND ?", (int(first_id), int(last_id)))
+    finally:
+        connection.exec_driver_sql(f"CREATE TRIGGER {INSERT_TRIGGER} {TRIGGERS[INSERT_TRIGGER]}")
 
 
 def _install_pg(connection: Connection) -> None:

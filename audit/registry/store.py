@@ -338,32 +338,31 @@ def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, s
     column, a known department (cells left empty take the filing department)."""
     header = columns.get("department", "所属单位")
     cells = frame["department"] if "department" in frame.columns else pd.Series(None, index=frame.index, dtype=object)
+    codes, values = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)  # each distinct cell once
+    values = [v.strip() if isinstance(v, str) else "" for v in values]
+    rows = frame["row"].to_numpy()
     if not from_column:
         key = department_key(target)
-        for row, value in zip(frame["row"].tolist(), cells.tolist()):
-            if isinstance(value, str) and value.strip() and department_key(value) != key:
-                report.error("DEPARTMENT_MISMATCH",
-                             f"所属单位“{value}”与填报单位“{target}”不一致：一个单位的登记表只能登记本单位的设备；"
-                             "请改正所属单位，或由该单位导入自己的设备。汇总多个单位的登记表请选择“按所属单位导入”。",
-                             row=row, column=header, value=value)
+        other = np.array([bool(v) and department_key(v) != key for v in values] + [False], dtype=bool)
+        for index in np.flatnonzero(other[codes]).tolist():
+            value = cells.iat[index]
+            report.error("DEPARTMENT_MISMATCH",
+                         f"所属单位“{value}”与填报单位“{target}”不一致：一个单位的登记表只能登记本单位的设备；"
+                         "请改正所属单位，或由该单位导入自己的设备。汇总多个单位的登记表请选择“按所属单位导入”。",
+                         row=int(rows[index]), column=header, value=value)
         return pd.Series(target, index=frame.index, dtype=object)
     known = {department_key(d): d for d in department_names(session)}
-    names = []
-    for row, value in zip(frame["row"].tolist(), cells.tolist()):
-        text = value.strip() if isinstance(value, str) else ""
-        if not text and target:
-            names.append(target)
-            continue
-        match = known.get(department_key(text))
-        if match is None:
-            listed = "、".join(sorted(known.values())) or "（尚无）"
-            report.error("DEPARTMENT_UNKNOWN" if text else "REQUIRED_EMPTY",
-                         (f"所属单位“{text}”不是已登记的单位（已登记：{listed}）；请核对单位名称，新单位须先单独导入其设备登记表。"
-                          if text else "按所属单位导入时，“所属单位”不能为空；请填写设备的使用单位。"),
-                         row=row, column=header, value=text or None)
-            names.append(None)
-        else:
-            names.append(match)
+    empty = target if target else None
+    matched = np.array([known.get(department_key(v)) if v else empty for v in values] + [empty], dtype=object)
+    names = matched[codes]
+    texts = [*values, ""]
+    for index in np.flatnonzero(pd.isna(names)).tolist():
+        text = texts[codes[index]]
+        listed = "、".join(sorted(known.values())) or "（尚无）"
+        report.error("DEPARTMENT_UNKNOWN" if text else "REQUIRED_EMPTY",
+                     (f"所属单位“{text}”不是已登记的单位（已登记：{listed}）；请核对单位名称，新单位须先单独导入其设备登记表。"
+                      if text else "按所属单位导入时，“所属单位”不能为空；请填写设备的使用单位。"),
+                     row=int(rows[index]), column=header, value=text or None)
     return pd.Series(names, index=frame.index, dtype=object)
 
 

@@ -23,10 +23,12 @@ from ..parse import (
     choice_parser,
     clean_code,
     clean_text,
+    fast_codes,
     fast_iso_dates,
     fast_iso_days,
     factorize,
     fast_numbers,
+    fast_texts,
     parse_bool,
     parse_coordinate,
     parse_date,
@@ -91,9 +93,9 @@ def parse_column(col: Column, values: pd.Series | tuple[np.ndarray, list[Any]]) 
     if col.key == "crs":
         return parse_unique(values, _parse_crs_cell)
     if col.kind == "text":
-        return parse_unique(values, clean_text)
+        return parse_unique(values, clean_text, fast_texts)
     if col.kind == "code":
-        return parse_unique(values, clean_code)
+        return parse_unique(values, clean_code, fast_codes)
     if col.kind == "choice":
         return parse_unique(values, choice_parser(col.choices, SYNONYMS.get(col.key)))
     if col.kind == "date":

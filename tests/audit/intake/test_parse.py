@@ -11,7 +11,9 @@ from audit.intake.parse import (
     choice_parser,
     clean_code,
     clean_text,
+    fast_codes,
     fast_numbers,
+    fast_texts,
     header_variants,
     parse_bool,
     parse_coordinate,
@@ -184,3 +186,22 @@ def test_fast_numbers_leaves_odd_text_to_the_scalar_parser():
     values, done = fast_numbers(np.array(["12", 3.5, "1,234", "abc", True], dtype=object))
     assert done.tolist() == [True, True, False, False, False]
     assert values[:2].tolist() == [12.0, 3.5]
+
+
+CLEAN = ["设备编号1", "GX-001", "水南大道 东口", "a\nb", "é", "测试路1第12号"]
+UNCLEAN = [" 前导空格", "末尾空格 ", "全角空格\u3000", "不\xa0换行", "零宽\u200b字符", "\ufeffBOM", "-", "N/A", "",
+           "ＡＢＣ全角", "e\u0301", "末尾换行\n", "\t制表", "中\x00 间", 12.0, True, dt.date(2024, 3, 5)]
+
+
+@pytest.mark.parametrize("odd", [None, *UNCLEAN])
+def test_bulk_text_cleaning_gives_what_the_scalar_parsers_give(odd):
+    """A column of clean texts is taken as it is; one odd cell (space, invisible mark, placeholder, full width,
+    a number) and the column gets the scalar parsers' results, the same ones either way."""
+    values = pd.Series(CLEAN * 3 + ([] if odd is None else [odd]), dtype=object)
+    for parser, fast in ((clean_text, fast_texts), (clean_code, fast_codes)):
+        bulk, scalar = parse_unique(values, parser, fast), parse_unique(values, parser)
+        assert bulk.results == scalar.results and bulk.bad.tolist() == scalar.bad.tolist()
+        assert bulk.take(bulk.results).tolist() == [parser(v) for v in values]
+    assert fast_texts(np.array(CLEAN, dtype=object))[1].all()
+    if isinstance(odd, str):  # the column's texts left to the scalar parser
+        assert not fast_codes(np.array(CLEAN + [odd], dtype=object))[1].any()

@@ -14,6 +14,8 @@ from scipy import special
 
 from .countmodel import ChunkFit, WindowSums, log_p_zero, nb_sf, weekday
 
+# A spike's dispersion is its day's predictive α (1/size: the other days' spread and the error of its level), the one
+# its p-value uses, so that expected and dispersion reproduce p.
 SPIKE_COLUMNS = ["dev", "day", "count", "expected", "factor", "dispersion", "p", "alpha", "history"]
 PERIOD_COLUMNS = ["dev", "start", "end", "days", "observed", "expected", "ongoing", "log10_p"]
 BASELINE_DAYS = 57  # days a guarded baseline rests on where one side is complete (for the error of the baseline)
@@ -136,7 +138,7 @@ def spikes(fits: Iterable[ChunkFit], alpha: float, min_count: int, min_ratio: fl
         i, j = i[hit], j[hit]
         day = f.day0 + j
         parts.append({"dev": f.devs[i], "day": day, "count": y[hit], "expected": mu[hit],
-                      "factor": f.factor[i, weekday(day)], "dispersion": f.dispersion[i], "p": p[hit],
+                      "factor": f.factor[i, weekday(day)], "dispersion": 1.0 / size[hit], "p": p[hit],
                       "alpha": share[hit], "history": f.history[i]})
     return _frame(parts, SPIKE_COLUMNS)
 

@@ -182,7 +182,7 @@ class CaptureSpike(_HistoryRule):
                 f"（{self.budget_text(ctx)}，在本单位各设备·日间按 5 倍突增显现的难易分配）；应核查当日设备状态和违法记录。")
             evidence.append({"key": day, "date": day, "weekday": wd + 1, "count": int(r.count),
                              "expected": round(float(r.expected), 2), "level": round(float(level), 2),
-                             "weekday_factor": round(float(r.factor), 3), "dispersion": round(float(r.dispersion), 4),
+                             "weekday_factor": round(float(r.factor), 3), "dispersion": float(f"{float(r.dispersion):.4g}"),
                              "p_value": float(f"{p:.3g}"), "p_threshold": float(f"{float(r.alpha):.3g}"),
                              "history_days": int(r.history)})
         rows = devices.iloc[found["dev"].to_numpy(np.int64)] if len(found) else devices.iloc[:0]

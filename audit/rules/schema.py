@@ -15,7 +15,8 @@ import pandas as pd
 # department; the dispersion caps residuals at 4 (not 3) standard deviations. 2025.7: SRV01 and the days in service
 # count a decision's 停用/拆除 from the day after the decision. 2025.8: the count model's dispersion is robust to
 # excess zeros (days off), and each day is judged by the dispersion of the other days (a spike does not widen it).
-RULESET_VERSION = "2025.8"
+# 2025.9: VIO02's evidence states the dispersion its day was judged by (the p-value's), not the device's overall one.
+RULESET_VERSION = "2025.9"
 
 FINDING_COLUMNS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
                    "profile", "threshold", "title_zh", "title_en"]

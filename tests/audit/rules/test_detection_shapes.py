@@ -66,3 +66,17 @@ def test_monthly_reporters_only() -> None:
     (late,) = real.loc[real["rule"] == "SRV01", "evidence"]
     assert late["cases"]["violations"] == 310 + 320 and late["cases"]["whole_months"] == 2
     assert real[real["rule"] == "VIO01"].empty
+
+
+def test_a_spike_s_evidence_reproduces_its_p_value() -> None:
+    """The expected count and dispersion VIO02 states are those its p-value was computed with (NB: mean, size 1/α),
+    so an auditor can check the figure; the device's overall dispersion, widened by the spike, would not give it."""
+    from scipy import stats
+
+    counts = ([6, 7, 5, 6, 8, 9, 7] * 26)[:180]
+    counts[-1] = 70
+    real, _ = audit([CLEAN_DEVICE | {"device_code": "ONLY"}], daily("ONLY", counts))
+    evidence = real["evidence"].iloc[0]
+    size = 1 / evidence["dispersion"]
+    p = stats.nbinom.sf(evidence["count"] - 1, size, size / (size + evidence["expected"]))
+    assert abs(p / evidence["p_value"] - 1) < 0.05

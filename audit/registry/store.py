@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import shape
-from sqlalchemy import Float, String, cast, select
+from sqlalchemy import Float, String, Text, cast, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -371,13 +371,17 @@ def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, s
 
 def load_devices_frame(session: Session, department: str | None = None) -> gpd.GeoDataFrame:
     """One row per device: id, department name, every device key; dates as datetime64; geometry in EPSG:4326."""
+    # unsupplied as its JSON text, each distinct text decoded once (each row still its own list)
     cols = [Device.id, Department.name.label("department"), *[getattr(Device, k) for k in DEVICE_FIELDS],
-            Device.missing_since_batch_id, Device.unsupplied]
+            Device.missing_since_batch_id, cast(Device.unsupplied, Text)]
     query = select(*cols).join(Department).order_by(Device.device_code)
     if department:
         query = query.where(Department.name == department)
     rows = session.execute(query).all()
     frame = pd.DataFrame(rows, columns=["id", "department", *DEVICE_FIELDS, "missing_since_batch_id", "unsupplied"])
+    decoded = {t: json.loads(t) for t in frame["unsupplied"].dropna().unique()}
+    frame["unsupplied"] = [None if t is None else list(decoded[t]) if isinstance(decoded[t], list) else decoded[t]
+                           for t in frame["unsupplied"].tolist()]
     for key in DATE_FIELDS + ["verified_on"]:
         frame[key] = pd.to_datetime(frame[key])
     frame["signage"] = frame["signage"].astype("boolean")

@@ -1,7 +1,8 @@
 """The daily (and monthly) counts as the audit reads them: typed numpy columns, 25 bytes a row, instead of a frame
 of Python objects (about 450 bytes a row), read in batches so that no batch of driver rows is held whole.
 
-PostgreSQL sends the rows by COPY in its binary format, parsed by numpy; SQLite sends a range of device ids at a
+PostgreSQL sends the rows by COPY in its binary format, one COPY row per device with its rows as arrays, parsed
+by numpy; SQLite sends a range of device ids at a
 time, each column as one text that numpy parses. One department's rows are chosen by a join in SQL (no IN list);
 the rows of a set of devices (a chunk of the audit: audit.rules.chunks) by one array parameter on PostgreSQL and
 by a temporary table of their ids on SQLite.

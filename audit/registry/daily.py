@@ -1,11 +1,10 @@
 """The daily (and monthly) counts as the audit reads them: typed numpy columns, 25 bytes a row, instead of a frame
 of Python objects (about 450 bytes a row), read in batches so that no batch of driver rows is held whole.
 
-PostgreSQL sends the rows by COPY in its binary format, one COPY row per device with its rows as arrays, parsed
-by numpy; SQLite sends a range of device ids at a
-time, each column as one text that numpy parses. One department's rows are chosen by a join in SQL (no IN list);
-the rows of a set of devices (a chunk of the audit: audit.rules.chunks) by one array parameter on PostgreSQL and
-by a temporary table of their ids on SQLite.
+PostgreSQL sends the rows by COPY in its binary format, one COPY row per device with its rows as arrays, parsed by
+numpy; SQLite sends a range of device ids at a time, each column as one text that numpy parses. One department's
+rows are chosen by a join in SQL (no IN list); the rows of a set of devices (a chunk of the audit:
+audit.rules.chunks) by one array parameter on PostgreSQL and by a temporary table of their ids on SQLite.
 """
 from __future__ import annotations
 
@@ -23,7 +22,8 @@ SQLITE_DEVICES = 5_000  # device ids of an SQLite batch (a year of theirs: 1.8M 
 CHOSEN = "camaudit_chosen_device"  # SQLite: the temporary table of the devices whose rows are read
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 _COPY_HEADER = 19  # signature, flags, header extension length
-# A device's COPY row in _copy_rows: the arrays of monthly, day, count and fine (in cents, _NO_FINE if unknown).
+# A device's COPY row in _copy_rows: the arrays of monthly, day, count and fine in cents (_NO_FINE if unknown):
+# exact for numeric(14, 2), and cents / 100 is the double the decimal's ::float8 is (both correctly rounded).
 _ARRAYS = [("monthly", 16, 1, "u1"), ("day", 1082, 4, ">i4"), ("count", 23, 4, ">i4"), ("fine", 20, 8, ">i8")]
 _ROW_FIXED = 2 + 8 + 4 * 24  # field count, device id, each array's length word and header
 _ROW_BYTES = sum(4 + width for _, _, width, _ in _ARRAYS)  # a row's bytes in the four arrays

@@ -378,10 +378,9 @@ def load_devices_frame(session: Session, department: str | None = None) -> gpd.G
     if department:
         query = query.where(Department.name == department)
     rows = session.execute(query).all()
+    decoded = {t: json.loads(t) for t in {r[-1] for r in rows} if t is not None}
+    rows = [(*r[:-1], None if r[-1] is None else _copied(decoded[r[-1]])) for r in rows]
     frame = pd.DataFrame(rows, columns=["id", "department", *DEVICE_FIELDS, "missing_since_batch_id", "unsupplied"])
-    decoded = {t: json.loads(t) for t in frame["unsupplied"].dropna().unique()}
-    frame["unsupplied"] = [None if t is None else list(decoded[t]) if isinstance(decoded[t], list) else decoded[t]
-                           for t in frame["unsupplied"].tolist()]
     for key in DATE_FIELDS + ["verified_on"]:
         frame[key] = pd.to_datetime(frame[key])
     frame["signage"] = frame["signage"].astype("boolean")
@@ -392,6 +391,10 @@ def load_devices_frame(session: Session, department: str | None = None) -> gpd.G
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     gdf.loc[frame["lon"].isna() | frame["lat"].isna(), "geometry"] = None
     return gdf
+
+
+def _copied(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _code_filter(query: Any, device_codes: Iterable[str] | None) -> Any:

@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Date, and_, bindparam, select, text, update
+from sqlalchemy import ARRAY, Date, String, and_, any_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from ..registry.bulk import Col, loader_for
@@ -85,6 +85,18 @@ class RunProblems:
 def _chunks(values: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(values), CHUNK):
         yield values[start:start + CHUNK]
+
+
+def _of_identities(session: Session, query: Any, identities: list[str]) -> Iterable[Any]:
+    """The rows of `query` of the problems of these identities: one array parameter on PostgreSQL (a quarter of
+    the time of IN lists of CHUNK bound parameters, most of it the driver's), IN lists of CHUNK elsewhere."""
+    if session.get_bind().dialect.name == "postgresql":
+        if identities:
+            yield from session.execute(query.where(Problem.identity == any_(
+                bindparam("identities", identities, type_=ARRAY(String)))))
+        return
+    for chunk in _chunks(identities):
+        yield from session.execute(query.where(Problem.identity.in_(chunk)))
 
 
 def _examined(rule_examines: str, state: str, status: str | None) -> bool:
@@ -164,8 +176,7 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
     query = (select(Problem.id, Problem.identity, Problem.resolved_run_id, Problem.stale,
                     ProblemReview.id.label("review_id"), ProblemReview.material.label("review_material"))
              .outerjoin(ProblemReview, ProblemReview.id == Problem.verdict_review_id))
-    for chunk in _chunks(sorted(observed)):
-        existing.update((r.identity, r) for r in session.execute(query.where(Problem.identity.in_(chunk))))
+    existing.update((r.identity, r) for r in _of_identities(session, query, sorted(observed)))
     fresh: list[Observation] = []
     seen: dict[str, list[Any]] = {c.name: [] for c in PROBLEM_SEEN}
     for ident, o in observed.items():
@@ -245,8 +256,7 @@ def record_run(session: Session, run: AuditRun, rechecked: set[tuple[int, str]] 
 
 
 def existing_ids(session: Session, identities: list[str]) -> Iterable[tuple[str, int]]:
-    for chunk in _chunks(identities):
-        yield from session.execute(select(Problem.identity, Problem.id).where(Problem.identity.in_(chunk))).all()
+    yield from _of_identities(session, select(Problem.identity, Problem.id), identities)
 
 
 def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unassessed: set[tuple[int, str]],

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import shape
-from sqlalchemy import Float, String, cast, select
+from sqlalchemy import Float, String, Text, cast, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -370,12 +370,15 @@ def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, s
 
 def load_devices_frame(session: Session, department: str | None = None) -> gpd.GeoDataFrame:
     """One row per device: id, department name, every device key; dates as datetime64; geometry in EPSG:4326."""
+    # unsupplied as its JSON text, each distinct text decoded once (each row still its own list)
     cols = [Device.id, Department.name.label("department"), *[getattr(Device, k) for k in DEVICE_FIELDS],
-            Device.missing_since_batch_id, Device.unsupplied]
+            Device.missing_since_batch_id, cast(Device.unsupplied, Text)]
     query = select(*cols).join(Department).order_by(Device.device_code)
     if department:
         query = query.where(Department.name == department)
     rows = session.execute(query).all()
+    decoded = {t: json.loads(t) for t in {r[-1] for r in rows} if t is not None}
+    rows = [(*r[:-1], None if r[-1] is None else _copied(decoded[r[-1]])) for r in rows]
     frame = pd.DataFrame(rows, columns=["id", "department", *DEVICE_FIELDS, "missing_since_batch_id", "unsupplied"])
     for key in DATE_FIELDS + ["verified_on"]:
         frame[key] = pd.to_datetime(frame[key])
@@ -387,6 +390,10 @@ def load_devices_frame(session: Session, department: str | None = None) -> gpd.G
     gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
     gdf.loc[frame["lon"].isna() | frame["lat"].isna(), "geometry"] = None
     return gdf
+
+
+def _copied(value: Any) -> Any:
+    return list(value) if isinstance(value, list) else value
 
 
 def _code_filter(query: Any, device_codes: Iterable[str] | None) -> Any:

@@ -77,7 +77,8 @@ def appended(connection: Connection, first_id: int, last_id: int) -> Iterator[No
         connection.exec_driver_sql(f"INSERT INTO {TABLE}(rowid, {_LIST}) SELECT id, {_LIST} FROM device "
                                    "WHERE id BETWEEN ? AND ?", (int(first_id), int(last_id)))
     finally:
-        connection.exec_driver_sql(f"CREATE TRIGGER {INSERT_TRIGGER} {TRIGGERS[INSERT_TRIGGER]}")
+        # IF NOT EXISTS: where SQLite itself rolled the transaction back (a full disk), the drop is undone already
+        connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {INSERT_TRIGGER} {TRIGGERS[INSERT_TRIGGER]}")
 
 
 def _install_pg(connection: Connection) -> None:

@@ -5,7 +5,11 @@
 
 For each size, generated files (cached under bench/out/scale/): one devices CSV and one violations CSV per month
 (how departments send them). Each step runs in its own process, whose peak memory (max RSS) is read when it ends:
-the plain read (pandas.read_csv of the same files: the reference), the device import, the violation imports (the
+the plain read (pandas.read_csv of the same files: the reference), the floor (the database's own write of the same
+rows into bare tables keyed as the registry's are: the devices as text keyed by code, the daily counts as
+violation_stat's columns and primary key, their device ids already known; COPY on PostgreSQL, executemany on SQLite,
+committed after each file; the rows prepared in memory, as tuples or CSV text, before the clock starts; nothing
+validated, looked up, logged or indexed for search), the device import, the violation imports (the
 months one after the other), the audit (audit_and_record, as `camaudit audit` runs it). SQLite always, PostgreSQL
 when CAMAUDIT_BENCH_PG_URL is set (its tables are dropped and created anew for each size). Targets (issue 15):
 device import ≤ 3x the plain read, violations import ≤ 3x on PostgreSQL and ≤ 5x on SQLite, the audit of
@@ -110,6 +114,89 @@ def step_read(folder: Path, files: dict) -> dict:
     return {"devices": devices, "violations": time.perf_counter() - t}
 
 
+_FLOOR_VIOLATIONS = "bench_floor_violation"
+_FLOOR_DEVICES = "bench_floor_device"
+
+
+def step_floor(folder: Path, files: dict, url: str) -> dict:
+    """The database's own write of the files' rows: the lower bound of an import's write (see the docstring)."""
+    devices = pd.read_csv(folder / files["devices"], dtype=str, keep_default_na=False)
+    ids = pd.Series(np.arange(1, len(devices) + 1), index=devices.iloc[:, 0])
+    device_cols = ", ".join(f"c{i} TEXT" for i in range(devices.shape[1]))
+    stat = ("device_id INTEGER, period TEXT, period_start {date}, count BIGINT, fine_yuan {money}, batch_id INTEGER, "
+            "PRIMARY KEY (device_id, period, period_start)")
+
+    def rows(name: str) -> pd.DataFrame:
+        frame = pd.read_csv(folder / name)
+        return pd.DataFrame({"device_id": ids.loc[frame.iloc[:, 0]].to_numpy(), "period": "day",
+                             "period_start": frame.iloc[:, 1], "count": frame.iloc[:, 2],
+                             "fine_yuan": frame.iloc[:, 3].astype(float), "batch_id": 1})
+
+    sqlite = url.startswith("sqlite")
+    if sqlite:
+        import sqlite3
+
+        path = folder / "floor.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-262144"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute(f"CREATE TABLE {_FLOOR_DEVICES} ({device_cols}, PRIMARY KEY (c0))")
+        conn.execute(f"CREATE TABLE {_FLOOR_VIOLATIONS} ({stat.format(date='TEXT', money='REAL')}) WITHOUT ROWID")
+
+        def prepare(frame: pd.DataFrame) -> list[tuple]:
+            return list(zip(*(frame[c].tolist() for c in frame.columns)))
+
+        def load(table: str, prepared: list[tuple]) -> None:
+            conn.execute("BEGIN")
+            conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(prepared[0]))})", prepared)
+            conn.execute("COMMIT")
+    else:
+        import io
+
+        from audit.registry.db import make_engine
+
+        conn = make_engine(url).raw_connection()
+        with conn.cursor() as cur:
+            for table in (_FLOOR_DEVICES, _FLOOR_VIOLATIONS):
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute(f"CREATE TABLE {_FLOOR_DEVICES} ({device_cols}, PRIMARY KEY (c0))")
+            cur.execute(f"CREATE TABLE {_FLOOR_VIOLATIONS} ({stat.format(date='DATE', money='NUMERIC(12, 2)')})")
+        conn.commit()
+
+        def prepare(frame: pd.DataFrame) -> bytes:
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=False)
+            return buffer.getvalue().encode()
+
+        def load(table: str, prepared: bytes) -> None:
+            with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
+                for start in range(0, len(prepared), 1 << 20):
+                    copy.write(prepared[start:start + (1 << 20)])
+            conn.commit()
+    prepared = prepare(devices)
+    t = time.perf_counter()
+    load(_FLOOR_DEVICES, prepared)
+    seconds = {"devices": time.perf_counter() - t, "violations": 0.0}
+    for name in files["violations"]:
+        prepared = prepare(rows(name))
+        t = time.perf_counter()
+        load(_FLOOR_VIOLATIONS, prepared)
+        seconds["violations"] += time.perf_counter() - t
+    if sqlite:
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(folder / "floor.sqlite3") + suffix).unlink(missing_ok=True)
+    else:
+        with conn.cursor() as cur:
+            for table in (_FLOOR_DEVICES, _FLOOR_VIOLATIONS):
+                cur.execute(f"DROP TABLE {table}")
+        conn.commit()
+        conn.close()
+    return seconds
+
+
 def _session(url: str):
     from audit.registry.db import init_db, make_engine, session_factory
 
@@ -158,7 +245,7 @@ def step_audit(folder: Path, files: dict, url: str, chunk_devices: int | None = 
         return {"seconds": time.perf_counter() - t, "findings": int(len(findings))}
 
 
-STEPS = {"read": step_read, "import-devices": step_import_devices, "import-violations": step_import_violations,
+STEPS = {"read": step_read, "floor": step_floor, "import-devices": step_import_devices, "import-violations": step_import_violations,
          "audit": step_audit}
 
 
@@ -272,12 +359,20 @@ def main() -> None:
             url = reset(pg if backend == "postgresql" else "sqlite", folder, keep=args.reuse)
             target = 3 if backend == "postgresql" else 5
             if not args.reuse:
+                floor = run_step("floor", folder, url)
+                if floor["ok"]:
+                    print(f"  {backend:10s} {'bulk-load floor':18s} devices {floor['devices']:.1f} s "
+                          f"({floor['devices'] / read['devices']:.1f}x the read), violations "
+                          f"{floor['violations']:.1f} s ({floor['violations'] / read['violations']:.1f}x)")
+                else:
+                    _line(backend, "bulk-load floor", floor, None, None)
+                    floor = {}
                 dev = run_step("import-devices", folder, url)
-                _line(backend, "import devices", dev, read["devices"], 3)
+                _line(backend, "import devices", dev, read["devices"], 3, floor.get("devices"))
                 if args.partitioned and backend == "postgresql":
                     partition(url)
                 vio = run_step("import-violations", folder, url)
-                _line(backend, "import violations", vio, read["violations"], target)
+                _line(backend, "import violations", vio, read["violations"], target, floor.get("violations"))
             if args.max_audit_rows is not None and files["rows"] > args.max_audit_rows:
                 print(f"  {backend:10s} audit: not run ({files['rows']:,} rows > --max-audit-rows)")
                 continue
@@ -286,12 +381,14 @@ def main() -> None:
                   None, None)
 
 
-def _line(backend: str, step: str, result: dict, reference: float | None, target: float | None) -> None:
+def _line(backend: str, step: str, result: dict, reference: float | None, target: float | None,
+          floor: float | None = None) -> None:
     if not result["ok"]:
         print(f"  {backend:10s} {step:18s} FAILED after {result['wall']:.0f} s, peak {result['peak_mb']:,.0f} MB: "
               f"{result['error']}")
         return
     ratio = f"  ratio {result['seconds'] / reference:5.1f}x (target {target}x)" if reference else ""
+    ratio += f", {result['seconds'] / floor:4.1f}x the floor" if floor else ""
     print(f"  {backend:10s} {step:18s} {result['seconds']:8.1f} s  (process CPU {result['cpu']:5.1f} s)  "
           f"peak {result['peak_mb']:7,.0f} MB{ratio}")
 

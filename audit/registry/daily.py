@@ -151,10 +151,25 @@ def _sqlite_rows(conn, where: str, params: tuple,  # type: ignore[no-untyped-def
     return batches.rows()
 
 
+# The planner settings of `_copy_rows`, for its transaction only (restored after it; an error rolls them back)
+_PLAIN_PLAN = {"max_parallel_workers_per_gather": "0", "enable_hashagg": "off", "enable_bitmapscan": "off"}
+
+
+def _settings(cursor, values: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Set these settings for the transaction; their values before."""
+    names = list(values)
+    cursor.execute("SELECT " + ", ".join(f"current_setting('{n}'), set_config('{n}', %s, true)" for n in names),
+                   [values[n] for n in names])
+    row = cursor.fetchone()
+    return {n: row[2 * i] for i, n in enumerate(names)}
+
+
 def _copy_rows(conn, join: str, params: dict[str, str]) -> DailyRows:  # type: ignore[no-untyped-def]
     """The rows by binary COPY, one COPY row per device with its rows as four arrays: a hundredth of the messages
-    of one COPY row per row, parsed by numpy (`_Arrays`). Without parallel workers: their sort and merge of the
-    groups took twice the time of the plain plan on 2 cores (see README, Deployment)."""
+    of one COPY row per row, parsed by numpy (`_Arrays`). The plan is the plain one, the key's index scanned in
+    order and each device's rows aggregated as they come (`_PLAIN_PLAN`): parallel workers' sort and merge of the
+    groups took twice its time on 2 cores, and for a chunk's devices (`= ANY`) the planner's choice, a bitmap
+    scan hashed by device and spilled to disk, took twice its time too (see README, Deployment)."""
     sql = ("COPY (SELECT v.device_id, array_agg(v.period = 'month'), array_agg(v.period_start), array_agg(v.count), "
            f"array_agg(COALESCE((v.fine_yuan * 100)::int8, '{_NO_FINE}'::int8)) FROM violation_stat v{join} "
            "GROUP BY v.device_id) TO STDOUT (FORMAT binary)")
@@ -163,9 +178,7 @@ def _copy_rows(conn, join: str, params: dict[str, str]) -> DailyRows:  # type: i
     pending = bytearray()
     header = True
     try:
-        cursor.execute("SELECT current_setting('max_parallel_workers_per_gather'), "
-                       "set_config('max_parallel_workers_per_gather', '0', true)")
-        workers = cursor.fetchone()[0]
+        before = _settings(cursor, _PLAIN_PLAN)
         with cursor.copy(sql, params or None) as copy:
             for block in copy:
                 pending += block
@@ -177,7 +190,7 @@ def _copy_rows(conn, join: str, params: dict[str, str]) -> DailyRows:  # type: i
                     header = False
                 if len(pending) >= _ROW_BYTES * BATCH:
                     arrays.take(pending)
-        cursor.execute("SELECT set_config('max_parallel_workers_per_gather', %s, true)", (workers,))
+        _settings(cursor, before)
     finally:
         cursor.close()
     arrays.take(pending)

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 from audit.registry import daily, store
 from audit.registry.daily import load_daily_rows
@@ -131,6 +132,8 @@ def test_the_rows_read_are_exactly_the_rows_stored(db_engine, tmp_path, monkeypa
             for g, w in zip(got, want):
                 assert g[:4] == w[:4] and (g[4] == w[4] or (np.isnan(g[4]) and np.isnan(w[4]))), (g, w)
 
+        settings = text("SELECT " + ", ".join(f"current_setting('{n}')" for n in daily._PLAIN_PLAN))
+        planned = session.execute(settings).one() if db_engine.dialect.name == "postgresql" else None
         for batch in (daily.BATCH, 1):
             monkeypatch.setattr(daily, "BATCH", batch)  # 1: every batch ends after one device
             same(read(), expected({"A1", "A2", "B1"}))
@@ -139,6 +142,8 @@ def test_the_rows_read_are_exactly_the_rows_stored(db_engine, tmp_path, monkeypa
             same(read(device_ids=np.array([], dtype=np.int64)), [])
             same(read(department="甲县公安局交通管理大队"), expected({"A1", "A2"}))
             same(read(department="丙县城市管理局"), [])
+        if planned is not None:  # the reads' plain plan ends with them: the session's later queries planned as before
+            assert session.execute(settings).one() == planned
 
 
 def _copy_row(device_id, arrays):

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import ColumnElement, Row, exists, or_, select
+from sqlalchemy import ColumnElement, Row, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from ..registry.models import Department, Device, Finding
@@ -37,6 +37,8 @@ SORTS = {
 # What the list shows (plain columns: no ORM objects to build per row).
 LIST_COLUMNS = (Device.id, Device.device_code, Device.name, Device.device_type, Device.road, Device.status,
                 Device.in_service_on, Device.missing_since_batch_id, Department.name.label("department"))
+# A page's rows by id, built once (neither the statement nor its cache key made again per request).
+_PAGE_ROWS = select(*LIST_COLUMNS).join(Department).where(Device.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass
@@ -139,8 +141,20 @@ def device_page(session: Session, criteria: DeviceCriteria, *, scope: int | None
     ids = list(matches[(page - 1) * per_page:page * per_page])
     if not ids:
         return DevicePage([], total, page, pages, [])
-    found = {r.id: r for r in session.execute(select(*LIST_COLUMNS).join(Department).where(Device.id.in_(ids)))}
+    found = {r.id: r for r in session.execute(_PAGE_ROWS, {"ids": ids})}
     return DevicePage([found[i] for i in ids], total, page, pages, open_findings_of(session, ids, current))
+
+
+_DEPARTMENTS = select(Department.id, Department.name).order_by(Department.name)
+_DEPARTMENT = _DEPARTMENTS.where(Department.id == bindparam("department_id"))
+
+
+def department_choices(session: Session, confined_to: int | None, confined: bool) -> list[Row[Any]]:
+    """The departments the list may be filtered by (id, name; not their boundaries): all, or when the user is
+    confined, only its own (confined_to; none when it has none)."""
+    if not confined:
+        return list(session.execute(_DEPARTMENTS))
+    return list(session.execute(_DEPARTMENT, {"department_id": confined_to}))
 
 
 def open_findings_of(session: Session, device_ids: list[int], current: ColumnElement[bool]

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
-from .models import Department, LoginSession, LoginThrottle, User, utcnow
+from .models import Department, LoginSession, LoginThrottle, User, sees_department, utcnow
 
 
 def _digest(token: str) -> str:
@@ -29,18 +30,44 @@ def start_session(session: Session, user: User, address: str | None = None) -> s
     return token
 
 
-def session_user(session: Session, token: str, max_age: dt.timedelta | None = None) -> User | None:
+@dataclass(frozen=True)
+class SignedInUser:
+    """The user of a live session as a request needs it (not an ORM object: nothing to build, track or flush)."""
+
+    id: int
+    name: str
+    role: str
+    department_id: int | None
+    department_name: str | None
+
+    @classmethod
+    def of(cls, user: User) -> "SignedInUser":
+        return cls(user.id, user.name, user.role, user.department_id, user.department.name if user.department else None)
+
+    def sees_department(self, department_id: int | None) -> bool:
+        return sees_department(self.role, self.department_id, department_id)
+
+
+# One query on every request: the session, its user and the user's department's name. Built once, so that neither
+# the statement nor its cache key is made again per request (plain columns: no ORM entities to load).
+_SESSION_USER = (select(LoginSession.ended_at, LoginSession.created_at, User.id, User.name, User.role,
+                        User.department_id, User.disabled_at, Department.name)
+                 .join(User, User.id == LoginSession.user_id)
+                 .outerjoin(Department, Department.id == User.department_id)
+                 .where(LoginSession.token_hash == bindparam("token_hash")))
+
+
+def session_user(session: Session, token: str, max_age: dt.timedelta | None = None) -> SignedInUser | None:
     """The user of a live session: not ended, not older than max_age, its user not disabled."""
-    # One query on every request: the session, its user and the user's department's name (not its boundary).
-    found = session.execute(select(LoginSession.ended_at, LoginSession.created_at, User)
-                            .join(User, User.id == LoginSession.user_id)
-                            .options(joinedload(User.department).load_only(Department.name))
-                            .where(LoginSession.token_hash == _digest(token))).one_or_none()
-    if found is None or found.ended_at is not None:
+    found = session.execute(_SESSION_USER, {"token_hash": _digest(token)}).one_or_none()
+    if found is None:
         return None
-    if max_age is not None and found.created_at + max_age < utcnow():
+    ended_at, created_at, user_id, name, role, department_id, disabled_at, department_name = found
+    if ended_at is not None:
         return None
-    return None if found.User.is_disabled else found.User
+    if max_age is not None and created_at + max_age < utcnow():
+        return None
+    return None if disabled_at is not None else SignedInUser(user_id, name, role, department_id, department_name)
 
 
 def end_session(session: Session, token: str, reason: str = "logout") -> None:

@@ -742,7 +742,12 @@ class User(Base):
         return self.disabled_at is not None
 
     def sees_department(self, department_id: int | None) -> bool:
-        return self.role in ("admin", "auditor") or (department_id is not None and department_id == self.department_id)
+        return sees_department(self.role, self.department_id, department_id)
+
+
+def sees_department(role: str | None, own_department_id: int | None, department_id: int | None) -> bool:
+    """Admins and auditors see every department; a department user only its own."""
+    return role in ("admin", "auditor") or (department_id is not None and department_id == own_department_id)
 
 
 class LoginSession(Base):

@@ -129,10 +129,13 @@ class CurrentRuns:
         return self.own.get(department, self.full) if department else self.full
 
 
+_RUNS = select(AuditRun.id, AuditRun.department).order_by(AuditRun.id)  # built once (read on every list request)
+
+
 def current_runs(session: Session) -> CurrentRuns:
     full = None
     own: dict[str, int] = {}
-    for run_id, department in session.execute(select(AuditRun.id, AuditRun.department).order_by(AuditRun.id)):
+    for run_id, department in session.execute(_RUNS):
         if department is None:
             full = run_id
             own.clear()

@@ -10,22 +10,21 @@ import datetime as dt
 from flask import current_app
 from flask_login import AnonymousUserMixin, UserMixin
 
-from audit.registry.logins import session_user
-from audit.registry.models import User
+from audit.registry.logins import SignedInUser, session_user
 
 from ..database import get_session
 from ..extensions import login_manager
 
 
 class LoginUser(UserMixin):
-    def __init__(self, user: User, token: str) -> None:
+    def __init__(self, user: SignedInUser, token: str) -> None:
         self._user = user
         self.token = token
         self.user_id = user.id
         self.name = user.name
         self.role = user.role
         self.department_id = user.department_id
-        self.department_name = user.department.name if user.department else None
+        self.department_name = user.department_name
 
     def get_id(self) -> str:
         return self.token

@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, flash, g, jsonify, redirect, render_te
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from audit.registry.logins import end_session, start_session
+from audit.registry.logins import SignedInUser, end_session, start_session
 from audit.registry.models import User, utcnow
 from audit.registry.users import check_password, demo_accounts, hash_password, needs_rehash
 
@@ -86,7 +86,7 @@ def login():
     session.clear()
     if lang:
         session["lang"] = lang
-    login_user(LoginUser(user, token))
+    login_user(LoginUser(SignedInUser.of(user), token))
     if _wants_json():
         response = jsonify({"user": user.name, "role": user.role, "department_id": user.department_id})
     else:

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from audit.casework.current import current_condition
-from audit.casework.devicelist import SORTS, device_page, matching_ids, ordered
+from audit.casework.devicelist import SORTS, department_choices, device_page, matching_ids, ordered
 from audit.intake.columns import DEVICE_COLUMNS, DEVICE_TYPES, STATUSES
 from audit.intake.xlsxsafe import csv_safe
 from audit.registry.models import AuditRun, Department, Device
@@ -47,8 +47,9 @@ def index():
         matching_ids(db, filt, scope=scope, sort=sort, desc=desc)).encode(), lambda body: array("q", json.loads(body)))
     found = device_page(db, filt, scope=scope, sort=sort, desc=desc, page=request.args.get("page", 1, type=int) or 1,
                         per_page=int(current_app.config["DEVICES_PER_PAGE"]), matches=matches)
+    departments = department_choices(db, current_user.department_id, confined=not is_decider())  # not boundaries
     return render_template("devices/index.html", rows=found.rows, filt=filt, total=found.total, page=found.page,
-                           pages=found.pages, sort=sort, desc=desc, departments=visible_departments(),
+                           pages=found.pages, sort=sort, desc=desc, departments=departments,
                            types=DEVICE_TYPES, statuses=STATUSES, severities=SEVERITIES, titles=rule_titles(),
                            summary=summarise_rows(found.findings))
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from audit.casework import problems as P
-from audit.casework.devicelist import DeviceCriteria, device_page, matching_ids
+from audit.casework.devicelist import DeviceCriteria, department_choices, device_page, matching_ids
 from audit.registry.models import AuditRun, Department, Device, Finding, Problem
 from tests.audit.exports import world
 
@@ -144,3 +144,13 @@ def test_a_page_past_the_end_is_the_last_page_and_an_empty_list_has_one(registry
     assert (last.page, last.pages, len(last.rows)) == (-(-total // PER_PAGE),) * 2 + (total % PER_PAGE or PER_PAGE,)
     none = device_page(session, DeviceCriteria(q="没有这个设备"), scope=None, page=3, per_page=PER_PAGE)
     assert (none.total, none.page, none.pages, none.rows, none.findings) == (0, 1, 1, [], [])
+
+
+def test_the_department_choices_are_all_or_only_the_confined_user_s_own(registry):
+    session, depts = registry
+    by_name = sorted((d.id, d.name) for d in depts)
+    by_name.sort(key=lambda d: d[1])
+    assert [(d.id, d.name) for d in department_choices(session, None, confined=False)] == by_name
+    assert [(d.id, d.name) for d in department_choices(session, depts[1].id, confined=True)] == [(depts[1].id,
+                                                                                                    depts[1].name)]
+    assert department_choices(session, None, confined=True) == []  # confined but of no department: none

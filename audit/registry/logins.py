@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import Department, LoginSession, LoginThrottle, User, sees_department, utcnow
+from .models import Department, LoginSession, LoginThrottle, User, lacks_department, sees_department, utcnow
 
 
 def _digest(token: str) -> str:
@@ -58,7 +58,8 @@ _SESSION_USER = (select(LoginSession.ended_at, LoginSession.created_at, User.id,
 
 
 def session_user(session: Session, token: str, max_age: dt.timedelta | None = None) -> SignedInUser | None:
-    """The user of a live session: not ended, not older than max_age, its user not disabled."""
+    """The user of a live session: not ended, not older than max_age, its user not disabled nor a department user
+    without a department (lacks_department)."""
     found = session.execute(_SESSION_USER, {"token_hash": _digest(token)}).one_or_none()
     if found is None:
         return None
@@ -67,7 +68,9 @@ def session_user(session: Session, token: str, max_age: dt.timedelta | None = No
         return None
     if max_age is not None and created_at + max_age < utcnow():
         return None
-    return None if disabled_at is not None else SignedInUser(user_id, name, role, department_id, department_name)
+    if disabled_at is not None or lacks_department(role, department_id):
+        return None
+    return SignedInUser(user_id, name, role, department_id, department_name)
 
 
 def end_session(session: Session, token: str, reason: str = "logout") -> None:

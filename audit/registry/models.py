@@ -741,8 +741,18 @@ class User(Base):
     def is_disabled(self) -> bool:
         return self.disabled_at is not None
 
+    @property
+    def lacks_department(self) -> bool:
+        return lacks_department(self.role, self.department_id)
+
     def sees_department(self, department_id: int | None) -> bool:
         return sees_department(self.role, self.department_id, department_id)
+
+
+def lacks_department(role: str | None, department_id: int | None) -> bool:
+    """A department user with no department (add_user requires one: only a hand-edited database holds such a user).
+    It cannot sign in, and its sessions are refused: the pages read "no department" as "every department"."""
+    return role == "department" and department_id is None
 
 
 def sees_department(role: str | None, own_department_id: int | None, department_id: int | None) -> bool:

@@ -266,3 +266,36 @@ def test_a_pending_upload_is_seen_by_its_department_only(world, clients):
     assert clients["dept_b"].get(f"/upload/{world.token['a']}").status_code == 404
     assert clients["dept_a"].get("/upload/not-a-token").status_code == 404
     assert clients["dept_a"].get("/upload/" + "A" * 22).status_code == 404
+
+
+def test_a_department_user_left_without_a_department_cannot_sign_in(world):
+    """A department user whose department is gone (only a hand-edited database holds one: add_user requires it) would
+    be confined to nothing, and the pages read no department as every department: it cannot sign in, and a session
+    it already holds is refused on its next request."""
+    from sqlalchemy import update
+
+    from audit.registry.models import User
+    from audit.registry.users import add_user, get_user, remove_user
+
+    from .support import login
+
+    with database_session(world.app) as db:
+        add_user(db, "clerk_none", "department", "clerk-none-pass", department=DEPT_A)
+        db.commit()
+    try:
+        held = world.app.test_client()
+        assert login(held, "clerk_none", "clerk-none-pass").status_code == 302
+        assert held.get("/devices").status_code == 200
+        with database_session(world.app) as db:
+            db.execute(update(User).where(User.name == "clerk_none").values(department_id=None))
+            db.commit()
+        for url in ("/devices", "/", "/plan"):
+            response = held.get(url)
+            assert response.status_code == 302 and "/login" in response.headers["Location"], url
+        assert held.get("/api/devices").status_code == 401
+        refused = login(world.app.test_client(), "clerk_none", "clerk-none-pass")
+        assert refused.status_code == 403 and "未指定所属单位" in refused.text
+    finally:
+        with database_session(world.app) as db:
+            remove_user(db, get_user(db, "clerk_none"))
+            db.commit()

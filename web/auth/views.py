@@ -75,6 +75,8 @@ def login():
         return _refuse(_("用户名或密码错误。"), 401)
     if user.is_disabled:
         return _refuse(_("该账号已停用；请联系管理员。"), 403)
+    if user.lacks_department:
+        return _refuse(_("该账号未指定所属单位，不能登录；请联系管理员。"), 403)
     with writing() as db:
         user = db.get(User, user.id)
         throttle.succeeded(db, attempt)

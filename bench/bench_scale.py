@@ -118,6 +118,12 @@ _FLOOR_VIOLATIONS = "bench_floor_violation"
 _FLOOR_DEVICES = "bench_floor_device"
 
 
+def _remove_sqlite(path: Path) -> None:
+    """An SQLite database file and its WAL files, where they exist."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
 def step_floor(folder: Path, files: dict, url: str) -> dict:
     """The database's own write of the files' rows: the lower bound of an import's write (see the docstring)."""
     devices = pd.read_csv(folder / files["devices"], dtype=str, keep_default_na=False)
@@ -137,8 +143,7 @@ def step_floor(folder: Path, files: dict, url: str) -> dict:
         import sqlite3
 
         path = folder / "floor.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
+        _remove_sqlite(path)
         conn = sqlite3.connect(path, isolation_level=None)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-262144"):
             conn.execute(f"PRAGMA {pragma}")
@@ -186,8 +191,7 @@ def step_floor(folder: Path, files: dict, url: str) -> dict:
         seconds["violations"] += time.perf_counter() - t
     if sqlite:
         conn.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(folder / "floor.sqlite3") + suffix).unlink(missing_ok=True)
+        _remove_sqlite(path)
     else:
         with conn.cursor() as cur:
             for table in (_FLOOR_DEVICES, _FLOOR_VIOLATIONS):
@@ -245,8 +249,8 @@ def step_audit(folder: Path, files: dict, url: str, chunk_devices: int | None = 
         return {"seconds": time.perf_counter() - t, "findings": int(len(findings))}
 
 
-STEPS = {"read": step_read, "floor": step_floor, "import-devices": step_import_devices, "import-violations": step_import_violations,
-         "audit": step_audit}
+STEPS = {"read": step_read, "floor": step_floor, "import-devices": step_import_devices,
+         "import-violations": step_import_violations, "audit": step_audit}
 
 
 def child(args: argparse.Namespace) -> None:
@@ -290,9 +294,8 @@ def reset(url: str, folder: Path, keep: bool = False) -> str:
     """The database of the size's run, emptied unless `keep`."""
     if url.startswith("sqlite"):
         path = folder / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            if not keep:
-                Path(str(path) + suffix).unlink(missing_ok=True)
+        if not keep:
+            _remove_sqlite(path)
         return f"sqlite:///{path}"
     if keep:
         return url

@@ -26,6 +26,9 @@ CRS_CHOICES = ("WGS84", "CGCS2000", "GCJ02", "BD09")
 YES_NO = ("是", "否")
 # The most characters an Excel cell holds: free text longer than this could not be exported.
 TEXT_MAX_LENGTH = 32767
+# The largest magnitudes the database columns hold: INTEGER (PostgreSQL's 4 bytes) and NUMERIC(14, 2).
+INT_MAX = 2**31 - 1
+MONEY_MAX = 999_999_999_999.99
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Column:
     kind is one of: text, code (a required identifier), choice, date, month_or_date, bool, float, int, money.
     max_length is the most characters a text or code cell may have: the size of the column it is stored in
     (tests/audit/intake/test_hygiene.py holds it to audit.registry.models), TEXT_MAX_LENGTH for free text.
+    max_value is the largest magnitude a number cell may have: what the column it is stored in holds (the same
+    test holds it to the models); None for floating-point columns, which hold any finite number.
     multiline: tabs and line breaks are kept (other columns turn them into spaces).
     """
 
@@ -47,6 +52,7 @@ class Column:
     help: str = ""
     example: str = ""
     max_length: int | None = None
+    max_value: float | None = None
     multiline: bool = False
 
     @property
@@ -102,7 +108,8 @@ DEVICE_COLUMNS = (
     Column("sign_distance_m", "标识距离米", "float", help="测速警告标志距设备的距离，单位米。", example="300"),
     Column("published_on", "社会公布日期", "date", help="设置地点向社会公布的日期。", example="2023-06-20"),
     Column("publication_channel", "公布渠道", "text", help="公布的媒体或平台。", example="县政府门户网站", max_length=TEXT_MAX_LENGTH),
-    Column("speed_limit_kmh", "限速值", "int", help="测速设备所在路段的限速，单位 km/h。", example="60"),
+    Column("speed_limit_kmh", "限速值", "int", help="测速设备所在路段的限速，单位 km/h。", example="60",
+           max_value=INT_MAX),
     Column("justification", "设置依据", "text", help="设置的必要性：事故多发、群众投诉等监管需要。", example="2022年该路段发生超速事故7起",
            max_length=TEXT_MAX_LENGTH, multiline=True),
     Column("verified_on", "最近检定日期", "date", help="最近一次计量检定的日期。", example="2024-05-20"),
@@ -115,9 +122,10 @@ VIOLATION_COLUMNS = (
     Column("device_code", "设备编号", "code", True, help="须为已登记设备的编号。", example="JL-SC-0001", max_length=100),
     Column("date", "日期", "month_or_date", True, aliases=("day", "month", "violation_date"),
            help="按日填写日期（2024-03-05），或按月填写月份（2024-03）。", example="2024-03-05"),
-    Column("count", "违法数量", "int", True, aliases=("violations",), help="当日（当月）采集的违法行为数量。", example="12"),
+    Column("count", "违法数量", "int", True, aliases=("violations",), help="当日（当月）采集的违法行为数量。", example="12",
+           max_value=INT_MAX),
     Column("fine_yuan", "罚款金额", "money", aliases=("罚款金额(元)", "罚款金额元", "fine"),
-           help="对应的罚款金额，单位元，保留两位小数。", example="2400.00"),
+           help="对应的罚款金额，单位元，保留两位小数。", example="2400.00", max_value=MONEY_MAX),
 )
 
 VERIFICATION_COLUMNS = (

@@ -18,7 +18,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .columns import TABLES, Column, TableSpec
+from .columns import MONEY_MAX, TABLES, Column, TableSpec
 from .xlsxsafe import set_cell
 
 TITLE_ROW, UNIT_ROW, HEADER_ROW = 1, 2, 3
@@ -41,7 +41,7 @@ NUMBER_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "sign_distance_m": (0, 100_000, False),
     "speed_limit_kmh": (5, 200, True),
     "count": (0, 1_000_000_000, True),
-    "fine_yuan": (0, 1_000_000_000_000, False),
+    "fine_yuan": (0, MONEY_MAX, False),
 }
 # Coordinates may also be Gauss-Kruger metres (see the column help): out-of-range values only warn.
 WARN_ONLY = {"lon", "lat"}

@@ -264,6 +264,10 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
         result.batch_id = None
         cause = getattr(exc, "orig", None) or exc
         detail = (str(cause).strip().splitlines() or [""])[0][:300]
+        # PostgreSQL names the row it refused ("Failing row contains (...)"): the device code is in it.
+        row = getattr(getattr(cause, "diag", None), "message_detail", None)
+        if row:
+            detail += f"；{row[:300]}"
         report.error("DATABASE_ERROR", f"写入数据库时出错，本文件未导入，数据库未作任何改动（{type(cause).__name__}："
                                        f"{detail}）。请检查文件中的数据后重试；如反复出现，请联系管理员。")
         return result

@@ -231,6 +231,13 @@ def typed(sheet: SheetRows, col: Column, parsed: Parsed) -> Any:
     numbers = parsed.take([np.nan if r is None else float(r) for r in parsed.results], missing=np.nan,
                           dtype=np.float64)
     numbers[parsed.bad] = np.nan
+    if col.max_value is not None:
+        too_large = np.abs(numbers) > col.max_value
+        bound = f"{col.max_value:,.2f}" if col.kind == "money" else f"{col.max_value:,.0f}"
+        for index in np.flatnonzero(too_large):
+            sheet.error("NUMBER_TOO_LARGE", f"“{col.header}”超出系统能保存的范围（±{bound}）；"
+                        "请核对是否多填了数字或填错了列，改正后重新上传。", col.key, index)
+        numbers[too_large] = np.nan
     if col.kind == "int":
         fractional = np.isfinite(numbers) & (numbers != np.round(numbers))
         for index in np.flatnonzero(fractional):

@@ -7,7 +7,7 @@ import datetime as dt
 import openpyxl
 import pytest
 from docx import Document
-from sqlalchemy import String
+from sqlalchemy import Float, Integer, Numeric, String
 
 from audit.exports.common import Col, Table, add_attachment, new_document, write_xlsx
 from audit.intake.columns import TABLES, TEXT_MAX_LENGTH
@@ -43,6 +43,22 @@ def test_every_text_column_is_as_long_as_the_column_it_is_stored_in(kind):
             table.c.get(col.key) if col.key in table.c else models.Device.__table__.c.device_code
         size = stored.type.length if isinstance(stored.type, String) else None
         assert col.max_length == (size or TEXT_MAX_LENGTH), (kind, col.key, col.max_length, size)
+
+
+NUMBERS_STORED_IN = {"devices": models.Device.__table__, "violations": models.ViolationStat.__table__}
+
+
+@pytest.mark.parametrize("kind", sorted(NUMBERS_STORED_IN))
+def test_every_number_column_holds_no_more_than_the_column_it_is_stored_in(kind):
+    numbers = [col for col in TABLES[kind].columns if col.kind in ("int", "float", "money")]
+    assert numbers
+    for col in numbers:
+        stored = NUMBERS_STORED_IN[kind].c[col.key].type
+        if isinstance(stored, Numeric) and not isinstance(stored, Float):
+            holds = 10 ** (stored.precision - stored.scale) - 10 ** -stored.scale
+        else:
+            holds = 2**31 - 1 if isinstance(stored, Integer) else None  # Float holds any finite number
+        assert col.max_value == holds, (kind, col.key, col.max_value, stored)
 
 
 def test_control_characters_in_text_are_removed_with_a_warning_naming_the_cell(tmp_path):

@@ -180,21 +180,26 @@ def table_counts(session):
     return {t: session.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
 
 
-def test_a_value_the_database_refuses_half_way_through_a_copy_leaves_nothing(pg_engine, tmp_path):
+def test_a_value_the_database_refuses_after_the_copy_leaves_nothing(pg_engine, tmp_path):
+    """A rule validation does not know (here a CHECK an administrator added) refuses row 153 of a copied file: the
+    message names the database's reason and the row it refused, and nothing of the file is left behind."""
     fresh(pg_engine)
+    with pg_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE device ADD CONSTRAINT speed_plausible CHECK (speed_limit_kmh <= 150)"))
     with session_factory(pg_engine)() as session:
         first = write(tmp_path / "a.csv", [HEADER] + device_rows("JL", 10, A))
         assert import_file(session, first, "devices", department=A).applied
         session.commit()
         before = table_counts(session)
         rows = device_rows("JL", 200, A, name="改")
-        rows[151] = rows[151].replace(",60,", ",99999999999,")  # a warning for the clerk, too large for the column
+        rows[151] = rows[151].replace(",60,", ",160,")  # a warning for the clerk, refused by the database
         path = write(tmp_path / "b.csv", [HEADER] + rows)
         parsed = parse_upload(path, "devices", chunk_rows=30, spool_dir=tmp_path)
         result = import_file(session, path, "devices", department=A, parsed=parsed)
         parsed.discard()
         assert not result.applied and [p.code for p in result.report.errors] == ["DATABASE_ERROR"]
-        assert "NumericValueOutOfRange" in result.report.errors[0].message
+        message = result.report.errors[0].message
+        assert "CheckViolation" in message and "speed_plausible" in message and "JL-0151" in message
         session.commit()
         assert table_counts(session) == before
         assert session.execute(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'camaudit_stage%'")).scalar() == 0

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select, text
@@ -211,6 +212,33 @@ def test_violations_import_and_update(session, tmp_path):
     assert log.before == "5 / 1000.00" and log.after == "6 / 1200.00" and log.device_code == "JL-001"
     frame = registry.load_violations_frame(session)
     assert frame.loc[frame["period"] == "month", "count"].item() == 120
+
+
+def test_numbers_beyond_what_the_database_holds_are_refused_by_cell_on_every_backend(session, tmp_path):
+    """The largest count, fine and speed limit the columns hold are stored as written; one more is an error naming
+    the cell (SQLite would have stored it, PostgreSQL refused the whole file without saying where)."""
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    too_large = write(tmp_path, "v.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,2147483648,10\n"
+                                         "JL-002,2025-01-01,5,1000000000000\nJL-003,2025-01-01,-2147483648,0\n")
+    result = import_file(session, too_large, "violations")
+    session.commit()
+    assert [(p.code, p.row, p.column, p.value) for p in result.report.errors] == [
+        ("NUMBER_TOO_LARGE", 2, "违法数量", "2147483648"), ("NUMBER_TOO_LARGE", 4, "违法数量", "-2147483648"),
+        ("NUMBER_TOO_LARGE", 3, "罚款金额", "1000000000000")]
+    assert "±2,147,483,647" in result.report.errors[0].message and "±999,999,999,999.99" in result.report.errors[2].message
+    speed = write(tmp_path, "d.csv", "设备编号,设备类型,经度,纬度,限速值\nJL-001,固定测速,117.4731,26.7285,99999999999\n")
+    result = import_file(session, speed, "devices", department=DEPT)
+    assert [(p.code, p.row, p.column, p.value) for p in result.report.errors] == [
+        ("NUMBER_TOO_LARGE", 2, "限速值", "99999999999")]
+    session.commit()
+    assert table_counts(session) == before
+    largest = write(tmp_path, "v2.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,2147483647,999999999999.99\n")
+    assert import_file(session, largest, "violations").applied
+    session.commit()
+    assert session.execute(select(ViolationStat.count, ViolationStat.fine_yuan)).one() == (
+        2147483647, Decimal("999999999999.99"))
 
 
 def test_verifications_import(session, tmp_path):

@@ -42,6 +42,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _digits_up_to(n: int) -> str:
+    """A pattern matching the decimal numbers 0..n (leading zeros allowed on the shorter ones)."""
+    digits = str(n)
+    parts = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for i, d in enumerate(digits):
+        if d != "0":
+            parts.append(digits[:i] + f"[0-{int(d) - 1}]" + rf"\d{{{len(digits) - i - 1}}}")
+    return "(?:" + "|".join(parts + [digits]) + ")"
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. Settings: DEFAULTS, then instance/web.cfg, then CAMAUDIT_* environment, then `config`."""
     app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
@@ -65,10 +75,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     class BoundedInt(IntegerConverter):
         """<int:…> matches only ids the database can hold: a larger number is no record (404), not a 500. The
-        pattern bounds the digits, so that such a path matches no rule at all (a rule's value check comes after
-        its method check, which would answer 405 where another method's rule has the same path)."""
+        pattern admits only numbers up to MAX_ID, so that such a path matches no rule at all (a rule's value check
+        comes after its method check, which would answer 405 where another method's rule has the same path)."""
 
-        regex = r"\d{1,%d}" % len(str(MAX_ID))
+        regex = _digits_up_to(MAX_ID)
 
         def __init__(self, url_map: Any, **kwargs: Any) -> None:
             super().__init__(url_map, **({"max": MAX_ID} | kwargs))
@@ -76,11 +86,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = BoundedInt
 
     database.init_app(app)
+    errors.init_app(app)  # its NUL check is the first of the request checks
     csrf.init_app(app)
     login_manager.init_app(app)
     _configure_login(app)
     templating.init_app(app)
-    errors.init_app(app)
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp

@@ -11,11 +11,12 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import Select
 
+from audit.intake.columns import INT_MAX
 from audit.registry.models import Device
 
 F = TypeVar("F", bound=Callable[..., Any])
 DECIDERS = ("admin", "auditor")
-MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL (BIGINT) store: a larger id names nothing
+MAX_ID = INT_MAX  # the largest id an id column (INTEGER on PostgreSQL) holds: a larger one names nothing
 
 
 def parse_id(value: str | None) -> int | None:
@@ -23,6 +24,16 @@ def parse_id(value: str | None) -> int | None:
     if value is None or not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
         return None
     return int(value)
+
+
+def requested_id(value: str | None) -> int | None:
+    """An id a request names: None where it names none; 404 where the value cannot be a record's id."""
+    if value in (None, ""):
+        return None
+    found = parse_id(value)
+    if found is None:
+        abort(404)
+    return found
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:

@@ -1,5 +1,7 @@
-"""Error pages (and JSON errors for the API): 400 CSRF, 403, 404, 413 upload too large, 500."""
+"""Error pages (and JSON errors for the API): 400 CSRF or a NUL character, 403, 404, 413 upload too large, 500."""
 from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -12,7 +14,39 @@ def _json_wanted() -> bool:
     return request.blueprint == "api" or request.is_json
 
 
+def _strings(value: Any) -> list[str]:
+    """The strings of a JSON body, keys included."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [*value.keys(), *(s for v in value.values() for s in _strings(v))]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def _holds_nul() -> bool:
+    """A NUL character anywhere in what the request sends: no one types one, and PostgreSQL refuses it in text."""
+    texts = [request.path, *(s for pair in request.args.items(multi=True) for s in pair)]
+    if request.method != "GET":
+        texts += [s for pair in request.form.items(multi=True) for s in pair]
+        texts += [s for key, f in request.files.items(multi=True) for s in (key, f.filename or "")]
+        if request.is_json:
+            texts += _strings(request.get_json(silent=True))
+    return any("\x00" in t for t in texts)
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul():  # type: ignore[no-untyped-def]
+        # Registered first: it runs before the CSRF check, the login and any view reads anything.
+        if not _holds_nul():
+            return None
+        message = _("请求中含有空字符（NUL），已拒绝：正常填写的内容中不会有这种字符。请检查所填内容后重试。")
+        if _json_wanted():
+            return jsonify({"error": message}), 400
+        return render_template("error.html", code=400, message=message), 400
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError):  # type: ignore[no-untyped-def]
         message = _("请求缺少有效的安全令牌（CSRF），已拒绝。请刷新页面后重试。")

@@ -15,6 +15,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..intake.columns import INT_MAX
+from ..intake.hygiene import CONTROL, first_control, visible
 from ..registry.models import DELIVERABLES, Department, Filing, PlanPhase, PlanTask, SupervisionPlan
 from .decisions import DecisionError
 
@@ -77,6 +79,10 @@ def _text(value: Any, what: str, limit: int, errors: list[str], *, required: boo
         return None
     if len(text) > limit:
         errors.append(f"{what}“{text[:20]}…”超过 {limit} 个字。")
+        return None
+    if CONTROL.search(text):
+        position, char = first_control(text, multiline=True)
+        errors.append(f"{what}“{visible(text[:40])}”中有不可见的控制字符（{char}，第{position}个字符）；请删除后重试。")
         return None
     return text
 
@@ -192,7 +198,8 @@ def _task_fields(session: Session, plan_id: int, where: str, errors: list[str], 
               "requirement": _text(requirement, f"{where}：具体要求", 2000, errors, required=False),
               "phase_id": None}
     if phase_id not in (None, ""):
-        phase = session.get(PlanPhase, int(phase_id)) if str(phase_id).isdigit() else None
+        text = str(phase_id)
+        phase = session.get(PlanPhase, int(text)) if text.isascii() and text.isdigit() and int(text) <= INT_MAX else None
         if phase is None or phase.plan_id != plan_id:
             errors.append(f"{where}：所属阶段不是本方案的阶段。")
         else:

@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
-from .common import DATE, committed, open_session
+from ..intake.hygiene import CONTROL, first_control, visible
+from .common import DATE, ID, committed, open_session
 
 
 def read_roster(path: Path) -> list[str]:
@@ -20,8 +21,12 @@ def read_roster(path: Path) -> list[str]:
     except UnicodeDecodeError:
         text = path.read_text(encoding="gb18030")
     names = []
-    for row in csv.reader(text.splitlines()):
+    for number, row in enumerate(csv.reader(text.splitlines()), 1):
         name = row[0].strip() if row else ""
+        if CONTROL.search(name):
+            position, char = first_control(name, multiline=False)
+            raise click.UsageError(f"检查人员名录 {path.name} 第 {number} 行“{visible(name)}”中有不可见的控制字符"
+                                   f"（{char}，第{position}个字符）；请删除后重试。")
         if name and name not in ("姓名", "name", "Name"):
             names.append(name)
     return names
@@ -63,7 +68,7 @@ def spot_check_cmd(n_devices: int, n_inspectors: int, roster: Path | None, seed:
 
 
 @click.command("spot-check-result")
-@click.argument("spot_check_id", type=int)
+@click.argument("spot_check_id", type=ID)
 @click.argument("device_code")
 @click.option("--result", type=click.Choice(["合格", "不合格", "未能检查"]), required=True)
 @click.option("--note", help="What was found (required unless 合格).")
@@ -106,16 +111,16 @@ def _apply(action, message) -> None:  # type: ignore[no-untyped-def]
 
 
 USER = click.option("--user", default="cli", show_default=True, help="Recorded as the decision maker.")
-PROBLEMS = click.option("--problem", "problem_ids", type=int, multiple=True,
+PROBLEMS = click.option("--problem", "problem_ids", type=ID, multiple=True,
                         help="A problem id it answers (repeat; see camaudit problems).")
-FINDINGS = click.option("--finding", "finding_ids", type=int, multiple=True,
+FINDINGS = click.option("--finding", "finding_ids", type=ID, multiple=True,
                         help="A finding id it answers: the problem that finding observed (repeat).")
 ON = click.option("--on", type=DATE, help="Date of the decision (default today).")
 
 
 @decide_cmd.command("review")
-@click.argument("problem_ids", type=int, nargs=-1)
-@click.option("--finding", "finding_ids", type=int, multiple=True, help="Review the problem this finding observed.")
+@click.argument("problem_ids", type=ID, nargs=-1)
+@click.option("--finding", "finding_ids", type=ID, multiple=True, help="Review the problem this finding observed.")
 @click.option("--confirm/--dismiss", required=True, help="Confirm the problems, or dismiss them (needs --reason).")
 @click.option("--reason")
 @USER
@@ -192,7 +197,7 @@ def rectify_cmd(device_code: str, measure: str, requirement: str, deadline: dt.d
 @decide_cmd.command("restore")
 @click.argument("device_code")
 @click.option("--reason", required=True)
-@click.option("--item", "item_id", type=int, help="The closed ledger item it rests on.")
+@click.option("--item", "item_id", type=ID, help="The closed ledger item it rests on.")
 @ON
 @USER
 def restore_cmd(device_code: str, reason: str, item_id: int | None, on: dt.date | None, user: str) -> None:
@@ -239,7 +244,7 @@ def keep_cmd(device_code: str, reason: str, on: dt.date | None, problem_ids: tup
 
 
 @decide_cmd.command("advance")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ID)
 @click.argument("status", type=click.Choice(["整改中", "已整改待核查"]))
 @click.option("--note")
 @USER
@@ -251,7 +256,7 @@ def advance_cmd(item_id: int, status: str, note: str | None, user: str) -> None:
 
 
 @decide_cmd.command("close")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ID)
 @click.option("--evidence", required=True, help="核查情况和证据")
 @click.option("--on", type=DATE, help="销号日期 (default today).")
 @click.option("--despite-observed", is_flag=True,
@@ -266,7 +271,7 @@ def close_cmd(item_id: int, evidence: str, on: dt.date | None, despite_observed:
 
 
 @decide_cmd.command("reopen")
-@click.argument("item_id", type=int)
+@click.argument("item_id", type=ID)
 @click.option("--reason", required=True)
 @USER
 def reopen_cmd(item_id: int, reason: str, user: str) -> None:

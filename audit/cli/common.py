@@ -10,6 +10,7 @@ import click
 from sqlalchemy.orm import Session
 
 from ..casework.decisions import DecisionError
+from ..intake.columns import INT_MAX
 from ..registry.db import init_db, make_engine, session_factory
 
 
@@ -68,6 +69,22 @@ class CountType(click.ParamType):
 
 
 COUNT = CountType()
+
+
+class IdType(click.ParamType):
+    """A record's id (a problem's, a ledger item's, an audit run's …): 1 to INT_MAX, refused in Chinese otherwise
+    (a larger number is no id a database column holds, and PostgreSQL would refuse the query)."""
+
+    name = "ID"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= INT_MAX:
+            self.fail(f"“{value}”不是有效的编号：应为 1 至 {INT_MAX} 之间的整数。", param, ctx)
+        return int(text)
+
+
+ID = IdType()
 
 
 def parse_date(value: str | None) -> dt.date:

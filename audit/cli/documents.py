@@ -8,7 +8,7 @@ import click
 
 from ..casework.decisions import DecisionError
 from ..exports import KINDS, ExportError
-from .common import DATE, open_session
+from .common import DATE, ID, open_session
 
 
 @click.command("export")
@@ -18,8 +18,8 @@ from .common import DATE, open_session
 @click.option("--department", help="Only this department (required for a department's reports and opinion-letter).")
 @click.option("--as-of", type=DATE, help="Date printed on the document and used for overdue items (default today); "
               "its quarter for quarterly, its year for new-devices.")
-@click.option("--run", "run_id", type=int, help="Audit run id (default: the latest covering the department).")
-@click.option("--case", "case_finding_id", type=int, help="Finding id of the typical case (summary, typical-case).")
+@click.option("--run", "run_id", type=ID, help="Audit run id (default: the latest covering the department).")
+@click.option("--case", "case_finding_id", type=ID, help="Finding id of the typical case (summary, typical-case).")
 @click.option("--issuer", help="Signing body printed on letters and the summary.")
 def export_cmd(kind: str, output: Path, department: str | None, as_of: dt.date | None, run_id: int | None,
                case_finding_id: int | None, issuer: str | None) -> None:

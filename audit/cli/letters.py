@@ -10,7 +10,7 @@ import click
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
 from ..exports.letters import KINDS
-from .common import DATE, committed, open_session
+from .common import DATE, ID, committed, open_session
 from .text import grid
 
 KIND = click.argument("kind", type=click.Choice(list(KINDS)))
@@ -19,7 +19,7 @@ KIND = click.argument("kind", type=click.Choice(list(KINDS)))
 def _options(command):  # type: ignore[no-untyped-def]
     for option in reversed([
         click.option("--department", help="The department it is about (not for work-report, bulletin)."),
-        click.option("--problem", "problem_ids", type=int, multiple=True,
+        click.option("--problem", "problem_ids", type=ID, multiple=True,
                      help="A problem it cites (repeat; default: the kind's own choice, see camaudit letter --help)."),
         click.option("--deadline", type=DATE, help="The date to act or reply by."),
         click.option("--on", type=DATE, help="Date of issue (default today)."),
@@ -104,7 +104,7 @@ def list_cmd(department: str | None) -> None:
 
 
 @letter_cmd.command("get")
-@click.argument("document_id", type=int)
+@click.argument("document_id", type=ID)
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def get_cmd(document_id: int, output: Path) -> None:
     """Write an issued document's file as it was issued."""

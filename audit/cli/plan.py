@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
-from .common import DATE, committed, open_session
+from .common import DATE, ID, committed, open_session
 from .text import grid
 
 
@@ -125,12 +125,12 @@ def todo_cmd(department: str, as_of: dt.date | None, within: int) -> None:
 
 
 @plan_cmd.command("file")
-@click.argument("task_id", type=int)
+@click.argument("task_id", type=ID)
 @click.option("--department", required=True)
 @click.option("--upload", "upload", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File this document (docx, pdf, xlsx …) instead of the one camaudit generates.")
 @click.option("--as-of", type=DATE, help="The date of the data in a generated document (default today).")
-@click.option("--case", "case_finding_id", type=int, help="Finding id of the typical case (工作总结, 典型案例).")
+@click.option("--case", "case_finding_id", type=ID, help="Finding id of the typical case (工作总结, 典型案例).")
 @click.option("--on", type=DATE, help="Date of filing (default today).")
 @click.option("--note", help="A note to the bureau.")
 @click.option("--user", default="cli", show_default=True)
@@ -158,7 +158,7 @@ def file_cmd(task_id: int, department: str, upload: Path | None, as_of: dt.date 
 
 
 @plan_cmd.command("return")
-@click.argument("filing_id", type=int)
+@click.argument("filing_id", type=ID)
 @click.option("--reason", required=True)
 @click.option("--user", default="cli", show_default=True)
 def return_cmd(filing_id: int, reason: str, user: str) -> None:

@@ -1,30 +1,92 @@
-"""Errors that stay errors: an id too large for the database names no record (404), never a 500."""
+"""Errors that stay errors, never a 500, on either backend: an id too large for the database names no record (404 or
+a form's message; PostgreSQL's INTEGER ids refuse what SQLite would only not find), and a NUL character, which
+PostgreSQL refuses in text, is refused with the request."""
 from __future__ import annotations
 
 import re
 
-from .support import client_for, post
+import pytest
+from sqlalchemy import func, select
 
-HUGE = "99999999999999999999"
+from audit.casework.plan import get_plan, load_plan
+from audit.registry.models import Decision
+
+from .support import DEPT_A, client_for, csrf, database_session, make_app, populate, post, upload
+
+HUGE = "99999999999999999999"  # more than any database integer
+BEYOND = [str(2**31), HUGE]  # the first id an INTEGER column cannot hold, and HUGE
 
 
-def test_every_url_with_an_id_answers_404_for_an_id_out_of_range(shared_world):
-    client = client_for(shared_world.app, "admin")
-    rules = [r for r in shared_world.app.url_map.iter_rules() if "<int:" in r.rule]
+@pytest.fixture
+def world(db_engine, tmp_path):
+    """The seeded app on each backend (PostgreSQL where a server is given), with a plan and its task."""
+    world = populate(make_app(tmp_path, DATABASE_URL=db_engine.url.render_as_string(hide_password=False)), tmp_path)
+    with database_session(world.app) as db:
+        plan = load_plan(db, {"title": "专项监督工作方案", "issuer": "某县司法局", "doc_prefix": "某司监督",
+                              "tasks": [{"title": "报送自查报告", "deliverable": "自查报告", "deadline": "2024-07-25",
+                                         "departments": [DEPT_A]}]}, user="admin")
+        db.commit()
+        world.extra.update(plan=plan.id, task=plan.tasks[0].id)
+    return world
+
+
+def test_every_url_with_an_id_answers_404_for_an_id_out_of_range(world):
+    client = client_for(world.app, "admin")
+    rules = [r for r in world.app.url_map.iter_rules() if "<int:" in r.rule]
     assert len(rules) >= 15
-    for rule in rules:
-        url = re.sub(r"<int:\w+>", HUGE, rule.rule)
-        url = re.sub(r"<\w+>", "x", url)
-        response = client.get(url) if "GET" in rule.methods else post(client, url)
-        assert response.status_code == 404, (url, response.status_code)
+    for big in BEYOND:
+        for rule in rules:
+            url = re.sub(r"<int:\w+>", big, rule.rule)
+            url = re.sub(r"<\w+>", "x", url)
+            response = client.get(url) if "GET" in rule.methods else post(client, url)
+            assert response.status_code == 404, (url, response.status_code)
 
 
-def test_ids_out_of_range_in_query_strings_and_forms_are_no_500(shared_world):
-    client = client_for(shared_world.app, "auditor")
-    for url in (f"/devices?department={HUGE}", f"/api/devices?department={HUGE}", f"/map?department={HUGE}",
-                f"/ledger?department={HUGE}"):
-        assert client.get(url).status_code == 404, url
-    assert client.get(f"/documents/file?document=summary.docx&run={HUGE}").status_code < 500
-    device = shared_world.device["JB-001"]
-    response = post(client, f"/review/devices/{device}/keep", {"reason": "", "finding": HUGE})
-    assert response.status_code == 303
+def test_ids_out_of_range_in_query_strings_and_forms_are_no_500(world):
+    client = client_for(world.app, "auditor")
+    device, plan, task = world.device["JB-001"], world.extra["plan"], world.extra["task"]
+    for big in BEYOND:
+        for url in (f"/devices?department={big}", f"/api/devices?department={big}", f"/map?department={big}",
+                    f"/ledger?department={big}", f"/plan?plan={big}", f"/api/findings?run={big}",
+                    f"/reports/self-report?task={big}", f"/letters/new?kind=opinion&department={big}",
+                    f"/letters/preview?kind=opinion&department={big}&deadline=2099-01-01"):
+            assert client.get(url).status_code == 404, url
+        assert client.get(f"/map?focus={big}").status_code == 200
+        assert client.get(f"/documents/file?document=summary.docx&run={big}").status_code < 500
+        preview = client.get(f"/letters/preview?kind=opinion&department={world.dept['b']}&deadline=2099-01-01"
+                             f"&problem={big}")
+        assert preview.status_code < 500
+        response = post(client, f"/review/devices/{device}/keep", {"reason": "", "finding": big})
+        assert response.status_code == 303
+        assert post(client, "/reports/self-report", {"department": world.dept["a"], "case": big}).status_code == 404
+        assert post(client, f"/plan/tasks/{task}/file", {"department": big, "method": "generated"}).status_code < 500
+        for form in ({"title": "新任务", "deliverable": "自查报告", "deadline": "2024-08-01", "phase_id": big},
+                     {"title": "新任务", "deliverable": "自查报告", "deadline": "2024-08-01", "department": big}):
+            assert post(client, f"/plan/{plan}/tasks", form).status_code == 303, form
+    with database_session(world.app) as db:
+        assert [t.title for t in get_plan(db, plan).tasks] == ["报送自查报告"]  # each form was refused
+
+
+def test_a_nul_character_anywhere_in_a_request_is_refused_before_anything_reads_it(world):
+    """PostgreSQL refuses NUL in text, so a crafted request was a 500 (the login form's, unsigned in, included)."""
+    anonymous = world.app.test_client()
+    refused = [anonymous.post("/login", data={"username": "aud\x00itor", "password": "x",
+                                              "csrf_token": csrf(anonymous)}),
+               anonymous.post("/login", json={"username": "auditor", "password": "pa\x00ss"}),
+               anonymous.get("/public?q=a%00b")]
+    client = client_for(world.app, "auditor")
+    device = world.device["JB-001"]
+    with database_session(world.app) as db:
+        decisions = db.scalar(select(func.count()).select_from(Decision))
+    refused += [client.get("/devices?q=a%00b"), client.get("/api/findings?rule=a%00b"),
+                client.get("/reports/self-report%00"),
+                post(client, f"/review/devices/{device}/keep", {"reason": "已核实\x00"}),
+                post(client, f"/review/devices/{device}/keep", {"reason": "已核实", "x\x00": "1"}),
+                upload(client_for(world.app, "dept_a"), "设备\x00.csv", "设备编号\n".encode(), wait=False)]
+    for response in refused:
+        assert response.status_code == 400, (response.request.url, response.status_code)
+        text = response.get_json()["error"] if response.is_json else response.text
+        assert "空字符（NUL）" in text, response.request.url
+    with database_session(world.app) as db:
+        assert db.scalar(select(func.count()).select_from(Decision)) == decisions
+    assert client.get("/devices?q=JB").status_code == 200

@@ -16,7 +16,7 @@ from audit.intake.columns import DEVICE_COLUMNS
 from audit.registry.models import Department, Device, VerificationRecord
 from audit.registry.models import AuditRun, Finding
 
-from ..access import DECIDERS, visible_device
+from ..access import DECIDERS, requested_id, visible_device
 from ..cache import cached_response
 from ..database import get_session
 from ..devices.filters import DeviceFilter
@@ -115,8 +115,8 @@ def findings():
     department = args.get("department", "")
     if department and current_user.role not in DECIDERS and department != current_user.department_name:
         abort(404)
-    run_id = args.get("run", type=int)
-    if "run" in args and (run_id is None or db.get(AuditRun, run_id) is None):
+    run_id = requested_id(args.get("run"))
+    if run_id is not None and db.get(AuditRun, run_id) is None:
         abort(404)
     query = select(Finding).where(current_condition(db, run_id), visible_condition())
     if args.get("rule"):

@@ -21,7 +21,7 @@ from audit.exports.data import ExportError
 from audit.exports.letters import KINDS, default_problems, issue, preview, request as letter_request
 from audit.registry.models import Department, IssuedDocument, Problem
 
-from ..access import DECIDERS, roles_required
+from ..access import DECIDERS, parse_id, requested_id, roles_required
 from ..database import get_session, writing
 from ..i18n import gettext as _
 
@@ -48,11 +48,10 @@ def index():
 
 
 def _department(db: Session, value: str | None) -> str | None:
-    if not value:
+    dept_id = requested_id(value)
+    if dept_id is None:
         return None
-    if not value.isdigit():
-        abort(404)
-    name = db.scalar(select(Department.name).where(Department.id == int(value)))
+    name = db.scalar(select(Department.name).where(Department.id == dept_id))
     if name is None:
         abort(404)
     return name
@@ -91,7 +90,7 @@ def new():
 def _request(db: Session, values: Any):  # type: ignore[no-untyped-def]
     kind = _kind(values.get("kind"))
     department = _department(db, values.get("department"))
-    ids = [int(v) for v in values.getlist("problem") if v.isdigit()]
+    ids = [i for v in values.getlist("problem") if (i := parse_id(v)) is not None]
     deadline = _date(values.get("deadline"))
     on = _date(values.get("on")) or dt.date.today()
     return letter_request(db, kind, department=department, problem_ids=ids if KINDS[kind].to_department else None,

@@ -17,7 +17,7 @@ from audit.exports.data import ExportError, Options
 from audit.exports.drafting import DELIVERABLE_KINDS, EDITABLE, generate_for_filing
 from audit.registry.models import DELIVERABLES, Department, Filing, PlanPhase, PlanTask, SupervisionPlan
 
-from ..access import DECIDERS, check_department, is_decider, roles_required
+from ..access import DECIDERS, check_department, is_decider, parse_id, requested_id, roles_required
 from ..database import apply_decision, get_session, writing
 from ..i18n import gettext as _
 
@@ -35,7 +35,7 @@ def _back(plan_id: int | None = None):  # type: ignore[no-untyped-def]
 @bp.get("")
 def index():
     db = get_session()
-    chosen = request.args.get("plan", type=int)
+    chosen = requested_id(request.args.get("plan"))
     shown = db.get(SupervisionPlan, chosen) if chosen else plan.current_plan(db)
     if chosen and shown is None:
         abort(404)
@@ -56,12 +56,14 @@ def _act(action: Callable[[Session], Any], success: str, back: Any) -> Any:
 
 
 def _form_departments() -> list[str] | None:
-    """The 责任单位 chosen in a task form (department ids), or None for every department."""
+    """The 责任单位 chosen in a task form (department ids) as names, or None for every department. An id that names
+    no department (deleted since the form was shown, or made up) stays in the list, for the plan to refuse."""
     if request.form.get("all_departments") == "1":
         return None
-    db = get_session()
-    ids = [int(v) for v in request.form.getlist("department") if v.isdigit()]
-    return list(db.scalars(select(Department.name).where(Department.id.in_(ids)))) or None
+    values = [v for v in request.form.getlist("department") if v]
+    ids = [i for v in values if (i := parse_id(v)) is not None]
+    names = dict(get_session().execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
+    return [names.get(parse_id(v)) or _("编号为 {id} 的单位", id=v) for v in values] or None
 
 
 @bp.post("")
@@ -167,10 +169,10 @@ def _filing_department() -> int:
     """The department a filing is for: a department user's own; an auditor names it (filing received on paper)."""
     if not is_decider():
         return current_user.department_id
-    value = request.form.get("department", "")
-    if not value.isdigit():
+    dept_id = parse_id(request.form.get("department"))
+    if dept_id is None:
         abort(400)
-    return int(value)
+    return dept_id
 
 
 @bp.post("/tasks/<int:task_id>/file")

@@ -21,7 +21,7 @@ from audit.exports.reports import ADDRESSEE, Grid, Heading, Text, unfilled
 from audit.exports.typical_case import case_choices
 from audit.registry.models import Department, PlanTask
 
-from ..access import is_decider, requested_department
+from ..access import is_decider, requested_department, requested_id
 from ..database import get_session, writing
 from ..i18n import gettext as _
 from ..ledger.views import department_name
@@ -45,7 +45,7 @@ def _context(db: Session, kind: str, values: Any) -> tuple[Options, int | None, 
     dept_id = None if spec.bureau else requested_department(values.get("department"))
     department = department_name(db, dept_id) if dept_id is not None or not is_decider() else None
     task = None
-    task_id = values.get("task", type=int)
+    task_id = requested_id(values.get("task"))
     if task_id is not None:
         task = db.get(PlanTask, task_id)
         if task is None or DELIVERABLE_KINDS.get(task.deliverable, (None,))[0] != kind:
@@ -102,7 +102,7 @@ def submit(kind: str):
     texts = {k[5:]: v for k, v in request.form.items() if k.startswith("text:")}
     if ADDRESSEE in request.form:
         texts[ADDRESSEE] = request.form[ADDRESSEE]
-    case = request.form.get("case", type=int)
+    case = requested_id(request.form.get("case"))
     if case is not None and case not in {c.finding_id for c in case_choices(db, opts.department)}:
         abort(404)
     args = {"kind": kind, "department": dept_id, "as_of": opts.day.isoformat(), "task": task.id if task else None}

@@ -1,6 +1,7 @@
 """Spot checks (双随机一公开): a reproducible random draw, two inspectors per device, results on the record."""
 from __future__ import annotations
 
+import click
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -124,6 +125,9 @@ def test_roster_file_reading(tmp_path):
     (tmp_path / "r.txt").write_text("王五\n赵六\n", encoding="gb18030")
     assert read_roster(tmp_path / "r.csv") == ["张三", "李四"]
     assert read_roster(tmp_path / "r.txt") == ["王五", "赵六"]
+    (tmp_path / "nul.txt").write_text("王五\n赵\x00六\n", encoding="utf-8")
+    with pytest.raises(click.UsageError, match=r"nul.txt 第 2 行“赵\\x00六”中有不可见的控制字符（U\+0000"):
+        read_roster(tmp_path / "nul.txt")
 
 
 def test_spot_check_command(tmp_path, monkeypatch):

@@ -42,6 +42,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
 
     from ..casework.problems import audit_and_record
     from ..registry.store import get_department
+    from ..rules.engine import AuditDateError
     from ..rules.profiles import ProfileError, profile_title
 
     day = parse_date(as_of)
@@ -63,7 +64,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
             run, findings, outcome = audit_and_record(session, as_of=day, profile_name=profile, department=department,
                                                       user=user, areas=polygons, roads=network,
                                                       chunk_devices=chunk_devices)
-        except ProfileError as exc:
+        except (ProfileError, AuditDateError) as exc:
             raise click.UsageError(str(exc)) from exc
         session.commit()
     records = [{k: json_value(v) for k, v in rec.items()} for rec in findings[FINDING_KEYS].to_dict("records")]

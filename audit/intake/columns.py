@@ -6,6 +6,7 @@ whether it is required, the codes it accepts, and the help text and example prin
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 DEVICE_TYPES = ("固定测速", "移动测速", "区间测速", "闯红灯", "违法停车", "超限超载", "尾气遥感", "城市管理", "其他")
@@ -29,6 +30,8 @@ TEXT_MAX_LENGTH = 32767
 # The largest magnitudes the database columns hold: INTEGER (PostgreSQL's 4 bytes) and NUMERIC(14, 2).
 INT_MAX = 2**31 - 1
 MONEY_MAX = 999_999_999_999.99
+# The dates the template's cells accept, and the days an audit may be run as of: 1990-01-01 .. 2099-12-31.
+DATE_MIN, DATE_MAX = dt.date(1990, 1, 1), dt.date(2099, 12, 31)
 
 
 @dataclass(frozen=True)

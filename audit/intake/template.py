@@ -18,7 +18,7 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .columns import MONEY_MAX, TABLES, Column, TableSpec
+from .columns import DATE_MAX, DATE_MIN, MONEY_MAX, TABLES, Column, TableSpec
 from .xlsxsafe import set_cell
 
 TITLE_ROW, UNIT_ROW, HEADER_ROW = 1, 2, 3
@@ -32,8 +32,6 @@ NOTES_SHEET = "填表说明"
 UNIT_LINE = "填报单位（盖章）：________________    填报日期：____年__月__日"
 LANGS = ("zh", "en")
 
-# Dates accepted by the date validation: 1990-01-01 .. 2099-12-31.
-DATE_MIN, DATE_MAX = dt.date(1990, 1, 1), dt.date(2099, 12, 31)
 # Numeric bounds per column key: (low, high, whole number?).
 NUMBER_BOUNDS: dict[str, tuple[float, float, bool]] = {
     "lon": (-180, 180, False),

@@ -10,7 +10,7 @@ import pandas as pd
 
 from geo.layerfile import describe_layer
 
-from ..intake.columns import DEVICE_COLUMNS
+from ..intake.columns import DATE_MAX, DATE_MIN, DEVICE_COLUMNS
 from ..registry.daily import DailyRows, any_daily_rows, load_daily_rows
 from .base import Rule, all_rules, get_rule
 from .chunks import CHUNK_DEVICES, TotalsByDevice, across_context, chunk_context, department_chunks
@@ -195,14 +195,22 @@ def describe_rules(profile: Profile | str | None = None) -> list[dict[str, Any]]
     return out
 
 
+class AuditDateError(ValueError):
+    """An audit day outside DATE_MIN .. DATE_MAX (message in Chinese): no registry date is measured from it."""
+
+
 def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, department: str | None = None,
                 areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
                 daily_rows: bool = True) -> tuple[gpd.GeoDataFrame, AuditContext]:
     """The registry frame (of one department, or all) and the audit context, loaded from the database.
 
     daily_rows False: the context without the daily counts, only whether any were imported (counts_imported), for
-    the audit in chunks (audit.rules.chunks), which reads each chunk's rows.
+    the audit in chunks (audit.rules.chunks), which reads each chunk's rows. An as_of outside DATE_MIN .. DATE_MAX
+    raises AuditDateError (the rules' windows around a day of the year 1 or 9999 overflow the calendar).
     """
+    if not DATE_MIN <= as_of <= DATE_MAX:
+        raise AuditDateError(f"审查基准日 {as_of.isoformat()} 不在 {DATE_MIN.isoformat()} 至 {DATE_MAX.isoformat()} "
+                             "之间；请填写实际的审查日期。")
     from ..registry import store as registry
     from ..registry.assessments import load_assessments_frame
 

@@ -108,6 +108,11 @@ def test_running_the_audit_from_the_overview(world):
         assert run.id != world.run_id and run.user == "auditor" and str(run.as_of) == "2024-07-31"
     post(client, "/audit/run", {"as_of": "31/07/2024"})
     assert "审查基准日须为日期" in client.get("/").text
+    for day in ("0001-01-01", "9999-12-31"):  # the rules' windows around such a day overflowed: a 500
+        assert post(client, "/audit/run", {"as_of": day, "profile": "national"}).status_code == 303
+        assert f"审查基准日 {day} 不在 1990-01-01 至 2099-12-31 之间" in client.get("/").text
+    with database_session(world.app) as db:
+        assert db.scalar(select(AuditRun).order_by(AuditRun.id.desc())).id == run.id
 
 
 def test_the_audit_uses_the_configured_road_network(world, tmp_path):

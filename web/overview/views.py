@@ -14,6 +14,7 @@ from audit.casework.plan import current_plan, phase_views
 from audit.registry.models import Department, Device
 from audit.casework.problems import audit_and_record, suspension_proposals
 from audit.registry.models import AuditRun
+from audit.rules.engine import AuditDateError
 from audit.rules.profiles import ProfileError, list_profiles, profile_title
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
@@ -90,7 +91,7 @@ def run():
                                                              department=department, user=current_user.name,
                                                              areas=areas, roads=roads)
             db.commit()
-        except ProfileError as exc:
+        except (ProfileError, AuditDateError) as exc:
             db.rollback()
             flash(str(exc), "error")
             return redirect(url_for(".index"), code=303)

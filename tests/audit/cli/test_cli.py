@@ -139,6 +139,9 @@ def test_audit_json_has_the_fixed_keys_and_is_stored(cli, tmp_path):
     assert "审查批次 2" in table and "REV01" in table
     assert cli("audit", "--as-of", "30/06/2025").exit_code != 0
     assert "没有名为" in cli("audit", "--department", "无此单位").output
+    year_one = cli("audit", "--as-of", "0001-01-01")
+    assert year_one.exit_code == 2 and "审查基准日 0001-01-01 不在 1990-01-01 至 2099-12-31 之间" in year_one.output
+    assert "审查批次 3" in cli("audit", "--as-of", "2025-06-30").output  # the refused day stored no run
 
 
 def test_audit_in_chunks_of_one_device_gives_the_same_findings_and_a_bad_chunk_is_refused(cli, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.casework.plan import get_plan, load_plan
-from audit.registry.models import Decision
+from audit.registry.models import Decision, LoginThrottle
 
 from .support import DEPT_A, client_for, csrf, database_session, make_app, populate, post, upload
 
@@ -90,3 +90,19 @@ def test_a_nul_character_anywhere_in_a_request_is_refused_before_anything_reads_
     with database_session(world.app) as db:
         assert db.scalar(select(func.count()).select_from(Decision)) == decisions
     assert client.get("/devices?q=JB").status_code == 200
+
+
+def test_a_name_longer_than_any_account_is_counted_and_refused_like_any_wrong_name(world):
+    """The failure counter is keyed by the name: one longer than its column was a 500 on PostgreSQL (unsigned in)."""
+    anonymous = world.app.test_client()
+    long_name = "长" * 400
+    for _ in range(2):
+        response = anonymous.post("/login", data={"username": long_name, "password": "x", "csrf_token": csrf(anonymous)})
+        assert response.status_code == 401 and "用户名或密码错误" in response.text
+    assert anonymous.post("/login", json={"username": long_name * 10, "password": "x"},
+                          headers={"X-CSRFToken": csrf(anonymous)}).status_code == 401
+    with database_session(world.app) as db:
+        keys = db.scalars(select(LoginThrottle.key).where(LoginThrottle.key.like("account:%"))).all()
+        failures = db.scalars(select(LoginThrottle.failures).where(LoginThrottle.key.like("account:%"))).all()
+    assert len(keys) == 2 and all(len(k) <= 300 and k.startswith("account:sha256:") for k in keys)
+    assert sorted(failures) == [1, 2]

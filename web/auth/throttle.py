@@ -9,11 +9,13 @@ are counted alike, so the answers cannot tell them apart.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from audit.registry.logins import claim_attempt, forget_stale, release_attempt
+from audit.registry.models import LoginThrottle
 
 FREE_ATTEMPTS = 5  # per account or device; then each try waits
 ADDRESS_FREE_ATTEMPTS = 20  # per address, across names
@@ -21,6 +23,7 @@ BASE_DELAY = dt.timedelta(seconds=30)
 MAX_DELAY = dt.timedelta(minutes=15)
 FORGET_AFTER = dt.timedelta(hours=24)
 DEVICE_COOKIE = "camaudit_device"
+KEY_MAX = LoginThrottle.__table__.c.key.type.length
 
 
 def delay_after(failures: int, free: int = FREE_ATTEMPTS) -> dt.timedelta:
@@ -31,8 +34,17 @@ def delay_after(failures: int, free: int = FREE_ATTEMPTS) -> dt.timedelta:
 
 def keys(name: str, address: str | None, device: dict[str, Any] | None) -> list[tuple[str, int]]:
     """The keys an attempt counts against, with their free attempts."""
-    account = f"device:{device['nonce']}" if device and device.get("name") == name else f"account:{name.casefold()}"
-    return [(f"address:{address or '-'}", ADDRESS_FREE_ATTEMPTS), (account, FREE_ATTEMPTS)]
+    account = f"device:{device['nonce']}" if device and device.get("name") == name else _key("account", name.casefold())
+    return [(_key("address", address or "-"), ADDRESS_FREE_ATTEMPTS), (account, FREE_ATTEMPTS)]
+
+
+def _key(kind: str, value: str) -> str:
+    """kind:value, or where that is longer than the counter's column (a name no account has, typed or sent to
+    fail), kind:sha256:digest of the value."""
+    key = f"{kind}:{value}"
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{kind}:sha256:{hashlib.sha256(value.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def claim(session: Any, attempt: list[tuple[str, int]], now: dt.datetime) -> int:

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import Select
 
 from audit.intake.columns import INT_MAX
+from audit.registry.ids import record_id
 from audit.registry.models import Device
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -19,18 +20,11 @@ DECIDERS = ("admin", "auditor")
 MAX_ID = INT_MAX  # the largest id an id column (INTEGER on PostgreSQL) holds: a larger one names nothing
 
 
-def parse_id(value: str | None) -> int | None:
-    """An id from a form or query string: digits within MAX_ID, else None."""
-    if value is None or not value.isascii() or not value.isdigit() or int(value) > MAX_ID:
-        return None
-    return int(value)
-
-
 def requested_id(value: str | None) -> int | None:
     """An id a request names: None where it names none; 404 where the value cannot be a record's id."""
     if value in (None, ""):
         return None
-    found = parse_id(value)
+    found = record_id(value)
     if found is None:
         abort(404)
     return found
@@ -86,7 +80,7 @@ def requested_department(value: str | None) -> int | None:
     """A department filter from the request: a department user may name only its own (else 404)."""
     if value in (None, ""):
         return own_department_id()
-    dept_id = parse_id(value)
+    dept_id = record_id(value)
     if dept_id is None:
         abort(404)
     check_department(dept_id)

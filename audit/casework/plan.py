@@ -15,8 +15,8 @@ from typing import Any, Iterable, Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..intake.columns import INT_MAX
 from ..intake.hygiene import CONTROL, first_control, visible
+from ..registry.ids import record_id
 from ..registry.models import DELIVERABLES, Department, Filing, PlanPhase, PlanTask, SupervisionPlan
 from .decisions import DecisionError
 
@@ -198,8 +198,8 @@ def _task_fields(session: Session, plan_id: int, where: str, errors: list[str], 
               "requirement": _text(requirement, f"{where}：具体要求", 2000, errors, required=False),
               "phase_id": None}
     if phase_id not in (None, ""):
-        text = str(phase_id)
-        phase = session.get(PlanPhase, int(text)) if text.isascii() and text.isdigit() and int(text) <= INT_MAX else None
+        found = record_id(phase_id)
+        phase = session.get(PlanPhase, found) if found is not None else None
         if phase is None or phase.plan_id != plan_id:
             errors.append(f"{where}：所属阶段不是本方案的阶段。")
         else:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..casework.decisions import DecisionError
 from ..intake.columns import INT_MAX
 from ..registry.db import init_db, make_engine, session_factory
+from ..registry.ids import record_id
 
 
 @contextmanager
@@ -78,10 +79,10 @@ class IdType(click.ParamType):
     name = "ID"
 
     def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        text = str(value).strip()
-        if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= INT_MAX:
+        found = record_id(value)
+        if not found:
             self.fail(f"“{value}”不是有效的编号：应为 1 至 {INT_MAX} 之间的整数。", param, ctx)
-        return int(text)
+        return found
 
 
 ID = IdType()

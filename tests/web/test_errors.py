@@ -14,7 +14,8 @@ from audit.registry.models import Decision, LoginThrottle
 from .support import DEPT_A, client_for, csrf, database_session, make_app, populate, post, upload
 
 HUGE = "99999999999999999999"  # more than any database integer
-BEYOND = [str(2**31), HUGE]  # the first id an INTEGER column cannot hold, and HUGE
+# the first id an INTEGER column cannot hold, HUGE, and more digits than int() converts
+BEYOND = [str(2**31), HUGE, "1" * 5000]
 
 
 @pytest.fixture
@@ -60,6 +61,9 @@ def test_ids_out_of_range_in_query_strings_and_forms_are_no_500(world):
         assert response.status_code == 303
         assert post(client, "/reports/self-report", {"department": world.dept["a"], "case": big}).status_code == 404
         assert post(client, f"/plan/tasks/{task}/file", {"department": big, "method": "generated"}).status_code < 500
+        if len(big) > 19 or int(big) >= 2**63:  # a seed is a BIGINT
+            drawn = post(client, "/spotchecks", {"devices": "1", "roster": "甲\n乙", "seed": big})
+            assert drawn.status_code == 400 and "随机种子" in drawn.text, drawn.status_code
         for form in ({"title": "新任务", "deliverable": "自查报告", "deadline": "2024-08-01", "phase_id": big},
                      {"title": "新任务", "deliverable": "自查报告", "deadline": "2024-08-01", "department": big}):
             assert post(client, f"/plan/{plan}/tasks", form).status_code == 303, form

@@ -15,8 +15,9 @@ from audit.exports.drafting import EDITABLE
 from audit.exports.typical_case import case_choices
 from audit.registry.models import Department
 from audit.registry.models import AuditRun, Finding
+from audit.registry.ids import record_id
 
-from ..access import is_decider, parse_id, requested_department
+from ..access import is_decider, requested_department
 from ..database import get_session
 from ..findings import rule_titles
 from ..i18n import gettext as _
@@ -66,7 +67,7 @@ def render_form(db: Session, values: Mapping[str, Any], department: str | None, 
 
 
 def _run_id(value: str | None) -> int | None:
-    return parse_id(value)
+    return record_id(value)
 
 
 @bp.get("")
@@ -80,7 +81,7 @@ def index():
 def _int(value: str | None, what: str) -> int | None:
     if not value:
         return None
-    number = parse_id(value)
+    number = record_id(value)
     if number is None:
         raise FormError(_("{what}“{value}”应为编号（数字）。", what=_(what), value=value))
     return number

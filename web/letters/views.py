@@ -20,8 +20,9 @@ from audit.casework.plan import current_plan
 from audit.exports.data import ExportError
 from audit.exports.letters import KINDS, default_problems, issue, preview, request as letter_request
 from audit.registry.models import Department, IssuedDocument, Problem
+from audit.registry.ids import record_id
 
-from ..access import DECIDERS, parse_id, requested_id, roles_required
+from ..access import DECIDERS, requested_id, roles_required
 from ..database import get_session, writing
 from ..i18n import gettext as _
 
@@ -90,7 +91,7 @@ def new():
 def _request(db: Session, values: Any):  # type: ignore[no-untyped-def]
     kind = _kind(values.get("kind"))
     department = _department(db, values.get("department"))
-    ids = [i for v in values.getlist("problem") if (i := parse_id(v)) is not None]
+    ids = [i for v in values.getlist("problem") if (i := record_id(v)) is not None]
     deadline = _date(values.get("deadline"))
     on = _date(values.get("on")) or dt.date.today()
     return letter_request(db, kind, department=department, problem_ids=ids if KINDS[kind].to_department else None,

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from audit.intake.columns import DEVICE_TYPES, STATUSES
 from audit.registry.models import Device
 from audit.registry.models import Finding
+from audit.registry.ids import record_id
 
-from ..access import is_decider, parse_id, visible_device
+from ..access import is_decider, visible_device
 from ..cache import cached
 from ..database import get_session
 from ..devices.filters import DeviceFilter
@@ -34,7 +35,7 @@ def index():
     db = get_session()
     filt = DeviceFilter.from_args(request.args)
     tiles = Tiles(str(current_app.config["MAP_TILES"]), str(current_app.config.get("TIANDITU_KEY") or ""))
-    focus = request.args.get("focus", type=parse_id)
+    focus = request.args.get("focus", type=record_id)
     scope = (current_user.role, None if is_decider() else current_user.department_id)
     key = {"filter": filt.args(), "scope": scope, "focus": focus, "language": get_locale(),
            "tiles": [tiles.name, tiles.key], "areas": current_app.config.get("AREAS_FILE"),

@@ -16,8 +16,9 @@ from audit.casework.decisions import DecisionError
 from audit.exports.data import ExportError, Options
 from audit.exports.drafting import DELIVERABLE_KINDS, EDITABLE, generate_for_filing
 from audit.registry.models import DELIVERABLES, Department, Filing, PlanPhase, PlanTask, SupervisionPlan
+from audit.registry.ids import record_id
 
-from ..access import DECIDERS, check_department, is_decider, parse_id, requested_id, roles_required
+from ..access import DECIDERS, check_department, is_decider, requested_id, roles_required
 from ..database import apply_decision, get_session, writing
 from ..i18n import gettext as _
 
@@ -61,9 +62,9 @@ def _form_departments() -> list[str] | None:
     if request.form.get("all_departments") == "1":
         return None
     values = [v for v in request.form.getlist("department") if v]
-    ids = [i for v in values if (i := parse_id(v)) is not None]
+    ids = [i for v in values if (i := record_id(v)) is not None]
     names = dict(get_session().execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
-    return [names.get(parse_id(v)) or _("编号为 {id} 的单位", id=v) for v in values] or None
+    return [names.get(record_id(v)) or _("编号为 {id} 的单位", id=v) for v in values] or None
 
 
 @bp.post("")
@@ -169,7 +170,7 @@ def _filing_department() -> int:
     """The department a filing is for: a department user's own; an auditor names it (filing received on paper)."""
     if not is_decider():
         return current_user.department_id
-    dept_id = parse_id(request.form.get("department"))
+    dept_id = record_id(request.form.get("department"))
     if dept_id is None:
         abort(400)
     return dept_id

@@ -16,8 +16,9 @@ from audit.exports.letters import KINDS as LETTER_KINDS
 from audit.registry.models import (AuditRun, Department, Device, Finding, LedgerItem, Problem, ProblemResponse,
                                    ProblemReview)
 from audit.rules.profiles import profile_title
+from audit.registry.ids import record_id
 
-from ..access import DECIDERS, parse_id, roles_required, visible_device
+from ..access import DECIDERS, roles_required, visible_device
 from ..auth.views import safe_next
 from ..database import apply_decision, get_session
 from ..devices.filters import DeviceFilter
@@ -160,7 +161,7 @@ def _act(action: Callable[[Session], Any], success: str):  # type: ignore[no-unt
 
 
 def _problem_ids() -> list[int]:
-    return [i for v in request.form.getlist("problem") if (i := parse_id(v)) is not None]
+    return [i for v in request.form.getlist("problem") if (i := record_id(v)) is not None]
 
 
 def _names(db: Session, ids: list[int]) -> str:

@@ -28,6 +28,9 @@ from ..i18n import term
 bp = Blueprint("spotchecks", __name__, url_prefix="/spotchecks")
 
 
+WHOLE_DIGITS = 19  # a seed below 2**63 has at most 19 digits; a count of devices or inspectors fewer
+
+
 class FormError(ValueError):
     """A field of the draw form that cannot be read."""
 
@@ -38,8 +41,10 @@ def _whole(value: str | None, label: str, *, required: bool) -> int | None:
         if required:
             raise FormError(_("请填写{label}。", label=label))
         return None
-    if not text.isdigit():
+    if not text.isascii() or not text.isdigit():
         raise FormError(_("{label}须为整数，“{value}”不是整数。", label=label, value=text))
+    if len(text.lstrip("0")) > WHOLE_DIGITS:  # int() refuses thousands of digits; none of these needs 20
+        raise FormError(_("{label}“{value}…”过大。", label=label, value=text[:20]))
     return int(text)
 
 

@@ -61,10 +61,10 @@ def _form_departments() -> list[str] | None:
     no department (deleted since the form was shown, or made up) stays in the list, for the plan to refuse."""
     if request.form.get("all_departments") == "1":
         return None
-    values = [v for v in request.form.getlist("department") if v]
-    ids = [i for v in values if (i := record_id(v)) is not None]
+    chosen = [(v, record_id(v)) for v in request.form.getlist("department") if v]
+    ids = [i for _v, i in chosen if i is not None]
     names = dict(get_session().execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all())
-    return [names.get(record_id(v)) or _("编号为 {id} 的单位", id=v) for v in values] or None
+    return [names.get(i) or _("编号为 {id} 的单位", id=v) for v, i in chosen] or None
 
 
 @bp.post("")

@@ -8,10 +8,12 @@ audit.rules.chunks) by one array parameter on PostgreSQL and by a temporary tabl
 """
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -141,7 +143,7 @@ def _sqlite_rows(conn, where: str, params: tuple,  # type: ignore[no-untyped-def
             texts = cursor.execute(sql, (*params, start, stop)).fetchone()
             if texts[0] is None:
                 continue
-            columns = {name: np.fromstring(joined, sep=",", dtype=_DTYPES[name])
+            columns = {name: _parse_joined(name, joined)
                        for name, joined in zip(("device_id", "monthly", "day", "count", "fine"), texts)}
             if len({len(c) for c in columns.values()}) != 1:
                 raise RuntimeError(f"SQLite: the columns of devices {start}… do not have one length each")
@@ -149,6 +151,18 @@ def _sqlite_rows(conn, where: str, params: tuple,  # type: ignore[no-untyped-def
     finally:
         cursor.close()
     return batches.rows()
+
+
+def _parse_joined(name: str, joined: str) -> np.ndarray:
+    """One column of `_sqlite_rows`: numpy parses integers at about 15 ns a value but booleans and floats at about
+    200 ns, so the flags are parsed as small integers and the fines by pandas' C parser (45 ns a value, the same
+    doubles; 'nan' for an unknown fine)."""
+    if name == "fine":
+        return pd.read_csv(io.StringIO(joined), header=None, lineterminator=",", dtype=np.float64,
+                           engine="c").iloc[:, 0].to_numpy()
+    if name == "monthly":
+        return np.fromstring(joined, sep=",", dtype=np.int8).astype(bool)
+    return np.fromstring(joined, sep=",", dtype=_DTYPES[name])
 
 
 # The planner settings of `_copy_rows`, for its transaction only (restored after it; an error rolls them back)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from .bulk import Col, Loader
@@ -89,10 +89,7 @@ def load_daily_rows(session: Session, department: str | None = None,
     """Every stored count (of one department's devices, or of the devices `device_ids`, when given)."""
     conn = session.connection()
     if device_ids is not None:
-        ids = np.unique(np.asarray(device_ids, dtype=np.int64))
-        if conn.dialect.name == "postgresql":
-            return _copy_rows(conn, " WHERE v.device_id = ANY(%(ids)s)", {"ids": ids.tolist()})
-        return _sqlite_chosen(conn, ids)
+        return rows_of_devices(conn, device_ids)
     join, params = _where(department)
     if conn.dialect.name == "postgresql":
         return _copy_rows(conn, join, params)
@@ -104,6 +101,17 @@ def load_daily_rows(session: Session, department: str | None = None,
     bounds = [(start, start + SQLITE_DEVICES) for start in range(low or 0, (high or -1) + 1, SQLITE_DEVICES)]
     return _sqlite_rows(conn, join.replace("%(department)s", "?") + (" AND" if join else " WHERE")
                         + " v.device_id >= ? AND v.device_id < ?", tuple(params.values()), bounds)
+
+
+def rows_of_devices(conn: Connection, device_ids: np.ndarray) -> DailyRows:
+    """Every stored count of the devices `device_ids`, on the session's connection `conn`. On PostgreSQL this
+    touches only the driver's connection, whose lock makes each statement wait for the other's, so it may run on a
+    second thread while the first goes on with the session (audit.rules.engine.rows_in_turn): the same
+    transaction, the same snapshot."""
+    ids = np.unique(np.asarray(device_ids, dtype=np.int64))
+    if conn.dialect.name == "postgresql":
+        return _copy_rows(conn, " WHERE v.device_id = ANY(%(ids)s)", {"ids": ids.tolist()})
+    return _sqlite_chosen(conn, ids)
 
 
 def any_daily_rows(session: Session, department: str | None = None) -> bool:

@@ -9,12 +9,16 @@ on every device, the peer rules on the service totals (audit.rules.peers.service
 The findings are exactly those of run_rules on every device and every row.
 
 A department larger than the chunk is kept whole (its findings of the department, its reporting days need all its
-rows): memory then grows with that department's rows.
+rows): memory then grows with that department's rows. On PostgreSQL the next chunk's rows are read on a second
+thread while the rules run on this one (rows_in_turn): the server's work hidden behind the rules', one more chunk
+of rows in memory.
 """
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,6 +44,26 @@ class TotalsByDevice:
     def of(self, ids: pd.Series) -> pd.DataFrame:
         """The totals of these devices, in their order, indexed 0 … n − 1."""
         return self.frame.loc[ids.to_numpy()].reset_index(drop=True)
+
+
+def rows_in_turn(rows_of: Callable[[np.ndarray], DailyRows], reads: Sequence[np.ndarray],
+                 ahead: bool = False) -> Iterator[DailyRows]:
+    """rows_of(ids) of each of `reads`, in turn. ahead: each read but the first starts on a second thread when the
+    one before is handed over, so that the database reads it while the caller works (rows_of must be safe to call
+    there: audit.registry.daily.rows_of_devices on PostgreSQL). Closing the iterator early waits for a read under
+    way, so that nothing uses the connection after it."""
+    if not ahead or len(reads) < 2:
+        for ids in reads:
+            yield rows_of(ids)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="camaudit-rows") as pool:
+        pending = pool.submit(rows_of, reads[0])
+        for ids in reads[1:]:
+            rows = pending.result()
+            pending = pool.submit(rows_of, ids)
+            yield rows
+            del rows
+        yield pending.result()
 
 
 def department_chunks(devices: pd.DataFrame, size: int) -> list[np.ndarray]:

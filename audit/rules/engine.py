@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import closing
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import geopandas as gpd
@@ -11,9 +12,10 @@ import pandas as pd
 from geo.layerfile import describe_layer
 
 from ..intake.columns import DATE_MAX, DATE_MIN, DEVICE_COLUMNS
-from ..registry.daily import DailyRows, any_daily_rows, load_daily_rows
+from ..registry.daily import DailyRows, any_daily_rows, load_daily_rows, rows_of_devices
 from .base import Rule, all_rules, get_rule
-from .chunks import CHUNK_DEVICES, TotalsByDevice, across_context, chunk_context, department_chunks
+from .chunks import (CHUNK_DEVICES, TotalsByDevice, across_context, chunk_context, department_chunks,
+                     rows_in_turn)
 from .context import AuditContext, dates
 from .peers import service_totals
 from .profiles import Profile, load_profile
@@ -121,7 +123,7 @@ def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Ru
 def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[np.ndarray], DailyRows],
                   rules: Iterable[str | Rule] | None = None, chunk_devices: int = CHUNK_DEVICES,
                   progress: Callable[[str, int, int], None] | None = None, focus: Iterable[int] | None = None,
-                  kept: TotalsByDevice | None = None) -> pd.DataFrame:
+                  kept: TotalsByDevice | None = None, ahead: bool = False) -> pd.DataFrame:
     """Run the rules (all, or the given codes) as run_rules does, on chunks of whole departments (audit.rules.chunks):
     the same findings, with the daily rows of one chunk in memory at a time.
 
@@ -133,6 +135,8 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     service totals of every device; with focus, gives those of the chunks without a focus device (their rows are
     then not read), which must be the same registry and statuses (the recheck's pass after the audit's,
     audit.casework.problems.recheck_suspended).
+    ahead: the next chunk's rows are read on a second thread while the rules run (chunks.rows_in_turn; rows_of
+    must be safe to call there), so two chunks' rows are in memory at a time.
     """
     if chunk_devices < 1:
         raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
@@ -155,22 +159,29 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
             positions = np.flatnonzero(among)
             chunks += [positions[p] for p in department_chunks(devices.iloc[positions], chunk_devices)]
         steps = sum(bool(wanted[p].any()) for p in chunks) * len(local) + len(across)
+    # Each chunk: whether only its service totals are wanted (no focus device), and whether those are kept already.
+    plan = []
     for positions in chunks if local or totals_needed else []:
-        part = devices.iloc[positions].reset_index(drop=True)
-        if wanted is not None and not wanted[positions].any():
-            known = kept.of(part["id"]) if kept is not None and kept.frame is not None else \
-                service_totals(part, chunk_context(ctx, part, rows_of(part["id"].to_numpy())))
-            totals.append(known.set_axis(positions))
-            continue
-        sub = chunk_context(ctx, part, rows_of(part["id"].to_numpy()))
-        for rule in local:
-            if progress:
-                progress(rule.code, step, steps)
-            step += 1
-            parts.append(rule.run(part, sub))
-        if totals_needed:
-            totals.append(service_totals(part, sub).set_axis(positions))
-        del sub  # before the next chunk's rows are read
+        totals_only = wanted is not None and not wanted[positions].any()
+        plan.append((positions, totals_only, totals_only and kept is not None and kept.frame is not None))
+    ids = devices["id"].to_numpy()
+    rows = rows_in_turn(rows_of, [ids[positions] for positions, _, known in plan if not known], ahead)
+    with closing(rows):
+        for positions, totals_only, known in plan:
+            part = devices.iloc[positions].reset_index(drop=True)
+            if totals_only:
+                got = kept.of(part["id"]) if known else service_totals(part, chunk_context(ctx, part, next(rows)))
+                totals.append(got.set_axis(positions))
+                continue
+            sub = chunk_context(ctx, part, next(rows))
+            for rule in local:
+                if progress:
+                    progress(rule.code, step, steps)
+                step += 1
+                parts.append(rule.run(part, sub))
+            if totals_needed:
+                totals.append(service_totals(part, sub).set_axis(positions))
+            del sub  # before the next chunk's rows are handed over
     if kept is not None and focus is None and totals_needed:
         kept.keep(devices["id"], totals)
     whole = across_context(ctx, devices, totals if totals_needed else None)
@@ -236,8 +247,10 @@ def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
     """The findings of the rules on the registry frame, the daily counts read from the database a chunk of whole
     departments at a time (audit.rules.chunks; chunk_devices: the chunk's size, CHUNK_DEVICES by default; focus
     and kept: see run_in_chunks)."""
-    return run_in_chunks(devices, ctx, lambda ids: load_daily_rows(session, device_ids=ids), rules=rules,
-                         chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress, focus=focus, kept=kept)
+    conn = session.connection()
+    return run_in_chunks(devices, ctx, lambda ids: rows_of_devices(conn, ids), rules=rules,
+                         chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress, focus=focus, kept=kept,
+                         ahead=conn.dialect.name == "postgresql")
 
 
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile = "national",

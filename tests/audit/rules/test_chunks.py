@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -12,8 +14,8 @@ import pytest
 
 from audit.registry import store
 from audit.registry.db import session_factory
-from audit.registry.daily import load_daily_rows
-from audit.rules.chunks import TotalsByDevice, department_chunks
+from audit.registry.daily import DailyRows, load_daily_rows
+from audit.rules.chunks import TotalsByDevice, department_chunks, rows_in_turn
 from audit.rules.engine import audit_findings, devices_frame, load_inputs, run_in_chunks, run_rules
 from audit.rules.profiles import load_profile
 
@@ -202,3 +204,53 @@ def test_a_recheck_of_some_departments_finds_what_a_pass_over_every_chunk_finds(
         alone = run_in_chunks(rechecked, ctx, rows_of, chunk_devices=50, focus=focus)
         pd.testing.assert_frame_equal(alone[alone["device_code"].isin(codes)].reset_index(drop=True), before)
         assert sum(read) == len(rechecked)
+
+
+def test_the_next_chunk_is_read_while_the_rules_run_and_an_early_stop_waits_for_the_read():
+    """rows_in_turn: the rows in the order asked for; with ahead, the next read starts when a chunk is handed over
+    (without, only when asked for); closed early, it returns only once the read under way has ended."""
+    events: list[tuple[str, int]] = []
+    second_started = threading.Event()
+
+    def rows_of(ids):
+        events.append(("start", int(ids[0])))
+        if ids[0] == 1:
+            second_started.set()
+            time.sleep(0.3)
+        events.append(("end", int(ids[0])))
+        return DailyRows(**{name: np.asarray(ids) for name in ("device_id", "day", "monthly", "count", "fine")})
+
+    reads = [np.array([i]) for i in range(4)]
+    assert [int(r.device_id[0]) for r in rows_in_turn(rows_of, reads, ahead=True)] == [0, 1, 2, 3]
+    events.clear()
+    rows = rows_in_turn(rows_of, reads, ahead=True)
+    assert int(next(rows).device_id[0]) == 0
+    assert second_started.wait(5)  # read while the caller holds chunk 0
+    rows.close()
+    assert events == [("start", 0), ("end", 0), ("start", 1), ("end", 1)]
+    events.clear()
+    rows = rows_in_turn(rows_of, reads)
+    next(rows)
+    assert events == [("start", 0), ("end", 0)]
+    rows.close()
+
+
+def test_an_error_while_the_next_chunk_is_read_leaves_the_session_usable(db_engine, tmp_path):
+    """The audit stops in the second chunk (on PostgreSQL with the third chunk's rows being read on the second
+    thread): the error reaches the caller, the transaction rolls back, and the connection serves the next audit."""
+    with session_factory(db_engine)() as session:
+        generated(session, tmp_path)
+        devices, ctx = load_inputs(session, as_of=AS_OF, profile=load_profile("national"), daily_rows=False)
+        calls = []
+
+        def progress(code, step, steps):
+            calls.append(code)
+            if step == steps // 4 + 1:
+                raise RuntimeError("stopped")
+
+        with pytest.raises(RuntimeError, match="stopped"):
+            audit_findings(session, devices, ctx, chunk_devices=30, progress=progress)
+        session.rollback()
+        assert len(calls) > 1
+        devices, ctx = load_inputs(session, as_of=AS_OF, profile=load_profile("national"), daily_rows=False)
+        pd.testing.assert_frame_equal(audit_findings(session, devices, ctx, chunk_devices=30), at_once(session, AS_OF))

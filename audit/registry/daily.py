@@ -106,7 +106,7 @@ def load_daily_rows(session: Session, department: str | None = None,
 def rows_of_devices(conn: Connection, device_ids: np.ndarray) -> DailyRows:
     """Every stored count of the devices `device_ids`, on the session's connection `conn`. On PostgreSQL this
     touches only the driver's connection, whose lock makes each statement wait for the other's, so it may run on a
-    second thread while the first goes on with the session (audit.rules.engine.rows_in_turn): the same
+    second thread while the first goes on with the session (audit.rules.chunks.rows_in_turn): the same
     transaction, the same snapshot."""
     ids = np.unique(np.asarray(device_ids, dtype=np.int64))
     if conn.dialect.name == "postgresql":

@@ -4,7 +4,8 @@
     .venv/bin/python bench/bench_scale.py --sizes 10000,100000 --days 100 --backends sqlite
 
 For each size, generated files (cached under bench/out/scale/): one devices CSV and one violations CSV per month
-(how departments send them). Each step runs in its own process, whose peak memory (max RSS) is read when it ends:
+(how departments send them). Each step runs in its own process, whose peak memory (max RSS) is read when it ends
+(and, where it starts processes of its own, the audit's rule workers, the sum of all their PSS, sampled):
 the plain read (pandas.read_csv of the same files: the reference), the floor (the database's own write of the same
 rows into bare tables keyed as the registry's are: the devices as text keyed by code, the daily counts as
 violation_stat's columns and primary key, their device ids already known; COPY on PostgreSQL, executemany on SQLite,
@@ -16,8 +17,10 @@ device import ≤ 3x the plain read, violations import ≤ 3x on PostgreSQL and 
 100k × 100 days ≤ 30 s, 300k × 365 days on PostgreSQL ≤ 10 min at ≤ 6 GB.
 
 The audit reads the daily rows a chunk of whole departments at a time (audit.rules.chunks; --chunk-devices sets
-the chunk, the audit's default otherwise), so its memory grows with the chunk, not with the rows. An audit whose
-rows exceed --max-audit-rows is not run, and an audit's process is capped at --audit-memory-gb of address space.
+the chunk, the audit's default otherwise), so its memory grows with the chunk, not with the rows; the chunks'
+rules run in CAMAUDIT_AUDIT_WORKERS processes (audit.rules.parallel: 2 on a machine of two cores unless set).
+An audit whose rows exceed --max-audit-rows is not run, and an audit's process (each of its workers too) is capped
+at --audit-memory-gb of address space.
 --reuse audits the databases an earlier run of the same size imported (no reset, no import): after a run with
 --max-audit-rows 0, say, to audit with several chunk sizes. --partitioned runs `camaudit db partition` on
 PostgreSQL after the device import, so that each month's file is loaded into a partition of its own.
@@ -30,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -267,9 +271,37 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(result))
 
 
+def _tree_pss(root: int) -> int:
+    """Proportional set size (bytes) of a process and all its descendants (the audit's rule workers are children
+    of the forkserver it starts), from /proc; pages they share are counted once."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    tree, grown = {root}, True
+    while grown:
+        more = {pid for pid, ppid in parent.items() if ppid in tree} - tree
+        tree |= more
+        grown = bool(more)
+    total = 0
+    for pid in tree:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+        except OSError:
+            continue
+    return total
+
+
 def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float = 0,
              chunk_devices: int | None = None) -> dict:
-    """The step in a child process: its result, wall time, CPU time (user and system) and peak memory (MB)."""
+    """The step in a child process: its result, wall time, CPU time (user and system), peak memory (MB) of that
+    process (max RSS) and of it with all its descendants (the sum of their PSS, sampled every half second)."""
     cmd = [sys.executable, __file__, "--child", step, "--folder", str(folder), "--memory-gb", str(memory_gb)]
     if url:
         cmd += ["--url", url]
@@ -277,12 +309,22 @@ def run_step(step: str, folder: Path, url: str | None = None, memory_gb: float =
         cmd += ["--chunk-devices", str(chunk_devices)]
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    tree_peak, done = [0], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            tree_peak[0] = max(tree_peak[0], _tree_pss(proc.pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
+    done.set()
+    sampler.join()
     out, err = proc.stdout.read(), proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
-              "ok": proc.returncode == 0}
+              "tree_peak_mb": tree_peak[0] / 2**20, "ok": proc.returncode == 0}
     if proc.returncode == 0:
         result |= json.loads(out.strip().splitlines()[-1])
     else:
@@ -343,6 +385,9 @@ def main() -> None:
     if args.child:
         child(args)
         return
+    from audit.rules.parallel import audit_workers
+
+    workers = audit_workers()
     pg = os.environ.get("CAMAUDIT_BENCH_PG_URL")
     print(f"scale benchmark ({dt.date.today()}, load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -380,7 +425,8 @@ def main() -> None:
                 print(f"  {backend:10s} audit: not run ({files['rows']:,} rows > --max-audit-rows)")
                 continue
             aud = run_step("audit", folder, url, memory_gb=args.audit_memory_gb, chunk_devices=args.chunk_devices)
-            _line(backend, "audit" + (f" ({args.chunk_devices:,}/chunk)" if args.chunk_devices else ""), aud,
+            label = f"audit, {workers} worker{'s' if workers > 1 else ''}"
+            _line(backend, label + (f" ({args.chunk_devices:,}/chunk)" if args.chunk_devices else ""), aud,
                   None, None)
 
 
@@ -392,8 +438,10 @@ def _line(backend: str, step: str, result: dict, reference: float | None, target
         return
     ratio = f"  ratio {result['seconds'] / reference:5.1f}x (target {target}x)" if reference else ""
     ratio += f", {result['seconds'] / floor:4.1f}x the floor" if floor else ""
+    tree = (f" (with its workers {result['tree_peak_mb']:,.0f} MB)"
+            if result["tree_peak_mb"] > result["peak_mb"] * 1.05 else "")
     print(f"  {backend:10s} {step:18s} {result['seconds']:8.1f} s  (process CPU {result['cpu']:5.1f} s)  "
-          f"peak {result['peak_mb']:7,.0f} MB{ratio}")
+          f"peak {result['peak_mb']:7,.0f} MB{tree}{ratio}")
 
 
 if __name__ == "__main__":

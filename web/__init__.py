@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from audit.registry.db import instance_path, private_folder
+from audit.rules.parallel import audit_workers
 
 DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: audit.db.database_url()
@@ -35,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_WORKERS": 2,  # uploads parsed at once, each in its own process
     "UPLOAD_WORKER_MEMORY_MB": 4096,  # address space of a parsing process (0: no limit; Linux only)
     "UPLOAD_PARSE_TIMEOUT": 600,  # seconds a parsing process may take
+    "AUDIT_WORKERS": None,  # processes running an audit's rules (None: audit.rules.parallel.audit_workers' default)
     # Reverse proxies in front of the app (nginx …) whose X-Forwarded-For/-Proto/-Host are believed: the client's
     # address then comes from them (login throttling, session records). 0: the address of the connection itself.
     "TRUSTED_PROXIES": 0,
@@ -64,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     proxies = app.config["TRUSTED_PROXIES"]
     if not isinstance(proxies, int) or isinstance(proxies, bool) or proxies < 0:
         raise ValueError(f"设置 TRUSTED_PROXIES 的值 {proxies!r} 无效：应为 0 或代理服务器的层数（正整数）。")
+    audit_workers(app.config["AUDIT_WORKERS"])  # refuses a bad setting at start, not at the first audit
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     if not app.config.get("SECRET_KEY"):

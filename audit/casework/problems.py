@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import ARRAY, Date, String, and_, any_, bindparam, select, text, update
 from sqlalchemy.orm import Session
 
+from .. import forkserver
 from ..registry.bulk import Col, loader_for
 from ..registry.models import (
     NOT_ASSESSED,
@@ -39,10 +40,12 @@ from ..registry.models import (
     ProblemReview,
 )
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
-from ..rules.chunks import TotalsByDevice
+from ..rules.chunks import CHUNK_DEVICES, TotalsByDevice
 from ..rules.context import AuditContext
+from ..registry.store import device_count
 from ..rules.engine import audit_findings, load_inputs, run_audit
 from ..rules.findings import insert_findings, json_texts
+from ..rules.parallel import audit_workers
 from ..rules.profiles import load_profile
 from ..rules.schema import empty_findings
 from .decisions import DecisionError
@@ -303,14 +306,15 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
 def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFrame | None = None,
                       roads: gpd.GeoDataFrame | None = None, chunk_devices: int | None = None,
                       kept: TotalsByDevice | None = None,
-                      inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None
+                      inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None, workers: int | None = None
                       ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
     """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
     and give the findings that observe those problems, to add to the run (message and evidence say it was a
     recheck).
     The rules about one department run only on the chunks holding a suspended device; kept: the service totals of
     the run's own pass (run_audit), which the peer rules read for the other chunks instead of their rows; inputs:
-    the registry frame and context (without daily rows) that pass read, loaded again otherwise.
+    the registry frame and context (without daily rows) that pass read, loaded again otherwise; workers: the
+    processes that run the rules (audit.rules.engine.audit_findings).
 
     Returns those findings and the (device, rule) pairs examined (a cannot-assess one is not examined).
     """
@@ -329,7 +333,7 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     suspended = {r.device_code for r in rows}
     devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"
     found = audit_findings(session, devices, ctx, rules=sorted({r.rule for r in rows}), chunk_devices=chunk_devices,
-                           focus={r.device_id for r in rows}, kept=kept)
+                           focus={r.device_id for r in rows}, kept=kept, workers=workers)
     found = found[found["device_code"].isin(suspended)].reset_index(drop=True)
     ids = dict(session.execute(select(Device.device_code, Device.id).where(Device.device_code.in_(sorted(suspended))))
                .all())
@@ -348,20 +352,24 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
 
 def audit_and_record(session: Session, *, as_of: dt.date, profile_name: str = "national",
                      department: str | None = None, user: str = "cli", areas: gpd.GeoDataFrame | None = None,
-                     roads: gpd.GeoDataFrame | None = None, progress: Any = None, chunk_devices: int | None = None
-                     ) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
+                     roads: gpd.GeoDataFrame | None = None, progress: Any = None, chunk_devices: int | None = None,
+                     workers: int | None = None) -> tuple[AuditRun, pd.DataFrame, RunProblems]:
     """Run the audit (audit.rules.engine.run_audit), recheck the problems of suspended devices as if they were
     back in use, file the findings under their problems and store them, each pointing at its problem (caller
-    commits). chunk_devices: the devices of a chunk of the audit (audit.rules.chunks)."""
+    commits). chunk_devices: the devices of a chunk of the audit (audit.rules.chunks); workers: the processes that
+    run the chunks' rules (audit.rules.parallel.audit_workers by default)."""
+    workers = audit_workers(workers)
+    if workers > 1 and device_count(session, department) > (chunk_devices or CHUNK_DEVICES):
+        forkserver.start()  # the workers' server imports while the registry loads
     kept = TotalsByDevice()
     profile = load_profile(profile_name)
     inputs = load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas, roads=roads,
                          daily_rows=False)
     run, findings = run_audit(session, as_of=as_of, profile_name=profile, department=department, user=user,
                               areas=areas, roads=roads, progress=progress, chunk_devices=chunk_devices, kept=kept,
-                              inputs=inputs, store_findings=False)
+                              inputs=inputs, store_findings=False, workers=workers)
     extra, rechecked = recheck_suspended(session, run, areas=areas, roads=roads, chunk_devices=chunk_devices,
-                                         kept=kept, inputs=inputs)
+                                         kept=kept, inputs=inputs, workers=workers)
     if len(extra):
         findings = pd.concat([findings, extra], ignore_index=True)
         run.finding_count = len(findings)

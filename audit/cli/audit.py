@@ -33,9 +33,12 @@ FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "mess
 @click.option("--user", default="cli", show_default=True)
 @click.option("--chunk-devices", type=COUNT,
               help="Devices whose daily counts are in memory at once (whole departments; default 10000).")
+@click.option("--workers", type=COUNT,
+              help="Processes that run the rules on those chunks at once (default: CAMAUDIT_AUDIT_WORKERS, else 2 "
+                   "on a machine of two cores or more; 1: none besides this one).")
 def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Path | None, areas_crs: str | None,
               roads: Path | None, roads_crs: str | None, fmt: str, output: Path | None, user: str,
-              chunk_devices: int | None) -> None:
+              chunk_devices: int | None, workers: int | None) -> None:
     """Run every rule on the registry and store the findings as an audit run (审查)."""
     from geo.boundary import load_areas
     from geo.roads import load_roads
@@ -43,9 +46,14 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
     from ..casework.problems import audit_and_record
     from ..registry.store import get_department
     from ..rules.engine import AuditDateError
+    from ..rules.parallel import AuditWorkerError, audit_workers
     from ..rules.profiles import ProfileError, profile_title
 
     day = parse_date(as_of)
+    try:
+        workers = audit_workers(workers)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
     for crs, layer, flag in ((areas_crs, areas, "--areas"), (roads_crs, roads, "--roads")):
         if crs and not layer:
             raise click.UsageError(f"{flag}-crs 需与 {flag} 一起使用。")
@@ -63,9 +71,11 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
         try:
             run, findings, outcome = audit_and_record(session, as_of=day, profile_name=profile, department=department,
                                                       user=user, areas=polygons, roads=network,
-                                                      chunk_devices=chunk_devices)
+                                                      chunk_devices=chunk_devices, workers=workers)
         except (ProfileError, AuditDateError) as exc:
             raise click.UsageError(str(exc)) from exc
+        except AuditWorkerError as exc:
+            raise click.ClickException(str(exc)) from exc
         session.commit()
     records = [{k: json_value(v) for k, v in rec.items()} for rec in findings[FINDING_KEYS].to_dict("records")]
     if fmt == "json":

@@ -1,34 +1,20 @@
 """parse_upload in a child process with a memory limit and a time limit, for servers: whatever a file does to the
 reader, the calling process stays up and gets a report.
 
-The child is forked from a server process that has imported the reader once (multiprocessing's forkserver, spawn
-where there is none), so a parse costs no import; its address space is capped (RLIMIT_AS, where the platform has
-it) and it is killed after `timeout` seconds. The parsed upload comes back pickled through a pipe.
+The child is forked from a server process that has imported the reader once (audit.forkserver), so a parse costs
+no import; its address space is capped (RLIMIT_AS, where the platform has it) and it is killed after `timeout`
+seconds. The parsed upload comes back pickled through a pipe.
 """
 from __future__ import annotations
 
-import multiprocessing
 import traceback
 from pathlib import Path
 from typing import Any
 
+from ..forkserver import mp_context
 from .limits import ReadLimits
 from .report import ValidationReport
 from .upload import ParsedUpload, parse_upload
-
-PRELOAD = ["audit.intake.isolated"]
-_context: Any = None
-
-
-def _mp_context() -> Any:
-    global _context
-    if _context is None:
-        methods = multiprocessing.get_all_start_methods()
-        _context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        if "forkserver" in methods:
-            _context.set_forkserver_preload(PRELOAD)
-    return _context
-
 
 def _child(conn: Any, path: str, kind: str, options: dict[str, Any], memory_mb: int) -> None:
     if memory_mb:
@@ -55,7 +41,7 @@ def parse_isolated(path: Path, kind: str, *, default_crs: str | None = None, bou
     """parse_upload(path, kind, …) run in a child process; a child that runs out of memory or time, crashes or
     raises gives a ParsedUpload whose report says so (code PARSE_FAILED). A large CSV's rows come back as a spool
     file in `spool_dir` (the caller discards it), not through the pipe."""
-    ctx = _mp_context()
+    ctx = mp_context()
     receiver, sender = ctx.Pipe(duplex=False)
     options = {"default_crs": default_crs, "boundary": boundary, "limits": limits, "spool_dir": spool_dir}
     child = ctx.Process(target=_child, args=(sender, str(path), kind, options, memory_mb), daemon=True)

@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import shape
-from sqlalchemy import Float, String, Text, cast, select
+from sqlalchemy import Float, String, Text, cast, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -371,6 +371,14 @@ def _row_departments(session: Session, frame: pd.DataFrame, columns: dict[str, s
 
 
 # ---- reading the registry -------------------------------------------------------------------------------
+
+def device_count(session: Session, department: str | None = None) -> int:
+    """The devices of the registry (of one department): the rows load_devices_frame gives."""
+    query = select(func.count(Device.id))
+    if department:
+        query = query.join(Department).where(Department.name == department)
+    return int(session.scalar(query) or 0)
+
 
 def load_devices_frame(session: Session, department: str | None = None) -> gpd.GeoDataFrame:
     """One row per device: id, department name, every device key; dates as datetime64; geometry in EPSG:4326."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import closing
+from contextlib import closing, nullcontext
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import geopandas as gpd
@@ -17,6 +17,7 @@ from .base import Rule, all_rules, get_rule
 from .chunks import (CHUNK_DEVICES, TotalsByDevice, across_context, chunk_context, department_chunks,
                      rows_in_turn)
 from .context import AuditContext, dates
+from .parallel import ChunkWorkers, audit_workers
 from .peers import service_totals
 from .profiles import Profile, load_profile
 from .schema import FINDING_COLUMNS, empty_findings
@@ -123,7 +124,7 @@ def run_rules(devices: pd.DataFrame, ctx: AuditContext, rules: Iterable[str | Ru
 def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[np.ndarray], DailyRows],
                   rules: Iterable[str | Rule] | None = None, chunk_devices: int = CHUNK_DEVICES,
                   progress: Callable[[str, int, int], None] | None = None, focus: Iterable[int] | None = None,
-                  kept: TotalsByDevice | None = None, ahead: bool = False) -> pd.DataFrame:
+                  kept: TotalsByDevice | None = None, ahead: bool = False, workers: int = 1) -> pd.DataFrame:
     """Run the rules (all, or the given codes) as run_rules does, on chunks of whole departments (audit.rules.chunks):
     the same findings, with the daily rows of one chunk in memory at a time.
 
@@ -137,6 +138,9 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     audit.casework.problems.recheck_suspended).
     ahead: the next chunk's rows are read on a second thread while the rules run (chunks.rows_in_turn; rows_of
     must be safe to call there), so two chunks' rows are in memory at a time.
+    workers: where more than 1 and two chunks or more need the rules, those chunks' rules run in that many worker
+    processes (audit.rules.parallel), one chunk's rows in each and the next one's here; progress is then called as
+    each chunk's results come back.
     """
     if chunk_devices < 1:
         raise ValueError(f"chunk_devices must be at least 1, not {chunk_devices}")
@@ -147,7 +151,6 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
     totals_needed = any(r.uses_service_totals for r in across)
     chunks = department_chunks(devices, chunk_devices)
     steps, step = len(chunks) * len(local) + len(across), 0
-    parts: list[pd.DataFrame] = []
     totals: list[pd.DataFrame] = []
     wanted = None if focus is None else devices["id"].isin(list(focus)).to_numpy()
     if wanted is not None:
@@ -166,22 +169,49 @@ def run_in_chunks(devices: pd.DataFrame, ctx: AuditContext, rows_of: Callable[[n
         plan.append((positions, totals_only, totals_only and kept is not None and kept.frame is not None))
     ids = devices["id"].to_numpy()
     rows = rows_in_turn(rows_of, [ids[positions] for positions, _, known in plan if not known], ahead)
-    with closing(rows):
-        for positions, totals_only, known in plan:
+    ruled = sum(not totals_only for _, totals_only, _ in plan)
+    pool = (ChunkWorkers(ctx, local, min(workers, ruled), totals_needed) if local and workers > 1 and ruled > 1
+            else nullcontext())
+    found: dict[int, list[pd.DataFrame]] = {}  # by chunk, so that the findings keep the chunks' order
+
+    def take() -> None:
+        nonlocal step
+        at, got, chunk_totals = pool.take()
+        for rule in local:
+            if progress:
+                progress(rule.code, step, steps)
+            step += 1
+        found[at] = got
+        if chunk_totals is not None:
+            totals.append(chunk_totals.set_axis(plan[at][0]))
+
+    with closing(rows), pool:
+        for at, (positions, totals_only, known) in enumerate(plan):
             part = devices.iloc[positions].reset_index(drop=True)
             if totals_only:
                 got = kept.of(part["id"]) if known else service_totals(part, chunk_context(ctx, part, next(rows)))
                 totals.append(got.set_axis(positions))
                 continue
+            if isinstance(pool, ChunkWorkers):
+                chunk_rows = next(rows)  # read while the workers run the chunks before it
+                if pool.full():
+                    take()
+                pool.submit(at, part, chunk_rows)
+                del chunk_rows
+                continue
             sub = chunk_context(ctx, part, next(rows))
+            found[at] = []
             for rule in local:
                 if progress:
                     progress(rule.code, step, steps)
                 step += 1
-                parts.append(rule.run(part, sub))
+                found[at].append(rule.run(part, sub))
             if totals_needed:
                 totals.append(service_totals(part, sub).set_axis(positions))
             del sub  # before the next chunk's rows are handed over
+        while isinstance(pool, ChunkWorkers) and pool.pending():
+            take()
+    parts: list[pd.DataFrame] = [frame for at in sorted(found) for frame in found[at]]
     if kept is not None and focus is None and totals_needed:
         kept.keep(devices["id"], totals)
     whole = across_context(ctx, devices, totals if totals_needed else None)
@@ -243,14 +273,15 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
 def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
                    rules: Iterable[str | Rule] | None = None, chunk_devices: int | None = None,
                    progress: Callable[[str, int, int], None] | None = None, focus: Iterable[int] | None = None,
-                   kept: TotalsByDevice | None = None) -> pd.DataFrame:
+                   kept: TotalsByDevice | None = None, workers: int | None = None) -> pd.DataFrame:
     """The findings of the rules on the registry frame, the daily counts read from the database a chunk of whole
     departments at a time (audit.rules.chunks; chunk_devices: the chunk's size, CHUNK_DEVICES by default; focus
-    and kept: see run_in_chunks)."""
+    and kept: see run_in_chunks; workers: the processes that run the chunks' rules, audit.rules.parallel's
+    audit_workers by default)."""
     conn = session.connection()
     return run_in_chunks(devices, ctx, lambda ids: rows_of_devices(conn, ids), rules=rules,
                          chunk_devices=chunk_devices or CHUNK_DEVICES, progress=progress, focus=focus, kept=kept,
-                         ahead=conn.dialect.name == "postgresql")
+                         ahead=conn.dialect.name == "postgresql", workers=audit_workers(workers))
 
 
 def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile = "national",
@@ -258,7 +289,7 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile =
               roads: gpd.GeoDataFrame | None = None, progress: Callable[[str, int, int], None] | None = None,
               chunk_devices: int | None = None, kept: TotalsByDevice | None = None,
               inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None,
-              store_findings: bool = True) -> tuple[AuditRun, pd.DataFrame]:
+              store_findings: bool = True, workers: int | None = None) -> tuple[AuditRun, pd.DataFrame]:
     """Load the registry from the database, run every rule, store the run and its findings (caller commits).
 
     areas: township polygons for PLC02; roads: a road network (geo.roads.load_roads) for PLC01 and PLC02. The
@@ -266,7 +297,7 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile =
     device's service totals (for the recheck of suspended devices); inputs: the registry frame and context
     load_inputs gave (without daily rows) for this as_of, profile, department and layers, read again otherwise;
     profile_name: a profile's name, or the profile loaded; store_findings False: the run is stored without its
-    findings, which the caller inserts (audit.rules.findings.insert_findings).
+    findings, which the caller inserts (audit.rules.findings.insert_findings); workers: see audit_findings.
     """
     from ..registry import store as registry
     from .findings import store_run
@@ -274,7 +305,8 @@ def run_audit(session: Session, *, as_of: dt.date, profile_name: str | Profile =
     profile = profile_name if isinstance(profile_name, Profile) else load_profile(profile_name)
     devices, ctx = inputs or load_inputs(session, as_of=as_of, profile=profile, department=department, areas=areas,
                                          roads=roads, daily_rows=False)
-    findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress, kept=kept)
+    findings = audit_findings(session, devices, ctx, chunk_devices=chunk_devices, progress=progress, kept=kept,
+                              workers=workers)
     layers = {key: describe_layer(frame) for key, frame in (("areas", areas), ("roads", roads)) if frame is not None}
     run = store_run(session, findings, as_of=as_of, profile=profile, batch_ids=registry.batch_ids(session),
                     department=department, device_count=len(devices), user=user, layers=layers,

@@ -115,6 +115,26 @@ def test_running_the_audit_from_the_overview(world):
         assert db.scalar(select(AuditRun).order_by(AuditRun.id.desc())).id == run.id
 
 
+def test_an_audit_whose_workers_fail_says_so_and_stores_nothing(world, monkeypatch):
+    import web.overview.views as views
+    from audit.rules.parallel import AuditWorkerError
+
+    def fails(db, **kwargs):
+        assert kwargs["workers"] is None  # the setting's default: audit.rules.parallel.audit_workers decides
+        db.add(AuditRun(as_of=kwargs["as_of"], profile="national", ruleset_version="x", user="x"))
+        db.flush()  # written before the failure: rolled back
+        raise AuditWorkerError("审查的计算进程意外退出（多为内存不足或被系统终止），本次审查未完成，数据库未作任何改动。")
+
+    monkeypatch.setattr(views, "audit_and_record", fails)
+    client = client_for(world.app, "auditor")
+    with database_session(world.app) as db:
+        runs = db.query(AuditRun).count()
+    assert post(client, "/audit/run", {"as_of": "2024-07-31", "profile": "national"}).status_code == 303
+    assert "审查的计算进程意外退出" in client.get("/").text
+    with database_session(world.app) as db:
+        assert db.query(AuditRun).count() == runs
+
+
 def test_the_audit_uses_the_configured_road_network(world, tmp_path):
     from audit.registry.store import import_file
 

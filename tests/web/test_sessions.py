@@ -181,6 +181,13 @@ def test_a_trusted_proxies_setting_that_is_not_a_count_is_refused_at_start(tmp_p
         make_app(tmp_path, TRUSTED_PROXIES="nginx")
 
 
+def test_an_audit_workers_setting_out_of_range_is_refused_at_start(tmp_path):
+    for bad in (0, "two", 65):
+        with pytest.raises(ValueError, match=f"审查的并行进程数“{bad}”无效"):
+            make_app(tmp_path, AUDIT_WORKERS=bad)
+    assert make_app(tmp_path, AUDIT_WORKERS=3).config["AUDIT_WORKERS"] == 3
+
+
 def test_counters_older_than_a_day_are_removed_at_the_next_attempt(world):
     old = utcnow() - dt.timedelta(days=2)
     with database_session(world.app) as db:

@@ -15,6 +15,7 @@ from audit.registry.models import Department, Device
 from audit.casework.problems import audit_and_record, suspension_proposals
 from audit.registry.models import AuditRun
 from audit.rules.engine import AuditDateError
+from audit.rules.parallel import AuditWorkerError
 from audit.rules.profiles import ProfileError, list_profiles, profile_title
 
 from ..access import DECIDERS, is_decider, roles_required, scope_devices
@@ -89,9 +90,10 @@ def run():
         try:
             audit_run, _findings, outcome = audit_and_record(db, as_of=as_of, profile_name=profile,
                                                              department=department, user=current_user.name,
-                                                             areas=areas, roads=roads)
+                                                             areas=areas, roads=roads,
+                                                             workers=current_app.config["AUDIT_WORKERS"])
             db.commit()
-        except (ProfileError, AuditDateError) as exc:
+        except (ProfileError, AuditDateError, AuditWorkerError) as exc:
             db.rollback()
             flash(str(exc), "error")
             return redirect(url_for(".index"), code=303)

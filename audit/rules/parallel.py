@@ -6,12 +6,15 @@ once, then for each chunk its devices and rows, and gives back each rule's findi
 (audit.rules.peers). At most `workers` chunks are out at a time (each worker holds one chunk's rows, this process the
 next one's), and their results are taken in the chunks' order: the findings are those of the chunks run in turn.
 A worker that dies (killed, out of memory) fails the audit with AuditWorkerError; an error in a rule reaches the
-caller as raised. Nothing here touches the database.
+caller as raised; a worker whose audit process is gone exits. Nothing here touches the database.
 """
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -33,13 +36,18 @@ class AuditWorkerError(RuntimeError):
     """A rule worker process ended without a result (message in Chinese); the audit stored nothing."""
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the platform says: a container's share)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def audit_workers(given: int | None = None) -> int:
     """The audit's rule workers: `given`, else CAMAUDIT_AUDIT_WORKERS, else 2 on a machine of two cores or more and
     1 (the rules in the calling process) on one core; ValueError (in Chinese) outside 1 … 64. Each worker holds one
     chunk's rows, so the audit's memory grows with their number."""
     value: Any = given
     if value is None:
-        value = os.environ.get(WORKERS_ENV, "").strip() or (2 if (os.cpu_count() or 1) >= 2 else 1)
+        value = os.environ.get(WORKERS_ENV, "").strip() or (2 if cores() >= 2 else 1)
     try:
         count = int(value) if not isinstance(value, bool) else 0
     except ValueError:
@@ -63,6 +71,14 @@ _rules: list[Rule] = []
 def _start(base: AuditContext, rules: list[Rule]) -> None:
     global _base, _rules
     _base, _rules = base, rules
+    parent = multiprocessing.parent_process()
+    if parent is not None:  # the audit's process killed (SIGKILL, the out-of-memory killer): no orphan left running
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True, name="camaudit-parent").start()
+
+
+def _exit_with(sentinel: Any) -> None:
+    multiprocessing.connection.wait([sentinel])
+    os._exit(1)
 
 
 def _chunk(part: pd.DataFrame, rows: DailyRows, totals: bool) -> tuple[list[pd.DataFrame], pd.DataFrame | None]:

@@ -136,10 +136,11 @@ def test_workers_that_cannot_start_fail_the_audit_with_what_to_do(db_engine, tmp
 
 
 def test_the_number_of_workers(monkeypatch):
+    assert parallel.cores() == len(os.sched_getaffinity(0))
     monkeypatch.delenv(WORKERS_ENV, raising=False)
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(parallel, "cores", lambda: 1)
     assert audit_workers() == 1
-    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    monkeypatch.setattr(parallel, "cores", lambda: 16)
     assert audit_workers() == 2 and audit_workers(5) == 5
     monkeypatch.setenv(WORKERS_ENV, "3")
     assert audit_workers() == 3 and audit_workers(1) == 1
@@ -159,3 +160,77 @@ def test_the_cli_refuses_a_bad_number_of_workers(monkeypatch, tmp_path):
     monkeypatch.delenv(WORKERS_ENV)
     result = CliRunner().invoke(main, ["audit", "--as-of", "2025-04-30", "--workers", "0"])
     assert result.exit_code == 2 and "--workers" in result.output
+
+
+class WaitsInWorker(StopsInLastChunk):
+    """Writes its worker's pid, then sleeps far longer than the test waits."""
+
+    code = "TST03"
+
+    def check(self, devices, ctx):
+        import time
+        from pathlib import Path
+
+        Path(os.environ["PIDS_FOLDER"], str(os.getpid())).touch()
+        time.sleep(600)
+        return []
+
+
+KILLED_AUDIT = """
+import sys
+from pathlib import Path
+from audit.registry.db import init_db, make_engine, session_factory
+from audit.rules.engine import audit_findings, load_inputs
+from audit.rules.profiles import load_profile
+from tests.audit.rules.test_chunks import AS_OF, generated
+from tests.audit.rules.test_parallel import WaitsInWorker
+
+if __name__ == "__main__":
+    folder = Path(sys.argv[1])
+    engine = make_engine(f"sqlite:///{folder / 'a.sqlite3'}")
+    init_db(engine)
+    with session_factory(engine)() as session:
+        generated(session, folder)
+        devices, ctx = load_inputs(session, as_of=AS_OF, profile=load_profile("national"), daily_rows=False)
+        audit_findings(session, devices, ctx, rules=[WaitsInWorker()], chunk_devices=30, workers=2)
+"""
+
+
+def test_workers_exit_when_the_audit_process_is_killed(tmp_path):
+    """SIGKILL of the audit's process (as the out-of-memory killer sends) leaves no worker running."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    script = tmp_path / "killed_audit.py"
+    script.write_text(KILLED_AUDIT)
+    root = Path(__file__).resolve().parents[3]
+    audit = subprocess.Popen([sys.executable, str(script), str(tmp_path)], cwd=root,
+                             env=os.environ | {"PIDS_FOLDER": str(pids), "PYTHONPATH": str(root)})
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(pids.iterdir())) < 2 and time.monotonic() < deadline and audit.poll() is None:
+            time.sleep(0.2)
+        workers = [int(p.name) for p in pids.iterdir()]
+        assert len(workers) == 2, "both workers should be running the rule"
+    finally:
+        audit.kill()
+        audit.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:  # not to leave them to the rest of the run
+        os.kill(pid, signal.SIGKILL)
+    assert not left
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(") ", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -39,10 +39,10 @@ from ..registry.models import (
     Problem,
     ProblemReview,
 )
+from ..registry.store import device_count
 from ..rules.base import IN_USE, RETIRED, get_rule, service_state
 from ..rules.chunks import CHUNK_DEVICES, TotalsByDevice
 from ..rules.context import AuditContext
-from ..registry.store import device_count
 from ..rules.engine import audit_findings, load_inputs, run_audit
 from ..rules.findings import insert_findings, json_texts
 from ..rules.parallel import audit_workers

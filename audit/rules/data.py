@@ -118,7 +118,8 @@ def verification_history(devices: pd.DataFrame, ctx: AuditContext, cycle: Profil
 
     The inventory's latest record and the uploaded history are combined: one row per device and date, the
     first non-empty value of each field (history before inventory). A missing valid-until date is derived as
-    verified_on + the type's cycle − 1 day (valid_until_derived True). Columns: dev, device_code, verified_on,
+    the day before the anniversary verified_on + the type's cycle, or the month's last day where that month has no
+    such day (29 February + 12 months: 28 February; valid_until_derived True). Columns: dev, device_code, verified_on,
     valid_until, result, certificate_no, valid_until_derived; sorted by dev, verified_on.
     """
     def compute() -> pd.DataFrame:
@@ -139,14 +140,20 @@ def verification_history(devices: pd.DataFrame, ctx: AuditContext, cycle: Profil
             {t: int(cycle.for_type(t)) for t in set(types)}).fillna(int(cycle.value)).astype(int)
         derived = merged["valid_until"].isna()
         if derived.any():
-            fill = [v + pd.DateOffset(months=m) - pd.Timedelta(days=1)
-                    for v, m in zip(merged.loc[derived, "verified_on"], months[derived])]
+            fill = [cycle_end(v, m) for v, m in zip(merged.loc[derived, "verified_on"], months[derived])]
             merged.loc[derived, "valid_until"] = fill
         merged["valid_until_derived"] = derived
         merged["device_code"] = codes.to_numpy()[merged["dev"].to_numpy()]
         return merged[["dev", "device_code", "verified_on", "valid_until", "result", "certificate_no",
                        "valid_until_derived"]].reset_index(drop=True)
     return memo(ctx, "verification_history", compute)
+
+
+def cycle_end(verified_on: pd.Timestamp, months: int) -> pd.Timestamp:
+    """The last day of a cycle of `months` from verified_on: the day before its anniversary, or the last day of
+    the anniversary's month where that month has no such day (the month-end rule for periods by months)."""
+    anniversary = verified_on + pd.DateOffset(months=months)
+    return anniversary if anniversary.day < verified_on.day else anniversary - pd.Timedelta(days=1)
 
 
 def latest_verification(history: pd.DataFrame) -> pd.DataFrame:

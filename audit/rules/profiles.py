@@ -58,7 +58,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("sign_distance_max_m", "float", "米", "测速警告标志距测速设备的最大距离。", per_type=True),
     Setting("verification_required", "bool", "是/否", "该类设备是否属于强制检定的计量器具。", per_type=True),
     Setting("verification_cycle_months", "int", "月",
-            "检定周期；检定记录未填有效期时，以检定日期加一个周期（减一天）作为有效期。", per_type=True),
+            "检定周期；检定记录未填有效期时，有效期至检定日期加一个周期的对应日的前一日，该月无对应日的至月末日（如 2024-02-29 检定、周期 12 个月，有效期至 2025-02-28）。", per_type=True),
     Setting("min_spacing_m", "float", "米",
             "同一功能的设备（同一道路、同一方向，如已填写）之间的最小间距：加载路网时，两台设备都在路网道路上的按沿道路"
             "距离，否则按直线距离。", per_type=True),

@@ -14,6 +14,7 @@ from typing import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..registry.inventory import standing_decisions
 from ..registry.models import (
     CLOSED,
     DECISION_KINDS,
@@ -266,10 +267,47 @@ def restore(session: Session, device_id: int, *, user: str, reason: str, ledger_
     closed = [i for i in items if i.status == CLOSED]
     if not closed:
         raise DecisionError(f"设备“{device.device_code}”没有已销号的整改事项；停用设备须经整改、核查销号后才能恢复使用。")
+    suspension = standing_decisions(session, [device.id]).get(device.id)
+    if suspension is not None:
+        # Only a rectification closed after this suspension ends it, not one of an earlier suspension: a close
+        # recorded after the suspension, or dated after its day (either may be entered late, with its own date).
+        day, at = suspension.decided_on, suspension.created_at
+        recorded = _closed_at(session, [i.id for i in closed])
+        closed = [i for i in closed if recorded.get(i.id, at) >= at or (i.closed_on is not None and i.closed_on > day)]
+        basis_of = f"本次停用（决定第 {suspension.id} 号，{day.isoformat()}）"
+        if ledger_item_id is not None and ledger_item_id not in {i.id for i in closed}:
+            raise DecisionError(f"整改台账第 {ledger_item_id} 项销号在{basis_of}之前，不能作为恢复使用的依据；"
+                                "须对本次停用的问题整改并核查销号后才能恢复使用。")
+        if not closed:
+            raise DecisionError(f"设备“{device.device_code}”自{basis_of}以来没有已销号的整改事项；"
+                                "须对本次停用的问题整改并核查销号后才能恢复使用。")
+        left = _unrectified(session, suspension, closed)
+        if left:
+            raise DecisionError(f"{basis_of}所依据的问题 " + "、".join(f"{p.id}（{p.rule}）" for p in left)
+                                + " 既未整改销号，也未经审查确认已消除或排除；须对其整改并核查销号后才能恢复使用。")
     basis = ledger_item_id or closed[-1].id
     _set_status(session, device, "在用", kind="restore", user=user, only_from=("停用",))
     return _decide(session, device, "restore", reason=f"{reason}（整改台账第 {basis} 项已销号）", user=user, on=on,
                    problems=[])
+
+
+def _unrectified(session: Session, suspension: Decision, closed: list[LedgerItem]) -> list[Problem]:
+    """The problems the suspension cites that neither a closed item's rectification cites, nor an audit found
+    gone (已消除), nor a review dismissed (已排除)."""
+    covered = {pid for item in closed for pid in (item.decision.problem_ids or [])}
+    wanted = [pid for pid in suspension.problem_ids or [] if pid not in covered]
+    if not wanted:
+        return []
+    return list(session.scalars(select(Problem).where(
+        Problem.id.in_(wanted), Problem.resolved_run_id.is_(None),
+        (Problem.verdict.is_(None)) | (Problem.verdict != "dismissed")).order_by(Problem.id)))
+
+
+def _closed_at(session: Session, item_ids: list[int]) -> dict[int, dt.datetime]:
+    """Ledger item id -> when its latest close (销号) was recorded."""
+    rows = session.execute(select(LedgerEvent.item_id, LedgerEvent.at).where(
+        LedgerEvent.item_id.in_(item_ids), LedgerEvent.to_status == CLOSED).order_by(LedgerEvent.id))
+    return dict(rows.all())
 
 
 def remove(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),

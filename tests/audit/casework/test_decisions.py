@@ -155,6 +155,46 @@ def test_restore_only_after_the_ledger_item_is_closed(env):
     assert [(log.before, log.after) for log in status_log(session, "JL-001")] == [("在用", "停用"), ("停用", "在用")]
 
 
+def test_a_second_suspension_is_not_ended_by_the_rectification_of_the_first(env):
+    session, devices, run = env
+    dev = devices["JL-001"]
+    f = world.finding(session, run.id, "JL-001", "REV01")
+
+    def rectified(on: dt.date, closed: dt.date, **cited) -> LedgerItem:
+        _, item = D.rectify(session, dev.id, measure="补办法制审核", requirement="完成法制审核", deadline=closed,
+                            responsible="王五", user="张三", **(cited or {"problem": "另一问题"}), on=on)
+        advance(session, item.id, "已整改待核查", user="王五", note="已补办")
+        close_item(session, item.id, evidence="审核意见书", user="赵六", on=closed)
+        return item
+
+    D.suspend(session, dev.id, reason="未经法制审核", user="张三", finding_ids=[f.id], on=ON)
+    rectified(ON, dt.date(2024, 7, 5))  # of another problem than the suspension's
+    with pytest.raises(DecisionError, match=r"所依据的问题 \d+（REV01） 既未整改销号"):
+        D.restore(session, dev.id, user="张三", reason="随意")
+    first = rectified(ON, dt.date(2024, 7, 10), finding_ids=[f.id])
+    D.restore(session, dev.id, user="张三", reason="已整改", on=dt.date(2024, 7, 11))
+    second = D.suspend(session, dev.id, reason="擅自移位", user="张三", on=dt.date(2024, 8, 1))
+    with pytest.raises(DecisionError, match=f"自本次停用（决定第 {second.id} 号，2024-08-01）以来没有已销号"):
+        D.restore(session, dev.id, user="张三", reason="随意")
+    with pytest.raises(DecisionError, match=f"第 {first.id} 项销号在本次停用"):
+        D.restore(session, dev.id, user="张三", reason="随意", ledger_item_id=first.id)
+    assert dev.status == "停用"
+    D.restore(session, dev.id, user="张三", reason="x", ledger_item_id=rectified(dt.date(2024, 8, 1),
+                                                                                dt.date(2024, 8, 5)).id)
+    # Closed on the day of a suspension but recorded before it: an earlier rectification.
+    early = rectified(dt.date(2024, 8, 6), dt.date(2024, 8, 10))
+    D.suspend(session, dev.id, reason="擅自移位", user="张三", on=dt.date(2024, 8, 10))
+    with pytest.raises(DecisionError, match="以来没有已销号"):
+        D.restore(session, dev.id, user="张三", reason="随意")
+    # Its own rectification, closed after it, ends it.
+    _, item = D.rectify(session, dev.id, measure="复位", requirement="恢复原位", deadline=dt.date(2024, 8, 31),
+                        responsible="王五", user="张三", problem="擅自移位", on=dt.date(2024, 8, 10))
+    advance(session, item.id, "已整改待核查", user="王五", note="已复位")
+    close_item(session, item.id, evidence="现场核查", user="赵六", on=dt.date(2024, 8, 20))
+    decision = D.restore(session, dev.id, user="张三", reason="已复位", on=dt.date(2024, 8, 21))
+    assert dev.status == "在用" and f"第 {item.id} 项已销号" in decision.reason and early.id != item.id
+
+
 def test_remove_and_keep(env):
     session, devices, run = env
     f = world.finding(session, run.id, "JL-002", "SGN01")

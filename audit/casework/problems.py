@@ -40,7 +40,7 @@ from ..registry.models import (
     ProblemReview,
 )
 from ..registry.store import device_count
-from ..rules.base import IN_USE, RETIRED, get_rule, service_state
+from ..rules.base import IN_USE, RETIRED, all_rules, get_rule, service_state
 from ..rules.chunks import CHUNK_DEVICES, TotalsByDevice
 from ..rules.context import AuditContext
 from ..rules.engine import audit_findings, load_inputs, run_audit
@@ -264,11 +264,18 @@ def existing_ids(session: Session, identities: list[str]) -> Iterable[tuple[str,
 
 def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unassessed: set[tuple[int, str]],
                       out: RunProblems, rechecked: set[tuple[int, str]]) -> None:
-    """The open problems of the run's devices that it did not observe: resolved, or not assessed."""
+    """The open problems of the run's devices that it did not observe: resolved, or not assessed.
+
+    A run says nothing of a problem observed as of a later day than its own (an audit of an earlier date), nor,
+    when it audits one department, of a problem of a rule that compares devices across the departments (its reach
+    "audit": the other departments' devices were not in the run)."""
     query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.status, Device.in_service_on)
-             .join(Device, Device.id == Problem.device_id).where(Problem.resolved_run_id.is_(None)))
+             .join(Device, Device.id == Problem.device_id)
+             .where(Problem.resolved_run_id.is_(None), Problem.last_seen_on <= run.as_of))
     if run.department:
         query = query.join(Department, Department.id == Device.department_id).where(Department.name == run.department)
+        across = [r.code for r in all_rules() if r.reach != "department"]
+        query = query.where(Problem.rule.not_in(across))
     rows = [r for r in session.execute(query).all() if r.identity not in observed]
     if not rows:
         return

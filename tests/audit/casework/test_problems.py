@@ -167,6 +167,40 @@ def test_a_department_run_touches_only_that_departments_problems(env):
     assert sgn.resolved_run_id is not None
 
 
+def test_an_audit_of_an_earlier_day_resolves_no_problem_seen_later(env):
+    session, devices, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    devices["JL-002"].signage = True
+    session.commit()
+    earlier = reaudit(session, as_of=world.AS_OF - dt.timedelta(days=90))
+    session.refresh(sgn)
+    assert sgn.resolved_run_id is None and sgn.checked_run_id != earlier.id
+    reaudit(session)
+    session.refresh(sgn)
+    assert sgn.resolved_reason == P.RESOLVED_NOT_FOUND
+
+
+def test_a_department_run_resolves_no_problem_of_a_rule_across_departments(env):
+    session, devices, _ = env
+    # A city camera put where a police one stands, as the same type: PLC01 on both, across the departments.
+    police = devices["JL-001"]
+    devices["CG-002"].device_type, devices["CG-002"].road, devices["CG-002"].direction = \
+        police.device_type, police.road, police.direction
+    devices["CG-002"].lon, devices["CG-002"].lat = police.lon, police.lat
+    session.commit()
+    reaudit(session)
+    plc = world.problem(session, "JL-001", "PLC01")
+    assert plc is not None and plc.resolved_run_id is None
+    reaudit(session, department=world.POLICE)  # the city's camera is not in this run
+    session.refresh(plc)
+    assert plc.resolved_run_id is None
+    devices["CG-002"].lon = police.lon + 0.05  # moved 5 km away
+    session.commit()
+    reaudit(session)
+    session.refresh(plc)
+    assert plc.resolved_reason == P.RESOLVED_NOT_FOUND
+
+
 def test_a_problem_that_comes_back_is_reopened_with_its_history(env):
     session, devices, run = env
     sgn = world.problem(session, "JL-002", "SGN01")

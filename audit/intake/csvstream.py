@@ -92,12 +92,17 @@ def _encoding(path: Path) -> str | None:
     raise _FileProblem("FILE_ENCODING", UNKNOWN_ENCODING)
 
 
-def _line_shape(path: Path, delimiter: str) -> tuple[int, int]:
-    """reader._line_shape on blocks: (lines, most fields on one line)."""
+def _line_shape(path: Path, delimiter: str) -> tuple[int, int, bool]:
+    """reader._line_shape on blocks: (lines, most fields on one line, whether a carriage return ends a line
+    alone: such a file is read whole, with its line ends made line feeds, reader.lines_ending_in_lf)."""
     sep = ord(delimiter)
-    lines, widest, carry, last = 0, 0, 0, b""
+    lines, widest, carry, last, lone_cr = 0, 0, 0, b"", False
     for block in _blocks(path):
         raw = np.frombuffer(block, dtype=np.uint8)
+        if last == b"\r" and raw[0] != 10:
+            lone_cr = True
+        returns = np.flatnonzero(raw[:-1] == 13)
+        lone_cr = lone_cr or bool((raw[returns + 1] != 10).any())
         ends = np.flatnonzero(raw == 10)
         seps = np.flatnonzero(raw == sep)
         if len(ends):
@@ -111,9 +116,10 @@ def _line_shape(path: Path, delimiter: str) -> tuple[int, int]:
         lines += len(ends)
         last = block[-1:]
     widest = max(widest, carry)
+    lone_cr = lone_cr or last == b"\r"
     if last and last != b"\n":
         lines += 1
-    return lines, widest + 1
+    return lines, widest + 1, lone_cr
 
 
 def open_csv_stream(path: Path, limits: ReadLimits, report: ValidationReport) -> CsvStream | None:
@@ -126,8 +132,8 @@ def open_csv_stream(path: Path, limits: ReadLimits, report: ValidationReport) ->
     with path.open("rb") as fh:
         sample = fh.read(65536).decode(encoding, errors="ignore")
     delimiter = _delimiter(sample)
-    lines, widest = _line_shape(path, delimiter)
+    lines, widest, lone_cr = _line_shape(path, delimiter)
     width = csv_width(lines, widest, limits)
-    if widest > limits.max_columns:
+    if widest > limits.max_columns or lone_cr:
         return None
     return CsvStream(path, encoding, delimiter, lines, width)

@@ -209,6 +209,7 @@ def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSh
         except UnicodeDecodeError:
             raise _FileProblem("FILE_ENCODING", BAD_CHARACTERS)
         encoding = "utf-8"
+    data = lines_ending_in_lf(data)
     sample = data[:65536].decode(encoding, errors="ignore")
     delimiter = _delimiter(sample)
     lines, widest = _line_shape(data, delimiter)
@@ -256,6 +257,17 @@ def _cut_columns(raw: RawSheet, keep: int | None, report: ValidationReport) -> N
 def _columns_not_read(row: int, keep: int, report: ValidationReport) -> None:
     report.warning("COLUMNS_NOT_READ", f"第{row}行起，表头最后一列（{get_column_letter(keep)}列）右边的单元格有内容，这些内容"
                                        "没有表头，没有读取；如为需要导入的信息，请补上表头。", row=row)
+
+
+def lines_ending_in_lf(data: bytes) -> bytes:
+    """The CSV with each line ending in a line feed: a carriage return alone (the classic Mac OS line end, Excel
+    for Mac's "CSV (Macintosh)") becomes one, as pandas reads it, so that lines are counted and cut alike."""
+    if data.count(b"\r") == data.count(b"\r\n"):
+        return data
+    return _LONE_CR.sub(b"\n", data)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _line_shape(data: bytes, delimiter: str) -> tuple[int, int]:

@@ -154,3 +154,18 @@ def test_a_large_csv_comes_back_from_the_worker_process_as_a_spool(tmp_path):
     assert sum(len(f) for f in parsed.frames()) == parsed.report.data_rows == block * len(days) * 40
     parsed.discard()
     assert list(spool_dir.iterdir()) == []
+
+
+@pytest.mark.parametrize("ending", ["\r", "\r\n"])
+def test_a_csv_of_mac_line_ends_gives_every_row(tmp_path, ending):
+    """Excel for Mac's "CSV (Macintosh)" ends lines with a carriage return alone: every row is read, as from the
+    same file with line feeds (it was once one line, cut at the column limit: 249 rows of 2,000 imported)."""
+    plain = clean_violations_file(tmp_path / "lf.csv", devices=250, days=8)
+    mac = tmp_path / "mac.csv"
+    mac.write_bytes(plain.read_bytes().replace(b"\n", ending.encode()))
+    expected = parse_whole(plain, "violations", limits=ReadLimits())
+    assert expected.report.ok and len(expected.frame) == 2010
+    for parsed in both(mac, "violations", 100):
+        assert parsed.report.ok, parsed.report.format_text(5)
+        rows = pd.concat(list(parsed.frames()), ignore_index=True) if parsed.spool else parsed.frame
+        pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected.frame.reset_index(drop=True))

@@ -372,12 +372,23 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
                    report: ValidationReport) -> RawSheet:
     wb = _open_workbook(path, kind, limits)
     too_large: list[_FileProblem] = []
+    members: dict[str, str] = {}
+    parts = None
+    if kind == "xlsx":
+        try:
+            parts = zipfile.ZipFile(path)
+            members = _sheet_members(parts)
+        except (zipfile.BadZipFile, OSError, EOFError, KeyError, ElementTree.ParseError) as exc:
+            wb.close()
+            if parts is not None:
+                parts.close()
+            raise _corrupt(exc)
 
     def load(name: str) -> pc.CalamineSheet | None:
         """The sheet, once its size is known to be within the limits (else None, the refusal kept)."""
         try:
-            if kind == "xlsx":
-                _check_sheet_xml(path, name, limits)
+            if parts is not None:
+                _check_sheet_xml(parts, members, name, limits)
             loaded = wb.get_sheet_by_name(name)
             if kind == "xls" and loaded.end:
                 # BIFF has no cheap way to measure a sheet first; calamine's range is at most 65,536 × 256 cells.
@@ -419,6 +430,8 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
         raise _FileProblem("FILE_CORRUPT", f"文件已损坏，无法读取（{type(exc).__name__}）；请用 Excel 打开后另存为新的 .xlsx 再上传。")
     finally:
         wb.close()
+        if parts is not None:
+            parts.close()
     frame = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
     raw = RawSheet(chosen, frame, np.arange(1, len(frame) + 1))
     if kind == "xlsx":
@@ -474,35 +487,35 @@ _CELL_OPEN = (b"<c", b":c>", b":c ", b":c\n")
 _CHUNK = 1 << 23
 
 
-def _check_sheet_xml(path: Path, sheet: str, limits: ReadLimits) -> None:
+def _check_sheet_xml(zf: zipfile.ZipFile, members: dict[str, str], sheet: str, limits: ReadLimits) -> None:
     """The sheet's declared dimension, then the rows and columns its cells really reach, within the limits.
 
     Streams the sheet's XML (each chunk checked against the zip's CRC on the way) and looks only at the cell
     references: a cell written at XFD1048576 is found before any reader lays out the 17 billion cells up to it.
+    members: each sheet's part in the open workbook zf (_sheet_members).
     """
     try:
-        with zipfile.ZipFile(path) as zf:
-            member = _sheet_xml_path(zf, sheet)
-            if member is None or member not in zf.namelist():
-                return
-            with zf.open(member) as fh:
-                rows, cols, cells, tail, first = 0, 0, 0, b"", True
-                while chunk := fh.read(_CHUNK):
-                    data = tail + chunk
-                    cut = data.rfind(b"<")
-                    data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-                    if first:
-                        _check_dimension(sheet, data, limits)
-                        first = False
-                    last_row, last_col = _extent(data)
-                    rows, cols = max(rows, last_row), max(cols, last_col)
-                    # Cells written without a reference take the next position: they count one each.
-                    cells += sum(data.count(tag) for tag in _CELL_OPEN)
-                    _check_extent(sheet, rows, cols, limits)
-                    if cells > limits.max_cells:
-                        raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
-                                                              f"{_count(limits.max_cells)}个；请删除无关的内容，或拆分为几个"
-                                                              f"文件分别上传。{limits.hint('max_cells')}")
+        member = members.get(sheet)
+        if member is None:
+            return
+        with zf.open(member) as fh:
+            rows, cols, cells, tail, first = 0, 0, 0, b"", True
+            while chunk := fh.read(_CHUNK):
+                data = tail + chunk
+                cut = data.rfind(b"<")
+                data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+                if first:
+                    _check_dimension(sheet, data, limits)
+                    first = False
+                last_row, last_col = _extent(data)
+                rows, cols = max(rows, last_row), max(cols, last_col)
+                # Cells written without a reference take the next position: they count one each.
+                cells += sum(data.count(tag) for tag in _CELL_OPEN)
+                _check_extent(sheet, rows, cols, limits)
+                if cells > limits.max_cells:
+                    raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
+                                                          f"{_count(limits.max_cells)}个；请删除无关的内容，或拆分为几个"
+                                                          f"文件分别上传。{limits.hint('max_cells')}")
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, ElementTree.ParseError) as exc:
         raise _corrupt(exc)
 
@@ -594,22 +607,35 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def _sheet_xml_path(zf: zipfile.ZipFile, sheet: str) -> str | None:
+def _sheet_members(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Each sheet's name -> its XML part in the workbook (those the workbook's relationships name and the zip
+    holds), read once per file: a workbook may have thousands of sheets."""
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
           "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
           "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
     book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-    rid = next((s.get(f"{{{ns['r']}}}id") for s in book.iter(f"{{{ns['m']}}}sheet") if s.get("name") == sheet), None)
     rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    target = next((r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship") if r.get("Id") == rid), None)
-    if target is None:
-        return None
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{ns['p']}}}Relationship")}
+    present = set(zf.namelist())
+    members: dict[str, str] = {}
+    for sheet in book.iter(f"{{{ns['m']}}}sheet"):
+        name, target = sheet.get("name"), targets.get(sheet.get(f"{{{ns['r']}}}id"))
+        if name is None or target is None or name in members:
+            continue
+        member = _part_path(target)
+        if member in present:
+            members[name] = member
+    return members
+
+
+def _part_path(target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     parts: list[str] = []
     for part in PurePosixPath("xl", target).parts:
         if part == "..":
-            parts.pop()
+            if parts:
+                parts.pop()
         elif part != ".":
             parts.append(part)
     return "/".join(parts)
@@ -619,8 +645,8 @@ def _substitute_formulas(path: Path, raw: RawSheet, limits: ReadLimits, keep: in
     """Find formula and error cells in the sheet XML; put '=' + formula (or the error text) in their place
     (within the columns kept; the XML was measured by _check_sheet_xml)."""
     with zipfile.ZipFile(path) as zf:
-        member = _sheet_xml_path(zf, raw.sheet or "")
-        if member is None or member not in zf.namelist():
+        member = _sheet_members(zf).get(raw.sheet or "")
+        if member is None:
             return
         data = zf.read(member)
     has_formula = data.find(b"f>") >= 0  # every formula has a closing </f> (or </x:f>) in its sheet
@@ -658,26 +684,29 @@ def _substitute_formulas(path: Path, raw: RawSheet, limits: ReadLimits, keep: in
             if key not in cells:
                 v = _V_TEXT.search(data, m.end(), m.end() + 400)
                 cells[key] = (html.unescape(v.group(1).decode()) if v else "#VALUE!", False)
+    placed = {(row, col): v for (row, col), v in cells.items()
+              if 1 <= row <= limits.max_rows and (keep is None or col < keep)}
     frame = raw.frame
-    for (row, col), (text, is_formula) in cells.items():
-        if row < 1 or row > limits.max_rows or (keep is not None and col >= keep):
-            continue
-        while row > len(frame) or col >= frame.shape[1]:
-            frame = _grow(frame, row, col)
+    if placed:
+        # The frame grown once to hold every such cell (a formula without a cached value may lie past its end)
+        rows = max(len(frame), max(row for row, _ in placed))
+        cols = max(frame.shape[1], max(col for _, col in placed) + 1)
+        if (rows, cols) != frame.shape:
+            frame = frame.reindex(index=range(rows), columns=range(cols)).astype(object)
+    for (row, col), (text, is_formula) in placed.items():
         frame.iat[row - 1, col] = text
         (raw.formulas if is_formula else raw.errors)[(row, col)] = text
     raw.frame = frame
     raw.row_numbers = np.arange(1, len(frame) + 1)
 
 
-def _grow(frame: pd.DataFrame, row: int, col: int) -> pd.DataFrame:
-    rows = max(row, len(frame))
-    cols = max(col + 1, frame.shape[1])
-    return frame.reindex(index=range(rows), columns=range(cols)).astype(object)
+_CELL_TAG_REACH = 4096  # bytes before a formula within which its cell's start tag lies
 
 
 def _cell_ref_before(data: bytes, pos: int) -> tuple[int, int] | None:
-    start = max(data.rfind(token, 0, pos) for token in (b"<c ", b":c ", b"<c>", b":c>"))
+    # searched back a bounded way: a tag absent from the sheet would otherwise be looked for back to its start
+    since = max(0, pos - _CELL_TAG_REACH)
+    start = max(data.rfind(token, since, pos) for token in (b"<c ", b":c ", b"<c>", b":c>"))
     if start < 0:
         return None  # a cell without an r attribute: its position is implied, and not worked out here
     end = data.find(b">", start)

@@ -135,6 +135,31 @@ def test_shared_formulas_are_shifted_to_each_cell(tmp_path):
                                               '=B4*$B$2+SUM(B4:B5)&"A1"']
 
 
+def test_formulas_without_saved_values_below_the_last_value_are_placed(tmp_path):
+    """openpyxl saves formulas without their values: rows of formulas alone lie past the values' frame (it was
+    grown a row per cell, in time quadratic in the cells)."""
+    import openpyxl
+
+    path = tmp_path / "f.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["设备编号", "限速值"])
+    for i in range(2, 3002):
+        sheet.append([f"=\"D\"&{i}", f"={i}+1"])
+    book.save(path)
+    raw, _ = _read(path)
+    rows = raw.rows()
+    assert len(rows) == 3001 and rows[1] == ['="D"&2', "=2+1"] and rows[-1] == ['="D"&3001', "=3001+1"]
+    assert len(raw.formulas) == 6000 and list(raw.row_numbers[-2:]) == [3000, 3001]
+
+
+def test_the_table_on_the_last_of_many_sheets_is_found(tmp_path):
+    path = write_form(tmp_path / "a.xlsx", ["设备编号"], [["A"]], sheet="数据", title=None, unit=None,
+                      before={f"空{i}": [] for i in range(400)})
+    raw, report = _read(path, pick=lambda rows: any("设备编号" in r for r in rows))
+    assert raw.sheet == "数据" and report.ok and raw.rows()[1] == ["A"]
+
+
 def test_error_cells_are_kept_as_their_error_text(tmp_path):
     path = write_form(tmp_path / "a.xlsx", ["设备编号", "限速值"], [["A", 1]], title=None, unit=None)
     patch_sheet_xml(path, lambda xml: set_cell_xml(xml, "B2", "<v>#N/A</v>", cell_type="e"))

@@ -19,7 +19,11 @@ import pandas as pd
 
 # Cell texts that mean "nothing here" in Chinese forms.
 PLACEHOLDERS = frozenset({"-", "--", "—", "——", "/", "\\", "n/a", "N/A", "#N/A", "NULL", "null", "None", "nan"})
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None) | {0xA0: " ", 0x3000: " "}
+# Marks that show nothing (zero-width, soft hyphen, the direction marks and embeddings a copy from a web page or
+# another program brings along): removed, so that "JL-0001" with one of them is not a second device that looks alike.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u061c\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d"
+                                    "\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"), None) \
+    | {0xA0: " ", 0x3000: " "}
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)

@@ -141,6 +141,14 @@ def test_text_keeps_chinese_but_codes_are_half_width():
     assert clean_text(dt.datetime(2024, 3, 5)) == "2024-03-05"
 
 
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u202e", "\u2066", "\u2069", "\u00ad", "\u061c"])
+def test_invisible_direction_marks_and_soft_hyphens_leave_codes(mark):
+    """Copied from a web page or another program, a code carries marks that show nothing: without them removed,
+    "JL-JJ-0001" with one was registered as a second device that reads the same."""
+    assert clean_code(f"{mark}JL-JJ{mark}-0001{mark}") == "JL-JJ-0001"
+    assert clean_text(f"水南{mark}大道") == "水南大道"
+
+
 def test_choices_ignore_width_case_and_spaces_and_take_synonyms():
     parse = choice_parser(("固定测速", "闯红灯"), {"red light": "闯红灯"})
     assert parse(" 固定 测速 ") == "固定测速"
@@ -189,7 +197,7 @@ def test_fast_numbers_leaves_odd_text_to_the_scalar_parser():
 
 
 CLEAN = ["设备编号1", "GX-001", "水南大道 东口", "a\nb", "é", "测试路1第12号"]
-UNCLEAN = [" 前导空格", "末尾空格 ", "全角空格\u3000", "不\xa0换行", "零宽\u200b字符", "\ufeffBOM", "-", "N/A", "",
+UNCLEAN = [" 前导空格", "末尾空格 ", "全角空格\u3000", "不\xa0换行", "零宽\u200b字符", "\ufeffBOM", "方向\u202e标记", "-", "N/A", "",
            "ＡＢＣ全角", "e\u0301", "末尾换行\n", "\t制表", "中\x00 间", 12.0, True, dt.date(2024, 3, 5)]
 
 

@@ -340,6 +340,7 @@ def _open_workbook(path: Path, kind: str, limits: ReadLimits) -> pc.CalamineWork
                     what = "Word 文档" if "word/document.xml" in names else "压缩包或其他 Office 文件"
                     raise _FileProblem("NOT_SPREADSHEET", f"文件内容不是 Excel 工作簿（是{what}）；{SAVE_AS}。")
                 _check_unzipped(zf, limits)
+                _check_shared_strings(zf, limits)
         with path.open("rb") as fh:
             return pc.CalamineWorkbook.from_filelike(fh)
     except _FileProblem:
@@ -348,6 +349,30 @@ def _open_workbook(path: Path, kind: str, limits: ReadLimits) -> pc.CalamineWork
         raise _FileProblem("FILE_ENCRYPTED", "文件设置了打开密码，无法读取；请清除密码（文件—信息—保护工作簿），保存后重新上传。")
     except (zipfile.BadZipFile, pc.CalamineError, OSError, ValueError, EOFError) as exc:
         raise _corrupt(exc)
+
+
+_PREFIXED_SI = re.compile(rb"<\w+:si[\s/>]")  # <x:si>: a shared text with the namespace's prefix
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, limits: ReadLimits) -> None:
+    """No more shared texts than cells a sheet may have: the reader loads every one of them before any sheet is
+    measured (a part of 100 million empty texts, unzipped within the size limit, took 2.7 GB)."""
+    for info in zf.infolist():
+        if not info.filename.lower().endswith("sharedstrings.xml"):
+            continue
+        count, tail = 0, b""
+        with zf.open(info) as fh:
+            while chunk := fh.read(_CHUNK):
+                data = tail + chunk
+                cut = data.rfind(b"<")
+                data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+                # No other tag of the part begins "<si", and text holds no "<"
+                count += data.count(b"<si") + (len(_PREFIXED_SI.findall(data)) if b":si" in data else 0)
+                if count > limits.max_cells:
+                    raise _FileProblem("SHEET_TOO_LARGE", f"文件中有 {_count(count)}个以上的文本单元格内容，超过单元格上限 "
+                                                          f"{_count(limits.max_cells)}个：文件可能不是正常导出的。请用 Excel "
+                                                          "打开，只保留需要的数据另存为新文件，或拆分为几个文件分别上传。"
+                                                          + limits.hint("max_cells"))
 
 
 def _corrupt(exc: BaseException) -> _FileProblem:

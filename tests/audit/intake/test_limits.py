@@ -64,6 +64,30 @@ def test_cells_without_references_count_one_each(tmp_path):
     assert raw is None and report.errors[0].code == "SHEET_TOO_LARGE", report.format_text()
 
 
+@pytest.mark.parametrize("item", ["<si/>", "<si><t></t></si>", "<x:si/>"])
+def test_more_shared_texts_than_cells_are_refused_before_they_are_loaded(tmp_path, item):
+    """A few hundred KB zipped can hold 100 million empty shared texts, which the reader loads (2.7 GB) before
+    any sheet is measured: more of them than the cells a sheet may have is refused first."""
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    wb.active.append(HEADER)
+    wb.active.append(["JL-001", "2024-06-01", 3])
+    wb.save(tmp_path / "a.xlsx")
+    with zipfile.ZipFile(tmp_path / "a.xlsx") as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    prefix = ' xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"' if item.startswith("<x:") else ""
+    parts["xl/sharedStrings.xml"] = (f'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"{prefix}>'
+                                     + item * 600 + "</sst>").encode()
+    with zipfile.ZipFile(tmp_path / "a.xlsx", "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    raw, report = _read(tmp_path / "a.xlsx", max_cells=500)
+    assert raw is None and report.errors[0].code == "SHEET_TOO_LARGE" and "文本单元格" in report.errors[0].message
+    raw, report = _read(tmp_path / "a.xlsx", max_cells=600)
+    assert raw is not None, report.format_text()
+
+
 def test_an_xls_too_large_is_refused_before_its_rows_are_read(tmp_path):
     book = xlwt.Workbook()
     sheet = book.add_sheet("数据")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..intake.xlsxsafe import csv_safe
-from .common import COUNT, json_value, open_session, parse_date
+from .common import COUNT, json_value, open_session, parse_date, take_write_turn
 from .text import grid, summary_text
 
 FINDING_KEYS = ["rule", "device_code", "department", "severity", "action", "message", "evidence", "basis",
@@ -68,6 +68,7 @@ def audit_cmd(as_of: str | None, profile: str, department: str | None, areas: Pa
             if dept is None:
                 raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
             department = dept.name
+        take_write_turn(session)
         try:
             run, findings, outcome = audit_and_record(session, as_of=day, profile_name=profile, department=department,
                                                       user=user, areas=polygons, roads=network,

@@ -7,11 +7,12 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import click
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..casework.decisions import DecisionError
 from ..intake.columns import INT_MAX
-from ..registry.db import init_db, make_engine, session_factory
+from ..registry.db import begin_exclusive, init_db, make_engine, session_factory
 from ..registry.ids import record_id
 
 
@@ -25,6 +26,21 @@ def open_session() -> Iterator[Session]:
     finally:
         session.close()
         engine.dispose()
+
+
+BUSY = ("另一进程（导入、审查或网页上的操作）正在写入数据库，等待后仍未结束；本次未作任何改动，请稍后重试。")
+
+
+def take_write_turn(session: Session) -> None:
+    """Start the session's next transaction holding the database's write lock (registry.db.begin_exclusive), so
+    that the command waits for another writer (an import, an audit, the web app) instead of failing half-way
+    with "database is locked"; still busy after the database's wait (30 s on SQLite): refused, exit 1."""
+    session.rollback()
+    try:
+        begin_exclusive(session)
+    except OperationalError as exc:
+        session.rollback()
+        raise click.ClickException(BUSY) from exc
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from ..registry.db import database_url, init_db, make_engine
 from ..registry.history import describe
 from ..registry.models import ChangeLog, Department, Device
 from ..registry.partition import PartitionError, partition_counts
-from .common import open_session
+from .common import open_session, take_write_turn
 from .text import grid, round_coordinates, table
 
 KINDS = click.Choice(sorted(TABLES))
@@ -114,14 +114,21 @@ def import_cmd(kind: str, file: Path, department: str | None, default_crs: str |
     The file is applied whole or not at all: any error leaves the database unchanged (exit code 2). An inventory
     is the department's full list unless --partial.
     """
-    from ..registry.store import RegistryError, import_file
+    from ..intake.upload import parse_upload
+    from ..registry.store import RegistryError, import_file, upload_boundary
 
     if (partial or department_from_column) and kind != "devices":
         raise click.UsageError("--partial 和 --department-from-column 只用于导入设备登记表（devices）。")
     with open_session() as session:
+        parsed = None
         try:
+            # Read and checked first; then applied holding the write lock, after any other writer (take_write_turn)
+            parsed = parse_upload(file, kind, default_crs=default_crs,
+                                  boundary=upload_boundary(session, kind, department), limits=cli_limits(max_mb))
+            if not dry_run and parsed.has_rows and parsed.report.ok:
+                take_write_turn(session)
             result = import_file(session, file, kind, department=department, user=user,
-                                 default_crs=default_crs, dry_run=dry_run, limits=cli_limits(max_mb),
+                                 default_crs=default_crs, dry_run=dry_run, parsed=parsed,
                                  partial=partial, department_from_column=department_from_column)
             if result.applied:
                 session.commit()
@@ -133,6 +140,9 @@ def import_cmd(kind: str, file: Path, department: str | None, default_crs: str |
             # Another import registered the same devices (or department) at the same moment.
             session.rollback()
             raise click.UsageError("另一导入正在同时登记相同的设备或单位，本次未写入任何数据；请稍后重新导入。") from exc
+        finally:
+            if parsed is not None:
+                parsed.discard()
     if result.report.problems:
         click.echo(result.report.format_text(limit=200))
     if report_path:

@@ -1,10 +1,12 @@
-"""Several `camaudit` processes at once against one PostgreSQL server: no check can be passed twice.
+"""Several `camaudit` processes at once against one PostgreSQL server: no check can be passed twice; on one
+SQLite file, writers take turns.
 
 Each race starts the processes together (they wait on a barrier file) and expects one winner; the others end
 with the clear refusal and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -37,13 +39,25 @@ def pg(db_engine, tmp_path):
         pytest.skip("a race between processes needs the PostgreSQL server")
     env = os.environ | {"CAMAUDIT_DATABASE_URL": db_engine.url.render_as_string(hide_password=False),
                         "CAMAUDIT_INSTANCE_PATH": str(tmp_path / "instance")}
+    _registered(env, tmp_path)
+    return db_engine, env, tmp_path
+
+
+def _registered(env: dict, tmp_path: Path) -> None:
     (tmp_path / "devices.csv").write_text(DEVICES, encoding="utf-8")
     for args in (["import", "devices", tmp_path / "devices.csv", "--department", DEPT],
                  ["audit", "--as-of", "2024-06-30"]):
         done = subprocess.run([sys.executable, "-m", "audit.cli", *map(str, args)], env=env, capture_output=True,
                               text=True)
         assert done.returncode == 0, done.stderr
-    return db_engine, env, tmp_path
+
+
+@pytest.fixture
+def sqlite_file(tmp_path):
+    env = os.environ | {"CAMAUDIT_DATABASE_URL": f"sqlite:///{tmp_path / 'camaudit.sqlite3'}",
+                        "CAMAUDIT_INSTANCE_PATH": str(tmp_path / "instance")}
+    _registered(env, tmp_path)
+    return env, tmp_path
 
 
 def race(env, tmp_path: Path, *commands: list[str]) -> list[subprocess.CompletedProcess]:
@@ -121,3 +135,21 @@ def test_concurrent_imports_of_the_same_new_devices_end_cleanly(pg):
     results = race(env, tmp, *[cmd] * PROCESSES)
     assert any(r.returncode == 0 for r in results)
     assert count(engine, select(func.count()).select_from(Device).where(Device.device_code.like("NEW-%"))) == 50
+
+
+def test_imports_and_an_audit_at_once_on_one_sqlite_file_take_turns(sqlite_file):
+    """The command line takes the database's write lock before it writes: an audit started with two imports
+    waits its turn (it failed with "database is locked" and a traceback, and an import was refused as if its
+    file held bad data)."""
+    env, tmp = sqlite_file
+    counts = tmp / "violations.csv"
+    days = [dt.date(2024, 5, 1) + dt.timedelta(days=d) for d in range(60)]
+    counts.write_text("设备编号,日期,违法数量,罚款金额\n" + "".join(
+        f"{code},{day},{day.day % 7},{day.day % 7 * 200}\n" for day in days for code in ("JL-001", "JL-002")),
+        encoding="utf-8")
+    moved = tmp / "moved.csv"
+    moved.write_text(DEVICES.replace("117.4702", "117.4710"), encoding="utf-8")
+    results = race(env, tmp, ["audit", "--as-of", "2024-06-30"], ["import", "violations", counts],
+                   ["import", "devices", moved, "--department", DEPT])
+    assert [r.returncode for r in results] == [0, 0, 0], [r.stdout + r.stderr for r in results]
+    assert not any("DATABASE_ERROR" in r.stdout for r in results)

@@ -230,6 +230,9 @@ def _update_seen(session: Session, loader: Any, run: AuditRun, seen: dict[str, l
             "UPDATE problem SET department = s.department, device_code = s.device_code, severity = s.severity, "
             f"action = s.action, message = s.message, material = {material}, stale = s.stale, "
             "last_run_id = :run, last_seen_on = :on, last_check = :check, checked_run_id = :run, "
+            # A problem found again after it was resolved awaits a decision of its own: the earlier one was carried
+            # out (a rectification closed, a suspension lifted) on the earlier occurrence.
+            "decision_id = CASE WHEN problem.resolved_run_id IS NULL THEN problem.decision_id END, "
             "resolved_run_id = NULL, resolved_on = NULL, resolved_reason = NULL "
             f"FROM {stage} AS s WHERE problem.id = s.id").bindparams(bindparam("on", type_=Date)),
             {"run": run.id, "on": run.as_of, "check": OBSERVED})

@@ -214,6 +214,33 @@ def test_a_problem_that_comes_back_is_reopened_with_its_history(env):
     assert (sgn.resolved_run_id, sgn.first_run_id, sgn.last_run_id) == (None, run.id, run3.id)
 
 
+def test_a_problem_back_after_its_suspension_was_lifted_awaits_a_new_decision(env):
+    """Suspended, rectified, closed and restored, the device's record loses its legal review again: the problem
+    comes back pending and proposed for suspension, not 已决定 by the decision carried out on its first time."""
+    session, devices, _ = env
+    dev = devices["JL-001"]
+    rev = world.problem(session, "JL-001", "REV01")
+    D.suspend(session, dev.id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=ON)
+    _, item = D.rectify(session, dev.id, measure="补办法制审核", requirement="完成法制审核",
+                        deadline=dt.date(2024, 7, 31), responsible="王五", user="张三", problem_ids=[rev.id], on=ON)
+    dev.legal_review_on, dev.legal_review_no = dt.date(2023, 6, 1), "将公法审〔2023〕9号"
+    session.commit()
+    reaudit(session)
+    L.advance(session, item.id, "已整改待核查", user="王五", note="已补办")
+    L.close_item(session, item.id, evidence="审核意见书", user="赵六", on=dt.date(2024, 7, 20))
+    D.restore(session, dev.id, user="张三", reason="已完成法制审核", on=dt.date(2024, 7, 21))
+    session.commit()
+    session.refresh(rev)
+    assert rev.resolved_run_id is not None and rev.decision_id is not None
+    dev.legal_review_on, dev.legal_review_no = None, None
+    session.commit()
+    reaudit(session)
+    session.refresh(rev)
+    assert rev.resolved_run_id is None and rev.decision_id is None and P.is_pending(rev)
+    assert [p.id for proposal in P.suspension_proposals(session) for p in proposal.problems
+            if proposal.device.id == dev.id] == [rev.id]
+
+
 def test_ten_identical_dismissals_make_one_review(env):
     session, _, _ = env
     sgn = world.problem(session, "JL-002", "SGN01")

@@ -122,10 +122,12 @@ def road_lengths_km(roads: gpd.GeoDataFrame) -> np.ndarray:
     return np.array([_GEOD.geometry_length(g) / 1000.0 if g is not None else 0.0 for g in roads.geometry])
 
 
-def _road_segments(roads: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _road_segments(roads: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                           np.ndarray]:
     """The roads cut into straight metric segments (so that a spatial index holds small boxes, however long a road
     is): segments, their road position, offset (distance along the road to the segment's start, parts laid end
-    to end) and the road's length where the road is one closed line (NaN otherwise)."""
+    to end), the line (part) of the road each lies on (a global number), and the road's length where the road is
+    one closed line (NaN otherwise)."""
     geoms = np.asarray(roads.geometry.values, dtype=object)
     bad = [k for k, g in enumerate(geoms) if g is None or g.geom_type not in LINEAR]
     if bad:
@@ -149,7 +151,7 @@ def _road_segments(roads: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray
     part_offset = part_before - np.repeat(part_before[road_first], np.diff(np.r_[road_first, len(parts)]))
     segments = shapely.linestrings(np.stack([a, b], axis=1))
     return (segments, road_of_part[seg_part].astype(np.int64), part_offset[seg_part] + within_part,
-            loop_of_part[seg_part])
+            seg_part.astype(np.int64), loop_of_part[seg_part])
 
 
 def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.DataFrame:
@@ -157,7 +159,9 @@ def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.D
 
     Columns: road (position of the road in `roads`, -1 where none is that close or the point has NaN coordinates),
     along_m (position along that road from its start, in metres), offset_m (distance from the road), loop_m (the
-    road's length when it is a closed loop, NaN otherwise); NaN where road is -1. Indexed 0..n-1 like the input.
+    road's length when it is a closed loop, NaN otherwise), part (the line of the road the point lies on: a road
+    whose pieces do not merge into one line, as at a fork, has several, laid end to end in along_m, so that
+    along_m measures a distance only between points of one part; -1 where road is -1); NaN where road is -1. Indexed 0..n-1 like the input.
     A point as close to two roads is snapped to the first of them. Uses a spatial index of the roads' straight
     segments (those within the tolerance of each point), never all pairs.
     """
@@ -167,12 +171,12 @@ def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.D
     lon, lat = np.broadcast_arrays(as_float_array(lon), as_float_array(lat))
     lon, lat = lon.ravel(), lat.ravel()
     n = lon.size
-    road_of = np.full(n, -1, dtype=np.int64)
+    road_of, part_of = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
     along, offset_m, loop_m = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
     ok = np.isfinite(lon) & np.isfinite(lat)
     if ok.any() and len(roads):
         crs = metric_crs_for(lon[ok], lat[ok])
-        segments, road, offset, loop = _road_segments(roads, crs)
+        segments, road, offset, part, loop = _road_segments(roads, crs)
         points = shapely.points(*to_metric(lon[ok], lat[ok], crs))
         # The segments within the tolerance of each point (a bounding-box index, then the exact test), and the
         # nearest of them; of equidistant segments the first (hence the first road).
@@ -182,24 +186,27 @@ def snap_to_roads(lon, lat, roads: gpd.GeoDataFrame, tolerance_m: float) -> pd.D
         first = order[np.unique(p[order], return_index=True)[1]]
         p, q, dist = p[first], q[first], dist[first]
         rows = np.flatnonzero(ok)[p]
-        road_of[rows] = road[q]
+        road_of[rows], part_of[rows] = road[q], part[q]
         along[rows] = shapely.line_locate_point(segments[q], points[p]) + offset[q]
         offset_m[rows] = dist
         loop_m[rows] = loop[q]
-    return pd.DataFrame({"road": road_of, "along_m": along, "offset_m": offset_m, "loop_m": loop_m})
+    return pd.DataFrame({"road": road_of, "along_m": along, "offset_m": offset_m, "loop_m": loop_m, "part": part_of})
 
 
 def along_road_pairs(snap: pd.DataFrame, max_m, groups=None) -> pd.DataFrame:
     """Pairs of snapped points on the same road less than `max_m` metres apart along it: columns i < j (positions
-    in `snap`) and distance_m, sorted by i, j.
+    in `snap`) and distance_m, sorted by i, j. Points on different parts of a road (snap_to_roads) do not pair: no
+    distance along the road between them is known.
 
-    `snap` is a snap_to_roads frame (or any frame with road and along_m, and optionally loop_m). `max_m` is a number
+    `snap` is a snap_to_roads frame (or any frame with road and along_m, and optionally loop_m and part). `max_m` is a number
     or one threshold per point: a pair is kept when its distance is below min(max_m[i], max_m[j]); a NaN threshold
     excludes the point. With `groups`, only points of the same group pair up (None/NaN groups take part in no pair).
     On a loop road the distance is the shorter way round. Positions are sorted per road and each point is compared
     with the points within its own threshold ahead of it: never all pairs.
     """
     road = snap["road"].to_numpy(dtype=np.int64)
+    if "part" in snap.columns:  # the line of the road: along_m compares only within one
+        road = np.where(road >= 0, snap["part"].to_numpy(dtype=np.int64), road)
     along = snap["along_m"].to_numpy(dtype=float)
     loop = snap["loop_m"].to_numpy(dtype=float) if "loop_m" in snap.columns else np.full(len(snap), np.nan)
     n = len(snap)

@@ -106,16 +106,19 @@ class Spacing(Rule):
         along_road = np.zeros(len(pi), dtype=bool)
         roads = _has_roads(ctx)
         road_of, along = np.full(len(devices), -1), np.full(len(devices), np.nan)
+        part_of = road_of
         if roads:
             tolerance = float(self.setting(ctx, "road_snap_tolerance_m").value)
             snap = _road_snap(devices, ctx, tolerance)
-            road_of, along = snap["road"].to_numpy(), snap["along_m"].to_numpy()
-            on_road = road_of[idx] >= 0
-            off = ~(on_road[pi] & on_road[pj])  # straight-line pairs: at least one device off the network
+            road_of, along, part_of = snap["road"].to_numpy(), snap["along_m"].to_numpy(), snap["part"].to_numpy()
+            on, line = road_of[idx], part_of[idx]
+            # Straight-line pairs: at least one device off the network, or the two on different lines of one road
+            # (no distance along it between them, as on two branches of a fork); devices on two roads are apart
+            off = (on[pi] < 0) | (on[pj] < 0) | ((on[pi] == on[pj]) & (line[pi] != line[pj]))
             pi, pj, dist = pi[off], pj[off], dist[off]
             by_road = along_road_pairs(snap.iloc[idx].reset_index(drop=True), limit, groups=type_code)
             ai, aj = by_road["i"].to_numpy(), by_road["j"].to_numpy()
-            # Never shorter than straight across: parts of one road are laid end to end in along_m.
+            # Never shorter than straight across (a road's line may bend back).
             ad = np.maximum(by_road["distance_m"].to_numpy(), geodesic_m(lon[ai], lat[ai], lon[aj], lat[aj]))
             close = ad < np.minimum(limit[ai], limit[aj])
             pi, pj, dist = np.r_[pi, ai[close]], np.r_[pj, aj[close]], np.r_[dist, ad[close]]
@@ -151,7 +154,10 @@ class Spacing(Rule):
             others = f"，另有 {n - 1} 台同类设备也在此范围内" if n > 1 else ""
             name = _road_name(ctx, int(road_of[src[s]])) if by[s] else None
             where = (f"沿道路“{name}”" if name else "沿同一道路") if by[s] else ""
-            how = f"（直线距离：至少一台设备距已加载路网的道路超过 {tolerance:g} 米）" if roads and not by[s] else ""
+            how = ""
+            if roads and not by[s]:
+                how = ("（直线距离：两台设备位于路网中道路的不同分支，未按沿道路距离计算）" if part_of[src[s]] >= 0 and part_of[near] >= 0
+                       else f"（直线距离：至少一台设备距已加载路网的道路超过 {tolerance:g} 米）")
             messages.append(f"与同类设备 {codes[near]} {where}相距 {dn:.1f} 米{how}，小于本配置最小间距 {lim:g} 米"
                             f"{others}；应评估设置必要性，撤并或调整设置地点。")
             item = {"key": codes[near], "distance_m": round(dn, 1), "neighbour": codes[near],

@@ -37,7 +37,7 @@ def test_snap_onto_a_straight_road_gives_position_and_offset():
     roads = _roads(LineString([(117.0, LAT), (117.02, LAT)]))
     north = 20.0 / 110_800  # ≈ 20 m of latitude
     snap = snap_to_roads([117.003, 117.003, 117.01, np.nan], [LAT + north, LAT - 3 * north, LAT, LAT], roads, 30)
-    assert list(snap.columns) == ["road", "along_m", "offset_m", "loop_m"]
+    assert list(snap.columns) == ["road", "along_m", "offset_m", "loop_m", "part"]
     assert snap["road"].tolist() == [0, -1, 0, -1]  # 60 m off: beyond the tolerance; NaN: never
     assert snap.loc[0, "along_m"] == pytest.approx(_geod(117.0, LAT, 117.003, LAT), rel=1e-3)
     assert snap.loc[0, "offset_m"] == pytest.approx(_geod(117.003, LAT, 117.003, LAT + north), rel=1e-3)

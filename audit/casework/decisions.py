@@ -14,7 +14,6 @@ from typing import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..registry.inventory import standing_decisions
 from ..registry.models import (
     CLOSED,
     DECISION_KINDS,
@@ -267,7 +266,7 @@ def restore(session: Session, device_id: int, *, user: str, reason: str, ledger_
     closed = [i for i in items if i.status == CLOSED]
     if not closed:
         raise DecisionError(f"设备“{device.device_code}”没有已销号的整改事项；停用设备须经整改、核查销号后才能恢复使用。")
-    suspension = standing_decisions(session, [device.id]).get(device.id)
+    suspension = standing_decision(session, device.id)
     if suspension is not None:
         # Only a rectification closed after this suspension ends it, not one of an earlier suspension: a close
         # recorded after the suspension, or dated after its day (either may be entered late, with its own date).

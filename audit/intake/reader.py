@@ -18,7 +18,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Iterator
 from xml.etree import ElementTree
 
 import numpy as np
@@ -360,19 +360,27 @@ def _check_shared_strings(zf: zipfile.ZipFile, limits: ReadLimits) -> None:
     for info in zf.infolist():
         if not info.filename.lower().endswith("sharedstrings.xml"):
             continue
-        count, tail = 0, b""
-        with zf.open(info) as fh:
-            while chunk := fh.read(_CHUNK):
-                data = tail + chunk
-                cut = data.rfind(b"<")
-                data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-                # No other tag of the part begins "<si", and text holds no "<"
-                count += data.count(b"<si") + (len(_PREFIXED_SI.findall(data)) if b":si" in data else 0)
-                if count > limits.max_cells:
-                    raise _FileProblem("SHEET_TOO_LARGE", f"文件中有 {_count(count)}个以上的文本单元格内容，超过单元格上限 "
-                                                          f"{_count(limits.max_cells)}个：文件可能不是正常导出的。请用 Excel "
-                                                          "打开，只保留需要的数据另存为新文件，或拆分为几个文件分别上传。"
-                                                          + limits.hint("max_cells"))
+        count = 0
+        for data in _tag_chunks(zf, info):
+            # No other tag of the part begins "<si", and text holds no "<"
+            count += data.count(b"<si") + (len(_PREFIXED_SI.findall(data)) if b":si" in data else 0)
+            if count > limits.max_cells:
+                raise _FileProblem("SHEET_TOO_LARGE", f"文件中有 {_count(count)}个以上的文本单元格内容，超过单元格上限 "
+                                                      f"{_count(limits.max_cells)}个：文件可能不是正常导出的。请用 Excel "
+                                                      "打开，只保留需要的数据另存为新文件，或拆分为几个文件分别上传。"
+                                                      + limits.hint("max_cells"))
+
+
+def _tag_chunks(zf: zipfile.ZipFile, member: str | zipfile.ZipInfo) -> Iterator[bytes]:
+    """A part's XML streamed in chunks of about _CHUNK bytes, each cut before its last "<" (the rest goes with
+    the next), so that no tag is split between two; each chunk is checked against the zip's CRC on the way."""
+    tail = b""
+    with zf.open(member) as fh:
+        while chunk := fh.read(_CHUNK):
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
+            yield data
 
 
 def _corrupt(exc: BaseException) -> _FileProblem:
@@ -460,7 +468,7 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
     frame = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
     raw = RawSheet(chosen, frame, np.arange(1, len(frame) + 1))
     if kind == "xlsx":
-        _substitute_formulas(path, raw, limits, keep)
+        _substitute_formulas(path, raw, limits, keep, members.get(chosen))
     else:
         report.warning("XLS_FORMULAS", "旧版 .xls 文件中的公式无法识别，公式单元格按 Excel 保存的计算结果读取；"
                                        "建议另存为 .xlsx 后上传，以便检查公式。")
@@ -523,24 +531,20 @@ def _check_sheet_xml(zf: zipfile.ZipFile, members: dict[str, str], sheet: str, l
         member = members.get(sheet)
         if member is None:
             return
-        with zf.open(member) as fh:
-            rows, cols, cells, tail, first = 0, 0, 0, b"", True
-            while chunk := fh.read(_CHUNK):
-                data = tail + chunk
-                cut = data.rfind(b"<")
-                data, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-                if first:
-                    _check_dimension(sheet, data, limits)
-                    first = False
-                last_row, last_col = _extent(data)
-                rows, cols = max(rows, last_row), max(cols, last_col)
-                # Cells written without a reference take the next position: they count one each.
-                cells += sum(data.count(tag) for tag in _CELL_OPEN)
-                _check_extent(sheet, rows, cols, limits)
-                if cells > limits.max_cells:
-                    raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
-                                                          f"{_count(limits.max_cells)}个；请删除无关的内容，或拆分为几个"
-                                                          f"文件分别上传。{limits.hint('max_cells')}")
+        rows, cols, cells, first = 0, 0, 0, True
+        for data in _tag_chunks(zf, member):
+            if first:
+                _check_dimension(sheet, data, limits)
+                first = False
+            last_row, last_col = _extent(data)
+            rows, cols = max(rows, last_row), max(cols, last_col)
+            # Cells written without a reference take the next position: they count one each.
+            cells += sum(data.count(tag) for tag in _CELL_OPEN)
+            _check_extent(sheet, rows, cols, limits)
+            if cells > limits.max_cells:
+                raise _FileProblem("SHEET_TOO_LARGE", f"工作表“{sheet}”有 {_count(cells)}个以上的单元格，超过上限 "
+                                                      f"{_count(limits.max_cells)}个；请删除无关的内容，或拆分为几个"
+                                                      f"文件分别上传。{limits.hint('max_cells')}")
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, ElementTree.ParseError) as exc:
         raise _corrupt(exc)
 
@@ -666,13 +670,12 @@ def _part_path(target: str) -> str:
     return "/".join(parts)
 
 
-def _substitute_formulas(path: Path, raw: RawSheet, limits: ReadLimits, keep: int | None) -> None:
-    """Find formula and error cells in the sheet XML; put '=' + formula (or the error text) in their place
-    (within the columns kept; the XML was measured by _check_sheet_xml)."""
+def _substitute_formulas(path: Path, raw: RawSheet, limits: ReadLimits, keep: int | None, member: str | None) -> None:
+    """Find formula and error cells in the sheet XML (its part `member`, _sheet_members); put '=' + formula (or the
+    error text) in their place (within the columns kept; the XML was measured by _check_sheet_xml)."""
+    if member is None:
+        return
     with zipfile.ZipFile(path) as zf:
-        member = _sheet_members(zf).get(raw.sheet or "")
-        if member is None:
-            return
         data = zf.read(member)
     has_formula = data.find(b"f>") >= 0  # every formula has a closing </f> (or </x:f>) in its sheet
     has_error = data.find(b't="e"') >= 0

@@ -39,7 +39,7 @@ from ..registry.models import (
     Problem,
     ProblemReview,
 )
-from ..registry.store import device_count
+from ..registry.store import device_count, load_status_history
 from ..rules.base import IN_USE, RETIRED, all_rules, get_rule, service_state
 from ..rules.chunks import CHUNK_DEVICES, TotalsByDevice
 from ..rules.context import AuditContext
@@ -48,6 +48,7 @@ from ..rules.findings import insert_findings, json_texts
 from ..rules.parallel import audit_workers
 from ..rules.profiles import load_profile
 from ..rules.schema import empty_findings
+from ..rules.service import status_on
 from .decisions import DecisionError
 
 CHUNK = 5000
@@ -272,7 +273,8 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
     A run says nothing of a problem observed as of a later day than its own (an audit of an earlier date), nor,
     when it audits one department, of a problem of a rule that compares devices across the departments (its reach
     "audit": the other departments' devices were not in the run)."""
-    query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.status, Device.in_service_on)
+    query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.device_code, Device.status,
+                    Device.in_service_on)
              .join(Device, Device.id == Problem.device_id)
              .where(Problem.resolved_run_id.is_(None), Problem.last_seen_on <= run.as_of))
     if run.department:
@@ -282,12 +284,16 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
     rows = [r for r in session.execute(query).all() if r.identity not in observed]
     if not rows:
         return
-    frame = pd.DataFrame({"status": [r.status for r in rows],
-                          "in_service_on": pd.to_datetime([r.in_service_on for r in rows])})
+    codes = sorted({r.device_code for r in rows})
+    frame = status_on(pd.DataFrame({"device_code": [r.device_code for r in rows],
+                                    "status": [r.status for r in rows],
+                                    "in_service_on": pd.to_datetime([r.in_service_on for r in rows])}),
+                      load_status_history(session, codes if len(codes) <= 20_000 else None), run.as_of)
     states = service_state(frame, run.as_of).tolist()
     examines = {}
     updates = []
-    for r, state in zip(rows, states):
+    # Removed now resolves whatever the run's day; whether the run examined a problem, by the status on its day.
+    for r, state, status in zip(rows, states, frame["status"].tolist()):
         rule = examines.setdefault(r.rule, get_rule(r.rule).examines)
         if r.status == "拆除":
             reason: str | None = RESOLVED_REMOVED
@@ -295,7 +301,7 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
             reason = None
         elif (r.device_id, r.rule) in rechecked:
             reason = RESOLVED_RECHECKED
-        elif not _examined(rule, state, r.status):
+        elif not _examined(rule, state, status):
             reason = None
         else:
             reason = RESOLVED_NOT_FOUND
@@ -318,7 +324,8 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
                       kept: TotalsByDevice | None = None,
                       inputs: tuple[gpd.GeoDataFrame, AuditContext] | None = None, workers: int | None = None
                       ) -> tuple[pd.DataFrame, set[tuple[int, str]]]:
-    """Run the rules of the open problems of suspended (停用) devices once more, those devices taken as in use,
+    """Run the rules of the open problems of devices suspended (停用) on the run's day once more, those devices
+    taken as in use,
     and give the findings that observe those problems, to add to the run (message and evidence say it was a
     recheck).
     The rules about one department run only on the chunks holding a suspended device; kept: the service totals of
@@ -339,6 +346,11 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
         return empty_findings(), set()
     devices, ctx = inputs or load_inputs(session, as_of=run.as_of, profile=load_profile(run.profile),
                                          department=run.department, areas=areas, roads=roads, daily_rows=False)
+    # A device suspended after the run's day was in use on it: the run examined it as such.
+    then = set(devices["device_code"][devices["status"] == "停用"])
+    rows = [r for r in rows if r.device_code in then]
+    if not rows:
+        return empty_findings(), set()
     devices = devices.copy()
     suspended = {r.device_code for r in rows}
     devices.loc[devices["device_code"].isin(suspended), "status"] = "在用"

@@ -451,20 +451,28 @@ DECISION_STATUS = {"suspend": "停用", "remove": "拆除", "restore": "在用"}
 
 def load_status_history(session: Session, device_codes: Iterable[str] | None = None) -> pd.DataFrame:
     """The dated status changes of the devices: device_code, since (the day the status took effect), status,
-    source (变更记录 | 处理决定).
+    source (变更记录 | 处理决定 | 登记).
 
     From the change log of inventory uploads (a status changed by an upload, on the day of that upload: the
     department may have stopped the device earlier) and from the decisions that set a status (停用, 拆除,
-    恢复使用), on their decision date. The status a device was first registered with has no date of effect.
+    恢复使用), on their decision date. The status a device was first registered with has no date of effect: a
+    device whose status changed since carries it in a row of source 登记 with no date (the status its first
+    recorded change replaced), so that an audit of an earlier day can tell the status it had then.
     """
+    status_change = (ChangeLog.entity == "device", ChangeLog.field == "status")
     logged = select(ChangeLog.device_code, ChangeLog.at, ChangeLog.after).where(
-        ChangeLog.entity == "device", ChangeLog.action == "update", ChangeLog.field == "status")
+        *status_change, ChangeLog.action == "update").order_by(ChangeLog.id)
+    first = select(func.min(ChangeLog.id)).where(
+        *status_change, ChangeLog.action.in_(["update", *DECISION_STATUS])).group_by(ChangeLog.device_code)
+    registered = select(ChangeLog.device_code, ChangeLog.before).where(ChangeLog.id.in_(first.scalar_subquery()))
     if device_codes is not None:
         logged = logged.where(ChangeLog.device_code.in_(list(device_codes)))
+        registered = registered.where(ChangeLog.device_code.in_(list(device_codes)))
     rows = [(code, at.date(), status, "变更记录") for code, at, status in session.execute(logged)]
     decided = _code_filter(select(Device.device_code, Decision.decided_on, Decision.kind).join(Device)
-                           .where(Decision.kind.in_(list(DECISION_STATUS))), device_codes)
+                           .where(Decision.kind.in_(list(DECISION_STATUS))).order_by(Decision.id), device_codes)
     rows += [(code, on, DECISION_STATUS[kind], "处理决定") for code, on, kind in session.execute(decided)]
+    rows += [(code, None, status, "登记") for code, status in session.execute(registered)]
     frame = pd.DataFrame(rows, columns=["device_code", "since", "status", "source"])
     frame["since"] = pd.to_datetime(frame["since"])
     return frame.sort_values(["device_code", "since"], kind="stable").reset_index(drop=True)

@@ -29,8 +29,9 @@ class AuditContext:
     roads: the road network (GeoDataFrame with `name` and LineString/MultiLineString geometries, e.g. from
     geo.roads.load_roads), or None. When given, PLC01 measures along the road between devices on the same road
     and PLC02 also counts devices per km of road; without it PLC01 measures straight-line distances.
-    status_history: device_code, since, status, source (变更记录 | 处理决定): the dated status changes (the day
-    each status took effect), for the periods a device was out of service (SRV01, the peer rules).
+    status_history: device_code, since, status, source (变更记录 | 处理决定 | 登记): the dated status changes (the
+    day each status took effect), for the periods a device was out of service (SRV01, the peer rules), and per
+    changed device the status it was registered with (登记, no date).
     assessments: the annual site review (年度评估): device_code, assessed_on, outcome (keep/relocate/remove), one
     row per assessment (ASR01 reads the latest on or before the as-of date).
     counts_imported: whether any counts were imported for the audit, where `violations` holds only some devices'

@@ -21,6 +21,7 @@ from .parallel import ChunkWorkers, audit_workers
 from .peers import service_totals
 from .profiles import Profile, load_profile
 from .schema import FINDING_COLUMNS, empty_findings
+from .service import status_on
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -243,7 +244,8 @@ class AuditDateError(ValueError):
 def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, department: str | None = None,
                 areas: gpd.GeoDataFrame | None = None, roads: gpd.GeoDataFrame | None = None,
                 daily_rows: bool = True) -> tuple[gpd.GeoDataFrame, AuditContext]:
-    """The registry frame (of one department, or all) and the audit context, loaded from the database.
+    """The registry frame (of one department, or all) and the audit context, loaded from the database; the frame
+    gives each device's status on as_of (service.status_on: the current one unless a later change is recorded).
 
     daily_rows False: the context without the daily counts, only whether any were imported (counts_imported), for
     the audit in chunks (audit.rules.chunks), which reads each chunk's rows. An as_of outside DATE_MIN .. DATE_MAX
@@ -267,7 +269,7 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
                        boundaries=registry.load_boundaries(session), areas=areas, roads=roads,
                        assessments=load_assessments_frame(session, codes),
                        counts_imported=None if daily_rows else any_daily_rows(session, department))
-    return devices, ctx
+    return status_on(devices, ctx.status_history, as_of), ctx
 
 
 def audit_findings(session: Session, devices: pd.DataFrame, ctx: AuditContext,
@@ -327,7 +329,7 @@ def funnel_from_registry(session: Session, *, department: str, device_type: str,
     ctx = AuditContext(as_of=as_of, profile=load_profile(profile_name),
                        violations=load_daily_rows(session, device_ids=devices["id"].to_numpy()),
                        status_history=registry.load_status_history(session, codes if len(codes) <= 20_000 else None))
-    return capture_funnel(devices_frame(devices), ctx, department, device_type)
+    return capture_funnel(devices_frame(status_on(devices, ctx.status_history, as_of)), ctx, department, device_type)
 
 
 __all__ = ["AuditContext", "run_rules", "run_in_chunks", "run_audit", "load_inputs", "audit_findings", "devices_frame",

@@ -3,12 +3,14 @@
 A device is out of service before its 启用日期, while its status is 拟建, and from the day a 停用 or 拆除 status
 took effect until it was restored: from the day of an upload that set it, from the day after a decision (the
 decision's own day holds captures from before it). The dates come from the dated status changes (`AuditContext.status_history`:
-the change log of inventory uploads, the decisions of the casework); the registry frame gives the current
-status. A device 拟建 now was never in service. A device 停用/拆除 now whose status has no date of effect (it was
-registered so, or the history does not reach it) cannot be judged: when it stopped is unknown.
+the change log of inventory uploads, the decisions of the casework); the registry frame gives the status on the
+as-of day (status_on: the current one unless a later change is recorded). A device 拟建 then was never in service.
+A device 停用/拆除 then whose status has no date of effect (it was registered so, or the history does not reach
+it) cannot be judged: when it stopped is unknown.
 """
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,6 +25,35 @@ if TYPE_CHECKING:
 
 OUT_OF_SERVICE = ("拟建", "停用", "拆除")
 REASONS_ZH = {"before_start": "启用日期前", "拟建": "拟建", "停用": "停用", "拆除": "拆除"}
+
+
+REGISTERED = "登记"  # the status_history source of the status a device was registered with (no date)
+
+
+def status_on(devices: pd.DataFrame, history: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
+    """The registry frame with the status each device had on the as-of day, for an audit of an earlier day than
+    a recorded status change: the status of its last change on or before that day, else the status it was
+    registered with (the history's row of source 登记). A device with no change after that day keeps its
+    current status, as does one whose history lacks both.
+    """
+    day = pd.Timestamp(as_of)
+    later = history["device_code"][history["since"] > day]
+    if later.empty:
+        return devices
+    hist = history[history["device_code"].isin(set(later))]
+    dated = hist[hist["since"].notna() & (hist["since"] <= day)].sort_values(["device_code", "since"], kind="stable")
+    then = dict(zip(hist["device_code"][hist["source"] == REGISTERED], hist["status"][hist["source"] == REGISTERED]))
+    last = dated.drop_duplicates("device_code", keep="last")
+    then.update(zip(last["device_code"], last["status"]))
+    codes = devices["device_code"]
+    known = codes.isin(then.keys()).to_numpy()
+    if not known.any():
+        return devices
+    devices = devices.copy()
+    status = devices["status"].to_numpy(dtype=object).copy()
+    status[known] = [then[c] for c in codes[known]]
+    devices["status"] = status
+    return devices
 
 
 def out_of_service(devices: pd.DataFrame, ctx: AuditContext) -> tuple[pd.DataFrame, np.ndarray]:

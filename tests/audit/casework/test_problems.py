@@ -15,6 +15,7 @@ from audit.registry.models import Device, Finding, LedgerEvent, Problem, Problem
 from tests.audit.exports import world
 
 ON = dt.date(2024, 7, 1)
+BEFORE = dt.date(2024, 6, 1)  # a decision before the runs' day (world.AS_OF)
 
 
 @pytest.fixture
@@ -124,7 +125,7 @@ def test_closing_an_item_a_later_run_still_finds_needs_confirmation(env):
 def test_a_suspended_device_is_rechecked_as_if_back_in_use(env):
     session, devices, _ = env
     rev = world.problem(session, "JL-001", "REV01")
-    D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=ON)
+    D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=BEFORE)
     session.commit()
     run2 = reaudit(session)
     session.refresh(rev)
@@ -144,10 +145,25 @@ def test_a_suspended_device_is_rechecked_as_if_back_in_use(env):
     assert devices["JL-001"].status == "停用"
 
 
+def test_a_device_suspended_after_the_runs_day_is_audited_as_in_use_then(env):
+    """Suspended on a later day than the audit's: in use on it, examined once by the run itself, no recheck."""
+    session, devices, _ = env
+    rev = world.problem(session, "JL-001", "REV01")
+    D.suspend(session, devices["JL-001"].id, reason="未经法制审核", user="张三", problem_ids=[rev.id], on=ON)
+    session.commit()
+    run2 = reaudit(session)
+    session.refresh(rev)
+    assert (rev.resolved_run_id, rev.last_check, rev.last_run_id) == (None, "observed", run2.id)
+    seen = session.scalars(select(Finding).where(Finding.run_id == run2.id, Finding.device_code == "JL-001",
+                                                 Finding.rule == "REV01")).all()
+    assert len(seen) == 1 and not seen[0].evidence.get("recheck_while_suspended")
+    assert not seen[0].message.startswith(P.RECHECK_NOTE)
+
+
 def test_a_removed_device_resolves_its_problems(env):
     session, devices, _ = env
     rev = world.problem(session, "JL-001", "REV01")
-    D.remove(session, devices["JL-001"].id, reason="撤除", user="张三", problem_ids=[rev.id], on=ON)
+    D.remove(session, devices["JL-001"].id, reason="撤除", user="张三", problem_ids=[rev.id], on=BEFORE)
     session.commit()
     reaudit(session)
     session.refresh(rev)

@@ -321,8 +321,12 @@ def test_status_history_comes_from_uploads_and_decisions(session, tmp_path):
     session.commit()
     today = dt.datetime.now(dt.timezone.utc).date()
     history = registry.load_status_history(session)
-    rows = set(zip(history["device_code"], history["since"].dt.date, history["status"], history["source"]))
+    dated = history[history["since"].notna()]
+    rows = set(zip(dated["device_code"], dated["since"].dt.date, dated["status"], dated["source"]))
     assert rows == {("JL-002", today, "停用", "变更记录"), ("JL-001", dt.date(2024, 5, 1), "停用", "处理决定")}
+    # The status JL-002 was registered with, undated (the decision above was added without its change log row).
+    registered = history[history["since"].isna()]
+    assert list(zip(registered["device_code"], registered["status"], registered["source"])) == [("JL-002", "在用", "登记")]
     assert list(registry.load_status_history(session, ["JL-002"])["device_code"].unique()) == ["JL-002"]
 
     days = [dt.date(2024, 4, 20) + dt.timedelta(days=k) for k in range(30)]
@@ -337,3 +341,39 @@ def test_status_history_comes_from_uploads_and_decisions(session, tmp_path):
     # From the day after the decision: the decision's own day holds captures from before it.
     assert evidence["cases"]["violations"] == 4 * 18 and evidence["cases"]["first_day"] == "2024-05-02"
     assert "决定作出当日的采集无法区分决定前后，自次日起计" in srv["message"].iloc[0]
+
+
+def test_an_audit_of_an_earlier_day_reads_the_status_the_devices_had_then(session, tmp_path):
+    """A status changed today (an upload, a decision) does not reach back: audited as of 2025-06-30, a device
+    removed today was in use then and its lapsed verification is still found (CAL02), a device suspended today was
+    in use, and one registered 停用 and put in use today was not in use. Audited as of today, today's statuses
+    hold."""
+    from audit.casework import decisions
+    from audit.rules.engine import load_inputs, run_audit
+    from audit.rules.profiles import load_profile
+
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT, user="clerk")
+    session.commit()
+    day = dt.date(2025, 6, 30)
+    _, before = run_audit(session, as_of=day)
+    cal02 = set(before["device_code"][before["rule"] == "CAL02"])
+    assert "JL-001" in cal02
+
+    changed = [ROWS[0].replace(",在用,", ",拆除,"), ROWS[1], ROWS[2].replace(",停用,", ",在用,")]
+    import_file(session, device_csv(tmp_path, changed, name="again.csv"), "devices", department=DEPT, user="clerk")
+    jl2 = session.scalar(select(Device).where(Device.device_code == "JL-002"))
+    decisions.suspend(session, jl2.id, reason="未设置标识", user="auditor")
+    session.commit()
+    today = dt.datetime.now(dt.timezone.utc).date()
+
+    def statuses(as_of):
+        devices, _ = load_inputs(session, as_of=as_of, profile=load_profile("national"), daily_rows=False)
+        return dict(zip(devices["device_code"], devices["status"]))
+
+    assert statuses(day) == {"JL-001": "在用", "JL-002": "在用", "JL-003": "停用"}
+    assert statuses(today) == {"JL-001": "拆除", "JL-002": "停用", "JL-003": "在用"}
+    _, again = run_audit(session, as_of=day)
+    assert set(again["device_code"][again["rule"] == "CAL02"]) == cal02
+    assert not again[(again["device_code"] == "JL-001") & (again["rule"] == "SRV01")].size
+    _, now = run_audit(session, as_of=today)
+    assert "JL-001" not in set(now["device_code"][now["rule"] == "CAL02"])

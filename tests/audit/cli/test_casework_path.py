@@ -68,7 +68,8 @@ def test_the_casework_path(cli, tmp_path):
     proposed = [str(c) for row in book["拟停用（待决定）"].iter_rows(values_only=True) for c in row if c]
     assert "JL-001" in proposed and any("行政处罚法" in c for c in proposed)
 
-    out = cli("decide", "suspend", "--recommended", "--reason", "未经法制审核，立即停用", "--user", "张三")
+    out = cli("decide", "suspend", "--recommended", "--reason", "未经法制审核，立即停用", "--on", "2024-07-01",
+              "--user", "张三")
     assert "已停用 1 台设备：JL-001" in out and status(cli.url, "JL-001") == "停用"
     assert "拟停用设备共 0 台" in cli("problems", "--proposed")
 
@@ -77,10 +78,11 @@ def test_the_casework_path(cli, tmp_path):
     assert "DECISION_HOLDS" in out and "第2行" in out and "张三" in out and "按审查机关的决定保持原状态：JL-001" in out
     assert status(cli.url, "JL-001") == "停用"
 
-    # Dismiss JL-002's sign problem; re-audit the same data: the verdict holds, JL-001's REV01 is decided.
+    # Dismiss JL-002's sign problem; re-audit the same data (a day the suspension stands): the verdict holds,
+    # JL-001's REV01 is decided.
     sgn = problem(cli.url, "JL-002", "SGN01")
     cli("decide", "review", sgn.id, "--dismiss", "--reason", "现场已设标识，登记有误", "--user", "张三")
-    cli("audit", "--as-of", "2024-06-30")
+    cli("audit", "--as-of", "2024-07-10")
     assert problem(cli.url, "JL-002", "SGN01").verdict == "dismissed"
     dismissed = cli("problems", "--state", "dismissed")
     assert "JL-002" in dismissed and "SGN01" in dismissed
@@ -94,7 +96,7 @@ def test_the_casework_path(cli, tmp_path):
     item = int(re.search(r"第 (\d+) 项", out).group(1))
     cli("import", "devices", sheet(tmp_path, "fixed.csv", FIXED), "--department", DEPT)
     assert status(cli.url, "JL-001") == "停用"  # fixing the data does not lift the suspension
-    out = cli("audit", "--as-of", "2024-06-30")
+    out = cli("audit", "--as-of", "2024-07-10")
     rev = problem(cli.url, "JL-001", "REV01")
     # The suspended device is re-checked as if back in use: the review is now recorded, the problem is 已消除.
     assert rev.resolved_run_id is not None and rev.resolved_reason.startswith("停用设备按恢复使用的条件复查")

@@ -179,8 +179,9 @@ def _casework(session: Session, plan: dict, as_of: dt.date, profile: str, areas,
                                               roads=roads)
     session.commit()
     kept = sum(1 for p in open_problems(session) if p.verdict is not None and not p.stale)
+    rechecked = {c for c, e in zip(findings["device_code"], findings["evidence"]) if e.get("recheck_while_suspended")}
     lines.append(f"用同样的数据再次审查（审查批次 {run.id}）：{outcome.text()}已作出的核查意见 {kept} 个保持不变；"
-                 "已停用设备的在用类问题本次未能判断，待整改后复查。")
+                 f"已停用的 {len(rechecked)} 台设备按恢复使用的条件复查。")
     return lines, findings
 
 

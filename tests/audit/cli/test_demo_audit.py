@@ -51,6 +51,8 @@ def test_the_demo_walks_the_casework_and_the_decisions_hold(demo):
     # The same data audited again finds nothing new: the suspensions dated on the last day of the data do not
     # turn that day's captures into captures out of service (SRV01 counts from the day after a decision).
     assert "新发现 0 个" in reaudit
+    # The devices suspended on the audit's day are rechecked as if back in use, each of them.
+    assert f"已停用的 {n} 台设备按恢复使用的条件复查" in reaudit
 
 
 def test_the_demo_loads_every_file_and_creates_the_logins(demo):

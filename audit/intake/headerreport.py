@@ -21,9 +21,10 @@ def report_no_header(raw: RawSheet, spec: TableSpec, report: ValidationReport) -
     rows = raw.rows(0, HEADER_SCAN_ROWS)
     texts = max(([t for c in row if (t := cell_label(c))] for row in rows), key=len, default=[])
     found = "、".join(f"“{t}”" for t in texts[:30]) or "（无）"
+    where = f"工作表“{raw.sheet}”的" if raw.sheet is not None else ""
     for col in spec.columns:
         if col.required:
-            report.error("MISSING_COLUMN", f"缺少必填列“{col.header}”：前{HEADER_SCAN_ROWS}行中找不到本表"
+            report.error("MISSING_COLUMN", f"缺少必填列“{col.header}”：{where}前{HEADER_SCAN_ROWS}行中找不到本表"
                                            f"（{spec.title}）的表头，找到的内容最多的一行为：{found}。"
                                            "请使用本表的模板填写，不要修改表头，然后重新上传。", column=col.header)
 

@@ -68,7 +68,8 @@ def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None =
     """The sheet to import from `path`, or None after adding a file-level error to `report`.
 
     For a workbook, `sheet` names the sheet to read; otherwise `pick(rows) -> bool`, given the first rows of each
-    sheet in turn, chooses the first sheet it accepts (default: the first sheet with any non-empty cell).
+    sheet in turn, chooses the first sheet it accepts (default: the first sheet with any non-empty cell); when it
+    accepts none, the first sheet with any non-empty cell is read.
     `width(rows) -> int | None`, given the first rows of the chosen sheet, says how many columns to keep (the
     header's last named column); cells further right are not read.
     """
@@ -437,7 +438,7 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
         names = wb.sheet_names
         visible = [m.name for m in wb.sheets_metadata if m.visible == pc.SheetVisibleEnum.Visible]
         order = [n for n in names if n in visible] + [n for n in names if n not in visible]
-        chosen, loaded, head = None, None, None
+        chosen, loaded, head, filled = None, None, None, None
         if sheet is not None and sheet in names:
             chosen, loaded = sheet, load(sheet)
         else:
@@ -446,13 +447,17 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
                 if loaded is None:
                     continue
                 head = _head(loaded)
-                if (pick(head) if pick is not None else _has_value(pd.DataFrame(head, dtype=object))):
+                has_value = _has_value(pd.DataFrame(head, dtype=object))
+                if filled is None and has_value:
+                    filled = name
+                if pick(head) if pick is not None else has_value:
                     chosen = name
                     break
             if chosen is None and too_large:
                 raise too_large[0]
             if chosen is None:
-                chosen = order[0]
+                # No sheet accepted: the first with content (its header is what the report is about), else the first
+                chosen = filled or order[0]
                 loaded = load(chosen) if loaded is None or loaded.name != chosen else loaded
         if loaded is None:
             raise too_large[0]

@@ -244,6 +244,42 @@ def test_instruction_sheet_is_skipped_for_the_data_sheet(form):
     assert parsed.report.sheet == "设备登记表" and parsed.report.ok
 
 
+def _workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """An .xlsx of the given sheets in order, built by openpyxl (an empty list: a sheet with no cell)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+VIOLATIONS = [["设备编号", "日期", "违法数量"], ["JL-1", "2025-01-01", 3]]
+
+
+@pytest.mark.parametrize("first", [{"Sheet1": []}, {"说明": [["填表说明"], ["设备编号：按设备登记表填写"]]},
+                                   {"Sheet1": [], "说明": [["本表由交警大队填报"]]}])
+def test_the_table_behind_an_empty_or_cover_sheet_is_read(tmp_path, first):
+    parsed = parse_upload(_workbook(tmp_path / "v.xlsx", {**first, "数据": VIOLATIONS}), "violations")
+    assert parsed.report.ok, parsed.report.format_text()
+    assert parsed.report.sheet == "数据" and parsed.frame["device_code"].tolist() == ["JL-1"]
+
+
+def test_no_sheet_with_a_header_names_the_first_sheet_with_content(tmp_path):
+    """An empty Sheet1 before a sheet of other content: the header error is about the sheet with content (it was
+    FILE_EMPTY, "no content at all", about the empty first sheet)."""
+    path = _workbook(tmp_path / "v.xlsx", {"Sheet1": [], "汇总": [["单位", "数量"], ["交警大队", 3]], "空": []})
+    parsed = parse_upload(path, "violations")
+    assert parsed.report.sheet == "汇总"
+    missing = _problems(parsed, "MISSING_COLUMN")
+    assert {p.code for p in parsed.report.errors} == {"MISSING_COLUMN"}
+    assert {p.column for p in missing} == {"设备编号", "日期", "违法数量"}
+    assert all(p.message.startswith("缺少必填列") and "工作表“汇总”的前30行中找不到本表" in p.message
+               and "“单位”、“数量”" in p.message for p in missing)
+
+
 def test_unknown_and_duplicate_columns(form):
     path = form([*DEVICE_HEADER, "备注", "设备类型"], [good_device() + ["说明", "闯红灯"]])
     parsed = parse_upload(path, "devices")

@@ -436,6 +436,9 @@ def _read_workbook(path: Path, kind: str, pick: Any, sheet: str | None, width: A
 
     try:
         names = wb.sheet_names
+        if not names:
+            raise _FileProblem("FILE_CORRUPT", "文件中没有任何工作表，无法读取（文件已损坏或不是正常导出的）；请重新导出文件，"
+                                               "或在 Excel、WPS 中新建工作簿，把数据填入工作表后另存为 .xlsx 再上传。")
         visible = [m.name for m in wb.sheets_metadata if m.visible == pc.SheetVisibleEnum.Visible]
         order = [n for n in names if n in visible] + [n for n in names if n not in visible]
         chosen, loaded, head, filled = None, None, None, None

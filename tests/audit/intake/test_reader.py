@@ -246,3 +246,20 @@ def test_workbook_zip_without_workbook_part_is_not_a_spreadsheet(tmp_path):
     raw, report = _read(path)
     assert raw is None and _only_error(report) == "NOT_SPREADSHEET"
     assert "Word" in report.errors[0].message
+
+
+@pytest.mark.parametrize("sheets", [b"<sheets/>", b""])
+def test_workbook_listing_no_sheet_is_refused_with_what_to_do(tmp_path, sheets):
+    """A crafted or broken .xlsx whose workbook part lists no sheet (once an IndexError, a 500 on the web)."""
+    import re
+
+    path = write_form(tmp_path / "a.xlsx", ["设备编号"], [["A"]])
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    parts["xl/workbook.xml"] = re.sub(rb"<sheets>.*</sheets>", sheets, parts["xl/workbook.xml"], flags=re.S)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    raw, report = _read(path)
+    assert raw is None and _only_error(report) == "FILE_CORRUPT"
+    assert report.errors[0].message.startswith("文件中没有任何工作表") and "另存为" in report.errors[0].message

@@ -3,7 +3,8 @@
 A file read whole keeps its rows in `frame`. A large CSV validated a chunk at a time (audit.intake.stream) writes
 each chunk's typed rows to a spool file (pickled frames, one after the other), so that neither the reading nor
 the hand-over from a worker process holds every row at once; `frames()` reads them back one chunk at a time.
-Whoever asked for the parse removes the spool with `discard()` once the rows are applied.
+Whoever asked for the parse removes the spool with `discard()` once done with the rows (the rows of a file with
+errors are kept too: the registry checks them, so that one report lists every fix).
 """
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def parse_streamed(path: Path, kind: str, *, default_crs: str | None, boundary: 
     except BaseException:
         spool.unlink(missing_ok=True)
         raise
-    if parsed is None or not parsed.chunk_columns or not parsed.report.ok:
+    if parsed is None or not parsed.chunk_columns:
         spool.unlink(missing_ok=True)
         return parsed if parsed is None else ParsedUpload(parsed.report, None, parsed.columns)
     parsed.spool = spool

@@ -51,10 +51,11 @@ NOT_OWN = "设备编号不是“{department}”登记的设备；只能导入本
 
 class KnownDevices:
     """The check of a violations or verifications upload: every row names a registered device (UNKNOWN_DEVICE), of
-    the filing department when there is one (NOT_OWN_DEVICE). `check` each chunk, then `report` the refusals."""
+    the filing department when there is one (NOT_OWN_DEVICE). `check` each chunk, then `report` the refusals.
+    A row whose code is empty, or in `faulty` (rows whose code cell already has an error), is not looked up."""
 
-    def __init__(self, lookup: DeviceLookup, department: str | None, header: str):
-        self.lookup, self.department, self.header = lookup, department, header
+    def __init__(self, lookup: DeviceLookup, department: str | None, header: str, faulty: frozenset[int] = frozenset()):
+        self.lookup, self.department, self.header, self.faulty = lookup, department, header, faulty
         self.unknown: list[tuple[int, str]] = []
         self.foreign: list[tuple[int, str]] = []
 
@@ -67,7 +68,9 @@ class KnownDevices:
         ids, owners = self.lookup.find(frame["device_code"])
         rows = frame["row"].to_numpy()
         codes = frame["device_code"].to_numpy(dtype=object)
-        unknown = ids < 0
+        unknown = (ids < 0) & ~pd.isna(codes)
+        if self.faulty:
+            unknown &= ~np.isin(rows, list(self.faulty))
         self.unknown += zip(rows[unknown].tolist(), codes[unknown].tolist())
         if self.department:
             foreign = ~unknown & (owners != self.department)

@@ -215,8 +215,9 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
             bulk: str | None) -> ImportResult:
     report = parsed.report
     result = ImportResult(report=report, kind=kind, dry_run=dry_run, mode="partial" if partial else "full")
-    if not parsed.has_rows or not report.ok:
+    if not parsed.has_rows:
         return result
+    # Rows with errors are checked against the registry too, so that one report lists every fix; nothing is applied.
     code_header = parsed.columns.get("device_code", "设备编号")
     if dept is not None and department and department != dept.name:
         report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
@@ -232,8 +233,13 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
                 if report.ok:
                     batch = _apply_devices(session, loader, parsed, owners, path, user, result)
             else:
-                checks = KnownDevices(lookup, dept.name if dept else None, code_header)
-                if kind == "violations":
+                faulty = frozenset(p.row for p in report.errors if p.column == code_header and p.row is not None)
+                checks = KnownDevices(lookup, dept.name if dept else None, code_header, faulty)
+                if not report.ok:
+                    for frame in parsed.frames():
+                        checks.check(frame)
+                    checks.report(report)
+                elif kind == "violations":
                     staged = ViolationsImport(loader, checks)
                     for frame in parsed.frames():
                         staged.add(frame)
@@ -295,13 +301,11 @@ def _new_batch(session: Session, kind: str, path: Path, user: str, rows: int,
 
 def _check_inventory(session: Session, parsed: ParsedUpload, lookup: DeviceLookup, target: str | None,
                      from_column: bool, header: str) -> list[pd.Series]:
-    """Each chunk's rows' departments (_row_departments); then, if every row has one, no device code registered to
-    another department (CODE_OTHER_DEPARTMENT)."""
+    """Each chunk's rows' departments (_row_departments); then, for every row that has one, no device code
+    registered to another department (CODE_OTHER_DEPARTMENT)."""
     report = parsed.report
     owners = [_row_departments(session, frame, parsed.columns, target, from_column, report)
               for frame in parsed.frames()]
-    if not report.ok:
-        return owners
     for frame, names in zip(parsed.frames(), owners):
         _, registered = lookup.find(frame["device_code"])
         for code, row, owner, department in zip(frame["device_code"].tolist(), frame["row"].tolist(),

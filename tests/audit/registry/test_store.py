@@ -165,6 +165,51 @@ def test_violations_for_unknown_devices_are_refused_whole(session, tmp_path):
     assert table_counts(session) == before
 
 
+UNKNOWN_LINE = "第3行 “设备编号”列 值“JL-999”：设备编号未在设备登记表中登记；请先导入该设备，或核对编号。"
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 1])
+def test_unknown_devices_are_reported_with_the_other_row_errors(session, tmp_path, chunk_rows):
+    """One report lists every fix: the unregistered device beside the bad cells (it was only named once the
+    cells were fixed), read whole or by chunks; an empty or faulty code is reported once, for what it is."""
+    from audit.intake.upload import parse_upload
+
+    import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    path = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL-001,2025-01-01,x\nJL-999,2025-01-01,3\n"
+                                    ",2025-01-01,4\nJL-002,2025-13-01,1\nJL-\x07003,2025-01-01,1\n")
+    parsed = parse_upload(path, "violations", chunk_rows=chunk_rows, spool_dir=tmp_path)
+    try:
+        result = import_file(session, path, "violations", parsed=parsed)
+    finally:
+        parsed.discard()
+    session.commit()
+    assert [(p.code, p.row) for p in result.report.sorted_problems()] == [
+        ("BAD_NUMBER", 2), ("UNKNOWN_DEVICE", 3), ("REQUIRED_EMPTY", 4), ("BAD_DATE", 5), ("CONTROL_CHARACTER", 6)]
+    assert UNKNOWN_LINE in result.report.format_text()
+    assert not result.applied and table_counts(session) == before
+    checks = write(tmp_path, "c.csv", "设备编号,检定日期,有效期至,检定结果\nJL-001,2025-01-01,2025-12-31,合格\n"
+                                      "JL-999,2025-01-01,2025-12-31,合格\nJL-002,2025-01-01,2025-12-31,待定\n")
+    result = import_file(session, checks, "verifications", department=DEPT)
+    assert [(p.code, p.row) for p in result.report.sorted_problems()] == [("UNKNOWN_DEVICE", 3), ("BAD_CHOICE", 4)]
+    assert UNKNOWN_LINE in result.report.format_text()
+    session.commit()
+    assert table_counts(session) == before
+
+
+def test_a_device_of_another_department_is_reported_with_the_other_row_errors(session, tmp_path):
+    import_file(session, device_csv(tmp_path, ROWS[:1]), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    rows = [ROWS[0], ROWS[1].replace(",117.4702,", ",abc,")]
+    result = import_file(session, device_csv(tmp_path, rows, "other.csv"), "devices", department="将乐县城管局")
+    assert [(p.code, p.row) for p in result.report.sorted_problems() if p.level == "error"] == [
+        ("CODE_OTHER_DEPARTMENT", 2), ("COORD_NOT_NUMERIC", 3)]
+    session.commit()
+    assert table_counts(session) == before
+
+
 def test_a_department_files_counts_and_verifications_for_its_own_devices_only(session, tmp_path):
     other = "将乐县城市管理和综合执法局"
     import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)

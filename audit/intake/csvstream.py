@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .limits import ReadLimits
-from .reader import (BAD_CHARACTERS, UNKNOWN_ENCODING, RawSheet, _delimiter, _FileProblem, csv_width, file_kind)
+from .reader import (BAD_CHARACTERS, UNKNOWN_ENCODING, RawSheet, _delimiter, _FileProblem, csv_width, file_kind,
+                     head_fields)
 from .report import ValidationReport
 
 BLOCK = 1 << 24
@@ -36,6 +37,7 @@ class CsvStream:
     delimiter: str
     lines: int
     width: int
+    fields: list[int]  # RawSheet.fields of the first chunk
 
     def chunks(self, chunk_rows: int, first_rows: int) -> Iterator[RawSheet]:
         """The file's rows, `first_rows` in the first chunk and `chunk_rows` in each of the others."""
@@ -52,7 +54,8 @@ class CsvStream:
                         return
                     frame.columns = range(frame.shape[1])
                     frame = frame.reset_index(drop=True)
-                    yield RawSheet(None, frame, np.arange(start + 1, start + len(frame) + 1))
+                    yield RawSheet(None, frame, np.arange(start + 1, start + len(frame) + 1),
+                                   fields=self.fields if start == 0 else [])
                     start += len(frame)
                     size = chunk_rows
         except (pd.errors.ParserError, ValueError) as exc:
@@ -136,4 +139,6 @@ def open_csv_stream(path: Path, limits: ReadLimits, report: ValidationReport) ->
     width = csv_width(lines, widest, limits)
     if widest > limits.max_columns or lone_cr:
         return None
-    return CsvStream(path, encoding, delimiter, lines, width)
+    with path.open(encoding=encoding, errors="replace", newline="") as text:
+        fields = head_fields(text, delimiter)
+    return CsvStream(path, encoding, delimiter, lines, width, fields)

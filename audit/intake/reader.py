@@ -14,11 +14,12 @@ from __future__ import annotations
 import csv
 import html
 import io
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import IO, Any, Iterator
 from xml.etree import ElementTree
 
 import numpy as np
@@ -50,6 +51,9 @@ class RawSheet:
     row_numbers: np.ndarray
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (excel row, column index) -> '=…'
     errors: dict[tuple[int, int], str] = field(default_factory=dict)  # (excel row, column index) -> '#N/A'…
+    # CSV: the fields of each of the first HEADER_SCAN_ROWS records, empty ones included (the frame pads every row
+    # to the widest); empty where the csv module could not split them
+    fields: list[int] = field(default_factory=list)
 
     def rows(self, start: int = 0, stop: int | None = None) -> list[list[Any]]:
         """Rows as lists of cell values, empty cells as None."""
@@ -64,7 +68,8 @@ class _FileProblem(Exception):
 
 
 def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None = None, *,
-               pick: Any = None, sheet: str | None = None, width: Any = None) -> RawSheet | None:
+               pick: Any = None, sheet: str | None = None, width: Any = None,
+               header_row: Any = None) -> RawSheet | None:
     """The sheet to import from `path`, or None after adding a file-level error to `report`.
 
     For a workbook, `sheet` names the sheet to read; otherwise `pick(rows) -> bool`, given the first rows of each
@@ -72,11 +77,13 @@ def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None =
     accepts none, the first sheet with any non-empty cell is read.
     `width(rows) -> int | None`, given the first rows of the chosen sheet, says how many columns to keep (the
     header's last named column); cells further right are not read.
+    `header_row(rows) -> int | None`, given the first rows of a CSV, says which is the header: a record below it
+    with more values than the header's line has fields is refused (refuse_extra_fields).
     """
     path = Path(path)
     limits = limits or ReadLimits()
     try:
-        raw = _read(path, limits, pick, sheet, width, report)
+        raw = _read(path, limits, pick, sheet, width, header_row, report)
     except _FileProblem as exc:
         report.error(exc.code, str(exc))
         return None
@@ -84,13 +91,17 @@ def read_sheet(path: Path, report: ValidationReport, limits: ReadLimits | None =
     return raw
 
 
-def _read(path: Path, limits: ReadLimits, pick: Any, sheet: str | None, width: Any,
+def _read(path: Path, limits: ReadLimits, pick: Any, sheet: str | None, width: Any, header_row: Any,
           report: ValidationReport) -> RawSheet:
     kind = file_kind(path, limits, report)
     if kind == "csv":
         raw = _read_csv(path, limits, report)
-        if width is not None:
-            _cut_columns(raw, width(raw.rows(0, HEADER_SCAN_ROWS)), report)
+        head = raw.rows(0, HEADER_SCAN_ROWS)
+        keep = width(head) if width is not None else None
+        index = header_row(head) if header_row is not None else None
+        if index is not None:
+            refuse_extra_fields(raw, index + 1, header_fields(raw, index, keep), report)
+        _cut_columns(raw, keep, report)
     else:
         raw = _read_workbook(path, kind, pick, sheet, width, limits, report)
     if not _has_value(raw.frame):
@@ -225,10 +236,55 @@ def _read_csv(path: Path, limits: ReadLimits, report: ValidationReport) -> RawSh
         records = [r[:limits.max_columns] for r in csv.reader(io.StringIO(data.decode(encoding)), delimiter=delimiter)]
         width = max((len(r) for r in records), default=1)
         frame = pd.DataFrame([r + [None] * (width - len(r)) for r in records], dtype=object).replace("", None)
+        fields = [len(r) for r in records[:HEADER_SCAN_ROWS]]
     except UnicodeDecodeError:
         raise _FileProblem("FILE_ENCODING", BAD_CHARACTERS)
+    else:
+        fields = head_fields(io.TextIOWrapper(io.BytesIO(data), encoding, errors="replace", newline=""), delimiter)
     frame.columns = range(frame.shape[1])
-    return RawSheet(None, frame, np.arange(1, len(frame) + 1))
+    return RawSheet(None, frame, np.arange(1, len(frame) + 1), fields=fields)
+
+
+def head_fields(text: IO[str], delimiter: str) -> list[int]:
+    """The fields of each of the first HEADER_SCAN_ROWS records of a CSV (RawSheet.fields)."""
+    try:
+        return [len(r) for r in itertools.islice(csv.reader(text, delimiter=delimiter), HEADER_SCAN_ROWS)]
+    except csv.Error:
+        return []
+
+
+def header_fields(raw: RawSheet, index: int, keep: int | None) -> int:
+    """The fields of a CSV's header line (frame row `index`), empty ones included; at least the header's named
+    columns `keep` (the upper line of a two-line header may name more)."""
+    return max(raw.fields[index] if index < len(raw.fields) else 0, keep or 0)
+
+
+_EXTRA_SHOWN = 5
+
+
+def refuse_extra_fields(raw: RawSheet, start: int, columns: int, report: ValidationReport) -> None:
+    """An error for each CSV record from frame row `start` on with a value past the header line's `columns`
+    fields (TOO_MANY_FIELDS: an unquoted comma in a number or a text shifts the values after it); those values
+    are dropped, so that they are not also reported as cells without a header."""
+    frame = raw.frame
+    if frame.shape[1] <= columns:
+        return
+    rest = frame.iloc[start:, columns:]
+    refused = []
+    for i in np.flatnonzero(rest.notna().to_numpy().any(axis=1)).tolist():
+        values = ["" if v is None or v != v else str(v) for v in rest.iloc[i].tolist()]
+        filled = [j for j, v in enumerate(values) if v.strip()]
+        if not filled:
+            continue
+        extra = values[:filled[-1] + 1]
+        shown = "、".join(f"“{v if len(v) <= 20 else v[:20] + '…'}”" for v in extra[:_EXTRA_SHOWN])
+        report.error("TOO_MANY_FIELDS", f"这一行有 {columns + len(extra)} 个值，比表头的 {columns} 列多 {len(extra)} 个"
+                                        f"（多出的是{shown}{'等' if len(extra) > _EXTRA_SHOWN else ''}）；数字不要带千分位"
+                                        "分隔符（1,234,500 请写成 1234500），含逗号的文字请加英文双引号。",
+                     row=int(raw.row_numbers[start + i]))
+        refused.append(start + i)
+    if refused:
+        frame.iloc[refused, columns:] = np.nan
 
 
 def csv_width(lines: int, widest: int, limits: ReadLimits) -> int:

@@ -21,7 +21,8 @@ from .header import Header, find_header
 from .headerreport import named_width, report_header, report_missing, report_no_header, unheaded_columns
 from .limits import ReadLimits
 from .parsed import ParsedUpload
-from .reader import HEADER_SCAN_ROWS, RawSheet, _cut_columns, _FileProblem, _has_value
+from .reader import (HEADER_SCAN_ROWS, RawSheet, _cut_columns, _FileProblem, _has_value, header_fields,
+                     refuse_extra_fields)
 from .report import ValidationReport
 from .validate import validate_rows
 from .validate.filechecks import Streamed
@@ -67,7 +68,12 @@ def _validate_chunks(chunks: Any, kind: str, report: ValidationReport, spool: An
     first: RawSheet | None = next(chunks, None)
     if first is None:
         return None
-    keep = named_width(find_header(first.rows(0, HEADER_SCAN_ROWS), kind))
+    found = find_header(first.rows(0, HEADER_SCAN_ROWS), kind)
+    keep = named_width(found)
+    # The whole-file reader's refusal of records longer than the header's line, chunk by chunk
+    fields = header_fields(first, found.index, keep) if found is not None else None
+    if fields is not None:
+        refuse_extra_fields(first, found.index + 1, fields, report)
     cut = _Cut(keep, report)
     cut(first)
     if not _has_value(first.frame):
@@ -94,6 +100,8 @@ def _validate_chunks(chunks: Any, kind: str, report: ValidationReport, spool: An
             pickle.dump(typed, spool, protocol=pickle.HIGHEST_PROTOCOL)
         chunk = next(chunks, None)
         if chunk is not None:
+            if fields is not None:
+                refuse_extra_fields(chunk, 0, fields, report)
             cut(chunk)
             chunk_header = rest
     report_header(first, header, spec, heading, filled)

@@ -62,7 +62,8 @@ def parse_whole(path: Path, kind: str, *, default_crs: str | None = None, bounda
     wanted = min(2, sum(c.required for c in spec.columns))
     raw = read_sheet(path, report, limits,
                      pick=lambda rows: (h := find_header(rows, kind)) is not None and h.score >= wanted,
-                     width=lambda rows: named_width(find_header(rows, kind)))
+                     width=lambda rows: named_width(find_header(rows, kind)),
+                     header_row=lambda rows: None if (h := find_header(rows, kind)) is None else h.index)
     if raw is None:
         return ParsedUpload(report)
     header = find_header(raw.rows(0, HEADER_SCAN_ROWS), kind)

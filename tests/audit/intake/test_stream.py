@@ -103,7 +103,7 @@ def test_gb18030_and_a_missing_column_by_chunks(tmp_path):
     same(*both(violations_file(tmp_path / "gbk.csv", 5, encoding="gb18030"), "violations", 100))
     (tmp_path / "m.csv").write_text("设备编号,违法数量\n" + "JL-1,3\n" * 100 + ",,,9\n", encoding="utf-8")
     whole, streamed = both(tmp_path / "m.csv", "violations", 10)
-    assert {p.code for p in whole.report.errors} == {"MISSING_COLUMN"}
+    assert {p.code for p in whole.report.errors} == {"MISSING_COLUMN", "TOO_MANY_FIELDS"}  # ",,,9": 4 values
     same(whole, streamed)
 
 
@@ -169,3 +169,36 @@ def test_a_csv_of_mac_line_ends_gives_every_row(tmp_path, ending):
         assert parsed.report.ok, parsed.report.format_text(5)
         rows = pd.concat(list(parsed.frames()), ignore_index=True) if parsed.spool else parsed.frame
         pd.testing.assert_frame_equal(rows.reset_index(drop=True), expected.frame.reset_index(drop=True))
+
+
+TOO_MANY = ("这一行有 6 个值，比表头的 4 列多 2 个（多出的是“234”、“500”）；数字不要带千分位分隔符（1,234,500 请写成 "
+            "1234500），含逗号的文字请加英文双引号。")
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 1000])
+def test_a_row_with_more_values_than_the_header_is_refused_by_both_readers(tmp_path, chunk_rows):
+    """An unquoted 1,234,500 splits into three values: once the extra ones were dropped (the fine read as 1) or
+    shifted the columns, with at most a warning. A quoted comma and an empty last field are fine."""
+    path = tmp_path / "v.csv"
+    path.write_text("违法数量统计\n设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,5,\"1,200\"\nJL-002,2025-01-01,3,\n"
+                    "JL-003,2025-01-02,2,1,234,500\nJL-004,2025-01-03,1,200,\n\"JL-005\",2025-01-04,7,\"3,500.5\"\n",
+                    encoding="utf-8")
+    whole, streamed = both(path, "violations", chunk_rows)
+    same(whole, streamed)
+    assert [(p.code, p.row, p.column, p.message) for p in whole.report.problems] == [
+        ("TOO_MANY_FIELDS", 5, None, TOO_MANY)]
+    assert "第5行：" + TOO_MANY in whole.report.format_text()
+    assert whole.frame["fine_yuan"].tolist()[::2] == [1200.0, 1.0, 3500.5]
+
+
+def test_values_beyond_a_header_line_with_empty_fields(tmp_path):
+    """Excel pads every line of its CSV to the widest row: a value under the header's empty fields is in a column
+    without a header (not read, a warning), a value past them in a row with too many values."""
+    path = tmp_path / "v.csv"
+    path.write_text("设备编号,日期,违法数量,,\nJL-001,2025-01-01,5,,\nJL-002,2025-01-01,3,备注,\n"
+                    "JL-003,2025-01-01,3,,,1\n", encoding="utf-8")
+    whole, streamed = both(path, "violations", 1)
+    same(whole, streamed)
+    assert [(p.code, p.row) for p in whole.report.errors] == [("TOO_MANY_FIELDS", 4)]
+    assert whole.report.errors[0].message.startswith("这一行有 6 个值，比表头的 5 列多 1 个（多出的是“1”）")
+    assert [(p.code, p.row) for p in whole.report.warnings] == [("COLUMNS_NOT_READ", 3)]

@@ -1,8 +1,9 @@
 """Registered devices looked up by code for an upload's rows, however many codes: the codes not seen yet are staged
-in a temporary table and joined to the registry (no IN list, so no limit on bound parameters)."""
+in a temporary table and joined to the registry (no IN list, so no limit on bound parameters). Codes that are not
+registered are also matched to those differing from them only by letter case (CODE_CASE_VARIANT)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -44,9 +45,32 @@ class DeviceLookup:
         self.known.update((code, (int(i), name)) for code, i, name in rows)
         self.looked_up.update(codes)
 
+    def spellings(self, codes: Iterable[str]) -> dict[str, list[str]]:
+        """Per code of `codes` (codes that are not registered), the registered codes that differ from it only by
+        letter case; codes with none are left out. Reads every registered code: call it once per file."""
+        wanted: dict[str, list[str]] = {}
+        for code in set(codes):
+            if code.lower() != code.upper():  # only a code with letters has case variants
+                wanted.setdefault(code.casefold(), []).append(code)
+        found: dict[str, list[str]] = {}
+        if not wanted:
+            return found
+        every = self.loader.conn.exec_driver_sql("SELECT device_code FROM device ORDER BY device_code",
+                                                 execution_options={"yield_per": 50_000})  # not all held at once
+        for (registered,) in every:
+            for code in wanted.get(registered.casefold(), ()):
+                found.setdefault(code, []).append(registered)
+        return found
+
 
 UNKNOWN = "设备编号未在设备登记表中登记；请先导入该设备，或核对编号。"
 NOT_OWN = "设备编号不是“{department}”登记的设备；只能导入本单位设备的数据，请核对编号。"
+CASE_VARIANT = "与已登记的设备编号{registered}仅大小写不同；请使用已登记的编号。"
+
+
+def case_variant(registered: list[str]) -> str:
+    """The CODE_CASE_VARIANT message naming the registered code(s) (DeviceLookup.spellings)."""
+    return CASE_VARIANT.format(registered="、".join(f"“{code}”" for code in registered))
 
 
 class KnownDevices:
@@ -79,9 +103,15 @@ class KnownDevices:
         return ids
 
     def report(self, report: ValidationReport) -> None:
-        """Unknown devices first, then devices of other departments, each in the file's order."""
+        """Unknown devices first (those whose code differs from a registered one only by case named so), then
+        devices of other departments, each in the file's order."""
+        variants = self.lookup.spellings(code for _, code in self.unknown)
         for row, code in sorted(self.unknown):
-            report.error("UNKNOWN_DEVICE", UNKNOWN, row=int(row), column=self.header, value=code)
+            if code in variants:
+                report.error("CODE_CASE_VARIANT", case_variant(variants[code]), row=int(row), column=self.header,
+                             value=code)
+            else:
+                report.error("UNKNOWN_DEVICE", UNKNOWN, row=int(row), column=self.header, value=code)
         for row, code in sorted(self.foreign):
             report.error("NOT_OWN_DEVICE", NOT_OWN.format(department=self.department), row=int(row),
                          column=self.header, value=code)

@@ -24,7 +24,7 @@ from ..intake.upload import ParsedUpload, parse_upload
 from .bulk import Loader, bulk_pragmas, loader_for
 from .history import field_label
 from .inventory import InventoryImport
-from .lookup import DeviceLookup, KnownDevices
+from .lookup import DeviceLookup, KnownDevices, case_variant
 from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat
 from .names import clean_name, department_key
 from .verifications import VerificationsImport
@@ -227,13 +227,14 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
         with bulk_pragmas(session):
             loader = loader_for(session, bulk)
             lookup = DeviceLookup(loader)
+            # rows whose code cell already has an error: not looked up again
+            faulty = frozenset(p.row for p in report.errors if p.column == code_header and p.row is not None)
             if kind == "devices":
                 target = dept.name if dept is not None else clean_name(department)
-                owners = _check_inventory(session, parsed, lookup, target, from_column, code_header)
+                owners = _check_inventory(session, parsed, lookup, target, from_column, code_header, faulty)
                 if report.ok:
                     batch = _apply_devices(session, loader, parsed, owners, path, user, result)
             else:
-                faulty = frozenset(p.row for p in report.errors if p.column == code_header and p.row is not None)
                 checks = KnownDevices(lookup, dept.name if dept else None, code_header, faulty)
                 if not report.ok:
                     for frame in parsed.frames():
@@ -300,20 +301,30 @@ def _new_batch(session: Session, kind: str, path: Path, user: str, rows: int,
 
 
 def _check_inventory(session: Session, parsed: ParsedUpload, lookup: DeviceLookup, target: str | None,
-                     from_column: bool, header: str) -> list[pd.Series]:
+                     from_column: bool, header: str, faulty: frozenset[int]) -> list[pd.Series]:
     """Each chunk's rows' departments (_row_departments); then, for every row that has one, no device code
-    registered to another department (CODE_OTHER_DEPARTMENT)."""
+    registered to another department (CODE_OTHER_DEPARTMENT); and no new code that differs from a registered one
+    only by letter case (CODE_CASE_VARIANT: it would register a second device, free of the first's decisions).
+    Rows in `faulty` (their code cell has an error) are not checked for a variant."""
     report = parsed.report
     owners = [_row_departments(session, frame, parsed.columns, target, from_column, report)
               for frame in parsed.frames()]
+    new: list[tuple[int, str]] = []
     for frame, names in zip(parsed.frames(), owners):
         _, registered = lookup.find(frame["device_code"])
         for code, row, owner, department in zip(frame["device_code"].tolist(), frame["row"].tolist(),
                                                 registered.tolist(), names.tolist()):
-            if owner is not None and department is not None and department_key(owner) != department_key(department):
+            if owner is None:
+                if isinstance(code, str) and row not in faulty:
+                    new.append((row, code))
+            elif department is not None and department_key(owner) != department_key(department):
                 report.error("CODE_OTHER_DEPARTMENT",
                              f"设备编号已登记在“{owner}”名下，不能由“{department}”导入；请核对编号，或由原单位办理移交。",
                              row=row, column=header, value=code)
+    variants = lookup.spellings(code for _, code in new)
+    for row, code in new:
+        if code in variants:
+            report.error("CODE_CASE_VARIANT", case_variant(variants[code]), row=row, column=header, value=code)
     return owners
 
 

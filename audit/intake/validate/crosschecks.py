@@ -1,8 +1,8 @@
 """Checks across columns and rows: implausible dates, dates in the wrong order, numbers out of range, duplicate
-keys, devices reported both by day and by month.
+keys, device codes differing only by letter case, devices reported both by day and by month.
 
-The checks across rows (duplicates, mixed periods) go through `sheet.checks`: at once on a whole sheet
-(filechecks.WholeFile), or accumulated over the chunks of a streamed file (filechecks.Streamed)."""
+The checks across rows (duplicates, case variants, mixed periods) go through `sheet.checks`: at once on a whole
+sheet (filechecks.WholeFile), or accumulated over the chunks of a streamed file (filechecks.Streamed)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +17,7 @@ SPEED_LIMIT_RANGE = (5, 150)  # km/h; outside it a speed limit is almost certain
 EARLIEST_PLAUSIBLE = dt.date(1990, 1, 1)  # non-site enforcement devices did not exist before
 VALID_UNTIL_KEYS = ("verification_valid_until", "valid_until")
 PERIOD_MIXED = "同一设备既有按日又有按月的数据；请确认月度数据没有与日数据重复统计。"
+CASE_VARIANT = "与第{first}行的设备编号“{code}”仅大小写不同；编号不区分大小写，同一设备只能填一行，不同设备请使用不同的编号。"
 
 
 def cross_checks(sheet: SheetRows, frame: pd.DataFrame) -> None:
@@ -44,6 +45,7 @@ def cross_checks(sheet: SheetRows, frame: pd.DataFrame) -> None:
                  "标识距离不能为负数；请填写标志到设备的距离（米）。")
         sheet.checks.duplicates(sheet, frame, ["device_code"], "DUPLICATE_CODE",
                    "设备编号与第{first}行重复；同一文件内每台设备只能填一行，请核对编号或删除重复行。")
+        sheet.checks.case_variants(sheet, frame)
     elif kind == "violations":
         in_range(sheet, "count", frame, lambda v: v < 0, "error", "NEGATIVE_COUNT", "违法数量不能为负数；请改正。")
         if "fine_yuan" in frame.columns:
@@ -94,6 +96,26 @@ def duplicates(sheet: SheetRows, frame: pd.DataFrame, keys: list[str], code: str
     first_row = pd.Series(sheet.rows).groupby(combined.to_numpy(), sort=False).transform("first").to_numpy()
     for index in np.flatnonzero(dup):
         sheet.error(code, message.format(first=int(first_row[index])), column, index)
+
+
+def case_variants(sheet: SheetRows, frame: pd.DataFrame, first: dict[str, tuple[str, int]]) -> None:
+    """An error for each row whose device code differs only by letter case from an earlier row's (jl-jt-0001
+    after JL-JT-0001: two devices to the registry, one to a clerk). `first`: per case-folded code, its first
+    spelling and row (carried over the chunks of a streamed file)."""
+    if "device_code" not in frame.columns:
+        return
+    factors, spellings = pd.factorize(frame["device_code"].to_numpy(dtype=object), use_na_sentinel=True)
+    # the first row of each spelling, in the order factorize numbers them (that of first appearance)
+    at = np.flatnonzero(~pd.Series(factors).duplicated().to_numpy() & (factors >= 0))
+    variant = np.zeros(len(spellings) + 1, dtype=bool)
+    earlier: list[tuple[str, int]] = []
+    for i, (code, index) in enumerate(zip(spellings.tolist(), at.tolist())):
+        seen = first.setdefault(code.casefold(), (code, int(sheet.rows[index])))
+        variant[i] = seen[0] != code
+        earlier.append(seen)
+    for index in np.flatnonzero(variant[factors]).tolist():
+        code, row = earlier[factors[index]]
+        sheet.error("CODE_CASE_VARIANT", CASE_VARIANT.format(first=row, code=code), "device_code", index)
 
 
 def mixed_periods(sheet: SheetRows, frame: pd.DataFrame) -> None:

@@ -1,5 +1,5 @@
-"""The checks that need the whole file: duplicate keys, devices reported both by day and by month, the count of
-rows without a coordinate system, a sheet without data rows.
+"""The checks that need the whole file: duplicate keys, device codes differing only by letter case, devices
+reported both by day and by month, the count of rows without a coordinate system, a sheet without data rows.
 
 WholeFile runs them on a sheet read whole. Streamed carries them over the chunks of a file validated one chunk at
 a time (audit.intake.stream): what it keeps grows with the distinct keys of the file (12 bytes a key) and its
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..report import ValidationReport
-from .crosschecks import PERIOD_MIXED, duplicates, mixed_periods
+from .crosschecks import PERIOD_MIXED, case_variants, duplicates, mixed_periods
 from .rows import SheetRows, show
 
 CRS_ASSUMED = ("{rows} 行未填写坐标系，导入时也未指定，按 WGS84 处理；如坐标取自高德、腾讯地图请填 GCJ02，"
@@ -30,6 +30,9 @@ class WholeFile:
     def duplicates(self, sheet: SheetRows, frame: pd.DataFrame, keys: list[str], code: str, message: str,
                    column: str = "device_code") -> None:
         duplicates(sheet, frame, keys, code, message, column)
+
+    def case_variants(self, sheet: SheetRows, frame: pd.DataFrame) -> None:
+        case_variants(sheet, frame, {})
 
     def mixed_periods(self, sheet: SheetRows, frame: pd.DataFrame) -> None:
         mixed_periods(sheet, frame)
@@ -85,6 +88,7 @@ class Streamed:
         self.crs_with_coordinates = False
         self.monthly_first: dict[int, tuple[int, str | None]] = {}  # device number -> first monthly row, its cell
         self.daily: set[int] = set()
+        self.spellings: dict[str, tuple[str, int]] = {}  # case-folded device code -> first spelling, its row
 
     def _code_numbers(self, codes: Any) -> np.ndarray:
         """Per row, the file-wide number of its device code (-1 when empty or bad)."""
@@ -124,6 +128,9 @@ class Streamed:
             sheet.error(code, message.format(first=int(first[position])), column, int(index[position]))
         fresh = (first == 0)
         seen.add(keys_[fresh], rows[fresh])
+
+    def case_variants(self, sheet: SheetRows, frame: pd.DataFrame) -> None:
+        case_variants(sheet, frame, self.spellings)
 
     def mixed_periods(self, sheet: SheetRows, frame: pd.DataFrame) -> None:
         device = self._code_numbers(frame["device_code"])

@@ -57,6 +57,7 @@ def devices_file(path, n=150, faulty=True):
     lines = [HEADER]
     for i in range(n):
         code = f"JL-{i:04d}" if i % 37 or not faulty else "JL-0001"  # a duplicate code now and then
+        code = f"jl-{i - 1:04d}" if faulty and i % 41 == 40 else code  # one differing only by case from the last
         crs = "" if i % 11 == 0 else rng.choice(["WGS84", "GCJ02"])
         lon = "abc" if i == 77 and faulty else f"{117.4 + rng.random() / 10:.6f}"
         lines.append(f"{code},设备{i},{rng.choice(['固定测速', '闯红灯', '违法停车'])},路{i % 9},地点{i},{lon},"
@@ -91,7 +92,7 @@ def test_a_clean_violations_file_gives_the_same_rows_by_chunks(tmp_path, chunk_r
 def test_a_devices_file_by_chunks(tmp_path, chunk_rows):
     path = devices_file(tmp_path / "d.csv")
     whole, streamed = both(path, "devices", chunk_rows, default_crs=None)
-    assert {"DUPLICATE_CODE", "CRS_ASSUMED", "COORD_NOT_NUMERIC", "SPEED_LIMIT_RANGE"} <= \
+    assert {"DUPLICATE_CODE", "CODE_CASE_VARIANT", "CRS_ASSUMED", "COORD_NOT_NUMERIC", "SPEED_LIMIT_RANGE"} <= \
         {p.code for p in whole.report.problems}
     same(whole, streamed)
     whole, streamed = both(devices_file(tmp_path / "ok.csv", faulty=False), "devices", chunk_rows)

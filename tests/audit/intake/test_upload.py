@@ -68,6 +68,15 @@ def test_duplicate_device_code_names_the_first_row(form):
     assert "第4行" in problem.message
 
 
+def test_device_codes_differing_only_by_case_within_a_file(form):
+    rows = [good_device("JL-JT-0001"), good_device("JL-JT-0002"), good_device("jl-jt-0001"), good_device("Jl-Jt-0001")]
+    parsed = parse_upload(form(DEVICE_HEADER, rows), "devices")
+    assert [(p.code, p.row, p.column, p.value) for p in parsed.report.errors] == [
+        ("CODE_CASE_VARIANT", 6, "设备编号*", "jl-jt-0001"), ("CODE_CASE_VARIANT", 7, "设备编号*", "Jl-Jt-0001")]
+    assert all(p.message == "与第4行的设备编号“JL-JT-0001”仅大小写不同；编号不区分大小写，同一设备只能填一行，"
+                            "不同设备请使用不同的编号。" for p in parsed.report.errors)
+
+
 def test_swapped_coordinates_are_swapped_with_a_warning(form):
     parsed = parse_upload(form(DEVICE_HEADER, [good_device(经度=26.72851, 纬度=117.47312)]), "devices")
     assert parsed.report.ok

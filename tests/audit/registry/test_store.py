@@ -210,6 +210,38 @@ def test_a_device_of_another_department_is_reported_with_the_other_row_errors(se
     assert table_counts(session) == before
 
 
+CASE_LINE = "值“jl-jt-0001”：与已登记的设备编号“JL-JT-0001”仅大小写不同；请使用已登记的编号。"
+
+
+def test_a_code_differing_only_by_case_from_a_registered_one_is_refused(session, tmp_path):
+    """jl-jt-0001 beside the registered JL-JT-0001 once registered a second device, which escaped the first's
+    suspension; counts and verifications for it were refused as unknown, with no word of the registered code."""
+    registered = [ROWS[0].replace("JL-001", "JL-JT-0001"), ROWS[1], ROWS[2]]
+    import_file(session, device_csv(tmp_path, registered), "devices", department=DEPT)
+    session.commit()
+    before = table_counts(session)
+    upload = [ROWS[1], ROWS[2], ROWS[0].replace("JL-001", "jl-jt-0001")]
+    for partial in (False, True):
+        result = import_file(session, device_csv(tmp_path, upload, "case.csv"), "devices", department=DEPT,
+                             partial=partial)
+        assert [(p.code, p.row) for p in result.report.errors] == [("CODE_CASE_VARIANT", 4)]
+        assert "第4行 “设备编号”列 " + CASE_LINE in result.report.format_text()
+        session.commit()
+        assert table_counts(session) == before
+    counts = write(tmp_path, "v.csv", "设备编号,日期,违法数量\nJL-002,2025-01-01,5\nJL-999,2025-01-01,1\n"
+                                      "jl-jt-0001,2025-01-01,3\n")
+    result = import_file(session, counts, "violations", department=DEPT)
+    assert [(p.code, p.row) for p in result.report.sorted_problems()] == [
+        ("UNKNOWN_DEVICE", 3), ("CODE_CASE_VARIANT", 4)]
+    assert "第4行 “设备编号”列 " + CASE_LINE in result.report.format_text()
+    checks = write(tmp_path, "c.csv", "设备编号,检定日期,有效期至,检定结果\njl-jt-0001,2025-01-01,2025-12-31,合格\n")
+    result = import_file(session, checks, "verifications")
+    assert [p.code for p in result.report.errors] == ["CODE_CASE_VARIANT"]
+    assert "第2行 “设备编号”列 " + CASE_LINE in result.report.format_text()
+    session.commit()
+    assert table_counts(session) == before
+
+
 def test_a_department_files_counts_and_verifications_for_its_own_devices_only(session, tmp_path):
     other = "将乐县城市管理和综合执法局"
     import_file(session, device_csv(tmp_path, ROWS), "devices", department=DEPT)

@@ -27,6 +27,7 @@ from ..registry.models import (
     LedgerItem,
     Problem,
 )
+from ..registry.removal import close_items_of_removed
 
 # 问题类别: the six problems of the special supervision and the two focus items (regulations.md), by rule code.
 CATEGORIES = {
@@ -259,11 +260,15 @@ def restore(session: Session, device_id: int, *, user: str, reason: str, ledger_
         if chosen[0].status != CLOSED:
             raise DecisionError(f"整改台账第 {ledger_item_id} 项尚未销号（当前：{chosen[0].status}），"
                                 "须经核查销号后才能恢复使用。")
+        if not chosen[0].rectified:
+            raise DecisionError(f"整改台账第 {ledger_item_id} 项因{chosen[0].closed_reason}销号，未经整改核查，"
+                                "不能作为恢复使用的依据。")
     open_items = [i for i in items if i.status != CLOSED]
     if open_items:
         raise DecisionError("该设备还有未销号的整改事项：" + "、".join(f"第 {i.id} 项（{i.status}）" for i in open_items)
                             + "；须全部核查销号后才能恢复使用。")
-    closed = [i for i in items if i.status == CLOSED]
+    # An item closed because the device was removed was not rectified: no basis for putting it back in use.
+    closed = [i for i in items if i.rectified]
     if not closed:
         raise DecisionError(f"设备“{device.device_code}”没有已销号的整改事项；停用设备须经整改、核查销号后才能恢复使用。")
     suspension = standing_decision(session, device.id)
@@ -311,14 +316,18 @@ def _closed_at(session: Session, item_ids: list[int]) -> dict[int, dt.datetime]:
 
 def remove(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),
            finding_ids: Iterable[int] = (), on: dt.date | None = None) -> Decision:
-    """Remove a device (拆除); its record and history stay in the registry."""
+    """Remove a device (拆除); its record and history stay in the registry. Its open ledger items are closed for
+    that reason (设备已拆除), not as rectified."""
     device = get_device(session, device_id)
     reason, user = _required(reason, "拆除原因"), _required(user, "决定人")
     if device.status == "拆除":
         raise DecisionError(f"设备“{device.device_code}”已拆除。")
     problems = cited_problems(session, device, problem_ids, finding_ids)
     _set_status(session, device, "拆除", kind="remove", user=user, refuse_from=("拆除",))
-    return _decide(session, device, "remove", reason=reason, user=user, on=on, problems=problems)
+    decision = _decide(session, device, "remove", reason=reason, user=user, on=on, problems=problems)
+    close_items_of_removed(session, [device.id], user=user, on=decision.decided_on,
+                           basis=f"拆除决定第 {decision.id} 号：{reason}")
+    return decision
 
 
 def keep(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..registry.models import (
     CLOSED,
+    DEVICE_REMOVED,
     LEDGER_STATUSES,
     OBSERVED,
     AuditRun,
@@ -26,7 +27,8 @@ TRANSITIONS = {
     "整改中": ("已整改待核查",),
     "已整改待核查": ("整改中",),  # the check found the rectification incomplete (核查未通过)
 }
-COMPARISON_ZH = {"fixed": "复查已整改", "still_failing": "复查仍存在", "not_assessed": "复查未能判断"}
+COMPARISON_ZH = {"fixed": "复查已整改", "still_failing": "复查仍存在", "not_assessed": "复查未能判断",
+                 "removed": DEVICE_REMOVED}
 
 
 def get_item(session: Session, item_id: int) -> LedgerItem:
@@ -130,7 +132,10 @@ def reopen(session: Session, item_id: int, *, reason: str, user: str) -> LedgerE
         raise DecisionError("重新打开已销号的事项须说明理由。")
     if item.status != CLOSED:
         raise DecisionError(f"第 {item.id} 项尚未销号（当前：{item.status}），无需重新打开。")
-    note = f"{reason}（原于 {item.closed_on} 由 {item.closed_by} 销号）"
+    if item.device.status == "拆除":
+        raise DecisionError(f"设备“{item.device.device_code}”已拆除，第 {item.id} 项无需重新整改。")
+    closed = f"因{item.closed_reason}" if item.closed_reason else f"由 {item.closed_by} "
+    note = f"{reason}（原于 {item.closed_on} {closed}销号）"
     ids = item.problem_ids
     if ids:
         taken = session.execute(select(Problem.id, Problem.open_item_id).where(
@@ -141,7 +146,7 @@ def reopen(session: Session, item_id: int, *, reason: str, user: str) -> LedgerE
         session.execute(update(Problem).where(Problem.id.in_(ids), Problem.open_item_id.is_(None))
                         .values(open_item_id=item.id).execution_options(synchronize_session=False))
     ev = _record(session, item, "整改中", user, note)
-    item.closed_on = item.closed_by = item.close_evidence = None
+    item.closed_on = item.closed_by = item.close_evidence = item.closed_reason = None
     session.flush()
     return ev
 
@@ -170,12 +175,13 @@ def overdue_items(session: Session, as_of: dt.date, department: str | None = Non
 
 
 def compare_with_run(session: Session, run_id: int) -> dict[int, str]:
-    """What an audit run says about each ledger item: 'fixed', 'still_failing' or 'not_assessed'.
+    """What an audit run says about each ledger item: 'fixed', 'still_failing', 'removed' or 'not_assessed'.
 
     An item is assessed by a run made after it was opened, covering its department, for an item that cites
     problems. Still failing: the run observed one of its problems. Fixed: the run (or an earlier one made after
-    the item was opened) resolved every one of them. Otherwise the run could not tell (missing data, a device the
-    rules did not examine, such as a suspended device for rules about devices in use).
+    the item was opened) resolved every one of them; removed, when one was resolved because the device was removed
+    (not rectified). Otherwise the run could not tell (missing data, a device the rules did not examine, such as a
+    suspended device for rules about devices in use).
     """
     run = session.get(AuditRun, run_id)
     if run is None:
@@ -186,9 +192,14 @@ def compare_with_run(session: Session, run_id: int) -> dict[int, str]:
                                   .order_by(LedgerItem.id)))
     wanted = sorted({i for item in items_ for i in item.problem_ids})
     resolved: dict[int, int | None] = {}
+    removed: set[int] = set()
     for start in range(0, len(wanted), 5000):
-        resolved.update(session.execute(select(Problem.id, Problem.resolved_run_id)
-                                        .where(Problem.id.in_(wanted[start:start + 5000]))).all())
+        for pid, resolved_run, reason in session.execute(
+                select(Problem.id, Problem.resolved_run_id, Problem.resolved_reason)
+                .where(Problem.id.in_(wanted[start:start + 5000]))):
+            resolved[pid] = resolved_run
+            if reason == DEVICE_REMOVED:
+                removed.add(pid)
     result: dict[int, str] = {}
     for item in items_:
         ids = item.problem_ids
@@ -197,7 +208,7 @@ def compare_with_run(session: Session, run_id: int) -> dict[int, str]:
         elif any(i in observed for i in ids):
             result[item.id] = "still_failing"
         elif all(resolved.get(i) is not None and resolved[i] <= run.id for i in ids):
-            result[item.id] = "fixed"
+            result[item.id] = "removed" if removed & set(ids) else "fixed"
         else:
             result[item.id] = "not_assessed"
     return result

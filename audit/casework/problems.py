@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from .. import forkserver
 from ..registry.bulk import Col, loader_for
 from ..registry.models import (
+    DEVICE_REMOVED,
     NOT_ASSESSED,
     OBSERVED,
     RESOLVED,
@@ -54,7 +55,7 @@ from .decisions import DecisionError
 CHUNK = 5000
 RESOLVED_NOT_FOUND = "复查未再发现"
 RESOLVED_RECHECKED = "停用设备按恢复使用的条件复查，未再发现"
-RESOLVED_REMOVED = "设备已拆除"
+RESOLVED_REMOVED = DEVICE_REMOVED
 RECHECK_NOTE = "（设备已停用，按恢复使用的条件复查）"
 
 

@@ -292,7 +292,7 @@ def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
         chosen = overdue_items(session, overdue_on, department) if overdue_on else items(session, department=department)
         for i in chosen:
             closed = f"  销号 {i.closed_on} {i.closed_by}" if i.closed_on else ""
-            click.echo(f"{i.id}\t{i.department}\t{i.device.device_code}\t{i.status}\t时限 {i.deadline}\t"
+            click.echo(f"{i.id}\t{i.department}\t{i.device.device_code}\t{i.status_text}\t时限 {i.deadline}\t"
                        f"{i.responsible}\t{i.problem[:40]}{closed}")
         click.echo(f"共 {len(chosen)} 项")
 

@@ -93,7 +93,7 @@ class Handling:
     def status_text(self, device: Device | None) -> str:
         if self.item is not None:
             if self.item.status == CLOSED:
-                return f"已销号 {self.item.closed_on.isoformat()}"
+                return f"{self.item.status_text} {self.item.closed_on.isoformat()}"
             return self.item.status
         if device is not None and device.status == "拆除":
             return "已拆除"

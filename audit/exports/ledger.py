@@ -43,12 +43,13 @@ def build(session: Session, opts: Options, *, attachment: str | None = "附件")
     signed = signatures(session)
     chosen = items(session, department=opts.department)
     for n, item in enumerate(chosen, start=1):
+        # An item closed for a reason (the device removed) says so and names no checker: it was not checked.
+        checker = "" if item.closed_reason else signed.get(item.closed_by, item.closed_by)
         rows.append([n, item.department, item.device.device_code, item.category, item.problem, item.measure,
-                     item.requirement, item.deadline, item.responsible, item.status,
+                     item.requirement, item.deadline, item.responsible, item.status_text,
                      "逾期" if is_overdue(item, opts.day) else "否",
                      COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
-                     item.closed_on, signed.get(item.closed_by, item.closed_by), item.close_evidence,
-                     listing(item.attachments)])
+                     item.closed_on, checker, item.close_evidence, listing(item.attachments)])
     notes = [f"说明：是否逾期按{zh_date(opts.day)}计；"
              + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,

@@ -74,7 +74,7 @@ def build(session: Session, opts: Options) -> Table:
         rows.append([dept, cat, text, device_list(group["devices"]), how, measure, deadline, responsible, status])
     manual = manual_items(session, opts.department)
     for item in manual:
-        status = f"已销号 {item.closed_on.isoformat()}" if item.closed_on else item.status
+        status = f"{item.status_text} {item.closed_on.isoformat()}" if item.closed_on else item.status
         rows.append([item.department, item.category, item.problem, item.device.device_code,
                      f"整改台账第 {item.id} 项", item.measure, item.deadline, item.responsible, status])
     notes = [f"说明：1. 本表依据{run_label(run)}的结果、处理决定和整改台账生成，同类问题合并为一行。"]

@@ -146,7 +146,9 @@ def case_blocks(session: Session, finding: Finding) -> list:
         for item in session.scalars(select(LedgerItem).where(LedgerItem.device_id == dev.id).order_by(LedgerItem.id)):
             text = (f"整改台账第 {item.id} 项：{item.measure}，时限{zh_date(item.deadline)}，责任人 "
                     f"{item.responsible}，状态 {item.status}")
-            if item.status == CLOSED:
+            if item.closed_reason:
+                text += f"，{zh_date(item.closed_on)}因{item.closed_reason}销号（{item.close_evidence}）"
+            elif item.status == CLOSED:
                 text += (f"，{zh_date(item.closed_on)}经 {signed.get(item.closed_by, item.closed_by)} 核查销号"
                          f"（{item.close_evidence}）")
             lines.append(text + "。")

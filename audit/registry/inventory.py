@@ -93,6 +93,7 @@ class InventoryImport:
         self.departments: dict[str, int] = {}
         self.absent_json = json.dumps(absent)
         self.at = utcnow()
+        self.removed: list[int] = []  # the devices the upload set to 拆除
         if not partial:
             loader.stage(LISTED, [Col("department_id", "int"), Col("code", "text")])
 
@@ -151,6 +152,8 @@ class InventoryImport:
         changed = {k: _differs(k, old_values[k], new_values[k]) for k in self.keys}
         if "status" in changed:
             changed["status"] &= ~held
+            self.removed += [i for i, moved, status in zip(ids, changed["status"].tolist(), new_values["status"])
+                             if moved and status == "拆除"]
         unsupplied = [old["unsupplied"][i] for i in at]
         missing_since = [old["missing_since_batch_id"][i] for i in at]
         updated_batch = [old["updated_batch_id"][i] for i in at]

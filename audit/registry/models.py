@@ -248,6 +248,8 @@ REVIEW_ZH = {"confirmed": "已确认", "dismissed": "已排除"}
 LEDGER_STATUSES = ("待整改", "整改中", "已整改待核查", "已销号")
 OPEN_STATUSES = LEDGER_STATUSES[:3]
 CLOSED = "已销号"
+# Why a removed device's problems are resolved and its open ledger items closed (LedgerItem.closed_reason).
+DEVICE_REMOVED = "设备已拆除"
 
 
 class Decision(Base):
@@ -291,6 +293,8 @@ class LedgerItem(Base):
     closed_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
     closed_by: Mapped[Optional[str]] = mapped_column(String(100), default=None)
     close_evidence: Mapped[Optional[str]] = mapped_column(Text, default=None)
+    # Why it was closed without a check (DEVICE_REMOVED); None for a 销号 after the check of its rectification.
+    closed_reason: Mapped[Optional[str]] = mapped_column(String(100), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
     device: Mapped[Device] = relationship()
@@ -309,6 +313,16 @@ class LedgerItem(Base):
     @property
     def is_open(self) -> bool:
         return self.status != CLOSED
+
+    @property
+    def rectified(self) -> bool:
+        """Closed after the check of its rectification (not closed for a reason such as the device's removal)."""
+        return self.status == CLOSED and self.closed_reason is None
+
+    @property
+    def status_text(self) -> str:
+        """The status as documents show it: a closing without a check says why (已销号（设备已拆除）)."""
+        return f"{self.status}（{self.closed_reason}）" if self.closed_reason else self.status
 
 
 class LedgerEvent(Base):

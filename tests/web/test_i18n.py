@@ -7,7 +7,7 @@ from pathlib import Path
 from audit.casework.attachments import PURPOSES
 from audit.casework.spotcheck import RESULTS
 from audit.registry import history
-from audit.registry.models import DECISION_ZH, LEDGER_STATUSES, RESPONSE_KINDS, REVIEW_ZH
+from audit.registry.models import DECISION_ZH, DEVICE_REMOVED, LEDGER_STATUSES, RESPONSE_KINDS, REVIEW_ZH
 from audit.intake.columns import DEVICE_COLUMNS, STATUSES, VERIFICATION_RESULTS
 from audit.registry.users import ROLE_ZH
 from audit.rules.base import ACTIONS, SEVERITIES
@@ -33,7 +33,7 @@ def test_every_message_in_templates_and_code_is_translated():
 
 
 def test_every_domain_term_shown_is_translated():
-    terms = {*STATUSES, *SEVERITIES, *ACTIONS, *LEDGER_STATUSES, *DECISION_ZH.values(), *GROUPS.values(),
+    terms = {*STATUSES, *SEVERITIES, *ACTIONS, *LEDGER_STATUSES, DEVICE_REMOVED, *DECISION_ZH.values(), *GROUPS.values(),
              *ROLE_ZH.values(), *VERIFICATION_RESULTS, "是", "否", "自查", "整改", "总结",
              *(c.header for c in DEVICE_COLUMNS), "原始经度", "原始纬度",
              # evidence files, answers to problems and their thread (audit.casework.responses.thread), spot checks

@@ -132,6 +132,18 @@ def test_overdue_items_are_flagged_and_the_filters_apply(world):
     assert [r[1] for r in table(clerk, "ledger-table")] == [DEPT_A] and 'name="department"' not in clerk
 
 
+def test_an_item_of_a_removed_device_shows_closed_for_that_reason_and_cannot_be_reopened(world):
+    item, url = world.ledger_b, f"/ledger/{world.ledger_b}"
+    with database_session(world.app) as db:
+        decisions.remove(db, db.get(LedgerItem, item).device_id, user="auditor", reason="道路改造，设备撤除")
+        db.commit()
+    auditor = client_for(world.app, "auditor")
+    [row] = [r for r in table(auditor.get("/ledger").text, "ledger-table") if r[0] == str(item)]
+    assert row[8].startswith("已销号（设备已拆除）") and "已逾期" not in row[6]
+    page = auditor.get(url).text
+    assert "设备已拆除，未经整改核查" in " ".join(page.split()) and 'id="reopen-form"' not in page
+
+
 def test_the_ledger_is_compared_with_the_latest_audit_run(world):
     signs = rectify(world.app, "JA-002", "SGN01", dt.date.today() + dt.timedelta(days=30))
     auditor = client_for(world.app, "auditor")

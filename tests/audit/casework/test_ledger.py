@@ -96,6 +96,35 @@ def test_reopening_a_closed_item_is_a_recorded_event(env):
         ("已销号", "整改中", "钱七", "群众反映标识被拆除（原于 2024-08-20 由 赵六 销号）")]
 
 
+def test_removing_a_device_closes_its_open_items_for_that_reason_not_as_rectified(env):
+    """拆除 by decision: the overdue item is closed as of the decision with the reason on its record, after its
+    earlier steps; it is no longer overdue, its problem no longer held by it, and it is not reopened while the
+    device is removed. The next audit resolves the problem as removed, and the ledger's recheck says so."""
+    session, devices, item = env
+    L.advance(session, item.id, "整改中", user="李四", note="标识牌已采购")
+    assert L.overdue_items(session, dt.date(2024, 9, 20)) == [item]
+    decision = D.remove(session, devices["JL-002"].id, user="张三", reason="道路改造，设备撤除", on=dt.date(2024, 9, 10))
+    session.commit()
+    session.refresh(item)
+    basis = f"拆除决定第 {decision.id} 号：道路改造，设备撤除"
+    assert (item.status, item.closed_reason, item.closed_on, item.closed_by, item.close_evidence) == \
+        ("已销号", "设备已拆除", dt.date(2024, 9, 10), "张三", basis)
+    assert not item.rectified and item.status_text == "已销号（设备已拆除）"
+    assert events(session, item) == [
+        (None, "待整改", "张三", "整改时限 2024-08-31，责任人 李四"), ("待整改", "整改中", "李四", "标识牌已采购"),
+        ("整改中", "已销号", "张三", f"设备已拆除（{basis}）")]
+    assert L.overdue_items(session, dt.date(2024, 9, 20)) == []
+    sgn = world.problem(session, "JL-002", "SGN01")
+    assert sgn.open_item_id is None
+    with pytest.raises(DecisionError, match="已拆除，第 .* 项无需重新整改"):
+        L.reopen(session, item.id, reason="重新整改", user="钱七")
+    run = world.run(session, as_of=dt.date(2024, 9, 30))
+    session.refresh(sgn)
+    assert (sgn.resolved_run_id, sgn.resolved_reason) == (run.id, "设备已拆除")
+    assert L.compare_with_run(session, run.id)[item.id] == "removed"
+    assert L.COMPARISON_ZH["removed"] == "设备已拆除"
+
+
 def test_overdue_items(env):
     session, devices, item = env
     assert L.overdue_items(session, dt.date(2024, 8, 31)) == []  # the deadline day itself is in time

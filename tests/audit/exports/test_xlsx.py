@@ -1,12 +1,14 @@
 """The xlsx documents: government layout, the rows and headers a clerk expects, inert dangerous text."""
 from __future__ import annotations
 
+import datetime as dt
 import zipfile
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
+from audit.casework import decisions as D
 from audit.registry.models import Finding
 from tests.audit.exports import world
 
@@ -106,6 +108,18 @@ def test_ledger_rows_show_closing_date_checker_and_overdue(filed, tmp_path):
     assert closed[12].date().isoformat() == "2024-08-20" and closed[13:15] == ["赵六", "现场照片 3 张"]
     assert closed[15] in (None, "")  # no file given (tests/audit/casework/test_attachments.py lists them)
     assert open_item[9] == "待整改" and open_item[10] == "逾期" and open_item[12] is None
+
+
+def test_the_ledger_shows_an_item_of_a_removed_device_closed_for_that_reason_not_as_checked(filed, tmp_path):
+    decision = D.remove(filed.session, filed.devices["JL-001"].id, user="张三", reason="道路改造，设备撤除",
+                        on=dt.date(2024, 8, 25))
+    filed.session.commit()
+    ws, _ = sheet(filed, "ledger", tmp_path)
+    removed, closed = (next(r for r in data_rows(ws) if r[2] == code) for code in ("JL-001", "JL-002"))
+    assert removed[9:11] == ["已销号（设备已拆除）", "否"]  # not overdue
+    assert removed[12].date() == dt.date(2024, 8, 25) and removed[13] in (None, "")  # no checker: nothing checked
+    assert removed[14] == f"拆除决定第 {decision.id} 号：道路改造，设备撤除"
+    assert closed[9] == "已销号" and closed[13:15] == ["赵六", "现场照片 3 张"]
 
 
 def test_public_notice_lists_devices_in_use_without_internal_fields(filed, tmp_path):

@@ -345,3 +345,27 @@ def test_0011_drops_the_finding_indexes_the_device_list_s_indexes_make_redundant
         assert conn.execute(text("SELECT run_id, rule, device_code FROM finding")).all() == [(1, "SGN01", "JL-1")]
     init_db(db_engine)  # again: nothing to do
     assert version(db_engine) == HEAD
+
+
+def test_0012_gives_the_ledger_items_of_a_database_at_0011_a_closing_reason(db_engine):
+    """The items a database at 0011 holds stay as they were, closed ones as closed after a check (no reason)."""
+    with db_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE ledger_item DROP COLUMN closed_reason"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011_store'"))
+        _one_device(conn)
+        conn.execute(text("INSERT INTO decision (id, device_id, kind, decided_on, reason, decided_by, finding_ids, "
+                          "problem_ids, created_at) VALUES (1, 1, 'rectify', '2024-07-01', '未设置标识', 'auditor', "
+                          "'[]', '[]', '2024-07-01')"))
+        conn.execute(text("INSERT INTO ledger_item (id, device_id, decision_id, department, problem, category, rules, "
+                          "measure, requirement, deadline, responsible, status, closed_on, closed_by, close_evidence, "
+                          "created_at) VALUES (1, 1, 1, '将乐县公安局交通管理大队', '未设置标识', '其他问题', '[]', "
+                          "'设置标识', '设置标识牌', '2024-08-31', '李四', '已销号', '2024-08-20', '赵六', '现场照片', "
+                          "'2024-07-01')"))
+    assert "closed_reason" not in {c["name"] for c in inspect(db_engine).get_columns("ledger_item")}
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    with session_factory(db_engine)() as session:
+        from audit.registry.models import LedgerItem
+
+        item = session.get(LedgerItem, 1)
+        assert (item.status, item.closed_by, item.closed_reason, item.rectified) == ("已销号", "赵六", None, True)

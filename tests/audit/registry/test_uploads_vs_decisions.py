@@ -71,6 +71,43 @@ def test_a_removal_holds_and_a_restore_gives_the_status_back_to_the_department(r
     assert device(session, "JL-001").status == "停用" and result.held == ["JL-003"]
 
 
+def test_an_upload_removing_a_device_closes_its_open_items_and_one_putting_it_back_does_not_reopen_them(
+        registered, tmp_path):
+    """The department uploads JL-002 as 拆除: its open ledger item is closed for that reason (the upload named as
+    the basis, the report says so), not as rectified. Uploaded back as 停用 later, the item stays closed, and it is
+    no basis for restoring the device: that needs a rectification checked and closed."""
+    session = registered
+    jl2 = device(session, "JL-002")
+    _, item = D.rectify(session, jl2.id, measure="设置标识", requirement="设置标识牌", deadline=dt.date(2024, 8, 31),
+                        responsible="李四", user="auditor", problem="未设置标识", on=dt.date(2024, 7, 1))
+    session.commit()
+    removed = [ROWS[0], ROWS[1].replace(",在用,", ",拆除,"), ROWS[2]]
+    result = import_file(session, csv(tmp_path, removed, "removed.csv"), "devices", department=DEPT, user="clerk")
+    session.commit()
+    assert result.applied and device(session, "JL-002").status == "拆除"
+    session.refresh(item)
+    basis = f"设备登记表导入（第 {result.batch_id} 批）登记为拆除"
+    assert (item.status, item.closed_reason, item.closed_by, item.close_evidence) == \
+        ("已销号", "设备已拆除", "clerk", basis)
+    assert item.closed_on == dt.datetime.now(dt.timezone.utc).date()
+    assert [(e.from_status, e.to_status, e.user, e.note) for e in item.events][-1] == \
+        ("待整改", "已销号", "clerk", f"设备已拆除（{basis}）")
+    [warning] = [w for w in result.report.warnings if w.code == "REMOVED_ITEM_CLOSED"]
+    assert f"JL-002 登记为拆除，其未销号的整改台账第 {item.id} 项随之销号" in warning.message
+
+    back = [ROWS[0], ROWS[1].replace(",在用,", ",停用,"), ROWS[2]]
+    assert import_file(session, csv(tmp_path, back, "back.csv"), "devices", department=DEPT, user="clerk").applied
+    session.commit()
+    session.refresh(item)
+    assert device(session, "JL-002").status == "停用"
+    assert (item.status, item.closed_reason) == ("已销号", "设备已拆除") and len(item.events) == 2
+    with pytest.raises(D.DecisionError, match="没有已销号的整改事项"):
+        D.restore(session, jl2.id, user="auditor", reason="已重新安装")
+    with pytest.raises(D.DecisionError, match=f"第 {item.id} 项因设备已拆除销号，未经整改核查"):
+        D.restore(session, jl2.id, user="auditor", reason="已重新安装", ledger_item_id=item.id)
+    assert device(session, "JL-002").status == "停用"
+
+
 def test_a_partial_upload_changes_the_listed_devices_only(registered, tmp_path):
     session = registered
     extra = ["JL-004,新设测速,固定测速,金溪路,117.4600,26.7200,WGS84,2024-01-01,在用,2023-12-01,是",

@@ -1,0 +1,44 @@
+"""A removed device's open rectification items (整改台账) are closed: nothing is left to rectify on it.
+
+Called wherever a device's status becomes 拆除: a removal decision (audit.casework.decisions.remove) and an
+inventory upload (audit.registry.store.import_file). The closing is an event of its own on the item's record, with
+the reason (LedgerItem.closed_reason, 设备已拆除) that tells it from a 销号 after a check; a device put back into use
+later leaves the items closed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .models import CLOSED, DEVICE_REMOVED, ChangeLog, Device, LedgerEvent, LedgerItem, Problem
+
+
+def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user: str, on: dt.date, basis: str
+                           ) -> list[tuple[str, int]]:
+    """Close the open ledger items of these removed devices as of `on`, by `user`, on `basis` (the decision or
+    the upload that removed them, kept as the closing's evidence). Returns (device code, item id) of the items
+    closed."""
+    ids = sorted(set(device_ids))
+    if not ids:
+        return []
+    rows = session.execute(select(LedgerItem, Device.device_code).join(Device, Device.id == LedgerItem.device_id)
+                           .where(LedgerItem.device_id.in_(ids), LedgerItem.status != CLOSED)
+                           .order_by(LedgerItem.id)).all()
+    note = f"{DEVICE_REMOVED}（{basis}）"
+    for item, code in rows:
+        session.add(LedgerEvent(item_id=item.id, user=user, from_status=item.status, to_status=CLOSED, note=note))
+        session.add(ChangeLog(user=user, entity="ledger_item", entity_id=item.id, device_code=code, action="ledger",
+                              field="status", before=item.status, after=f"{CLOSED}：{note}"))
+        item.status, item.closed_on, item.closed_by = CLOSED, on, user
+        item.close_evidence, item.closed_reason = basis, DEVICE_REMOVED
+    if rows:
+        session.execute(update(Problem).where(Problem.open_item_id.in_([item.id for item, _ in rows]))
+                        .values(open_item_id=None).execution_options(synchronize_session=False))
+        session.flush()
+    return [(code, item.id) for item, code in rows]
+
+
+__all__ = ["close_items_of_removed"]

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import ARRAY, Date, String, and_, any_, bindparam, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .. import forkserver
 from ..registry.bulk import Col, loader_for
@@ -161,8 +161,11 @@ PROBLEM_NEW = [Col("identity", "text"), Col("device_id", "int"), Col("rule", "te
                Col("first_seen_on", "date"), Col("last_run_id", "int"), Col("last_seen_on", "date"),
                Col("last_check", "text"), Col("checked_run_id", "int"), Col("stale", "bool"),
                Col("created_at", "datetime")]
+# later: observed on its latest day yet (its description and last_seen_on follow); earlier: on a day before the
+# first one seen; current: the problem's check follows this run; reopen: resolved and found again.
 PROBLEM_SEEN = [Col("id", "int"), Col("department", "text"), Col("device_code", "text"), Col("severity", "text"),
-                Col("action", "text"), Col("message", "text"), Col("material", "json"), Col("stale", "bool")]
+                Col("action", "text"), Col("message", "text"), Col("material", "json"), Col("stale", "bool"),
+                Col("later", "bool"), Col("earlier", "bool"), Col("current", "bool"), Col("reopen", "bool")]
 
 
 def file_observations(session: Session, run: AuditRun, found: list[Observation | None],
@@ -171,17 +174,30 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
     """File a run's observations under their problems, set-based (the caller commits): a new problem for an
     identity never seen, the others observed again (re-opened if resolved; back to review when the material
     evidence of their verdict changed); then every open problem of the run's devices it did not observe
-    (_check_unobserved). Returns the outcome and each finding's problem id (None where it observes none)."""
+    (_check_unobserved). Returns the outcome and each finding's problem id (None where it observes none).
+
+    A problem's first_seen_on and last_seen_on are the earliest and latest days it was observed, whatever the
+    order of the runs; its description (severity, action, message, material) is that of its latest day, and its
+    check that of the run of the latest day that examined it. A run of an earlier day than a problem's resolution
+    does not reopen it, nor a run of a day before its device's removal (a device removed now: its problems are
+    resolved whatever the run's day, _check_unobserved)."""
     out = RunProblems()
     observed: dict[str, Observation] = {}
     for o in found:
         if o is not None:
             observed[o.identity] = o  # the last finding of an identity gives the problem's state
     existing: dict[str, Any] = {}
-    query = (select(Problem.id, Problem.identity, Problem.resolved_run_id, Problem.stale,
+    checked = aliased(AuditRun)
+    query = (select(Problem.id, Problem.identity, Problem.resolved_run_id, Problem.resolved_on, Problem.stale,
+                    Problem.first_seen_on, Problem.last_seen_on, checked.as_of.label("checked_on"),
+                    Device.device_code.label("code"), Device.status.label("status"),
                     ProblemReview.id.label("review_id"), ProblemReview.material.label("review_material"))
+             .join(Device, Device.id == Problem.device_id)
+             .join(checked, checked.id == Problem.checked_run_id)
              .outerjoin(ProblemReview, ProblemReview.id == Problem.verdict_review_id))
     existing.update((r.identity, r) for r in _of_identities(session, query, sorted(observed)))
+    not_yet_removed = _removed_after(session, {r.code for r in existing.values()
+                                               if r.resolved_run_id is not None and r.status == "拆除"}, run.as_of)
     fresh: list[Observation] = []
     seen: dict[str, list[Any]] = {c.name: [] for c in PROBLEM_SEEN}
     for ident, o in observed.items():
@@ -189,15 +205,22 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
         if problem is None:
             fresh.append(o)
             continue
-        if problem.resolved_run_id is not None:
+        later = run.as_of >= problem.last_seen_on
+        resolved = problem.resolved_run_id is not None
+        held = resolved and (run.as_of < problem.resolved_on or problem.code in not_yet_removed)
+        reopen = resolved and not held
+        if reopen:
             out.reappeared += 1
         stale = problem.review_id is not None and problem.review_material is not None \
             and problem.review_material != o.material
-        if stale and not problem.stale:
+        if later and stale and not problem.stale:
             out.back_to_review.append(problem.id)
         for name, value in (("id", problem.id), ("department", o.department), ("device_code", o.device_code),
                             ("severity", o.severity), ("action", o.action), ("message", o.message),
-                            ("material", o.material), ("stale", stale)):
+                            ("material", o.material), ("stale", stale), ("later", later),
+                            ("earlier", run.as_of < problem.first_seen_on),
+                            ("current", reopen or (not resolved and run.as_of >= problem.checked_on)),
+                            ("reopen", reopen)):
             seen[name].append(value)
     out.new, out.observed = len(fresh), len(seen["id"])
     loader = loader_for(session)
@@ -224,18 +247,34 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
     return out, [None if o is None else ids[o.identity] for o in found]
 
 
+def _removed_after(session: Session, codes: set[str], day: dt.date) -> set[str]:
+    """Of these devices removed now, those whose removal took effect after `day` (by their status history)."""
+    if not codes:
+        return set()
+    listed = sorted(codes)
+    frame = status_on(pd.DataFrame({"device_code": listed, "status": ["拆除"] * len(listed)}),
+                      load_status_history(session, listed if len(listed) <= 20_000 else None), day)
+    return {c for c, status in zip(listed, frame["status"].tolist()) if status != "拆除"}
+
+
 def _update_seen(session: Session, loader: Any, run: AuditRun, seen: dict[str, list[Any]]) -> None:
-    """The problems observed again, from a staging table in one UPDATE … FROM."""
+    """The problems observed again, from a staging table in one UPDATE … FROM (the flags: PROBLEM_SEEN)."""
     material = "s.material" if loader.sqlite else "CAST(s.material AS JSON)"
-    with loader.staged("problem_seen", PROBLEM_SEEN, seen) as stage:
-        session.execute(text(
-            "UPDATE problem SET department = s.department, device_code = s.device_code, severity = s.severity, "
-            f"action = s.action, message = s.message, material = {material}, stale = s.stale, "
-            "last_run_id = :run, last_seen_on = :on, last_check = :check, checked_run_id = :run, "
+
+    def when(flag: str, value: str, column: str) -> str:
+        return f"{column} = CASE WHEN s.{flag} THEN {value} ELSE problem.{column} END"
+
+    sets = [*(when("later", f"s.{c}", c) for c in ("severity", "action", "message", "stale")),
+            when("later", material, "material"), when("later", ":run", "last_run_id"),
+            when("later", ":on", "last_seen_on"), when("earlier", ":run", "first_run_id"),
+            when("earlier", ":on", "first_seen_on"), when("current", ":check", "last_check"),
+            when("current", ":run", "checked_run_id"),
             # A problem found again after it was resolved awaits a decision of its own: the earlier one was carried
             # out (a rectification closed, a suspension lifted) on the earlier occurrence.
-            "decision_id = CASE WHEN problem.resolved_run_id IS NULL THEN problem.decision_id END, "
-            "resolved_run_id = NULL, resolved_on = NULL, resolved_reason = NULL "
+            *(when("reopen", "NULL", c) for c in ("decision_id", "resolved_run_id", "resolved_on", "resolved_reason"))]
+    with loader.staged("problem_seen", PROBLEM_SEEN, seen) as stage:
+        session.execute(text(
+            f"UPDATE problem SET department = s.department, device_code = s.device_code, {', '.join(sets)} "
             f"FROM {stage} AS s WHERE problem.id = s.id").bindparams(bindparam("on", type_=Date)),
             {"run": run.id, "on": run.as_of, "check": OBSERVED})
 

@@ -196,6 +196,62 @@ def test_an_audit_of_an_earlier_day_resolves_no_problem_seen_later(env):
     assert sgn.resolved_reason == P.RESOLVED_NOT_FOUND
 
 
+def test_a_backdated_run_keeps_first_and_last_seen_the_earliest_and_latest_days_observed(env):
+    """Audited as of 6-30, then 7-31, then 5-31: the problem was first seen on 5-31 and last on 7-31, and its
+    description and latest check stay those of 7-31."""
+    session, _, _ = env
+    rev = world.problem(session, "JL-001", "REV01")
+    july = reaudit(session, as_of=dt.date(2024, 7, 31))
+    may = reaudit(session, as_of=dt.date(2024, 5, 31))
+    assert world.finding(session, may.id, "JL-001", "REV01").problem_id == rev.id
+    session.refresh(rev)
+    assert (rev.first_run_id, rev.first_seen_on, rev.last_run_id, rev.last_seen_on) == \
+        (may.id, dt.date(2024, 5, 31), july.id, dt.date(2024, 7, 31))
+    assert (rev.checked_run_id, rev.last_check, rev.resolved_run_id) == (july.id, "observed", None)
+    assert "截至2024-07-31" in rev.message
+
+
+def test_a_backdated_run_does_not_reopen_a_problem_a_later_dated_run_resolved(env):
+    """A speed camera first verified on 2024-07-10: as of 6-30 it had no verification (CAL01), as of 7-31 it had.
+    The June audit run again finds CAL01 for June: the problem stays resolved as of 7-31."""
+    session, devices, _ = env
+    camera = devices["JL-002"]
+    camera.device_type, camera.verified_on = "固定测速", dt.date(2024, 7, 10)
+    camera.verification_valid_until, camera.verification_result = dt.date(2025, 7, 9), "合格"
+    session.commit()
+    june = reaudit(session)
+    cal = world.problem(session, "JL-002", "CAL01")
+    assert (cal.first_run_id, cal.resolved_run_id) == (june.id, None)
+    july = reaudit(session, as_of=dt.date(2024, 7, 31))
+    again = reaudit(session)
+    assert world.finding(session, again.id, "JL-002", "CAL01").problem_id == cal.id
+    session.refresh(cal)
+    assert (cal.resolved_run_id, cal.resolved_on, cal.resolved_reason, cal.last_check, cal.checked_run_id) == \
+        (july.id, dt.date(2024, 7, 31), P.RESOLVED_NOT_FOUND, "resolved", july.id)
+    assert (cal.first_seen_on, cal.last_seen_on) == (world.AS_OF, world.AS_OF)
+
+
+def test_a_run_of_a_day_before_a_devices_removal_does_not_reopen_its_problem(env):
+    """JL-002 is removed on 7-20. The department's sheet said the sign was up: the audit as of 7-10 no longer finds
+    SGN01, resolved as the device is removed. Its sheet corrected back, the audit as of 7-15 finds SGN01 on a day
+    the device was still in use: the problem of the removed device stays resolved."""
+    session, devices, _ = env
+    sgn = world.problem(session, "JL-002", "SGN01")
+    D.remove(session, devices["JL-002"].id, reason="道路改造，设备撤除", user="张三", on=dt.date(2024, 7, 20))
+    devices["JL-002"].signage = True
+    session.commit()
+    resolving = reaudit(session, as_of=dt.date(2024, 7, 10))
+    session.refresh(sgn)
+    assert (sgn.resolved_run_id, sgn.resolved_reason) == (resolving.id, P.RESOLVED_REMOVED)
+    devices["JL-002"].signage = False
+    session.commit()
+    later = reaudit(session, as_of=dt.date(2024, 7, 15))
+    assert world.finding(session, later.id, "JL-002", "SGN01").problem_id == sgn.id
+    session.refresh(sgn)
+    assert (sgn.resolved_run_id, sgn.resolved_reason, sgn.last_seen_on) == \
+        (resolving.id, P.RESOLVED_REMOVED, dt.date(2024, 7, 15))
+
+
 def test_a_department_run_resolves_no_problem_of_a_rule_across_departments(env):
     session, devices, _ = env
     # A city camera put where a police one stands, as the same type: PLC01 on both, across the departments.

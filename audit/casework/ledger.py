@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Iterable
 
 from sqlalchemy import select, update
@@ -12,6 +13,7 @@ from ..registry.models import (
     DEVICE_REMOVED,
     LEDGER_STATUSES,
     OBSERVED,
+    RESOLVED,
     AuditRun,
     ChangeLog,
     Finding,
@@ -152,7 +154,8 @@ def reopen(session: Session, item_id: int, *, reason: str, user: str) -> LedgerE
 
 
 def items(session: Session, *, department: str | None = None, status: Iterable[str] | None = None) -> list[LedgerItem]:
-    query = (select(LedgerItem).options(selectinload(LedgerItem.device), selectinload(LedgerItem.attachments))
+    query = (select(LedgerItem).options(selectinload(LedgerItem.device), selectinload(LedgerItem.attachments),
+                                        selectinload(LedgerItem.decision))
              .order_by(LedgerItem.department, LedgerItem.id))
     if department:
         query = query.where(LedgerItem.department == department)
@@ -174,45 +177,61 @@ def overdue_items(session: Session, as_of: dt.date, department: str | None = Non
     return list(session.scalars(query))
 
 
-def compare_with_run(session: Session, run_id: int) -> dict[int, str]:
-    """What an audit run says about each ledger item: 'fixed', 'still_failing', 'removed' or 'not_assessed'.
+@dataclass(frozen=True)
+class Recheck:
+    """What the audits say of a ledger item (its 复查): result, one of COMPARISON_ZH, and the run it rests on (None:
+    no run made since the item was opened examined its problems)."""
 
-    An item is assessed by a run made after it was opened, covering its department, for an item that cites
-    problems. Still failing: the run observed one of its problems. Fixed: the run (or an earlier one made after
-    the item was opened) resolved every one of them; removed, when one was resolved because the device was removed
-    (not rectified). Otherwise the run could not tell (missing data, a device the rules did not examine, such as a
-    suspended device for rules about devices in use).
+    result: str
+    run: AuditRun | None = None
+
+
+def rechecks(session: Session, chosen: list[LedgerItem], *, upto: AuditRun | None = None) -> dict[int, Recheck]:
+    """The 复查 of each item (the ledger page and its export), from the problems it cites: of each, the check of
+    the latest run that examined it (Problem.checked_run_id, last_check), counted when that run was made after the
+    item was opened. A run that did not examine a problem (a run of another department, a run of one department
+    for a rule across departments, a run of an earlier day than the problem's latest observation) says nothing of
+    it.
+
+    still_failing: one of its problems observed (the latest run that did); fixed: every one resolved (the latest
+    resolving run), removed when one was resolved because its device was removed (not rectified); otherwise
+    not_assessed (missing data, a device the rules did not examine, such as a suspended device for rules about
+    devices in use; an item citing no problem), with the latest run that could not tell, if any.
+
+    upto: as of that run instead: a problem examined again since is taken as observed if that run observed it,
+    else as not known.
     """
-    run = session.get(AuditRun, run_id)
-    if run is None:
-        raise DecisionError(f"没有编号为 {run_id} 的审查记录。")
-    observed = set(session.scalars(select(Finding.problem_id).where(Finding.run_id == run_id,
-                                                                    Finding.problem_id.isnot(None))))
-    items_ = list(session.scalars(select(LedgerItem).options(selectinload(LedgerItem.decision))
-                                  .order_by(LedgerItem.id)))
-    wanted = sorted({i for item in items_ for i in item.problem_ids})
-    resolved: dict[int, int | None] = {}
-    removed: set[int] = set()
+    wanted = sorted({pid for item in chosen for pid in item.problem_ids})
+    checks: dict[int, tuple[int, str, str | None]] = {}
+    seen_upto: set[int] = set()
     for start in range(0, len(wanted), 5000):
-        for pid, resolved_run, reason in session.execute(
-                select(Problem.id, Problem.resolved_run_id, Problem.resolved_reason)
-                .where(Problem.id.in_(wanted[start:start + 5000]))):
-            resolved[pid] = resolved_run
-            if reason == DEVICE_REMOVED:
-                removed.add(pid)
-    result: dict[int, str] = {}
-    for item in items_:
-        ids = item.problem_ids
-        if not ids or run.created_at < item.created_at or (run.department and run.department != item.department):
-            result[item.id] = "not_assessed"
-        elif any(i in observed for i in ids):
-            result[item.id] = "still_failing"
-        elif all(resolved.get(i) is not None and resolved[i] <= run.id for i in ids):
-            result[item.id] = "removed" if removed & set(ids) else "fixed"
+        part = wanted[start:start + 5000]
+        checks.update((pid, (run_id, check, reason)) for pid, run_id, check, reason in session.execute(
+            select(Problem.id, Problem.checked_run_id, Problem.last_check, Problem.resolved_reason)
+            .where(Problem.id.in_(part))))
+        if upto is not None:
+            seen_upto.update(session.scalars(select(Finding.problem_id).where(Finding.run_id == upto.id,
+                                                                              Finding.problem_id.in_(part))))
+    if upto is not None:
+        checks = {pid: (c if c[0] <= upto.id else (upto.id, OBSERVED, None)) for pid, c in checks.items()
+                  if c[0] <= upto.id or pid in seen_upto}
+    ids = sorted({c[0] for c in checks.values()})
+    runs = {r.id: r for start in range(0, len(ids), 5000)
+            for r in session.scalars(select(AuditRun).where(AuditRun.id.in_(ids[start:start + 5000])))}
+    out: dict[int, Recheck] = {}
+    for item in chosen:
+        pids = item.problem_ids
+        known = [checks[p] for p in pids if p in checks and runs[checks[p][0]].created_at >= item.created_at]
+        observed = [run_id for run_id, check, _ in known if check == OBSERVED]
+        if observed:
+            out[item.id] = Recheck("still_failing", runs[max(observed)])
+        elif pids and len(known) == len(pids) and all(check == RESOLVED for _, check, _ in known):
+            removed = any(reason == DEVICE_REMOVED for _, _, reason in known)
+            out[item.id] = Recheck("removed" if removed else "fixed", runs[max(r for r, _, _ in known)])
         else:
-            result[item.id] = "not_assessed"
-    return result
+            out[item.id] = Recheck("not_assessed", runs[max(r for r, _, _ in known)] if known else None)
+    return out
 
 
-__all__ = ["TRANSITIONS", "COMPARISON_ZH", "still_observed", "get_item", "advance", "close_item", "reopen", "items",
-           "is_overdue", "overdue_items", "compare_with_run"]
+__all__ = ["TRANSITIONS", "COMPARISON_ZH", "Recheck", "still_observed", "get_item", "advance", "close_item", "reopen",
+           "items", "is_overdue", "overdue_items", "rechecks"]

@@ -1,17 +1,18 @@
 """ledger: 整改台账, one row per item with its deadline, status, 销号 date, checker and the files given as proof
 (整改佐证材料), xlsx.
 
-With an audit run made after the items were opened, a 复查结果 column says what the data now shows.
+A 复查结果 column says what the data now shows: the latest audit run that examined each item's problems
+(casework.ledger.rechecks); with a run chosen, as of that run.
 """
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from ..casework.attachments import listing
-from ..casework.ledger import COMPARISON_ZH, compare_with_run, is_overdue, items
+from ..casework.ledger import COMPARISON_ZH, is_overdue, items, rechecks
 from ..registry.users import signatures
 from .common import Col, Table, zh_date
-from .data import Options, check_department, latest_run, resolve_run, run_label
+from .data import Options, check_department, resolve_run, run_label
 
 TITLE = "罚款实施专项监督问题整改台账"
 COLUMNS = (
@@ -36,21 +37,22 @@ COLUMNS = (
 
 def build(session: Session, opts: Options, *, attachment: str | None = "附件") -> Table:
     check_department(session, opts.department)
-    run = (resolve_run(session, opts.run_id, opts.department) if opts.run_id is not None
-           else latest_run(session, opts.department))
-    comparison = compare_with_run(session, run.id) if run is not None else {}
+    upto = resolve_run(session, opts.run_id, opts.department) if opts.run_id is not None else None
     rows = []
     signed = signatures(session)
     chosen = items(session, department=opts.department)
+    recheck = rechecks(session, chosen, upto=upto)
     for n, item in enumerate(chosen, start=1):
         # An item closed for a reason (the device removed) says so and names no checker: it was not checked.
         checker = "" if item.closed_reason else signed.get(item.closed_by, item.closed_by)
         rows.append([n, item.department, item.device.device_code, item.category, item.problem, item.measure,
                      item.requirement, item.deadline, item.responsible, item.status_text,
-                     "逾期" if is_overdue(item, opts.day) else "否",
-                     COMPARISON_ZH[comparison[item.id]] if item.id in comparison else "",
+                     "逾期" if is_overdue(item, opts.day) else "否", COMPARISON_ZH[recheck[item.id].result],
                      item.closed_on, checker, item.close_evidence, listing(item.attachments)])
-    notes = [f"说明：是否逾期按{zh_date(opts.day)}计；"
-             + (f"复查结果依据{run_label(run)}。" if run is not None else "尚无审查记录，未作复查。")]
+    runs = sorted({r.run.id: r.run for r in recheck.values() if r.run is not None}.values(), key=lambda r: r.id)
+    until = f"（截至第 {upto.id} 次审查）" if upto is not None else ""
+    basis = (f"复查结果为各事项所涉问题最近一次审查{until}的结果，依据{'、'.join(run_label(r) for r in runs)}。"
+             if runs else "尚无立项后的审查记录，未作复查。")
+    notes = [f"说明：是否逾期按{zh_date(opts.day)}计；{basis}"]
     return Table(title=TITLE, columns=COLUMNS, rows=rows, unit=opts.department or "", date=opts.day,
                  attachment=attachment, sheet_name="整改台账", notes=notes)

@@ -172,6 +172,15 @@ def test_the_ledger_is_compared_with_the_latest_audit_run(world):
     summary = " ".join(auditor.get("/ledger").text.split())
     assert f"依据第 {run_id} 次审查（基准日 2024-06-30）：{DEPT_A}" in summary
     assert f"依据第 {run_b_id} 次审查（基准日 2024-06-30）：{DEPT_B}" in summary
+    # The latest run, as of a day before the devices went into use, examined neither problem: each item keeps the
+    # result of the latest run that examined its problem.
+    with database_session(world.app) as db:
+        audit_and_record(db, as_of=dt.date(2021, 6, 30), user="auditor")
+        db.commit()
+    assert results() == {str(world.ledger_b): "复查仍存在", str(signs): "复查已整改"}
+    assert summary == " ".join(auditor.get("/ledger").text.split())
+    page = auditor.get(f"/ledger/{world.ledger_b}").text
+    assert "复查仍存在" in page and f"第 {run_b_id} 次审查（基准日 2024-06-30）" in page
 
 
 def test_ledger_text_is_escaped(world):

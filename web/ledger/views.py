@@ -14,7 +14,6 @@ from audit.casework import attachments, ledger
 from audit.registry.models import LEDGER_STATUSES, LedgerItem
 from audit.registry.models import Department
 from audit.registry.models import AuditRun
-from audit.rules.findings import current_runs
 
 from ..access import DECIDERS, check_department, is_decider, requested_department, roles_required
 from ..attachments import files
@@ -54,30 +53,14 @@ def department_name(db: Session, department_id: int | None) -> str | None:
     return name
 
 
-def comparisons(db: Session, items: list[LedgerItem]) -> tuple[dict[int, str], dict[str, AuditRun]]:
-    """Each item's comparison with the latest audit run covering its department, and those runs by department."""
-    current = current_runs(db)
-    by_run: dict[int, dict[int, str]] = {}
-    runs: dict[str, AuditRun] = {}
-    result: dict[int, str] = {}
+def departments_by_run(items: list[LedgerItem], found: dict[int, ledger.Recheck]) -> list[tuple[AuditRun, list[str]]]:
+    """The runs the items' 复查 rest on (audit.casework.ledger.rechecks), each with the departments of those items."""
+    grouped: dict[int, tuple[AuditRun, set[str]]] = {}
     for item in items:
-        run_id = current.of(item.department)
-        if run_id is None:
-            continue
-        if run_id not in by_run:
-            by_run[run_id] = ledger.compare_with_run(db, run_id)
-        if item.department not in runs:
-            runs[item.department] = db.get_one(AuditRun, run_id)
-        result[item.id] = by_run[run_id].get(item.id, "not_assessed")
-    return result, runs
-
-
-def departments_by_run(runs: dict[str, AuditRun]) -> list[tuple[AuditRun, list[str]]]:
-    """The runs compared with, each with the departments it was the latest for."""
-    grouped: dict[int, tuple[AuditRun, list[str]]] = {}
-    for name, run in sorted(runs.items()):
-        grouped.setdefault(run.id, (run, []))[1].append(name)
-    return [grouped[k] for k in sorted(grouped)]
+        run = found[item.id].run
+        if run is not None:
+            grouped.setdefault(run.id, (run, set()))[1].add(item.department)
+    return [(run, sorted(names)) for run, names in (grouped[k] for k in sorted(grouped))]
 
 
 @bp.get("")
@@ -100,11 +83,12 @@ def index():
     if search:
         items = [i for i in items if matches(i, search)]
     items.sort(key=SORTS[sort], reverse=desc)
-    compared, runs = comparisons(db, items)
+    found = ledger.rechecks(db, items)
     departments = (db.execute(select(Department.id, Department.name).order_by(Department.name)).all()
                    if is_decider() else [])
-    return render_template("ledger/index.html", items=items, today=today, overdue=overdue, compared=compared,
-                           runs=departments_by_run(runs), statuses=LEDGER_STATUSES, status=status,
+    return render_template("ledger/index.html", items=items, today=today, overdue=overdue,
+                           compared={i: r.result for i, r in found.items()},
+                           runs=departments_by_run(items, found), statuses=LEDGER_STATUSES, status=status,
                            overdue_only=overdue_only, departments=departments, search=search, sort=sort, desc=desc,
                            department_id=dept_id if is_decider() else None, COMPARISON_ZH=ledger.COMPARISON_ZH)
 
@@ -121,9 +105,9 @@ def _item(item_id: int) -> LedgerItem:
 def show(item_id: int):
     db = get_session()
     item = _item(item_id)
-    compared, runs = comparisons(db, [item])
+    recheck = ledger.rechecks(db, [item])[item.id]
     return render_template("ledger/show.html", item=item, overdue=ledger.is_overdue(item, dt.date.today()),
-                           comparison=compared.get(item.id), run=runs.get(item.department),
+                           comparison=recheck.result, run=recheck.run,
                            moves=allowed_moves(item), COMPARISON_ZH=ledger.COMPARISON_ZH,
                            observed=ledger.still_observed(db, item))
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import openpyxl
 import pytest
 from sqlalchemy import select
 
@@ -10,6 +11,7 @@ from audit.casework import decisions as D
 from audit.casework import ledger as L
 from audit.registry.models import LedgerEvent
 from audit.casework.decisions import DecisionError
+from audit.exports import export
 from tests.audit.exports import world
 
 ON = dt.date(2024, 7, 1)
@@ -24,6 +26,11 @@ def env(session):
                         deadline=dt.date(2024, 8, 31), responsible="李四", user="张三", finding_ids=[f.id], on=ON)
     session.commit()
     return session, devices, item
+
+
+def results(session, upto=None):
+    """Each ledger item's 复查 result (casework.ledger.rechecks), as the ledger page and its export show it."""
+    return {i: r.result for i, r in L.rechecks(session, L.items(session), upto=upto).items()}
 
 
 def events(session, item):
@@ -121,8 +128,24 @@ def test_removing_a_device_closes_its_open_items_for_that_reason_not_as_rectifie
     run = world.run(session, as_of=dt.date(2024, 9, 30))
     session.refresh(sgn)
     assert (sgn.resolved_run_id, sgn.resolved_reason) == (run.id, "设备已拆除")
-    assert L.compare_with_run(session, run.id)[item.id] == "removed"
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("removed", run)
     assert L.COMPARISON_ZH["removed"] == "设备已拆除"
+
+
+def test_the_recheck_is_that_of_the_latest_run_that_examined_the_items_problem(env, tmp_path):
+    """The latest audit, as of a day before the devices went into use, did not examine JL-002's sign: the
+    ledger's 复查 stays that of the latest run that did (still no sign), and names that run."""
+    session, _, item = env
+    still = world.run(session, as_of=dt.date(2024, 9, 1))
+    before = world.run(session, as_of=dt.date(2023, 6, 15))
+    sgn = world.problem(session, "JL-002", "SGN01")
+    assert (sgn.checked_run_id, sgn.last_check) == (still.id, "observed")
+    path = export(session, "ledger", tmp_path / "台账.xlsx", as_of=dt.date(2024, 9, 2))
+    rows = [r for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True)]
+    [row] = [r for r in rows if r[2] == "JL-002"]
+    assert row[11] == "复查仍存在"
+    notes = " ".join(str(c) for r in rows for c in r if isinstance(c, str) and c.startswith("说明"))
+    assert f"第 {still.id} 次审查" in notes and f"第 {before.id} 次审查" not in notes
 
 
 def test_overdue_items(env):
@@ -146,20 +169,24 @@ def test_a_re_audit_shows_which_items_the_data_confirms_fixed(env):
                           deadline=dt.date(2024, 9, 30), responsible="王五", user="张三", problem="立杆倾斜", on=ON)
     session.commit()
     # A run made before an item was opened cannot judge it.
-    assert L.compare_with_run(session, first.id) == {
+    assert results(session) == results(session, upto=first) == {
         item.id: "still_failing", suspended_item.id: "not_assessed", manual.id: "not_assessed"}
 
     still = world.run(session, as_of=dt.date(2024, 9, 1))
-    assert L.compare_with_run(session, still.id) == {
+    assert results(session) == {
         item.id: "still_failing",             # the sign is still missing
         suspended_item.id: "still_failing",   # suspended, re-checked as if back in use: still no legal review
         manual.id: "not_assessed"}            # no rule to re-check
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("still_failing", still)
+    assert L.rechecks(session, [manual])[manual.id] == L.Recheck("not_assessed", None)
 
     devices["JL-002"].signage = True
     session.commit()
     fixed = world.run(session, as_of=dt.date(2024, 9, 2))
-    assert L.compare_with_run(session, fixed.id)[item.id] == "fixed"
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("fixed", fixed)
+    # A later run of the other department did not examine the item's problem: the item keeps the result of the
+    # run that did, as of that run too; as of the run before, the sign was still missing.
     only_city = world.run(session, as_of=dt.date(2024, 9, 2), department=world.CITY)
-    assert L.compare_with_run(session, only_city.id)[item.id] == "not_assessed"
-    with pytest.raises(DecisionError, match="没有编号为 999 的审查记录"):
-        L.compare_with_run(session, 999)
+    assert results(session)[item.id] == results(session, upto=only_city)[item.id] == "fixed"
+    assert L.rechecks(session, [item])[item.id].run == fixed
+    assert results(session, upto=still)[item.id] == "still_failing"

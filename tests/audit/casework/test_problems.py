@@ -95,8 +95,8 @@ def test_a_fix_resolves_the_problem_and_the_ledger_recheck_says_so(env):
     session.refresh(sgn)
     assert (sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason, sgn.last_check) == \
         (run2.id, world.AS_OF, P.RESOLVED_NOT_FOUND, "resolved")
-    assert L.compare_with_run(session, run2.id)[item.id] == "fixed"
-    assert L.compare_with_run(session, run.id)[item.id] == "not_assessed"  # made before the item
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("fixed", run2)
+    assert L.rechecks(session, [item], upto=run)[item.id].result == "not_assessed"  # made before the item
     L.advance(session, item.id, "已整改待核查", user="李四", note="已安装标识牌")
     L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1))
     session.commit()
@@ -112,7 +112,7 @@ def test_closing_an_item_a_later_run_still_finds_needs_confirmation(env):
     L.advance(session, item.id, "已整改待核查", user="李四", note="已安装标识牌")
     session.commit()
     run2 = reaudit(session)  # the registry still says 标识设置 否
-    assert L.compare_with_run(session, run2.id)[item.id] == "still_failing"
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("still_failing", run2)
     with pytest.raises(DecisionError, match=f"问题 {sgn.id} 在第 {run2.id} 次审查"):
         L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1))
     L.close_item(session, item.id, evidence="现场照片", user="赵六", on=dt.date(2024, 8, 1), despite_observed=True)

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from audit.casework.ledger import compare_with_run
+from audit.casework.ledger import Recheck, get_item, rechecks
 from audit.cli.casework import decide_cmd
 from audit.cli.documents import export_cmd
 from audit.registry.db import init_db, make_engine, session_factory
@@ -69,7 +69,7 @@ def test_audit_decide_close_reaudit_and_file(db, tmp_path):
     device.signage = True
     db.commit()
     second = world.run(db, as_of=dt.date(2024, 9, 1))
-    assert compare_with_run(db, second.id)[item_id] == "fixed"
+    assert rechecks(db, [get_item(db, item_id)])[item_id] == Recheck("fixed", second)
 
     def export(kind, suffix, *extra):
         path = tmp_path / f"{kind}{suffix}"

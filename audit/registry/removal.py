@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from .models import CLOSED, DEVICE_REMOVED, ChangeLog, Device, LedgerEvent, LedgerItem, Problem
 
+CHUNK = 5000
+
 
 def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user: str, on: dt.date, basis: str
                            ) -> list[tuple[str, int]]:
@@ -22,11 +24,11 @@ def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user:
     the upload that removed them, kept as the closing's evidence). Returns (device code, item id) of the items
     closed."""
     ids = sorted(set(device_ids))
-    if not ids:
-        return []
-    rows = session.execute(select(LedgerItem, Device.device_code).join(Device, Device.id == LedgerItem.device_id)
-                           .where(LedgerItem.device_id.in_(ids), LedgerItem.status != CLOSED)
-                           .order_by(LedgerItem.id)).all()
+    # An upload may remove any number of devices: the IN lists go by chunks (bound parameter limits).
+    rows = [row for start in range(0, len(ids), CHUNK) for row in session.execute(
+        select(LedgerItem, Device.device_code).join(Device, Device.id == LedgerItem.device_id)
+        .where(LedgerItem.device_id.in_(ids[start:start + CHUNK]), LedgerItem.status != CLOSED)
+        .order_by(LedgerItem.id)).all()]
     note = f"{DEVICE_REMOVED}（{basis}）"
     for item, code in rows:
         session.add(LedgerEvent(item_id=item.id, user=user, from_status=item.status, to_status=CLOSED, note=note))
@@ -34,10 +36,11 @@ def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user:
                               field="status", before=item.status, after=f"{CLOSED}：{note}"))
         item.status, item.closed_on, item.closed_by = CLOSED, on, user
         item.close_evidence, item.closed_reason = basis, DEVICE_REMOVED
-    if rows:
-        session.execute(update(Problem).where(Problem.open_item_id.in_([item.id for item, _ in rows]))
+    items = [item.id for item, _ in rows]
+    for start in range(0, len(items), CHUNK):
+        session.execute(update(Problem).where(Problem.open_item_id.in_(items[start:start + CHUNK]))
                         .values(open_item_id=None).execution_options(synchronize_session=False))
-        session.flush()
+    session.flush()
     return [(code, item.id) for item, code in rows]
 
 

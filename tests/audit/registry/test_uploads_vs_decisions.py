@@ -108,6 +108,30 @@ def test_an_upload_removing_a_device_closes_its_open_items_and_one_putting_it_ba
     assert device(session, "JL-002").status == "停用"
 
 
+def test_an_upload_removing_many_devices_closes_the_items_of_each(registered, tmp_path, monkeypatch):
+    """The items are looked up by chunks of devices (bound parameter limits): with chunks of one device, an upload
+    removing two devices closes the items of both."""
+    from audit.registry import removal
+
+    monkeypatch.setattr(removal, "CHUNK", 1)
+    session = registered
+    items = []
+    for code in ("JL-001", "JL-002"):
+        _, item = D.rectify(session, device(session, code).id, measure="设置标识", requirement="设置标识牌",
+                            deadline=dt.date(2024, 8, 31), responsible="李四", user="auditor", problem="未设置标识",
+                            on=dt.date(2024, 7, 1))
+        items.append(item)
+    session.commit()
+    removed = [ROWS[0].replace(",在用,", ",拆除,"), ROWS[1].replace(",在用,", ",拆除,"), ROWS[2]]
+    result = import_file(session, csv(tmp_path, removed, "removed.csv"), "devices", department=DEPT, user="clerk")
+    session.commit()
+    assert result.applied
+    for item in items:
+        session.refresh(item)
+    assert [(i.status, i.closed_reason) for i in items] == [("已销号", "设备已拆除")] * 2
+    assert len([w for w in result.report.warnings if w.code == "REMOVED_ITEM_CLOSED"]) == 2
+
+
 def test_a_partial_upload_changes_the_listed_devices_only(registered, tmp_path):
     session = registered
     extra = ["JL-004,新设测速,固定测速,金溪路,117.4600,26.7200,WGS84,2024-01-01,在用,2023-12-01,是",

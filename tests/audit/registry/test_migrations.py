@@ -369,3 +369,51 @@ def test_0012_gives_the_ledger_items_of_a_database_at_0011_a_closing_reason(db_e
 
         item = session.get(LedgerItem, 1)
         assert (item.status, item.closed_by, item.closed_reason, item.rectified) == ("已销号", "赵六", None, True)
+
+
+def test_0012_closes_the_open_items_of_devices_already_removed_as_removal_does(db_engine):
+    """A database at 0011 whose JL-2 was registered 拆除 with its item 2 still open (整改中): the upgrade closes it
+    for that reason, as of the upgrade day, by 系统升级, with its event and change-log row, and frees its problem.
+    The rectified item 1 of JL-2 and the open item 3 of JL-1, in use, stay as they were."""
+    from audit.registry.models import ChangeLog, LedgerItem
+
+    with db_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE ledger_item DROP COLUMN closed_reason"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0011_store'"))
+        _one_device(conn)
+        conn.execute(text("UPDATE device SET status = '在用'"))
+        conn.execute(text("INSERT INTO device (id, device_code, department_id, device_type, status) "
+                          "VALUES (2, 'JL-2', 1, '闯红灯', '拆除')"))
+        conn.execute(text("INSERT INTO audit_run (id, as_of, profile, ruleset_version, batch_ids, device_count, "
+                          "finding_count, \"user\", layers, created_at) VALUES (1, '2024-06-30', 'national', '1', '[]', "
+                          "2, 1, 'auditor', '{}', '2024-07-01')"))
+        for device, status, closed in ((2, "已销号", ("'2024-08-20'", "'赵六'", "'现场照片'")),
+                                       (2, "整改中", ("NULL",) * 3), (1, "待整改", ("NULL",) * 3)):
+            conn.execute(text(f"INSERT INTO decision (device_id, kind, decided_on, reason, decided_by, finding_ids, "
+                              f"problem_ids, created_at) VALUES ({device}, 'rectify', '2024-07-01', '未设置标识', "
+                              "'auditor', '[]', '[]', '2024-07-01')"))
+            conn.execute(text(f"INSERT INTO ledger_item (device_id, decision_id, department, problem, category, "
+                              "rules, measure, requirement, deadline, responsible, status, closed_on, closed_by, "
+                              f"close_evidence, created_at) VALUES ({device}, (SELECT max(id) FROM decision), "
+                              "'将乐县公安局交通管理大队', '未设置标识', '其他问题', '[]', '设置标识', '设置标识牌', "
+                              f"'2024-08-31', '李四', '{status}', {', '.join(closed)}, '2024-07-01')"))
+        conn.execute(text("INSERT INTO problem (identity, device_id, rule, key, department, device_code, severity, "
+                          "action, message, material, first_run_id, last_run_id, first_seen_on, last_seen_on, "
+                          "last_check, checked_run_id, stale, open_item_id, created_at) VALUES ('2|SGN01|', 2, 'SGN01', "
+                          "'', '将乐县公安局交通管理大队', 'JL-2', '高', '整改', '未设置标识', '{}', 1, 1, '2024-06-30', "
+                          "'2024-06-30', 'observed', 1, false, 2, '2024-07-01')"))
+    init_db(db_engine)
+    assert version(db_engine) == HEAD
+    today = dt.datetime.now(dt.timezone.utc).date()
+    basis = "系统升级时该设备已登记为拆除"
+    with session_factory(db_engine)() as session:
+        rectified, removed, in_use = (session.get(LedgerItem, i) for i in (1, 2, 3))
+        assert (rectified.status, rectified.closed_by, rectified.closed_reason) == ("已销号", "赵六", None)
+        assert (removed.status, removed.closed_on, removed.closed_by, removed.close_evidence, removed.closed_reason,
+                removed.rectified) == ("已销号", today, "系统升级", basis, "设备已拆除", False)
+        assert [(e.from_status, e.to_status, e.user, e.note) for e in removed.events] == \
+            [("整改中", "已销号", "系统升级", f"设备已拆除（{basis}）")]
+        assert (in_use.status, in_use.closed_on, in_use.events) == ("待整改", None, [])
+        assert session.scalar(select(Problem.open_item_id)) is None
+        assert [(c.user, c.entity_id, c.device_code, c.before, c.after) for c in session.scalars(select(ChangeLog))] \
+            == [("系统升级", 2, "JL-2", "整改中", f"已销号：设备已拆除（{basis}）")]

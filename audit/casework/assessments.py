@@ -54,9 +54,9 @@ def evidence_for(session: Session, device: Device, on: dt.date) -> dict[str, Any
     return {
         "captures": captures(session, device.id, on),
         "open_problems": [{"id": p.id, "rule": p.rule, "severity": p.severity, "message": p.message,
-                           "verdict": p.verdict} for p in problems if p.resolved_run_id is None
+                           "verdict": p.verdict} for p in problems if not p.is_resolved
                           and not (p.verdict == "dismissed" and not p.stale)],
-        "resolved_problems": sum(p.resolved_run_id is not None for p in problems),
+        "resolved_problems": sum(p.is_resolved for p in problems),
         "justification": device.justification,
         "site": "、".join(x for x in (device.road, device.address, device.direction) if x),
         "in_service_on": device.in_service_on.isoformat() if device.in_service_on else None,

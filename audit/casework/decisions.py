@@ -27,7 +27,7 @@ from ..registry.models import (
     LedgerItem,
     Problem,
 )
-from ..registry.removal import close_items_of_removed
+from ..registry.removal import close_items_of_removed, resolve_problems_of_removed
 
 # 问题类别: the six problems of the special supervision and the two focus items (regulations.md), by rule code.
 CATEGORIES = {
@@ -303,7 +303,7 @@ def _unrectified(session: Session, suspension: Decision, closed: list[LedgerItem
     if not wanted:
         return []
     return list(session.scalars(select(Problem).where(
-        Problem.id.in_(wanted), Problem.resolved_run_id.is_(None),
+        Problem.id.in_(wanted), Problem.resolved_on.is_(None),
         (Problem.verdict.is_(None)) | (Problem.verdict != "dismissed")).order_by(Problem.id)))
 
 
@@ -317,7 +317,7 @@ def _closed_at(session: Session, item_ids: list[int]) -> dict[int, dt.datetime]:
 def remove(session: Session, device_id: int, *, user: str, reason: str, problem_ids: Iterable[int] = (),
            finding_ids: Iterable[int] = (), on: dt.date | None = None) -> Decision:
     """Remove a device (拆除); its record and history stay in the registry. Its open ledger items are closed for
-    that reason (设备已拆除), not as rectified."""
+    that reason (设备已拆除), not as rectified, and its open problems resolved for it (audit.registry.removal)."""
     device = get_device(session, device_id)
     reason, user = _required(reason, "拆除原因"), _required(user, "决定人")
     if device.status == "拆除":
@@ -327,6 +327,7 @@ def remove(session: Session, device_id: int, *, user: str, reason: str, problem_
     decision = _decide(session, device, "remove", reason=reason, user=user, on=on, problems=problems)
     close_items_of_removed(session, [device.id], user=user, on=decision.decided_on,
                            basis=f"拆除决定第 {decision.id} 号：{reason}")
+    resolve_problems_of_removed(session, [device.id], on=decision.decided_on)
     return decision
 
 

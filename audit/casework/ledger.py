@@ -87,7 +87,7 @@ def still_observed(session: Session, item: LedgerItem) -> list[Problem]:
         return []
     return list(session.scalars(
         select(Problem).join(AuditRun, AuditRun.id == Problem.last_run_id)
-        .where(Problem.id.in_(ids), Problem.resolved_run_id.is_(None), Problem.last_check == OBSERVED,
+        .where(Problem.id.in_(ids), Problem.resolved_on.is_(None), Problem.last_check == OBSERVED,
                AuditRun.created_at > item.created_at).order_by(Problem.id)))
 
 
@@ -180,7 +180,8 @@ def overdue_items(session: Session, as_of: dt.date, department: str | None = Non
 @dataclass(frozen=True)
 class Recheck:
     """What the audits say of a ledger item (its 复查): result, one of COMPARISON_ZH, and the run it rests on (None:
-    no run made since the item was opened examined its problems)."""
+    no run made since the item was opened examined its problems; for removed, also none when the device's removal
+    resolved them, before any run)."""
 
     result: str
     run: AuditRun | None = None
@@ -198,38 +199,54 @@ def rechecks(session: Session, chosen: list[LedgerItem], *, upto: AuditRun | Non
     not_assessed (missing data, a device the rules did not examine, such as a suspended device for rules about
     devices in use; an item citing no problem), with the latest run that could not tell, if any.
 
+    A problem its device's removal resolved (no run) is taken as resolved for that reason, after any run; as of a
+    run (upto), when that run's day is on or after the removal's.
+
     upto: as of that run instead: a problem examined again since is taken as observed if that run observed it,
     else as not known.
     """
     wanted = sorted({pid for item in chosen for pid in item.problem_ids})
-    checks: dict[int, tuple[int, str, str | None]] = {}
+    # problem id -> (run, check, resolved reason); run None: resolved by its device's removal.
+    checks: dict[int, tuple[int | None, str, str | None]] = {}
+    removals: dict[int, dt.date] = {}
     seen_upto: set[int] = set()
     for start in range(0, len(wanted), 5000):
         part = wanted[start:start + 5000]
-        checks.update((pid, (run_id, check, reason)) for pid, run_id, check, reason in session.execute(
-            select(Problem.id, Problem.checked_run_id, Problem.last_check, Problem.resolved_reason)
-            .where(Problem.id.in_(part))))
+        for pid, run_id, check, resolved_run, resolved_on, reason in session.execute(
+                select(Problem.id, Problem.checked_run_id, Problem.last_check, Problem.resolved_run_id,
+                       Problem.resolved_on, Problem.resolved_reason).where(Problem.id.in_(part))):
+            checks[pid] = (run_id, check, reason)
+            if resolved_on is not None and resolved_run is None:
+                removals[pid] = resolved_on
         if upto is not None:
             seen_upto.update(session.scalars(select(Finding.problem_id).where(Finding.run_id == upto.id,
                                                                               Finding.problem_id.in_(part))))
     if upto is not None:
         checks = {pid: (c if c[0] <= upto.id else (upto.id, OBSERVED, None)) for pid, c in checks.items()
                   if c[0] <= upto.id or pid in seen_upto}
-    ids = sorted({c[0] for c in checks.values()})
+        removals = {pid: on for pid, on in removals.items() if on <= upto.as_of}
+    checks.update((pid, (None, RESOLVED, DEVICE_REMOVED)) for pid in removals)
+    ids = sorted({c[0] for c in checks.values() if c[0] is not None})
     runs = {r.id: r for start in range(0, len(ids), 5000)
             for r in session.scalars(select(AuditRun).where(AuditRun.id.in_(ids[start:start + 5000])))}
+
+    def latest(run_ids: Iterable[int | None]) -> AuditRun | None:
+        made = [r for r in run_ids if r is not None]
+        return runs[max(made)] if made else None
+
     out: dict[int, Recheck] = {}
     for item in chosen:
         pids = item.problem_ids
-        known = [checks[p] for p in pids if p in checks and runs[checks[p][0]].created_at >= item.created_at]
+        known = [checks[p] for p in pids if p in checks
+                 and (checks[p][0] is None or runs[checks[p][0]].created_at >= item.created_at)]
         observed = [run_id for run_id, check, _ in known if check == OBSERVED]
         if observed:
-            out[item.id] = Recheck("still_failing", runs[max(observed)])
+            out[item.id] = Recheck("still_failing", latest(observed))
         elif pids and len(known) == len(pids) and all(check == RESOLVED for _, check, _ in known):
             removed = any(reason == DEVICE_REMOVED for _, _, reason in known)
-            out[item.id] = Recheck("removed" if removed else "fixed", runs[max(r for r, _, _ in known)])
+            out[item.id] = Recheck("removed" if removed else "fixed", latest(r for r, _, _ in known))
         else:
-            out[item.id] = Recheck("not_assessed", runs[max(r for r, _, _ in known)] if known else None)
+            out[item.id] = Recheck("not_assessed", latest(r for r, _, _ in known))
     return out
 
 

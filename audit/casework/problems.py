@@ -4,7 +4,8 @@ A problem is identified by device, rule and the finding's evidence key (audit.ru
 `record_run` files the run's findings under their problems and looks at the open problems of every device the run
 covered: a problem observed again keeps its verdict (unless its material evidence changed, which sends it back to
 review with the earlier verdict shown); one the run could not assess (missing data, a device the rule does not
-examine) stays open; one the run no longer finds is resolved by that run (已消除, with the run and date).
+examine) stays open; one the run no longer finds is resolved by that run (已消除, with the run and date). A device's
+removal resolves its problems itself, as of its day, by no run (audit.registry.removal).
 Cannot-assess findings are requests for data, not problems: they get no problem and no verdict.
 
 A suspended device is not examined by the rules about devices in use, yet its rectification must be re-checked
@@ -179,8 +180,9 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
     A problem's first_seen_on and last_seen_on are the earliest and latest days it was observed, whatever the
     order of the runs; its description (severity, action, message, material) is that of its latest day, and its
     check that of the run of the latest day that examined it. A run of an earlier day than a problem's resolution
-    does not reopen it, nor a run of a day before its device's removal (a device removed now: its problems are
-    resolved whatever the run's day, _check_unobserved)."""
+    does not reopen it, nor a run of a day before its device's removal (the removal resolved its problems as of its
+    day, audit.registry.removal; one found again since is resolved by the next run that does not find it,
+    whatever the run's day, _check_unobserved)."""
     out = RunProblems()
     observed: dict[str, Observation] = {}
     for o in found:
@@ -188,7 +190,7 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
             observed[o.identity] = o  # the last finding of an identity gives the problem's state
     existing: dict[str, Any] = {}
     checked = aliased(AuditRun)
-    query = (select(Problem.id, Problem.identity, Problem.resolved_run_id, Problem.resolved_on, Problem.stale,
+    query = (select(Problem.id, Problem.identity, Problem.resolved_on, Problem.stale,
                     Problem.first_seen_on, Problem.last_seen_on, checked.as_of.label("checked_on"),
                     Device.device_code.label("code"), Device.status.label("status"),
                     ProblemReview.id.label("review_id"), ProblemReview.material.label("review_material"))
@@ -197,7 +199,7 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
              .outerjoin(ProblemReview, ProblemReview.id == Problem.verdict_review_id))
     existing.update((r.identity, r) for r in _of_identities(session, query, sorted(observed)))
     not_yet_removed = _removed_after(session, {r.code for r in existing.values()
-                                               if r.resolved_run_id is not None and r.status == "拆除"}, run.as_of)
+                                               if r.resolved_on is not None and r.status == "拆除"}, run.as_of)
     fresh: list[Observation] = []
     seen: dict[str, list[Any]] = {c.name: [] for c in PROBLEM_SEEN}
     for ident, o in observed.items():
@@ -206,7 +208,7 @@ def file_observations(session: Session, run: AuditRun, found: list[Observation |
             fresh.append(o)
             continue
         later = run.as_of >= problem.last_seen_on
-        resolved = problem.resolved_run_id is not None
+        resolved = problem.resolved_on is not None
         held = resolved and (run.as_of < problem.resolved_on or problem.code in not_yet_removed)
         reopen = resolved and not held
         if reopen:
@@ -316,7 +318,7 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
     query = (select(Problem.id, Problem.identity, Problem.device_id, Problem.rule, Device.device_code, Device.status,
                     Device.in_service_on)
              .join(Device, Device.id == Problem.device_id)
-             .where(Problem.resolved_run_id.is_(None), Problem.last_seen_on <= run.as_of))
+             .where(Problem.resolved_on.is_(None), Problem.last_seen_on <= run.as_of))
     if run.department:
         query = query.join(Department, Department.id == Device.department_id).where(Department.name == run.department)
         across = [r.code for r in all_rules() if r.reach != "department"]
@@ -377,7 +379,7 @@ def recheck_suspended(session: Session, run: AuditRun, *, areas: gpd.GeoDataFram
     """
     query = (select(Problem.identity, Problem.device_id, Problem.rule, Device.device_code)
              .join(Device, Device.id == Problem.device_id)
-             .where(Problem.resolved_run_id.is_(None), Device.status == "停用"))
+             .where(Problem.resolved_on.is_(None), Device.status == "停用"))
     if run.department:
         query = query.where(Problem.department == run.department)
     # A rule that examines every device saw the suspended ones in the run already.
@@ -545,7 +547,7 @@ def reviews_of(session: Session, problem_id: int) -> list[ProblemReview]:
 def open_problems(session: Session, department: str | None = None, *, device_ids: Iterable[int] | None = None
                   ) -> list[Problem]:
     """Problems not resolved (of one department, or of some devices), by department, device code and rule."""
-    query = select(Problem).where(Problem.resolved_run_id.is_(None))
+    query = select(Problem).where(Problem.resolved_on.is_(None))
     if department:
         query = query.where(Problem.department == department)
     if device_ids is not None:
@@ -559,7 +561,7 @@ def open_problems(session: Session, department: str | None = None, *, device_ids
 
 def is_pending(problem: Problem) -> bool:
     """Awaiting the auditor: open, not decided on, and unreviewed or reviewed on evidence that has changed."""
-    return problem.resolved_run_id is None and problem.decision_id is None and \
+    return not problem.is_resolved and problem.decision_id is None and \
         problem.review_state in ("unreviewed", "stale")
 
 
@@ -579,7 +581,7 @@ def suspension_proposals(session: Session, department: str | None = None) -> lis
     """Devices with open problems whose recommended action is 停用, not dismissed, not decided on, and not
     already 停用 or 拆除; by department and device code."""
     query = (select(Problem).join(Device, Device.id == Problem.device_id)
-             .where(Problem.resolved_run_id.is_(None), Problem.action == "停用", Problem.decision_id.is_(None),
+             .where(Problem.resolved_on.is_(None), Problem.action == "停用", Problem.decision_id.is_(None),
                     and_(Problem.verdict.is_(None) | (Problem.verdict != "dismissed")),
                     Device.status.is_(None) | Device.status.not_in(RETIRED))
              .order_by(Problem.department, Problem.device_code, Problem.rule))
@@ -600,7 +602,7 @@ def counts(session: Session, department: str | None = None) -> Counter[str]:
     if department:
         query = query.where(Problem.department == department)
     for p in session.scalars(query):
-        if p.resolved_run_id is not None:
+        if p.is_resolved:
             out["resolved"] += 1
         elif p.decision_id is not None:
             out["decided"] += 1

@@ -44,7 +44,7 @@ def department_todo(session: Session, department: str, today: dt.date) -> Todo:
     todo = Todo()
     problems = list(session.scalars(
         select(Problem).options(selectinload(Problem.device))
-        .where(Problem.department == department, Problem.resolved_run_id.is_(None))))
+        .where(Problem.department == department, Problem.resolved_on.is_(None))))
     latest: dict[int, ProblemResponse] = {}
     if problems:
         for r in session.scalars(select(ProblemResponse).where(ProblemResponse.department == department)
@@ -96,7 +96,7 @@ def todo_counts(session: Session, today: dt.date) -> dict[str, TodoCounts]:
         select(ProblemResponse.problem_id, ProblemResponse.department, ProblemResponse.status)
         .order_by(ProblemResponse.id))}
     problems = session.execute(select(Problem.id, Problem.department, Problem.verdict, Problem.stale,
-                                      Problem.open_item_id).where(Problem.resolved_run_id.is_(None)))
+                                      Problem.open_item_id).where(Problem.resolved_on.is_(None)))
     for problem_id, department, verdict, stale, open_item_id in problems:
         dismissed = verdict == "dismissed" and not stale  # Problem.review_state == "dismissed"
         waits = _waits_for(latest.get((problem_id, department)), not dismissed, open_item_id)

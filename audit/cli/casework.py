@@ -302,7 +302,7 @@ STATES = {"pending": "待核查", "confirmed": "已确认", "dismissed": "已排
 
 def problem_state(problem) -> str:  # type: ignore[no-untyped-def]
     """pending | confirmed | dismissed | decided | resolved."""
-    if problem.resolved_run_id is not None:
+    if problem.is_resolved:
         return "resolved"
     if problem.decision_id is not None:
         return "decided"

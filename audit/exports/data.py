@@ -138,7 +138,7 @@ class Entry:
         item = self.handling.item
         if item is not None:
             return item.status != CLOSED
-        if self.problem.resolved_run_id is not None:
+        if self.problem.is_resolved:
             return False
         return not ((self.device is not None and self.device.status == "拆除") or self.handling.keep is not None)
 

@@ -73,7 +73,7 @@ def _kind(kind: str) -> Kind:
 
 def _open(session: Session, department: str) -> list[Problem]:
     return [p for p in session.scalars(select(Problem).where(Problem.department == department,
-                                                             Problem.resolved_run_id.is_(None))
+                                                             Problem.resolved_on.is_(None))
                                        .order_by(Problem.device_code, Problem.rule))
             if not (p.verdict == "dismissed" and not p.stale)]
 

@@ -80,7 +80,7 @@ def table(session: Session, opts: Options) -> tuple[Table, dict[str, int]]:
         for r in session.scalars(select(VerificationRecord).where(VerificationRecord.device_id.in_(ids))
                                  .order_by(VerificationRecord.verified_on)):
             records[r.device_id] = r
-        for p in session.scalars(select(Problem).where(Problem.device_id.in_(ids), Problem.resolved_run_id.is_(None))
+        for p in session.scalars(select(Problem).where(Problem.device_id.in_(ids), Problem.resolved_on.is_(None))
                                  .order_by(Problem.rule)):
             if not (p.verdict == "dismissed" and not p.stale):
                 problems.setdefault(p.device_id, []).append(f"{p.rule} {rule_title(p.rule)}")

@@ -376,6 +376,8 @@ class Problem(Base):
     # The latest run covering the device: observed | not_assessed (missing data, device not examined) | resolved.
     last_check: Mapped[str] = mapped_column(String(20), default=OBSERVED)
     checked_run_id: Mapped[int] = mapped_column(ForeignKey("audit_run.id"))
+    # Resolved (已消除): resolved_on is set, with the reason; resolved_run_id names the run that no longer found it,
+    # None when the device's removal resolved it (audit.registry.removal), before any run.
     resolved_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("audit_run.id"), default=None, index=True)
     resolved_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
     resolved_reason: Mapped[Optional[str]] = mapped_column(String(100), default=None)
@@ -398,7 +400,7 @@ class Problem(Base):
 
     @property
     def is_resolved(self) -> bool:
-        return self.resolved_run_id is not None
+        return self.resolved_on is not None
 
     @property
     def verdict_stale(self) -> bool:

@@ -1,9 +1,13 @@
-"""A removed device's open rectification items (整改台账) are closed: nothing is left to rectify on it.
+"""A removed device's open rectification items (整改台账) are closed and its open problems resolved: nothing is left
+to rectify on it.
 
 Called wherever a device's status becomes 拆除: a removal decision (audit.casework.decisions.remove) and an
 inventory upload (audit.registry.store.import_file). The closing is an event of its own on the item's record, with
 the reason (LedgerItem.closed_reason, 设备已拆除) that tells it from a 销号 after a check; a device put back into use
-later leaves the items closed.
+later leaves the items closed. The problems are resolved as an audit of the removed device would resolve them
+(设备已拆除), as of the removal's day but by no run (resolved_run_id None), so the problem lists, the suspension
+proposals and the ledger's 复查 agree at once; a device put back into use keeps them resolved until an audit finds
+them again (reopened, audit.casework.problems.file_observations).
 """
 from __future__ import annotations
 
@@ -44,4 +48,18 @@ def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user:
     return [(code, item.id) for item, code in rows]
 
 
-__all__ = ["close_items_of_removed"]
+def resolve_problems_of_removed(session: Session, device_ids: Iterable[int], *, on: dt.date) -> None:
+    """Resolve the open problems of these removed devices as of `on`, for that reason, by no run."""
+    ids = sorted(set(device_ids))
+    for start in range(0, len(ids), CHUNK):
+        session.execute(update(Problem).where(Problem.device_id.in_(ids[start:start + CHUNK]),
+                                              Problem.resolved_on.is_(None))
+                        .values(resolved_on=on, resolved_reason=DEVICE_REMOVED)
+                        .execution_options(synchronize_session=False))
+    # The bulk UPDATE bypasses the identity map: loaded problems are read again on next access.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Problem):
+            session.expire(obj)
+
+
+__all__ = ["close_items_of_removed", "resolve_problems_of_removed"]

@@ -27,7 +27,7 @@ from .inventory import InventoryImport
 from .lookup import DeviceLookup, KnownDevices, case_variant
 from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat
 from .names import clean_name, department_key
-from .removal import close_items_of_removed
+from .removal import close_items_of_removed, resolve_problems_of_removed
 from .verifications import VerificationsImport
 from .violations import ViolationsImport
 
@@ -347,6 +347,7 @@ def _apply_devices(session: Session, loader: Loader, parsed: ParsedUpload, owner
     done = inventory.finish()
     closed = close_items_of_removed(session, inventory.removed, user=user, on=inventory.at.date(),
                                     basis=f"设备登记表导入（第 {batch.id} 批）登记为拆除")
+    resolve_problems_of_removed(session, inventory.removed, on=inventory.at.date())
     for code, item_id in closed:
         result.report.warning("REMOVED_ITEM_CLOSED", f"设备 {code} 登记为拆除，其未销号的整改台账第 {item_id} 项随之销号"
                                                      "（设备已拆除，未经整改核查）。")

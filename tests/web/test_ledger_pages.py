@@ -140,8 +140,13 @@ def test_an_item_of_a_removed_device_shows_closed_for_that_reason_and_cannot_be_
     auditor = client_for(world.app, "auditor")
     [row] = [r for r in table(auditor.get("/ledger").text, "ledger-table") if r[0] == str(item)]
     assert row[8].startswith("已销号（设备已拆除）") and "已逾期" not in row[6]
+    assert row[9] == "设备已拆除"  # the removal resolved its problem: the 复查 says so before any audit
     page = auditor.get(url).text
     assert "设备已拆除，未经整改核查" in " ".join(page.split()) and 'id="reopen-form"' not in page
+    with database_session(world.app) as db:
+        device_id = db.get(LedgerItem, item).device_id
+    device_page = " ".join(auditor.get(f"/devices/{device_id}").text.split())
+    assert f"已消除：设备已拆除（{dt.date.today().isoformat()}）" in device_page
 
 
 def test_the_ledger_is_compared_with_the_latest_audit_run(world):

@@ -75,7 +75,7 @@ def context(db: Session, device: Device) -> dict[str, Any]:
                           .order_by(AuditRun.id.desc(), Finding.rule)).all()
     current = set(db.scalars(select(Finding.id).where(Finding.device_id == device.id, current_condition(db))))
     problems = db.scalars(select(Problem).where(Problem.device_id == device.id)
-                          .order_by(Problem.resolved_run_id.isnot(None), Problem.rule, Problem.key)).all()
+                          .order_by(Problem.resolved_on.isnot(None), Problem.rule, Problem.key)).all()
     reviews: dict[int, list[ProblemReview]] = {}
     for r in db.scalars(select(ProblemReview).where(ProblemReview.problem_id.in_([p.id for p in problems]))
                         .order_by(ProblemReview.id)):

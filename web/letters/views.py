@@ -75,7 +75,7 @@ def new():
     chosen: set[int] = set()
     if spec.to_department and department:
         listed = [p for p in db.scalars(select(Problem).where(Problem.department == department,
-                                                              Problem.resolved_run_id.is_(None))
+                                                              Problem.resolved_on.is_(None))
                                         .order_by(Problem.device_code, Problem.rule))
                   if not (p.verdict == "dismissed" and not p.stale)]
         chosen = {p.id for p in default_problems(db, kind, department, today)}

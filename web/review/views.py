@@ -62,7 +62,7 @@ def answered_ids() -> Any:
 
 
 def _state_condition(state: str) -> ColumnElement[bool]:
-    open_ = Problem.resolved_run_id.is_(None)
+    open_ = Problem.resolved_on.is_(None)
     if state == "responses":
         return and_(open_, Problem.id.in_(answered_ids()))
     undecided = and_(open_, Problem.decision_id.is_(None))
@@ -72,7 +72,7 @@ def _state_condition(state: str) -> ColumnElement[bool]:
         return and_(undecided, Problem.verdict == state, Problem.stale.is_(False))
     if state == "decided":
         return and_(open_, Problem.decision_id.isnot(None))
-    return Problem.resolved_run_id.isnot(None)
+    return Problem.resolved_on.isnot(None)
 
 
 @bp.get("")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from audit.casework import decisions as D
 from audit.casework import ledger as L
+from audit.casework import problems as P
 from audit.registry.models import LedgerEvent
 from audit.casework.decisions import DecisionError
 from audit.exports import export
@@ -106,7 +107,8 @@ def test_reopening_a_closed_item_is_a_recorded_event(env):
 def test_removing_a_device_closes_its_open_items_for_that_reason_not_as_rectified(env):
     """拆除 by decision: the overdue item is closed as of the decision with the reason on its record, after its
     earlier steps; it is no longer overdue, its problem no longer held by it, and it is not reopened while the
-    device is removed. The next audit resolves the problem as removed, and the ledger's recheck says so."""
+    device is removed. Its problem is resolved at the removal itself (no run: the removal's day and reason), so the
+    ledger's recheck says 设备已拆除 at once and the problem lists no longer hold it; the next audit keeps it so."""
     session, devices, item = env
     L.advance(session, item.id, "整改中", user="李四", note="标识牌已采购")
     assert L.overdue_items(session, dt.date(2024, 9, 20)) == [item]
@@ -125,10 +127,14 @@ def test_removing_a_device_closes_its_open_items_for_that_reason_not_as_rectifie
     assert sgn.open_item_id is None
     with pytest.raises(DecisionError, match="已拆除，第 .* 项无需重新整改"):
         L.reopen(session, item.id, reason="重新整改", user="钱七")
-    run = world.run(session, as_of=dt.date(2024, 9, 30))
+    assert (sgn.is_resolved, sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason) == \
+        (True, None, dt.date(2024, 9, 10), "设备已拆除")
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("removed", None)
+    assert sgn not in P.open_problems(session) and P.counts(session)["resolved"] == 1
+    world.run(session, as_of=dt.date(2024, 9, 30))
     session.refresh(sgn)
-    assert (sgn.resolved_run_id, sgn.resolved_reason) == (run.id, "设备已拆除")
-    assert L.rechecks(session, [item])[item.id] == L.Recheck("removed", run)
+    assert (sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason) == (None, dt.date(2024, 9, 10), "设备已拆除")
+    assert L.rechecks(session, [item])[item.id] == L.Recheck("removed", None)
     assert L.COMPARISON_ZH["removed"] == "设备已拆除"
 
 

@@ -160,14 +160,23 @@ def test_a_device_suspended_after_the_runs_day_is_audited_as_in_use_then(env):
     assert not seen[0].message.startswith(P.RECHECK_NOTE)
 
 
-def test_a_removed_device_resolves_its_problems(env):
+def test_removing_a_device_resolves_its_problems_at_once_and_a_later_audit_keeps_them_so(env):
+    """The removal itself resolves the device's open problems, on its day, for the reason an audit would give,
+    without a run: they leave the open problems, the pending ones and the review counts at once."""
     session, devices, _ = env
     rev = world.problem(session, "JL-001", "REV01")
+    others = {p.id for p in P.open_problems(session) if p.device_id != devices["JL-001"].id}
+    assert rev in P.open_problems(session) and P.is_pending(rev)
     D.remove(session, devices["JL-001"].id, reason="撤除", user="张三", problem_ids=[rev.id], on=BEFORE)
     session.commit()
+    session.refresh(rev)
+    assert (rev.is_resolved, rev.resolved_run_id, rev.resolved_on, rev.resolved_reason) == \
+        (True, None, BEFORE, P.RESOLVED_REMOVED)
+    assert {p.id for p in P.open_problems(session)} == others and not P.is_pending(rev)
+    assert P.open_problems(session, device_ids=[devices["JL-001"].id]) == []
     reaudit(session)
     session.refresh(rev)
-    assert rev.resolved_reason == P.RESOLVED_REMOVED
+    assert (rev.resolved_run_id, rev.resolved_on, rev.resolved_reason) == (None, BEFORE, P.RESOLVED_REMOVED)
 
 
 def test_a_department_run_touches_only_that_departments_problems(env):
@@ -232,24 +241,25 @@ def test_a_backdated_run_does_not_reopen_a_problem_a_later_dated_run_resolved(en
 
 
 def test_a_run_of_a_day_before_a_devices_removal_does_not_reopen_its_problem(env):
-    """JL-002 is removed on 7-20. The department's sheet said the sign was up: the audit as of 7-10 no longer finds
-    SGN01, resolved as the device is removed. Its sheet corrected back, the audit as of 7-15 finds SGN01 on a day
-    the device was still in use: the problem of the removed device stays resolved."""
+    """JL-002 is removed on 7-20, which resolves SGN01 as of that day. The department's sheet said the sign was
+    up: the audit as of 7-10 no longer finds SGN01. Its sheet corrected back, the audit as of 7-15 finds SGN01 on a
+    day the device was still in use: the problem of the removed device stays resolved."""
     session, devices, _ = env
     sgn = world.problem(session, "JL-002", "SGN01")
     D.remove(session, devices["JL-002"].id, reason="道路改造，设备撤除", user="张三", on=dt.date(2024, 7, 20))
     devices["JL-002"].signage = True
     session.commit()
-    resolving = reaudit(session, as_of=dt.date(2024, 7, 10))
+    reaudit(session, as_of=dt.date(2024, 7, 10))
     session.refresh(sgn)
-    assert (sgn.resolved_run_id, sgn.resolved_reason) == (resolving.id, P.RESOLVED_REMOVED)
+    assert (sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason) == \
+        (None, dt.date(2024, 7, 20), P.RESOLVED_REMOVED)
     devices["JL-002"].signage = False
     session.commit()
     later = reaudit(session, as_of=dt.date(2024, 7, 15))
     assert world.finding(session, later.id, "JL-002", "SGN01").problem_id == sgn.id
     session.refresh(sgn)
-    assert (sgn.resolved_run_id, sgn.resolved_reason, sgn.last_seen_on) == \
-        (resolving.id, P.RESOLVED_REMOVED, dt.date(2024, 7, 15))
+    assert (sgn.resolved_run_id, sgn.resolved_on, sgn.resolved_reason, sgn.last_seen_on) == \
+        (None, dt.date(2024, 7, 20), P.RESOLVED_REMOVED, dt.date(2024, 7, 15))
 
 
 def test_a_department_run_resolves_no_problem_of_a_rule_across_departments(env):

@@ -373,8 +373,9 @@ def test_0012_gives_the_ledger_items_of_a_database_at_0011_a_closing_reason(db_e
 
 def test_0012_closes_the_open_items_of_devices_already_removed_as_removal_does(db_engine):
     """A database at 0011 whose JL-2 was registered 拆除 with its item 2 still open (整改中): the upgrade closes it
-    for that reason, as of the upgrade day, by 系统升级, with its event and change-log row, and frees its problem.
-    The rectified item 1 of JL-2 and the open item 3 of JL-1, in use, stay as they were."""
+    for that reason, as of the upgrade day, by 系统升级, with its event and change-log row; its problem, freed, is
+    resolved as a removal resolves it. The rectified item 1 of JL-2 and the open item 3 of JL-1, in use, stay as
+    they were."""
     from audit.registry.models import ChangeLog, LedgerItem
 
     with db_engine.begin() as conn:
@@ -414,6 +415,8 @@ def test_0012_closes_the_open_items_of_devices_already_removed_as_removal_does(d
         assert [(e.from_status, e.to_status, e.user, e.note) for e in removed.events] == \
             [("整改中", "已销号", "系统升级", f"设备已拆除（{basis}）")]
         assert (in_use.status, in_use.closed_on, in_use.events) == ("待整改", None, [])
-        assert session.scalar(select(Problem.open_item_id)) is None
+        problem = session.scalar(select(Problem))
+        assert (problem.open_item_id, problem.resolved_run_id, problem.resolved_on, problem.resolved_reason) == \
+            (None, None, today, "设备已拆除")
         assert [(c.user, c.entity_id, c.device_code, c.before, c.after) for c in session.scalars(select(ChangeLog))] \
             == [("系统升级", 2, "JL-2", "整改中", f"已销号：设备已拆除（{basis}）")]

@@ -132,6 +132,39 @@ def test_an_upload_removing_many_devices_closes_the_items_of_each(registered, tm
     assert len([w for w in result.report.warnings if w.code == "REMOVED_ITEM_CLOSED"]) == 2
 
 
+def test_an_upload_removing_a_device_resolves_its_problems_until_one_putting_it_back_is_audited(registered, tmp_path):
+    """JL-002, without a sign, uploaded as 拆除: its problems are resolved by the upload, on its day, as an audit of a
+    removed device would, and the next audit leaves them so. Uploaded back as 在用, they stay resolved until an
+    audit finds them again: then they are open again (再次出现), awaiting a decision of their own."""
+    from audit.casework.problems import audit_and_record, open_problems
+
+    session = registered
+    today = dt.datetime.now(dt.timezone.utc).date()
+    audit_and_record(session, as_of=today, user="auditor")
+    session.commit()
+    jl2 = device(session, "JL-002")
+    found = open_problems(session, device_ids=[jl2.id])
+    assert found
+    removed = [ROWS[0], ROWS[1].replace(",在用,", ",拆除,"), ROWS[2]]
+    assert import_file(session, csv(tmp_path, removed, "removed.csv"), "devices", department=DEPT, user="clerk").applied
+    session.commit()
+    assert open_problems(session, device_ids=[jl2.id]) == []
+    for p in found:
+        session.refresh(p)
+        assert (p.resolved_run_id, p.resolved_on, p.resolved_reason) == (None, today, "设备已拆除")
+    audit_and_record(session, as_of=today, user="auditor")
+    session.commit()
+    assert open_problems(session, device_ids=[jl2.id]) == []
+
+    assert import_file(session, csv(tmp_path, ROWS, "back.csv"), "devices", department=DEPT, user="clerk").applied
+    session.commit()
+    assert device(session, "JL-002").status == "在用" and open_problems(session, device_ids=[jl2.id]) == []
+    _, _, outcome = audit_and_record(session, as_of=today, user="auditor")
+    session.commit()
+    assert outcome.reappeared == len(found)
+    assert {p.id for p in open_problems(session, device_ids=[jl2.id])} == {p.id for p in found}
+
+
 def test_a_partial_upload_changes_the_listed_devices_only(registered, tmp_path):
     session = registered
     extra = ["JL-004,新设测速,固定测速,金溪路,117.4600,26.7200,WGS84,2024-01-01,在用,2023-12-01,是",

@@ -1,8 +1,9 @@
 """ledger_item.closed_reason: why an item was closed without the check of its rectification (设备已拆除: the
 device was removed), None for a 销号 after the check. Added only where missing.
 
-A removal now closes the device's open items (audit.registry.removal); the open items of devices registered 拆除
-before are closed here the same way, as of the upgrade day, by 系统升级, each with its event and change-log row.
+A removal now closes the device's open items and resolves its open problems (audit.registry.removal); those of
+devices registered 拆除 before are closed and resolved here the same way, as of the upgrade day, by 系统升级, each
+item with its event and change-log row.
 
 Revision ID: 0012_ledger_closed_reason
 """
@@ -35,9 +36,13 @@ def _columns() -> set[str] | None:
     return {c["name"] for c in inspector.get_columns("ledger_item")}
 
 
-def _close_items_of_removed() -> None:
+def _settle_removed() -> None:
     bind = op.get_bind()
     keys = {"closed": CLOSED, "device_removed": "拆除"}
+    bind.execute(sa.text("UPDATE problem SET resolved_on = :on, resolved_reason = :reason WHERE resolved_on IS NULL "
+                         "AND device_id IN (SELECT id FROM device WHERE status = :device_removed)")
+                 .bindparams(sa.bindparam("on", type_=sa.Date)),
+                 keys | {"on": dt.datetime.now(dt.timezone.utc).date(), "reason": REMOVED})
     rows = bind.execute(sa.text(f"SELECT ledger_item.id, ledger_item.status, device.device_code FROM ledger_item "
                                 f"JOIN device ON device.id = ledger_item.device_id WHERE {OPEN_OF_REMOVED} "
                                 "ORDER BY ledger_item.id"), keys).all()
@@ -64,7 +69,7 @@ def upgrade() -> None:
         return
     if "closed_reason" not in columns:
         op.add_column("ledger_item", sa.Column("closed_reason", sa.String(100), nullable=True))
-    _close_items_of_removed()
+    _settle_removed()
 
 
 def downgrade() -> None:

@@ -131,13 +131,21 @@ def ledger_of(session: Session, department: str | None) -> list[LedgerItem]:
     return ledger_items(session, department=department)
 
 
+def removed_text(items: list[LedgerItem], sep: str = "，") -> str:
+    """The items closed because their device was removed, as a figure of their own (empty when none): they were
+    not rectified, so no count of rectified items (已销号) holds them."""
+    removed = sum(i.status == CLOSED and not i.rectified for i in items)
+    return f"{sep}因设备拆除销号 {removed} 项" if removed else ""
+
+
 def progress_text(items: list[LedgerItem], day: dt.date) -> str:
     status = Counter(i.status for i in items)
     overdue = sum(i.status in ("待整改", "整改中") and i.deadline < day for i in items)
-    return (f"列入整改台账 {len(items)} 项，已销号 {status[CLOSED]} 项，已整改待核查 {status['已整改待核查']} 项，"
-            f"整改中 {status['整改中']} 项，待整改 {status['待整改']} 项；逾期未整改 {overdue} 项")
+    return (f"列入整改台账 {len(items)} 项，已销号 {sum(i.rectified for i in items)} 项{removed_text(items)}，"
+            f"已整改待核查 {status['已整改待核查']} 项，整改中 {status['整改中']} 项，待整改 {status['待整改']} 项；"
+            f"逾期未整改 {overdue} 项")
 
 
 __all__ = ["CHECKED", "device_counts", "status_text", "type_text", "real_problems", "severity_text", "device_total",
            "CATEGORY_COLUMNS", "category_rows", "Suspension", "suspended", "SUSPENDED_COLUMNS", "suspended_rows",
-           "PLAN_COLUMNS", "rectification_rows", "ledger_of", "progress_text"]
+           "PLAN_COLUMNS", "rectification_rows", "ledger_of", "removed_text", "progress_text"]

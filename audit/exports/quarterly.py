@@ -59,13 +59,15 @@ def build(session: Session, opts: Options) -> Report:
     items = figures.ledger_of(session, department)
     opened = [i for i in items if start <= i.decision.decided_on <= until]
     closed = [i for i in items if i.status == CLOSED and i.closed_on and start <= i.closed_on <= until]
+    rectified = [i for i in closed if i.rectified]
     overdue = sorted((i for i in items if i.status in ("待整改", "整改中") and i.deadline < day), key=lambda i: i.deadline)
 
     work = (f"本季度（{span}），我单位按照{plan_name(session)}的要求推进专项监督工作。截至{zh_date(until)}，登记非现场执法设备 "
             f"{sum(counts.values())} 台（{figures.status_text(counts)}），本季度新投入使用 {new} 台。本季度审查新发现问题 {found} 项，"
             f"经整改复查消除 {resolved} 项；作出"
             + ("、".join(f"{DECISION_ZH[k]}决定 {n} 项" for k, n in sorted(decided.items())) or "处理决定 0 项") + "。")
-    progress = (f"本季度新列入整改台账 {len(opened)} 项，核查销号 {len(closed)} 项。截至{zh_date(until)}，"
+    progress = (f"本季度新列入整改台账 {len(opened)} 项，核查销号 {len(rectified)} 项{figures.removed_text(closed)}。"
+                f"截至{zh_date(until)}，"
                 f"{figures.progress_text(items, day)}。")
     if overdue:
         problems_text = "\n".join(

@@ -70,7 +70,8 @@ def build(session: Session, opts: Options) -> Report:
         last = max(i.deadline for i in open_items) if open_items else None
         plan_text = (f"{figures.progress_text(items, day)}。"
                      + (f"尚未完成的 {len(open_items)} 项问题最迟于{zh_date(last)}前整改到位，逐项整改、逐项销号，"
-                        "整改计划如下：" if last else "列入台账的问题已全部整改销号。"))
+                        "整改计划如下：" if last else
+                        "列入台账的问题已全部整改销号。" if all(i.rectified for i in items) else "列入台账的问题已全部销号。"))
     else:
         plan_text = "尚未列入整改台账的问题，将逐项明确整改措施、整改时限和责任人，列入整改台账，逐项整改、逐项销号。"
     next_text = "\n".join(x for x in (

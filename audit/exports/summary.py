@@ -108,6 +108,7 @@ def _decisions(session: Session, opts: Options) -> list:
     suspended_now = len({dev for kind, dev, status in rows if kind == "suspend" and status == "停用"})
     items = figures.ledger_of(session, opts.department)
     status = Counter(i.status for i in items)
+    status[CLOSED] = sum(i.rectified for i in items)
     overdue = overdue_items(session, opts.day, opts.department)
     return [
         Heading("（一）停用情况", 2),
@@ -117,7 +118,7 @@ def _decisions(session: Session, opts: Options) -> list:
         Heading("（二）整改情况", 2),
         Text("rectification", "（二）整改情况",
              f"列入整改台账 {len(items)} 项，其中" + "、".join(f"{s} {status[s]} 项" for s in LEDGER_STATUSES)
-             + f"；截至{zh_date(opts.day)}逾期未整改 {len(overdue)} 项。" + ("整改台账详见附件。" if items else "")),
+             + figures.removed_text(items, "、") + f"；截至{zh_date(opts.day)}逾期未整改 {len(overdue)} 项。" + ("整改台账详见附件。" if items else "")),
     ]
 
 

@@ -111,7 +111,10 @@ def _ledger_status(items: list[LedgerItem]) -> str:
     open_items = [i for i in items if i.status != CLOSED]
     if open_items:
         return "、".join(sorted({i.status for i in open_items}))
-    return f"已销号（{max(i.closed_on for i in items if i.closed_on).isoformat()}），待恢复使用"
+    rectified = [i for i in items if i.rectified]
+    if not rectified:  # closed because the device was removed: no basis for a restore (decisions.restore)
+        return f"{CLOSED}（{items[-1].closed_reason}，{max(i.closed_on for i in items).isoformat()}），未经整改核查"
+    return f"已销号（{max(i.closed_on for i in rectified).isoformat()}），待恢复使用"
 
 
 def write_xlsx_file(session: Session, path: Path, opts: Options) -> Path:

@@ -30,6 +30,7 @@ COLUMNS = (
     Col("停用设备", 8, kind="int"),
     Col("整改事项", 8, "整改台账", "int"),
     Col("已销号", 8, "整改台账", "int"),
+    Col("因拆除销号", 8, "整改台账", "int"),
     Col("逾期未整改", 9, "整改台账", "int"),
     Col("按时报送", 8, "方案任务", "int"),
     Col("逾期", 7, "方案任务", "int"),
@@ -47,7 +48,8 @@ class Standing:
     serious: int
     suspended: int
     items: int
-    closed: int
+    closed: int  # rectified: closed after the check
+    removed: int  # closed because the device was removed
     overdue: int
     on_time: int
     late: list  # TaskStatus: late, or filed late
@@ -55,7 +57,7 @@ class Standing:
 
     def row(self) -> list:
         return [self.name, self.devices, self.problems, self.serious, self.suspended, self.items, self.closed,
-                self.overdue, self.on_time, len(self.late), self.due]
+                self.removed, self.overdue, self.on_time, len(self.late), self.due]
 
 
 def standings(session: Session, day: dt.date) -> list[Standing]:
@@ -76,7 +78,7 @@ def standings(session: Session, day: dt.date) -> list[Standing]:
             continue
         out.append(Standing(
             dept.name, total, len(found), sum(p.severity == "严重" for p in found), status[(dept.name, "停用")],
-            len(items), sum(i.status == CLOSED for i in items),
+            len(items), sum(i.rectified for i in items), sum(i.status == CLOSED and not i.rectified for i in items),
             sum(i.status in ("待整改", "整改中") and i.deadline < day for i in items),
             t.count("filed") if t else 0,
             [s for s in t.statuses if s.state in ("late", "filed_late")] if t else [], t.count("due") if t else 0))
@@ -91,6 +93,8 @@ def _good(rows: list[Standing], planned: bool) -> list[str]:
             parts.append(f"按时报送方案要求的材料 {s.on_time} 项")
         if s.items and s.closed == s.items:
             parts.append(f"整改台账 {s.items} 项全部核查销号")
+        elif s.items and s.closed and s.closed + s.removed == s.items:
+            parts.append(f"整改台账 {s.items} 项全部销号（核查销号 {s.closed} 项、因设备拆除销号 {s.removed} 项）")
         elif s.items and not s.overdue and s.closed:
             parts.append(f"整改台账 {s.items} 项已销号 {s.closed} 项、无逾期")
         if parts:
@@ -129,7 +133,9 @@ def build(session: Session, opts: Options, variant: str = REPORT) -> Report:
              + (f"{run_label(run)}审查设备 {examined_devices(session, run)} 台，" if run else "")
              + f"尚未解决的问题 {problems} 项（其中严重 {sum(s.serious for s in rows)} 项），停用设备 "
              f"{sum(s.suspended for s in rows)} 台，列入整改台账 {sum(s.items for s in rows)} 项、已核查销号 "
-             f"{sum(s.closed for s in rows)} 项。各单位情况如下：")
+             f"{sum(s.closed for s in rows)} 项"
+             + (f"、因设备拆除销号 {removed} 项" if (removed := sum(s.removed for s in rows)) else "")
+             + "。各单位情况如下：")
     good, bad = _good(rows, plan is not None), _problems(session, rows, day)
     if variant == BULLETIN:
         blocks = [

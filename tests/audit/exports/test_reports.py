@@ -180,6 +180,29 @@ def test_the_work_report_and_the_bulletin_name_the_late_and_the_good(planned, tm
     assert "各执法单位：" in paragraphs(open_doc(planned.export("bulletin", tmp_path / "b.docx")))
 
 
+def test_the_reports_count_items_closed_for_a_removal_apart_from_the_rectified(planned, tmp_path):
+    """JL-001 removed on 2024-08-25: its open item is closed for that reason, not rectified. Where the reports count
+    the items closed (已销号, 核查销号), they count the rectified one (JL-002's) and give the removed one apart."""
+    from audit.casework import decisions as D
+
+    D.remove(planned.session, planned.devices["JL-001"].id, user="张三", reason="道路改造，设备撤除",
+             on=dt.date(2024, 8, 25))
+    planned.session.commit()
+    summary = paragraphs(open_doc(planned.export("summary", tmp_path / "s.docx", department=world.POLICE,
+                                                 case_finding_id=planned.rev01.id)))
+    assert "列入整改台账 3 项，其中待整改 1 项、整改中 0 项、已整改待核查 0 项、已销号 1 项、因设备拆除销号 1 项" in summary
+    quarterly = paragraphs(open_doc(planned.export("quarterly", tmp_path / "q.docx", department=world.POLICE)))
+    assert "本季度新列入整改台账 3 项，核查销号 1 项，因设备拆除销号 1 项。" in quarterly
+    assert "列入整改台账 3 项，已销号 1 项，因设备拆除销号 1 项，已整改待核查 0 项" in quarterly
+    report = open_doc(planned.export("work-report", tmp_path / "w.docx"))
+    assert "已核查销号 1 项、因设备拆除销号 1 项。" in paragraphs(report)
+    header = [c.text for c in report.tables[0].rows[1].cells]
+    police = next([c.text for c in r.cells] for r in report.tables[0].rows if r.cells[0].text == world.POLICE)
+    assert (police[header.index("已销号")], police[header.index("因拆除销号")]) == ("1", "1")
+    self_report = paragraphs(open_doc(planned.export("self-report", tmp_path / "r.docx", department=world.POLICE)))
+    assert "列入整改台账 3 项，已销号 1 项，因设备拆除销号 1 项" in self_report
+
+
 @pytest.mark.parametrize("kind, title, needles", [
     ("supervise", "行政执法监督督办函", ("逾期未完成的整改事项", "整改台账第", "已逾期 32 天", "于2024年9月16日前办结")),
     ("advice", "行政执法监督建议书", ("二、监督建议", "设置地点无明显可见标识：在设备设置地点设置明显可见的标识")),

@@ -7,6 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.casework import decisions as D
+from audit.exports import suspension_list
+from audit.exports.data import Options
 from audit.registry.models import ChangeLog, Department, Device
 from audit.registry.store import import_file
 
@@ -106,6 +108,9 @@ def test_an_upload_removing_a_device_closes_its_open_items_and_one_putting_it_ba
     with pytest.raises(D.DecisionError, match=f"第 {item.id} 项因设备已拆除销号，未经整改核查"):
         D.restore(session, jl2.id, user="auditor", reason="已重新安装", ledger_item_id=item.id)
     assert device(session, "JL-002").status == "停用"
+    # The suspension list does not offer it for a restore either.
+    [row] = [r for r in suspension_list.build(session, Options()).rows if r[2] == "JL-002"]
+    assert row[-1] == f"已销号（设备已拆除，{item.closed_on.isoformat()}），未经整改核查"
 
 
 def test_an_upload_removing_many_devices_closes_the_items_of_each(registered, tmp_path, monkeypatch):

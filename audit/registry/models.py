@@ -379,7 +379,7 @@ class Problem(Base):
     # Resolved (已消除): resolved_on is set, with the reason; resolved_run_id names the run that no longer found it,
     # None when the device's removal resolved it (audit.registry.removal), before any run.
     resolved_run_id: Mapped[Optional[int]] = mapped_column(ForeignKey("audit_run.id"), default=None, index=True)
-    resolved_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None)
+    resolved_on: Mapped[Optional[dt.date]] = mapped_column(Date, default=None, index=True)  # open: NULL
     resolved_reason: Mapped[Optional[str]] = mapped_column(String(100), default=None)
     # The current verdict (the latest ProblemReview), None while unreviewed; verdict_review_id is compared and set
     # in one UPDATE so that concurrent reviews cannot both pass.

@@ -348,9 +348,11 @@ def test_0011_drops_the_finding_indexes_the_device_list_s_indexes_make_redundant
 
 
 def test_0012_gives_the_ledger_items_of_a_database_at_0011_a_closing_reason(db_engine):
-    """The items a database at 0011 holds stay as they were, closed ones as closed after a check (no reason)."""
+    """The items a database at 0011 holds stay as they were, closed ones as closed after a check (no reason); the
+    open problems, those with no resolved_on, get an index on it."""
     with db_engine.begin() as conn:
         conn.execute(text("ALTER TABLE ledger_item DROP COLUMN closed_reason"))
+        conn.execute(text("DROP INDEX ix_problem_resolved_on"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0011_store'"))
         _one_device(conn)
         conn.execute(text("INSERT INTO decision (id, device_id, kind, decided_on, reason, decided_by, finding_ids, "
@@ -364,6 +366,7 @@ def test_0012_gives_the_ledger_items_of_a_database_at_0011_a_closing_reason(db_e
     assert "closed_reason" not in {c["name"] for c in inspect(db_engine).get_columns("ledger_item")}
     init_db(db_engine)
     assert version(db_engine) == HEAD
+    assert "ix_problem_resolved_on" in {i["name"] for i in inspect(db_engine).get_indexes("problem")}
     with session_factory(db_engine)() as session:
         from audit.registry.models import LedgerItem
 

@@ -19,6 +19,7 @@ depends_on = None
 
 CLOSED, REMOVED, USER = "已销号", "设备已拆除", "系统升级"  # item status, closing reason, user
 BASIS = "系统升级时该设备已登记为拆除"
+RESOLVED_INDEX = "ix_problem_resolved_on"
 EVENT = sa.table("ledger_event", sa.column("item_id"), sa.column("at"), sa.column("user"), sa.column("from_status"),
                  sa.column("to_status"), sa.column("note"))
 CHANGE = sa.table("change_log", sa.column("at"), sa.column("user"), sa.column("entity"), sa.column("entity_id"),
@@ -69,6 +70,9 @@ def upgrade() -> None:
         return
     if "closed_reason" not in columns:
         op.add_column("ledger_item", sa.Column("closed_reason", sa.String(100), nullable=True))
+    # The open problems are those with no resolved_on (a removal resolves them with no run).
+    if RESOLVED_INDEX not in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes("problem")}:
+        op.create_index(RESOLVED_INDEX, "problem", ["resolved_on"])
     _settle_removed()
 
 
@@ -76,3 +80,5 @@ def downgrade() -> None:
     columns = _columns()
     if columns is not None and "closed_reason" in columns:
         op.drop_column("ledger_item", "closed_reason")
+    if columns is not None and RESOLVED_INDEX in {i["name"] for i in sa.inspect(op.get_bind()).get_indexes("problem")}:
+        op.drop_index(RESOLVED_INDEX, table_name="problem")

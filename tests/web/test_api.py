@@ -1,7 +1,7 @@
 """The JSON API: GeoJSON devices with filters, one device, findings with filters, JSON sessions."""
 from __future__ import annotations
 
-from .support import DEPT_A, DEPT_B, client_for, csrf
+from .support import DEPT_A, DEPT_B, client_for, csrf, database_session
 
 
 def codes(collection):
@@ -53,6 +53,24 @@ def test_findings_filters(shared_world):
     by_run = client.get(f"/api/findings?run={shared_world.run_id}").get_json()
     assert by_run["run"] == shared_world.run_id and by_run["count"] == everything["count"]
     assert client.get("/api/findings?run=9999").status_code == 404
+
+
+def test_a_problem_resolved_by_its_devices_removal_reads_resolved_with_no_run(world):
+    """A removal resolves the device's problems before any run: the API gives the day and the reason, as the
+    pages do, with resolved_run_id null; the other devices' problems stay open."""
+    import datetime as dt
+
+    from audit.casework import decisions
+
+    with database_session(world.app) as db:
+        decisions.remove(db, world.device["JB-001"], user="auditor", reason="道路改造，设备撤除")
+        db.commit()
+    rev = client_for(world.app, "auditor").get("/api/findings?rule=REV01").get_json()["findings"]
+    problems = {f["device_code"]: f["problem"] for f in rev}
+    removed, other = problems["JB-001"], problems["JA-001"]
+    assert (removed["resolved_on"], removed["resolved_reason"], removed["resolved_run_id"]) == \
+        (dt.datetime.now(dt.timezone.utc).date().isoformat(), "设备已拆除", None)
+    assert (other["resolved_on"], other["resolved_reason"]) == (None, None)
 
 
 def test_json_sessions(shared_world):

@@ -78,6 +78,7 @@ def _finding(f: Finding, problem: Any) -> dict[str, Any]:
             "problem": None if problem is None else {
                 "id": problem.id, "key": problem.key, "state": problem.review_state,
                 "first_run_id": problem.first_run_id, "resolved_run_id": problem.resolved_run_id,
+                "resolved_on": plain(problem.resolved_on), "resolved_reason": problem.resolved_reason,
                 "decision_id": problem.decision_id, "open_item_id": problem.open_item_id},
             "review": None if review is None else {"status": review.status, "reason": review.reason,
                                                    "user": review.user, "at": plain(review.at),

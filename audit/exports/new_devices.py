@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..registry.models import Department, Device, Problem, VerificationRecord
+from ..registry.models import Department, Device, LedgerItem, Problem, VerificationRecord
 from ..rules.profiles import load_profile
 from .common import Col, Table, write_xlsx, zh_date
 from .data import Options, check_department, latest_run, rule_title
@@ -76,7 +76,9 @@ def table(session: Session, opts: Options) -> tuple[Table, dict[str, int]]:
     ids = [d.id for d in devices]
     records: dict[int, VerificationRecord] = {}
     problems: dict[int, list[str]] = {}
+    ledgered: set[int] = set()
     if ids:
+        ledgered = set(session.scalars(select(LedgerItem.device_id).where(LedgerItem.device_id.in_(ids))))
         for r in session.scalars(select(VerificationRecord).where(VerificationRecord.device_id.in_(ids))
                                  .order_by(VerificationRecord.verified_on)):
             records[r.device_id] = r
@@ -96,7 +98,9 @@ def table(session: Session, opts: Options) -> tuple[Table, dict[str, int]]:
         until = latest.valid_until if latest else d.verification_valid_until
         result = latest.result if latest else d.verification_result
         tally["verified"] += needs and result == "合格" and until is not None and until >= opts.day
-        tally["with_problems"] += d.id in problems
+        if d.id in problems:
+            tally["with_problems"] += 1
+            tally["stopped" if d.status == "停用" else "ledgered" if d.id in ledgered else "unhandled"] += 1
         rows.append([n, d.department.name, d.device_code, d.name, d.device_type,
                      "、".join(x for x in (d.road, d.address) if x), d.in_service_on,
                      _reviewed(d.legal_review_on, d.in_service_on, d.legal_review_no),
@@ -124,13 +128,26 @@ def build(session: Session, opts: Options) -> Report:
     checks = (f"投入使用前经法制审核的 {tally['legal']} 台、经技术审核的 {tally['tech']} 台，投入使用前向社会公布设置地点的 "
               f"{tally['published']} 台；属强制检定的 {tally['required']} 台中，检定合格且在有效期内的 {tally['verified']} 台。"
               if total else "本年度没有新增设备。")
-    issues = (f"新增设备中有 {tally['with_problems']} 台仍存在审查发现的问题，详见附件“审查发现的问题”一栏，"
-              "已按规定停用或列入整改台账。" if tally["with_problems"] else "新增设备未发现尚未消除的问题。")
+    issues = (f"新增设备中有 {tally['with_problems']} 台仍存在审查发现的问题，详见附件“审查发现的问题”一栏"
+              + handling_text(tally) if tally["with_problems"] else "新增设备未发现尚未消除的问题。")
     return Report(kind=KIND, title=title(opts), issuer=opts.issuer or opts.department or "（报告单位）", day=opts.day,
                   addressee=addressee(session), attachments=[attached], blocks=[
                       Heading("一、新增设备总体情况"), Text("overview", "一、新增设备总体情况", overview),
                       Heading("二、审核、公布和检定情况"), Text("checks", "二、审核、公布和检定情况", checks),
                       Heading("三、存在的问题和整改情况"), Text("issues", "三、存在的问题和整改情况", issues)])
+
+
+def handling_text(tally: Counter) -> str:
+    """How the new devices with problems are handled, as the registry and the ledger say: 停用, on the ledger,
+    or neither yet."""
+    handled = "、".join(text for key, text in (("stopped", f"已停用 {tally['stopped']} 台"),
+                                                ("ledgered", f"已列入整改台账 {tally['ledgered']} 台"))
+                        if tally[key])
+    text = f"，其中{handled}" if handled else ""
+    if tally["unhandled"]:
+        text += (f"{'；' if handled else '，其中'}尚未停用、也未列入整改台账 {tally['unhandled']} 台，"
+                 "将逐台核查，按规定停用或列入整改台账")
+    return text + "。"
 
 
 def period(opts: Options) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from audit.casework import filings as F
 from audit.casework.plan import load_plan
-from audit.exports import drafting, letters
+from audit.exports import drafting, export, letters
 from audit.exports.common import chinese_dates
 from audit.exports.data import ExportError, Options
 from audit.exports.reports import require_filled, unfilled
@@ -162,6 +162,26 @@ def test_the_new_devices_report_lists_the_devices_of_the_year(planned, tmp_path)
     assert set(rows) == {"JL-002"}
     assert rows["JL-002"][9] == "2024-03-05 县政府门户网站，晚于启用日期" and rows["JL-002"][10] == "不属强制检定"
     assert "SGN01" in rows["JL-002"][11]
+
+
+def test_the_new_devices_report_says_how_their_problems_are_handled(session, filed, tmp_path):
+    # JL-001 was suspended, JL-002's problem went on the ledger: the report says so, device by device.
+    for code in ("JL-001", "JL-002"):
+        filed.devices[code].in_service_on = dt.date(2024, 3, 1)
+    session.commit()
+    text = paragraphs(open_doc(filed.export("new-devices", tmp_path / "n.docx")))
+    assert "新增设备中有 2 台仍存在审查发现的问题，详见附件“审查发现的问题”一栏，其中已停用 1 台、已列入整改台账 1 台。" in text
+
+
+def test_the_new_devices_report_does_not_claim_unhandled_problems_handled(session, tmp_path):
+    devices = world.build(session)
+    world.run(session)
+    devices["JL-001"].in_service_on = dt.date(2024, 3, 1)
+    session.commit()
+    text = paragraphs(open_doc(export(session, "new-devices", tmp_path / "n.docx", as_of=world.AS_OF)))
+    assert "已按规定停用或列入整改台账。" not in text
+    assert ("新增设备中有 1 台仍存在审查发现的问题，详见附件“审查发现的问题”一栏，其中尚未停用、也未列入整改台账 1 台，"
+            "将逐台核查，按规定停用或列入整改台账。") in text
 
 
 def test_the_work_report_and_the_bulletin_name_the_late_and_the_good(planned, tmp_path):

@@ -6,7 +6,7 @@ import datetime as dt
 import click
 
 from ..registry.models import ASSESSMENT_OUTCOMES
-from .common import DATE, committed, open_session
+from .common import DATE, committed, open_session, registered_department
 from .text import grid
 
 
@@ -43,6 +43,7 @@ def assessments_cmd(department: str | None, as_of: dt.date | None, due: bool, pr
 
     day = as_of or dt.date.today()
     with open_session() as session:
+        department = registered_department(session, department)
         try:
             rows = schedule(session, day, department=department, profile=profile)
         except ProfileError as exc:

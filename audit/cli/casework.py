@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
 from ..intake.hygiene import CONTROL, first_control, visible
-from .common import DATE, ID, committed, open_session
+from .common import DATE, ID, committed, open_session, registered_department
 
 
 def read_roster(path: Path) -> list[str]:
@@ -54,6 +54,7 @@ def spot_check_cmd(n_devices: int, n_inspectors: int, roster: Path | None, seed:
         raise click.UsageError("抽查名单只能导出为 .xlsx 文件。")
     names = read_roster(roster)
     with open_session() as session:
+        department = registered_department(session, department)
         with committed(session, (DecisionError, ExportError)):
             check = draw(session, devices=n_devices, inspectors=names, seed=seed, department=department, user=user,
                          team_size=n_inspectors)
@@ -289,6 +290,7 @@ def ledger_cmd(department: str | None, overdue_on: dt.date | None) -> None:
     from ..casework.ledger import items, overdue_items
 
     with open_session() as session:
+        department = registered_department(session, department)
         chosen = overdue_items(session, overdue_on, department) if overdue_on else items(session, department=department)
         for i in chosen:
             closed = f"  销号 {i.closed_on} {i.closed_by}" if i.closed_on else ""

@@ -104,6 +104,20 @@ class IdType(click.ParamType):
 ID = IdType()
 
 
+def registered_department(session: Session, name: str | None) -> str | None:
+    """The registered name of the department typed as name, however spaced or in full width
+    (audit.registry.names); None when no department is named. A usage error when none is registered so: a command
+    must not report an empty list for a name that matches nothing."""
+    if not name:
+        return None
+    from ..registry.store import get_department
+
+    dept = get_department(session, name)
+    if dept is None:
+        raise click.UsageError(f"没有名为“{name}”的单位；用 camaudit departments 查看已有单位。")
+    return dept.name
+
+
 def parse_date(value: str | None) -> dt.date:
     if not value:
         return dt.date.today()

@@ -8,7 +8,7 @@ import click
 
 from ..casework.decisions import DecisionError
 from ..exports import KINDS, ExportError
-from .common import DATE, ID, open_session
+from .common import DATE, ID, open_session, registered_department
 
 
 @click.command("export")
@@ -29,6 +29,7 @@ def export_cmd(kind: str, output: Path, department: str | None, as_of: dt.date |
     from ..exports import export
 
     with open_session() as session:
+        department = registered_department(session, department)
         try:
             export(session, kind, output, department=department, as_of=as_of, run_id=run_id,
                    case_finding_id=case_finding_id, issuer=issuer)

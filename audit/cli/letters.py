@@ -10,7 +10,7 @@ import click
 from ..casework.decisions import DecisionError
 from ..exports.data import ExportError
 from ..exports.letters import KINDS
-from .common import DATE, ID, committed, open_session
+from .common import DATE, ID, committed, open_session, registered_department
 from .text import grid
 
 KIND = click.argument("kind", type=click.Choice(list(KINDS)))
@@ -45,7 +45,7 @@ def letter_cmd() -> None:
 def _request(session, kind, department, problem_ids, deadline, on, addressee, issuer):  # type: ignore[no-untyped-def]
     from ..exports.letters import request
 
-    return request(session, kind, department=department, problem_ids=list(problem_ids) or None, deadline=deadline,
+    return request(session, kind, department=registered_department(session, department), problem_ids=list(problem_ids) or None, deadline=deadline,
                    on=on, addressee=addressee, issuer=issuer)
 
 
@@ -96,6 +96,7 @@ def list_cmd(department: str | None) -> None:
     from ..casework.register import documents
 
     with open_session() as session:
+        department = registered_department(session, department)
         rows = [["编号", "文号", "文书", "主送", "发文日期", "期限", "引用问题"]] + [
             [str(d.id), d.doc_no, KINDS[d.kind].name if d.kind in KINDS else d.kind, d.addressee,
              d.issued_on.isoformat(), d.deadline.isoformat() if d.deadline else "",

@@ -20,7 +20,7 @@ from ..registry.db import database_url, init_db, make_engine
 from ..registry.history import describe
 from ..registry.models import ChangeLog, Department, Device
 from ..registry.partition import PartitionError, partition_counts
-from .common import open_session, take_write_turn
+from .common import open_session, registered_department, take_write_turn
 from .text import grid, round_coordinates, table
 
 KINDS = click.Choice(sorted(TABLES))
@@ -175,8 +175,7 @@ def devices(department: str | None, fmt: str, output: Path | None) -> None:
     from ..registry.store import device_records
 
     with open_session() as session:
-        if department and session.scalar(select(Department.id).where(Department.name == department)) is None:
-            raise click.UsageError(f"没有名为“{department}”的单位；用 camaudit departments 查看已有单位。")
+        department = registered_department(session, department)
         records = [round_coordinates(r) for r in device_records(session, department)]
     if fmt == "json":
         text = json.dumps(records, ensure_ascii=False, indent=2)

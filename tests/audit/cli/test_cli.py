@@ -77,6 +77,22 @@ def test_import_then_list_as_json_csv_and_table(cli, tmp_path):
     assert unknown.exit_code != 0 and "不存在的单位" in unknown.output
 
 
+def test_a_department_is_named_as_clerks_type_it_and_a_name_matching_none_is_refused(cli, tmp_path):
+    assert cli("import", "devices", write(tmp_path, "good.csv", GOOD), "--department", DEPT).exit_code == 0
+    typed = "将乐县　公安局 交通管理大队"  # a full-width and an ASCII space: the same department
+    assert "共 2 台设备" in cli("devices", "--department", typed).output
+    exported = cli("export", "public-notice", "--department", typed, "-o", tmp_path / "n.xlsx")
+    assert exported.exit_code == 0, exported.output
+    sheet = openpyxl.load_workbook(tmp_path / "n.xlsx").active
+    assert {r[1] for r in sheet.iter_rows(min_row=6, values_only=True) if r[0]} == {DEPT}
+    assert "JL-001" in cli("assessments", "--department", typed, "--as-of", "2025-06-30").output
+    # A name that matches no department is refused, not answered with an empty list.
+    for args in (["assessments"], ["decide", "ledger"], ["letter", "list"], ["export", "ledger", "-o", tmp_path / "l.xlsx"]):
+        out = cli(*args, "--department", "将乐县交通运输局")
+        assert out.exit_code == 2 and "没有名为“将乐县交通运输局”的单位" in out.output, args
+    assert not (tmp_path / "l.xlsx").exists()
+
+
 def test_dry_run_then_history(cli, tmp_path):
     good = write(tmp_path, "good.csv", GOOD)
     dry = cli("import", "devices", good, "--department", DEPT, "--dry-run")

@@ -3,6 +3,7 @@ plain JSON values."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -62,9 +63,9 @@ class DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(str(value).strip())
-        except ValueError:
-            self.fail(f"日期“{value}”格式不对，应为 2024-06-30。", param, ctx)
+            return iso_date(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 DATE = DateType()
@@ -118,13 +119,29 @@ def registered_department(session: Session, name: str | None) -> str | None:
     return dept.name
 
 
+def iso_date(value: str) -> dt.date:
+    """A date typed YYYY-MM-DD; else ValueError saying why: a day that does not exist (2025-02-29, 2025-04-31) is
+    named so, not called a bad format."""
+    text = value.strip()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    typed = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if typed is None:
+        raise ValueError(f"日期“{value}”格式不对，应为 2024-06-30。")
+    year, month, day = map(int, typed.groups())
+    missing = f"{year}年没有{month}月" if not 1 <= month <= 12 else f"{year}年{month}月没有{day}日"
+    raise ValueError(f"日期“{value}”不存在：{missing}；请填写实际的日期，如 2024-06-30。")
+
+
 def parse_date(value: str | None) -> dt.date:
     if not value:
         return dt.date.today()
     try:
-        return dt.date.fromisoformat(value)
+        return iso_date(value)
     except ValueError as exc:
-        raise click.BadParameter(f"日期“{value}”应写作 2025-06-30。") from exc
+        raise click.BadParameter(str(exc)) from exc
 
 
 def json_value(value: Any) -> Any:

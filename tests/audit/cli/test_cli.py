@@ -93,6 +93,16 @@ def test_a_department_is_named_as_clerks_type_it_and_a_name_matching_none_is_ref
     assert not (tmp_path / "l.xlsx").exists()
 
 
+def test_a_date_that_does_not_exist_is_named_so_not_called_a_bad_format(cli, tmp_path):
+    out = cli("audit", "--as-of", "2025-02-29")
+    assert out.exit_code == 2 and "日期“2025-02-29”不存在：2025年2月没有29日" in out.output
+    out = cli("export", "ledger", "--as-of", "2024-04-31", "-o", tmp_path / "l.xlsx")
+    assert out.exit_code == 2 and "2024年4月没有31日" in out.output and "格式不对" not in out.output
+    assert "2024年没有13月" in cli("assessments", "--as-of", "2024-13-01").output
+    assert "格式不对，应为 2024-06-30" in cli("assessments", "--as-of", "2024/6/30").output
+    assert cli("audit", "--as-of", "2024-02-29").exit_code == 0
+
+
 def test_dry_run_then_history(cli, tmp_path):
     good = write(tmp_path, "good.csv", GOOD)
     dry = cli("import", "devices", good, "--department", DEPT, "--dry-run")

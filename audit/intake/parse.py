@@ -246,6 +246,8 @@ MONTH_HINT = "按日请填 2024-03-05，按月请填 2024-03（也可写 2024年
 def _make_date(year: int, month: int, day: int) -> dt.date:
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise ValueError(f"年份 {year} 不合理")
+    if not 1 <= month <= 12:
+        raise ValueError(f"月份 {month} 不合理")
     try:
         return dt.date(year, month, day)
     except ValueError:

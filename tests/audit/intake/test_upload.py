@@ -229,13 +229,15 @@ def test_all_date_and_yes_no_forms_in_one_file(form):
 
 
 def test_bad_cells_are_reported_at_the_excel_row_under_merged_title_and_unit_row(form):
-    rows = [good_device("A"), good_device("B", 安装日期="2024-02-30"), [None] * 11, good_device("C", 标识设置="也许")]
+    rows = [good_device("A"), good_device("B", 安装日期="2024-02-30", 启用日期="2024-13-01"), [None] * 11,
+            good_device("C", 标识设置="也许")]
     parsed = parse_upload(form(DEVICE_HEADER, rows, blank_rows=1), "devices")
     # Row 1 merged title, row 2 填报单位, row 3 blank, row 4 header, rows 5.. data; row 7 empty and skipped.
     assert parsed.report.header_row == 4
-    bad_date = _one(parsed, "BAD_DATE")
+    bad_date, bad_month = sorted(_problems(parsed, "BAD_DATE"), key=lambda p: p.column != "安装日期")
     assert (bad_date.row, bad_date.column, bad_date.value) == (6, "安装日期", "2024-02-30")
     assert "2月没有30日" in bad_date.message
+    assert (bad_month.row, bad_month.column) == (6, "启用日期") and "月份 13 不合理" in bad_month.message
     assert _one(parsed, "BAD_BOOL").row == 8
     assert parsed.frame["row"].tolist() == [5, 6, 8] and parsed.report.data_rows == 3
 

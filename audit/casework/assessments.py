@@ -12,11 +12,14 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..registry.models import ASSESSMENT_OUTCOMES, Department, Device, Problem, SiteAssessment, ViolationStat
+from ..registry.store import load_status_history
 from ..rules.profiles import load_profile
+from ..rules.service import status_on
 from ..rules.site_review import add_months, review_due
 from .decisions import DecisionError, get_device
 
@@ -121,16 +124,21 @@ STATE_ZH = {"overdue": "逾期未评估", "due_soon": "即将到期", "ok": "未
 
 def schedule(session: Session, on: dt.date, *, department: str | None = None, profile: str = "national"
              ) -> list[ScheduleRow]:
-    """Every device in use (status 在用) with its latest assessment on or before `on` and its next due date under
-    the profile's cycle, by department and device code."""
+    """Every device in use (status 在用) on `on` with its latest assessment on or before that day and its next due
+    date under the profile's cycle, by department and device code. The status is the one the device had on `on`
+    (rules.service.status_on): a device removed or suspended since was in use then, one put in use since was not."""
     prof = load_profile(profile)
     months = int(prof.get("site_review_interval_months").value)
     since = prof.get("site_review_effective_from").value
     query = (select(Device).join(Department).options(selectinload(Device.department))
-             .where(Device.status == "在用").order_by(Department.name, Device.device_code))
+             .order_by(Department.name, Device.device_code))
     if department:
         query = query.where(Department.name == department)
     devices = list(session.scalars(query))
+    codes = [d.device_code for d in devices]
+    then = status_on(pd.DataFrame({"device_code": codes, "status": [d.status for d in devices]}),
+                     load_status_history(session, codes if len(codes) <= 20_000 else None), on)
+    devices = [d for d, status in zip(devices, then["status"].tolist()) if status == "在用"]
     latest: dict[int, SiteAssessment] = {}
     ids = [d.id for d in devices]
     for start in range(0, len(ids), 5000):

@@ -71,6 +71,19 @@ def test_the_schedule_counts_from_the_last_assessment_or_the_start_of_the_review
     assert [r.device.device_code for r in A.schedule(session, ON, department=world.CITY)] == ["CG-002"]
 
 
+def test_the_schedule_of_an_earlier_day_lists_the_devices_in_use_then(env):
+    """A device removed today was in use on an earlier day: the schedule (and the 年度评估表) of that day lists it;
+    today's does not."""
+    from audit.casework import decisions
+
+    session, devices = env
+    decisions.remove(session, devices["JL-001"].id, user="auditor", reason="道路改造，设备撤除")
+    session.commit()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    assert "JL-001" in {r.device.device_code for r in A.schedule(session, dt.date(2026, 1, 20))}
+    assert "JL-001" not in {r.device.device_code for r in A.schedule(session, today)}
+
+
 def test_a_device_not_assessed_in_time_is_a_problem_an_assessment_resolves(env):
     session, devices = env
     late = dt.date(2026, 3, 1)

@@ -52,6 +52,8 @@ class ImportResult:
     counts: dict[str, int] = field(default_factory=dict)
     mode: str = "full"  # devices: full inventory (absent devices flagged 待核实) or partial
     held: list[str] = field(default_factory=list)  # devices whose status a standing decision kept
+    # the latest earlier batch of the same kind (and department) whose file had the same bytes: id, day uploaded
+    same_as: tuple[int, str] | None = None
 
     @property
     def applied(self) -> bool:
@@ -63,13 +65,26 @@ class ImportResult:
             data |= {"mode": self.mode, "new": self.new, "changed": self.changed, "unchanged": self.unchanged,
                      "missing": self.missing, "held": self.held}
         data |= {"counts": self.counts}
+        if self.same_as:
+            data["same_as"] = {"batch_id": self.same_as[0], "day": self.same_as[1], "unchanged": self.changes_nothing}
         return data
+
+    @property
+    def changes_nothing(self) -> bool:
+        """No device new or changed (devices: those absent from the file are listed apart), no record new or
+        changed (counts, verifications)."""
+        if self.kind == "devices":
+            return not (self.new or self.changed)
+        return not (self.counts.get("新增记录") or self.counts.get("更新记录"))
 
     def format_text(self) -> str:
         if not self.report.ok:
             return "未导入：文件有错误，数据库未作任何改动。"
         head = "试导入（--dry-run）：未写入数据库。" if self.dry_run else f"已导入，批次号 {self.batch_id}。"
         lines = [head]
+        if self.same_as:
+            lines.append(f"  与第 {self.same_as[0]} 批（{self.same_as[1]} 导入）的文件完全相同"
+                         + (f"，{SAME_UNCHANGED[self.kind == 'devices']}。" if self.changes_nothing else "。"))
         if self.kind == "devices":
             lines.append(f"  导入方式：{MODES[self.mode]}" + ("（文件中没有的设备不作改动，也不标记待核实）。"
                                                           if self.mode == "partial" else "。"))
@@ -85,6 +100,10 @@ class ImportResult:
         else:
             lines.append("  " + "，".join(f"{k} {v}" for k, v in self.counts.items()))
         return "\n".join(lines)
+
+
+# What an upload of the same file as an earlier batch changed, when nothing: (counts, devices)
+SAME_UNCHANGED = ("本次未改变任何数据", "没有新增或变更的设备")
 
 
 class RegistryError(ValueError):
@@ -261,6 +280,7 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
         if not report.ok:
             savepoint.rollback()
             return result
+        result.same_as = _same_file(session, batch)
         batch.warnings = [w.to_dict() for w in report.warnings]
         batch.summary = result.summary() | {"batch_id": batch.id,
                                             "columns": sorted(k for k in parsed.columns if k in parsed.row_columns)}
@@ -299,6 +319,17 @@ def _new_batch(session: Session, kind: str, path: Path, user: str, rows: int,
     session.add(batch)
     session.flush()
     return batch
+
+
+def _same_file(session: Session, batch: ImportBatch) -> tuple[int, str] | None:
+    """The latest earlier batch of the same kind and department whose file had the same bytes (sha256)."""
+    department = (ImportBatch.department_id.is_(None) if batch.department_id is None
+                  else ImportBatch.department_id == batch.department_id)
+    row = session.execute(select(ImportBatch.id, ImportBatch.created_at)
+                          .where(ImportBatch.kind == batch.kind, ImportBatch.sha256 == batch.sha256,
+                                 ImportBatch.id < batch.id, department)
+                          .order_by(ImportBatch.id.desc()).limit(1)).first()
+    return None if row is None else (row.id, row.created_at.date().isoformat())
 
 
 def _check_inventory(session: Session, parsed: ParsedUpload, lookup: DeviceLookup, target: str | None,

@@ -64,6 +64,24 @@ def test_a_valid_file_is_imported_only_on_confirm_and_only_once(world):
         assert db.scalar(select(ChangeLog.user).where(ChangeLog.device_code == "JA-010")) == "clerk_a"
 
 
+def test_the_same_file_uploaded_again_says_so_before_and_after_confirm(world):
+    """The second upload of the same file names the first batch and says it changes nothing, on the check and once
+    confirmed."""
+    client = client_for(world.app, "dept_a")
+    first = token_of(upload(client, "设备登记表.csv", csv_bytes(NEW_ROW)))
+    assert "完全相同" not in client.get(f"/upload/{first}").text
+    confirm(client, first)
+    with database_session(world.app) as db:
+        batch = db.scalar(select(func.max(ImportBatch.id)))
+    again = token_of(upload(client, "设备登记表（再次）.csv", csv_bytes(NEW_ROW)))
+    said = f"与第 {batch} 批（"
+    page = " ".join(client.get(f"/upload/{again}").text.split())
+    assert said in page and "的文件完全相同，没有新增或变更的设备" in page
+    confirm(client, again)
+    page = " ".join(client.get(f"/upload/{again}").text.split())
+    assert 'data-state="applied"' in page and said in page and "没有新增或变更的设备" in page
+
+
 def test_a_file_too_large_gets_a_friendly_page(tmp_path):
     app = make_app(tmp_path, MAX_CONTENT_LENGTH=4096)
     populate(app, tmp_path)

@@ -454,3 +454,35 @@ def test_an_audit_of_an_earlier_day_reads_the_status_the_devices_had_then(sessio
     assert not again[(again["device_code"] == "JL-001") & (again["rule"] == "SRV01")].size
     _, now = run_audit(session, as_of=today)
     assert "JL-001" not in set(now["device_code"][now["rule"] == "CAL02"])
+
+
+def test_the_same_file_uploaded_again_is_named_so_and_changes_nothing(session, tmp_path):
+    """A clerk who uploads the same file twice is told it is the file of the earlier batch and that nothing
+    changed (inventory and counts alike); a different file is not called the same."""
+    devices = device_csv(tmp_path, ROWS)
+    first = import_file(session, devices, "devices", department=DEPT, user="clerk")
+    session.commit()
+    assert first.same_as is None
+    before = table_counts(session)
+    again = import_file(session, devices, "devices", department=DEPT, user="clerk")
+    session.commit()
+    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    assert again.same_as == (first.batch_id, today) and again.changes_nothing
+    assert f"与第 {first.batch_id} 批（{today} 导入）的文件完全相同，没有新增或变更的设备。" in again.format_text()
+    batch = session.get(ImportBatch, again.batch_id)
+    assert batch.summary["same_as"] == {"batch_id": first.batch_id, "day": today, "unchanged": True}
+    after = table_counts(session)
+    assert {k: after[k] - before[k] for k in after} == {"department": 0, "device": 0, "import_batch": 1,
+                                                        "verification_record": 0, "violation_stat": 0,
+                                                        "change_log": 0}
+    changed = import_file(session, device_csv(tmp_path, ROWS[:2], name="two.csv"), "devices", department=DEPT)
+    assert changed.same_as is None and "完全相同" not in changed.format_text()
+    session.rollback()
+
+    counts = write(tmp_path, "v.csv", "设备编号,日期,违法数量,罚款金额\nJL-001,2025-01-01,5,1000\n")
+    v1 = import_file(session, counts, "violations")
+    session.commit()
+    v2 = import_file(session, counts, "violations")
+    session.commit()
+    assert v2.same_as == (v1.batch_id, today) and v2.changes_nothing and v2.counts["未变记录"] == 1
+    assert f"与第 {v1.batch_id} 批（{today} 导入）的文件完全相同，本次未改变任何数据。" in v2.format_text()

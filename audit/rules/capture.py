@@ -48,7 +48,7 @@ class _PeerRule(Rule):
         long_enough = np.nan_to_num(tot["days"].to_numpy(), nan=0) >= min_days
         ok = has_rows & long_enough
         parts = [self.cannot_assess(devices[used & ~has_rows], [], self.what, reason="未报送该设备在用期间的违法采集量统计"),
-                 self.cannot_assess(devices[has_rows & ~long_enough], [], self.what,
+                 self.cannot_assess(devices[used & has_rows & ~long_enough], [], self.what,
                                     reason=f"统计期内在用不足 {min_days} 天")]
         if need_fines:
             fines = tot["fine_rows"].to_numpy() > 0

@@ -114,9 +114,10 @@ class _HistoryRule(Rule):
             self.cannot_assess(devices[used & (rows == 0)], [], self.what, reason="未报送该设备的违法采集量统计"),
             self.cannot_assess(devices[used & (rows > 0) & (rows == monthly)], [], self.what,
                                reason="该设备按月报送违法采集量，无法逐日分析"),
-            self.cannot_assess(devices[(history > 0) & (history < min_days)], [], self.what,
+            # No request for more data of a device not in use (拆除, 拟建, 停用): nothing to judge it for.
+            self.cannot_assess(devices[used & (history > 0) & (history < min_days)], [], self.what,
                                reason=f"按日统计不足 {min_days} 天，无法建立基线"),
-            self.cannot_assess(devices[short], [], self.what,
+            self.cannot_assess(devices[used & short], [], self.what,
                                reason="按日统计期过短（不足约十周），无法建立不受异常期间影响的基线"),
         ]
 

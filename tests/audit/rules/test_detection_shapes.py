@@ -53,6 +53,19 @@ def test_every_device_retired_without_a_date() -> None:
     assert set(unassessed["rule"]) == {"SRV01"}  # the count rules and the peers judge their days in service
 
 
+def test_no_data_is_asked_of_a_device_not_in_use() -> None:
+    """A removed and a planned device with a day of counts each: no request for more days to build a baseline or
+    to compare with peers (nothing to judge them for); a device in use with the same day is asked."""
+    records = [CLEAN_DEVICE | {"device_code": "GONE", "status": "拆除"},
+               CLEAN_DEVICE | {"device_code": "PLAN", "status": "拟建", "in_service_on": None},
+               CLEAN_DEVICE | {"device_code": "USED"}]
+    rows = [r for code in ("GONE", "PLAN", "USED") for r in daily(code, [3], start=AS_OF)]
+    _, unassessed = audit(records, rows)
+    asked = unassessed[unassessed["rule"] != "SRV01"]
+    assert set(asked["device_code"]) == {"USED"}
+    assert {"VIO02", "VIO04", "VIO05"} <= set(asked["rule"])
+
+
 def test_monthly_reporters_only() -> None:
     """Monthly totals: the count model cannot judge them (cannot assess, said why), the peer rule can, and the
     cases before 启用日期 are counted by whole months."""

@@ -242,6 +242,9 @@ def _import(session: Session, path: Path, kind: str, parsed: ParsedUpload, dept:
     if dept is not None and department and department != dept.name:
         report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按已登记的“{dept.name}”处理"
                                                   "（全角字符、空格不同视为同一单位）。")
+    elif dept is None and department and clean_name(department) != department:
+        report.warning("DEPARTMENT_NAME_VARIANT", f"填报单位“{department}”按“{clean_name(department)}”登记"
+                                                  "（全角字符转为半角，多余的空格已去除）；以后导入请使用这一名称。")
     savepoint = session.begin_nested()
     try:
         with bulk_pragmas(session):

@@ -196,6 +196,14 @@ def test_one_department_however_its_name_is_typed(registered, tmp_path, typed):
         assert any(w.code == "DEPARTMENT_NAME_VARIANT" and DEPT in w.message for w in result.report.warnings)
 
 
+def test_a_new_department_typed_with_spaces_is_registered_clean_and_the_clerk_told_so(session, tmp_path):
+    result = import_file(session, csv(tmp_path, ROWS[:1], "one.csv"), "devices", department="将乐县　测试 局")
+    session.commit()
+    assert result.applied and session.scalars(select(Department.name)).all() == ["将乐县测试局"]
+    [warning] = [w for w in result.report.warnings if w.code == "DEPARTMENT_NAME_VARIANT"]
+    assert "填报单位“将乐县　测试 局”按“将乐县测试局”登记" in warning.message
+
+
 def test_a_row_naming_another_department_is_an_error_naming_both(session, tmp_path):
     header = HEADER.replace("状态,", "状态,所属单位,")
     rows = [ROWS[0].replace(",在用,", ",在用,将乐县公安局　交通管理大队,"),

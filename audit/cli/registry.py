@@ -198,7 +198,10 @@ def devices(department: str | None, fmt: str, output: Path | None) -> None:
 def departments() -> None:
     """List departments with their device counts and boundary source."""
     with open_session() as session:
-        for dept in session.scalars(select(Department).order_by(Department.name)):
+        listed = list(session.scalars(select(Department).order_by(Department.name)))
+        if not listed:
+            click.echo("还没有任何单位：单位随设备登记表导入（camaudit import devices 文件 --department 单位名称）。")
+        for dept in listed:
             count = session.query(Device).filter(Device.department_id == dept.id).count()
             boundary = dept.boundary_source or "未加载辖区边界"
             click.echo(f"{dept.name}\t{count} 台\t{boundary}")

@@ -241,3 +241,8 @@ def test_audit_refuses_a_road_file_it_cannot_use(cli, tmp_path):
     assert "--roads-crs 需与 --roads 一起使用" in cli("audit", "--roads-crs", "GCJ02").output
     assert "--areas-crs 需与 --areas 一起使用" in cli("audit", "--areas-crs", "GCJ02").output
     assert "审查批次 1：" in cli("audit").output  # the refused runs stored nothing
+
+
+def test_departments_on_an_empty_database_say_how_departments_come_in(cli):
+    out = cli("departments")
+    assert out.exit_code == 0 and "还没有任何单位" in out.output and "camaudit import devices" in out.output

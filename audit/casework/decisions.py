@@ -27,7 +27,7 @@ from ..registry.models import (
     LedgerItem,
     Problem,
 )
-from ..registry.removal import close_items_of_removed, resolve_problems_of_removed
+from ..registry.removal import settle_removed
 
 # 问题类别: the six problems of the special supervision and the two focus items (regulations.md), by rule code.
 CATEGORIES = {
@@ -325,9 +325,8 @@ def remove(session: Session, device_id: int, *, user: str, reason: str, problem_
     problems = cited_problems(session, device, problem_ids, finding_ids)
     _set_status(session, device, "拆除", kind="remove", user=user, refuse_from=("拆除",))
     decision = _decide(session, device, "remove", reason=reason, user=user, on=on, problems=problems)
-    close_items_of_removed(session, [device.id], user=user, on=decision.decided_on,
-                           basis=f"拆除决定第 {decision.id} 号：{reason}")
-    resolve_problems_of_removed(session, [device.id], on=decision.decided_on)
+    settle_removed(session, [device.id], user=user, on=decision.decided_on,
+                   basis=f"拆除决定第 {decision.id} 号：{reason}")
     return decision
 
 

@@ -22,12 +22,20 @@ from .models import CLOSED, DEVICE_REMOVED, ChangeLog, Device, LedgerEvent, Ledg
 CHUNK = 5000
 
 
-def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user: str, on: dt.date, basis: str
-                           ) -> list[tuple[str, int]]:
+def settle_removed(session: Session, device_ids: Iterable[int], *, user: str, on: dt.date, basis: str
+                   ) -> list[tuple[str, int]]:
+    """What a removal settles for these devices as of `on`: their open ledger items closed (by `user`, on `basis`)
+    and their open problems resolved. Returns (device code, item id) of the items closed."""
+    ids = sorted(set(device_ids))
+    closed = _close_items(session, ids, user=user, on=on, basis=basis)
+    _resolve_problems(session, ids, on=on)
+    return closed
+
+
+def _close_items(session: Session, ids: list[int], *, user: str, on: dt.date, basis: str) -> list[tuple[str, int]]:
     """Close the open ledger items of these removed devices as of `on`, by `user`, on `basis` (the decision or
     the upload that removed them, kept as the closing's evidence). Returns (device code, item id) of the items
     closed."""
-    ids = sorted(set(device_ids))
     # An upload may remove any number of devices: the IN lists go by chunks (bound parameter limits).
     rows = [row for start in range(0, len(ids), CHUNK) for row in session.execute(
         select(LedgerItem, Device.device_code).join(Device, Device.id == LedgerItem.device_id)
@@ -48,9 +56,8 @@ def close_items_of_removed(session: Session, device_ids: Iterable[int], *, user:
     return [(code, item.id) for item, code in rows]
 
 
-def resolve_problems_of_removed(session: Session, device_ids: Iterable[int], *, on: dt.date) -> None:
+def _resolve_problems(session: Session, ids: list[int], *, on: dt.date) -> None:
     """Resolve the open problems of these removed devices as of `on`, for that reason, by no run."""
-    ids = sorted(set(device_ids))
     for start in range(0, len(ids), CHUNK):
         session.execute(update(Problem).where(Problem.device_id.in_(ids[start:start + CHUNK]),
                                               Problem.resolved_on.is_(None))
@@ -62,4 +69,4 @@ def resolve_problems_of_removed(session: Session, device_ids: Iterable[int], *, 
             session.expire(obj)
 
 
-__all__ = ["close_items_of_removed", "resolve_problems_of_removed"]
+__all__ = ["settle_removed"]

@@ -137,7 +137,7 @@ def schedule(session: Session, on: dt.date, *, department: str | None = None, pr
     devices = list(session.scalars(query))
     codes = [d.device_code for d in devices]
     then = status_on(pd.DataFrame({"device_code": codes, "status": [d.status for d in devices]}),
-                     load_status_history(session, codes if len(codes) <= 20_000 else None), on)
+                     load_status_history(session, codes), on)
     devices = [d for d, status in zip(devices, then["status"].tolist()) if status == "在用"]
     latest: dict[int, SiteAssessment] = {}
     ids = [d.id for d in devices]

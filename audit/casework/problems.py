@@ -255,7 +255,7 @@ def _removed_after(session: Session, codes: set[str], day: dt.date) -> set[str]:
         return set()
     listed = sorted(codes)
     frame = status_on(pd.DataFrame({"device_code": listed, "status": ["拆除"] * len(listed)}),
-                      load_status_history(session, listed if len(listed) <= 20_000 else None), day)
+                      load_status_history(session, listed), day)
     return {c for c, status in zip(listed, frame["status"].tolist()) if status != "拆除"}
 
 
@@ -330,7 +330,7 @@ def _check_unobserved(session: Session, run: AuditRun, observed: set[str], unass
     frame = status_on(pd.DataFrame({"device_code": [r.device_code for r in rows],
                                     "status": [r.status for r in rows],
                                     "in_service_on": pd.to_datetime([r.in_service_on for r in rows])}),
-                      load_status_history(session, codes if len(codes) <= 20_000 else None), run.as_of)
+                      load_status_history(session, codes), run.as_of)
     states = service_state(frame, run.as_of).tolist()
     examines = {}
     updates = []

@@ -27,7 +27,7 @@ from .inventory import InventoryImport
 from .lookup import DeviceLookup, KnownDevices, case_variant
 from .models import ChangeLog, Decision, Department, Device, ImportBatch, VerificationRecord, ViolationStat
 from .names import clean_name, department_key
-from .removal import close_items_of_removed, resolve_problems_of_removed
+from .removal import settle_removed
 from .verifications import VerificationsImport
 from .violations import ViolationsImport
 
@@ -379,9 +379,8 @@ def _apply_devices(session: Session, loader: Loader, parsed: ParsedUpload, owner
         names = part.to_numpy(dtype=object)
         inventory.add(frame, names, np.array([ids[n] for n in names.tolist()], dtype=np.int64), session)
     done = inventory.finish()
-    closed = close_items_of_removed(session, inventory.removed, user=user, on=inventory.at.date(),
-                                    basis=f"设备登记表导入（第 {batch.id} 批）登记为拆除")
-    resolve_problems_of_removed(session, inventory.removed, on=inventory.at.date())
+    closed = settle_removed(session, inventory.removed, user=user, on=inventory.at.date(),
+                            basis=f"设备登记表导入（第 {batch.id} 批）登记为拆除")
     for code, item_id in closed:
         result.report.warning("REMOVED_ITEM_CLOSED", f"设备 {code} 登记为拆除，其未销号的整改台账第 {item_id} 项随之销号"
                                                      "（设备已拆除，未经整改核查）。")
@@ -464,6 +463,9 @@ def _copied(value: Any) -> Any:
     return list(value) if isinstance(value, list) else value
 
 
+CODES_IN_QUERY = 20_000  # device codes a loader puts in one IN (...) list; beyond, it reads all and filters
+
+
 def _code_filter(query: Any, device_codes: Iterable[str] | None) -> Any:
     return query if device_codes is None else query.where(Device.device_code.in_(list(device_codes)))
 
@@ -514,22 +516,29 @@ def load_status_history(session: Session, device_codes: Iterable[str] | None = N
     恢复使用), on their decision date. The status a device was first registered with has no date of effect: a
     device whose status changed since carries it in a row of source 登记 with no date (the status its first
     recorded change replaced), so that an audit of an earlier day can tell the status it had then.
+
+    More than CODES_IN_QUERY codes are read as all and filtered after the read: an IN (...) list stays within the
+    database's limit on bound parameters.
     """
+    wanted = None if device_codes is None else list(device_codes)
+    listed = wanted if wanted is not None and len(wanted) <= CODES_IN_QUERY else None
     status_change = (ChangeLog.entity == "device", ChangeLog.field == "status")
     logged = select(ChangeLog.device_code, ChangeLog.at, ChangeLog.after).where(
         *status_change, ChangeLog.action == "update").order_by(ChangeLog.id)
     first = select(func.min(ChangeLog.id)).where(
         *status_change, ChangeLog.action.in_(["update", *DECISION_STATUS])).group_by(ChangeLog.device_code)
     registered = select(ChangeLog.device_code, ChangeLog.before).where(ChangeLog.id.in_(first.scalar_subquery()))
-    if device_codes is not None:
-        logged = logged.where(ChangeLog.device_code.in_(list(device_codes)))
-        registered = registered.where(ChangeLog.device_code.in_(list(device_codes)))
+    if listed is not None:
+        logged = logged.where(ChangeLog.device_code.in_(listed))
+        registered = registered.where(ChangeLog.device_code.in_(listed))
     rows = [(code, at.date(), status, "变更记录") for code, at, status in session.execute(logged)]
     decided = _code_filter(select(Device.device_code, Decision.decided_on, Decision.kind).join(Device)
-                           .where(Decision.kind.in_(list(DECISION_STATUS))).order_by(Decision.id), device_codes)
+                           .where(Decision.kind.in_(list(DECISION_STATUS))).order_by(Decision.id), listed)
     rows += [(code, on, DECISION_STATUS[kind], "处理决定") for code, on, kind in session.execute(decided)]
     rows += [(code, None, status, "登记") for code, status in session.execute(registered)]
     frame = pd.DataFrame(rows, columns=["device_code", "since", "status", "source"])
+    if wanted is not None and listed is None:
+        frame = frame[frame["device_code"].isin(wanted)]
     frame["since"] = pd.to_datetime(frame["since"])
     return frame.sort_values(["device_code", "since"], kind="stable").reset_index(drop=True)
 

@@ -261,7 +261,7 @@ def load_inputs(session: Session, *, as_of: dt.date, profile: Profile, departmen
     # One department's statistics by code; a very large department loads all (rows of other devices are ignored),
     # which keeps the IN (...) list within the database's limit on bound parameters. The daily counts come as
     # typed columns (audit.registry.daily: about 25 bytes a row), one department's chosen by a join.
-    codes = None if department is None or len(devices) > 20_000 else devices["device_code"].tolist()
+    codes = None if department is None or len(devices) > registry.CODES_IN_QUERY else devices["device_code"].tolist()
     rows = load_daily_rows(session, department) if daily_rows else DailyRows.empty()
     ctx = AuditContext(as_of=as_of, profile=profile, violations=rows,
                        verifications=registry.load_verifications_frame(session, codes),
@@ -328,7 +328,7 @@ def funnel_from_registry(session: Session, *, department: str, device_type: str,
     codes = devices["device_code"].tolist()
     ctx = AuditContext(as_of=as_of, profile=load_profile(profile_name),
                        violations=load_daily_rows(session, device_ids=devices["id"].to_numpy()),
-                       status_history=registry.load_status_history(session, codes if len(codes) <= 20_000 else None))
+                       status_history=registry.load_status_history(session, codes))
     return capture_funnel(devices_frame(status_on(devices, ctx.status_history, as_of)), ctx, department, device_type)
 
 
